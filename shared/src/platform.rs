@@ -1,0 +1,42 @@
+//! What a function needs from the place it runs: a job store, configuration and a clock.
+//! On Appwrite the store is built per execution from the request's key; locally the same
+//! handlers get the embedded store. Handlers never read the process environment directly.
+
+use std::sync::Arc;
+
+use crate::job::Timestamp;
+use crate::store::JobStore;
+
+/// Looks up a configuration variable by name.
+pub type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Everything a handler depends on, injected.
+#[derive(Clone)]
+pub struct Platform {
+    pub store: Arc<dyn JobStore>,
+    pub lookup: Lookup,
+    pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+}
+
+impl Platform {
+    pub fn new(store: Arc<dyn JobStore>, lookup: Lookup) -> Self {
+        Platform {
+            store,
+            lookup,
+            clock: Arc::new(chrono::Utc::now),
+        }
+    }
+
+    pub fn var(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn now(&self) -> Timestamp {
+        crate::job::millis((self.clock)())
+    }
+}
+
+/// The process environment as a [`Lookup`].
+pub fn env_lookup() -> Lookup {
+    Arc::new(|name| std::env::var(name).ok())
+}

@@ -1,0 +1,1 @@
+//! The production store over Appwrite's TablesDB REST API (in progress).

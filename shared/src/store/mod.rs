@@ -1,0 +1,260 @@
+//! The storage port: what Job Manager needs from a database, whatever the backend. Adapters:
+//! `sqlite-store` (embedded, local runs and tests) and [`appwrite`] (production, TablesDB).
+//! Every adapter passes the one [`conformance`] suite.
+
+use serde::{Deserialize, Serialize};
+
+use crate::job::{Job, JobError, JobEvent, JobStatus, JobType, Timestamp};
+
+pub mod appwrite;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod id;
+
+/// Semantic storage errors, the same for every backend so callers can match on them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("job `{0}` not found")]
+    NotFound(String),
+    /// The row changed since it was read (revision or status moved); re-read and retry.
+    #[error("job `{id}` was changed concurrently")]
+    Conflict { id: String },
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// Temporarily unavailable (rate limited, overloaded, timed out); safe to retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else from the backend, with its own message (never a secret).
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Conflict { .. } | StoreError::Unavailable(_)
+        )
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which timestamp a date range filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DateField {
+    StartedAt,
+    CompletedAt,
+    UpdatedAt,
+}
+
+impl DateField {
+    pub fn column(self) -> &'static str {
+        match self {
+            DateField::StartedAt => "startedAt",
+            DateField::CompletedAt => "completedAt",
+            DateField::UpdatedAt => "updatedAt",
+        }
+    }
+}
+
+/// An inclusive `from`, exclusive `to` range on one timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateRange {
+    pub field: DateField,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// Active (queued, running, paused) vs finished (completed, failed, cancelled) jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    Active,
+    Finished,
+}
+
+impl Scope {
+    /// The statuses a list may return: the requested ones narrowed by the scope.
+    pub fn statuses(self, requested: &[JobStatus]) -> Vec<JobStatus> {
+        let base: &[JobStatus] = match self {
+            Scope::All => JobStatus::ALL,
+            Scope::Active => JobStatus::ACTIVE,
+            Scope::Finished => JobStatus::FINAL,
+        };
+        base.iter()
+            .copied()
+            .filter(|s| requested.is_empty() || requested.contains(s))
+            .collect()
+    }
+}
+
+/// How a list is ordered; both orders are newest first with the id as tie-breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// By creation (the dashboard's main table).
+    #[default]
+    Created,
+    /// By completion (history: the last N finished jobs).
+    Completed,
+}
+
+/// A list request. Empty `types` / `statuses` mean "any".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobQuery {
+    pub types: Vec<JobType>,
+    pub statuses: Vec<JobStatus>,
+    pub scope: Scope,
+    pub range: Option<DateRange>,
+    /// Only jobs whose `updatedAt` is at or after this instant (cheap polling).
+    pub updated_since: Option<Timestamp>,
+    /// Only jobs whose reference id starts with this text.
+    pub reference_prefix: Option<String>,
+    pub order: Order,
+    pub limit: usize,
+    /// Continue after this job id (the last of the previous page).
+    pub cursor: Option<String>,
+}
+
+/// Page size cap for every list, whatever is asked.
+pub const MAX_PAGE: usize = 500;
+
+impl JobQuery {
+    pub fn effective_limit(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE)
+    }
+
+    /// Whether `job` matches every filter except the cursor; adapters that filter in memory and
+    /// the conformance suite use this as the definition of the filters.
+    pub fn matches(&self, job: &Job) -> bool {
+        let statuses = self.scope.statuses(&self.statuses);
+        if !statuses.contains(&job.status) {
+            return false;
+        }
+        if !self.types.is_empty() && !self.types.contains(&job.job_type) {
+            return false;
+        }
+        if let Some(since) = self.updated_since {
+            if job.updated_at < since {
+                return false;
+            }
+        }
+        if let Some(prefix) = &self.reference_prefix {
+            if !job.reference_id.starts_with(prefix.as_str()) {
+                return false;
+            }
+        }
+        if let Some(range) = &self.range {
+            let value = match range.field {
+                DateField::StartedAt => job.started_at,
+                DateField::CompletedAt => job.completed_at,
+                DateField::UpdatedAt => Some(job.updated_at),
+            };
+            let Some(value) = value else { return false };
+            if range.from.is_some_and(|from| value < from) || range.to.is_some_and(|to| value >= to)
+            {
+                return false;
+            }
+        }
+        if self.order == Order::Completed && job.completed_at.is_none() {
+            return false;
+        }
+        true
+    }
+}
+
+/// One page of jobs; `next_cursor` is set when more may follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub jobs: Vec<Job>,
+    pub next_cursor: Option<String>,
+}
+
+/// A conditional write: store `job` (whose `rev` is already bumped) only if the stored row still
+/// has revision `expected_rev`, and append `events` with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub job: Job,
+    pub expected_rev: u64,
+    pub events: Vec<JobEvent>,
+}
+
+/// The outcome of an idempotent create.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Job),
+    /// A job with the same id (derived from the same idempotency key) already existed.
+    Existing(Job),
+}
+
+impl Created {
+    pub fn job(&self) -> &Job {
+        match self {
+            Created::New(job) | Created::Existing(job) => job,
+        }
+    }
+    pub fn into_job(self) -> Job {
+        match self {
+            Created::New(job) | Created::Existing(job) => job,
+        }
+    }
+}
+
+/// What one retention pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pruned {
+    pub deleted: usize,
+    /// Finished jobs still beyond the kept window after this pass (work for the next one).
+    pub remaining: usize,
+}
+
+/// Count of jobs per (type, status), for the dashboard header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Count {
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub count: u64,
+}
+
+/// The storage port. Synchronous: handlers run on the runtime's blocking threads.
+pub trait JobStore: Send + Sync {
+    /// Inserts `job` with its `created` event. If a job with the same id exists (ids derived
+    /// from an idempotency key), returns it untouched instead: never a second job.
+    fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created>;
+
+    fn get(&self, id: &str) -> StoreResult<Job>;
+
+    fn list(&self, query: &JobQuery) -> StoreResult<Page>;
+
+    /// Compare-and-set on the revision; `Conflict` when the row moved since it was read.
+    fn write(&self, write: &Write) -> StoreResult<Job>;
+
+    /// The job's log, oldest first, at most `limit` entries.
+    fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>>;
+
+    /// Deletes finished jobs (with their events) beyond the newest `keep` by completion time,
+    /// and those completed before `older_than` if given, at most `batch` per call.
+    fn prune(
+        &self,
+        keep: usize,
+        older_than: Option<Timestamp>,
+        batch: usize,
+    ) -> StoreResult<Pruned>;
+
+    /// Jobs in `status` of `job_type` whose `heartbeatAt` is before `before`, oldest first.
+    fn stale(
+        &self,
+        job_type: JobType,
+        status: JobStatus,
+        before: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// Number of jobs per (type, status) pair that has any.
+    fn counts(&self) -> StoreResult<Vec<Count>>;
+}

@@ -1,0 +1,603 @@
+//! The use cases, written once on top of the storage port: what workers (through the hooks),
+//! users (through the action API) and the sweeper can do to a job. Every status change goes
+//! through [`crate::job::transition`]; every write is a compare-and-set retried on conflict;
+//! time is a parameter so tests use fixed instants.
+
+use chrono::Duration;
+use serde_json::{Map, Value};
+
+use crate::job::{
+    self, check_json_size, check_reference, clip_text, millis, percent, Event, EventKind, Job,
+    JobError, JobEvent, JobStatus, JobType, Timestamp,
+};
+use crate::store::{id, Created, JobQuery, JobStore, Pruned, Scope, StoreError, Write};
+
+/// How often a compare-and-set is retried after a conflict before giving up.
+const MAX_ATTEMPTS: usize = 16;
+
+/// Progress and heartbeat writes that change neither status nor percent are skipped unless the
+/// last write is at least this old: 100,000 progress calls cost a few hundred writes.
+pub const COALESCE_WINDOW_MS: i64 = 1_000;
+
+/// Errors of the use cases: what went wrong, in terms the edges map to HTTP statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid `{field}`: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("job `{0}` not found")]
+    NotFound(String),
+    /// The event is illegal in the job's current status; carries the job so callers can still
+    /// answer with its status and control value.
+    #[error("cannot {event} a job that is {}", job.status)]
+    Illegal { job: Box<Job>, event: Event },
+    #[error("only FAILED or CANCELLED jobs can be retried; this one is {}", job.status)]
+    NotRetryable { job: Box<Job> },
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(id) => Error::NotFound(id),
+            StoreError::Job(e) => e.into(),
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl From<JobError> for Error {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Invalid { field, reason } => Error::Invalid { field, reason },
+            // Callers build `Illegal` themselves, with the job at hand.
+            JobError::InvalidTransition { from, event } => Error::Invalid {
+                field: "status",
+                reason: format!("cannot {event} a job that is {from}"),
+            },
+        }
+    }
+}
+
+impl Error {
+    /// The job the error is about, when it exists (so a worker still learns its control value).
+    pub fn job(&self) -> Option<&Job> {
+        match self {
+            Error::Illegal { job, .. } | Error::NotRetryable { job } => Some(job),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Who is acting and when: every use case needs both.
+#[derive(Clone)]
+pub struct Act<'a> {
+    pub store: &'a dyn JobStore,
+    pub actor: String,
+    pub now: Timestamp,
+}
+
+impl<'a> Act<'a> {
+    pub fn new(store: &'a dyn JobStore, actor: impl Into<String>, now: Timestamp) -> Self {
+        Act {
+            store,
+            actor: actor.into(),
+            now: millis(now),
+        }
+    }
+
+    fn event(
+        &self,
+        job: &Job,
+        kind: EventKind,
+        from: Option<JobStatus>,
+        message: Option<String>,
+        details: Map<String, Value>,
+    ) -> JobEvent {
+        JobEvent {
+            id: id::fresh('e', self.now),
+            job_id: job.id.clone(),
+            at: self.now,
+            kind,
+            actor: self.actor.clone(),
+            message,
+            from_status: from,
+            to_status: Some(job.status),
+            details,
+        }
+    }
+
+    /// Read-modify-write with compare-and-set: `change` edits a copy of the job and returns the
+    /// events to append, or `None` when nothing needs writing. Retried on conflict, so `change`
+    /// must be a pure function of the job it is given.
+    fn mutate(
+        &self,
+        job_id: &str,
+        mut change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
+    ) -> Result<Job> {
+        let mut last = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.store.get(job_id)?;
+            let mut next = current.clone();
+            let Some(events) = change(&mut next)? else {
+                return Ok(current);
+            };
+            next.rev = current.rev + 1;
+            let write = Write {
+                job: next,
+                expected_rev: current.rev,
+                events,
+            };
+            match self.store.write(&write) {
+                Ok(job) => return Ok(job),
+                Err(e @ StoreError::Conflict { .. }) => last = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Store(last.unwrap_or_else(|| StoreError::Conflict {
+            id: job_id.into(),
+        })))
+    }
+
+    /// Applies a state-machine event to `job` in place, as an `Illegal` error when refused.
+    fn step(&self, job: &mut Job, event: Event) -> Result<JobStatus> {
+        let from = job.status;
+        job.apply(event, self.now).map_err(|_| Error::Illegal {
+            job: Box::new(job.clone()),
+            event,
+        })?;
+        Ok(from)
+    }
+}
+
+/// A worker's start report. The job type is fixed by the hook that received it.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    pub reference_id: String,
+    /// Continue this job (a resumed or retried one) instead of finding or creating one.
+    pub job_id: Option<String>,
+    pub total: Option<u64>,
+    pub message: Option<String>,
+    pub metadata: Map<String, Value>,
+    pub idempotency_key: Option<String>,
+}
+
+/// The result of a start: the job and whether this call created it.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub job: Job,
+    pub created: bool,
+}
+
+/// Starts (or, for a retried call, finds) the job of `job_type` for a reference.
+///
+/// De-duplication: an idempotency key maps to one job id forever; without a key, an active job
+/// of the same type and reference is reused (a best-effort rule: two concurrent keyless starts
+/// can still race, which is why workers should send a key).
+pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
+    let reference_id = check_reference(&req.reference_id)?;
+    check_json_size("metadata", &req.metadata)?;
+    if req.total == Some(0) {
+        return Err(JobError::invalid("total", "must be greater than 0").into());
+    }
+    if let Some(key) = &req.idempotency_key {
+        if key.is_empty() || key.len() > 255 {
+            return Err(JobError::invalid("idempotencyKey", "must be 1 to 255 bytes").into());
+        }
+    }
+    let existing = match (&req.job_id, &req.idempotency_key) {
+        (Some(job_id), _) => Some(act.store.get(job_id)?),
+        (None, Some(key)) => match act.store.get(&id::for_idempotency_key(key)) {
+            Ok(job) => Some(job),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        (None, None) => find_active(act.store, job_type, &reference_id)?,
+    };
+    if let Some(job) = existing {
+        if job.job_type != job_type {
+            return Err(JobError::invalid(
+                "jobId",
+                format!("job `{}` is a {} job, not {job_type}", job.id, job.job_type),
+            )
+            .into());
+        }
+        let job = resume_run(act, &job.id, &req)?;
+        return Ok(Started {
+            job,
+            created: false,
+        });
+    }
+
+    let mut job = new_job(act, job_type, reference_id, &req);
+    job.apply(Event::Start, act.now)?;
+    let created = act.event(
+        &job,
+        EventKind::Created,
+        None,
+        req.message.as_deref().map(clip_text),
+        Map::new(),
+    );
+    match act.store.create(&job, &created)? {
+        Created::New(job) => Ok(Started { job, created: true }),
+        // Lost a race with an identical retried start: the first one wins.
+        Created::Existing(job) => Ok(Started {
+            job,
+            created: false,
+        }),
+    }
+}
+
+fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &Start) -> Job {
+    let id = match &req.idempotency_key {
+        Some(key) => id::for_idempotency_key(key),
+        None => id::fresh('j', act.now),
+    };
+    Job {
+        id,
+        job_type,
+        status: JobStatus::Queued,
+        reference_id,
+        progress: 0,
+        progress_message: req.message.as_deref().map(clip_text),
+        started_at: None,
+        updated_at: act.now,
+        completed_at: None,
+        error_message: None,
+        metadata: req.metadata.clone(),
+        created_at: act.now,
+        heartbeat_at: act.now,
+        done: req.total.map(|_| 0),
+        total: req.total,
+        checkpoint: None,
+        result: None,
+        idempotency_key: req.idempotency_key.clone(),
+        last_actor: None,
+        last_reason: None,
+        retry_of: None,
+        rev: 1,
+    }
+}
+
+/// A start on an existing job: a re-triggered worker picking up a queued (resumed or retried)
+/// job, or a retried start call. Running jobs are left as they are; paused ones stay paused.
+fn resume_run(act: &Act, job_id: &str, req: &Start) -> Result<Job> {
+    act.mutate(job_id, |job| {
+        if job.status == JobStatus::Running || job.status == JobStatus::Paused {
+            return Ok(None);
+        }
+        let from = act.step(job, Event::Start)?;
+        if let Some(total) = req.total {
+            job.total = Some(total);
+        }
+        if let Some(message) = &req.message {
+            job.progress_message = Some(clip_text(message));
+        }
+        let event = act.event(
+            job,
+            EventKind::Started,
+            Some(from),
+            req.message.as_deref().map(clip_text),
+            Map::new(),
+        );
+        Ok(Some(vec![event]))
+    })
+}
+
+fn find_active(store: &dyn JobStore, job_type: JobType, reference: &str) -> Result<Option<Job>> {
+    let query = JobQuery {
+        types: vec![job_type],
+        scope: Scope::Active,
+        reference_prefix: Some(reference.to_owned()),
+        limit: 50,
+        ..JobQuery::default()
+    };
+    let page = store.list(&query)?;
+    Ok(page.jobs.into_iter().find(|j| j.reference_id == reference))
+}
+
+/// A worker's progress report: a percent, or units done (of a total).
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub percent: Option<u8>,
+    pub done: Option<u64>,
+    pub total: Option<u64>,
+    pub message: Option<String>,
+    pub checkpoint: Option<Value>,
+}
+
+/// Records progress. Coalesced: written when the status or the percent changes, otherwise at
+/// most once per [`COALESCE_WINDOW_MS`]; a skipped call still answers with the current job.
+pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
+    if let Some(p) = req.percent {
+        if p > 100 {
+            return Err(JobError::invalid("percent", format!("{p} is above 100")).into());
+        }
+    }
+    if req.total == Some(0) {
+        return Err(JobError::invalid("total", "must be greater than 0").into());
+    }
+    act.mutate(job_id, |job| {
+        let before = job.clone();
+        let total = req.total.or(job.total);
+        let pct = match (req.percent, req.done, total) {
+            (Some(p), _, _) => Some(p),
+            (None, Some(done), Some(total)) => Some(percent(done, total)?),
+            (None, Some(_), None) => {
+                return Err(JobError::invalid("total", "is required with `done`").into())
+            }
+            (None, None, _) => None,
+        };
+        let from = act.step(job, Event::Progress)?;
+        let moved = pct.is_some_and(|p| job.record_progress(p));
+        if req.done.is_some() {
+            job.done = req.done.max(before.done);
+        }
+        job.total = total;
+        if let Some(message) = &req.message {
+            job.progress_message = Some(clip_text(message));
+        }
+        if req.checkpoint.is_some() {
+            job.checkpoint = req.checkpoint.clone();
+        }
+        let status_changed = from != job.status;
+        let due = (act.now - before.updated_at).num_milliseconds() >= COALESCE_WINDOW_MS;
+        if !status_changed && !moved && !due {
+            return Ok(None);
+        }
+        let events = if status_changed {
+            vec![act.event(job, EventKind::Started, Some(from), None, Map::new())]
+        } else {
+            Vec::new()
+        };
+        Ok(Some(events))
+    })
+}
+
+/// A heartbeat: proof of life, optionally with a message and details (e.g. messages processed).
+pub fn heartbeat(
+    act: &Act,
+    job_id: &str,
+    message: Option<String>,
+    details: Map<String, Value>,
+) -> Result<Job> {
+    check_json_size("details", &details)?;
+    act.mutate(job_id, |job| {
+        let before = job.clone();
+        let from = act.step(job, Event::Heartbeat)?;
+        if let Some(message) = &message {
+            job.progress_message = Some(clip_text(message));
+        }
+        if !details.is_empty() {
+            // Heartbeat details land in metadata.lastHeartbeat for the detail page.
+            job.metadata
+                .insert("lastHeartbeat".into(), Value::Object(details.clone()));
+            check_json_size("metadata", &job.metadata)?;
+        }
+        let status_changed = from != job.status;
+        let due = (act.now - before.updated_at).num_milliseconds() >= COALESCE_WINDOW_MS;
+        if !status_changed && !due {
+            return Ok(None);
+        }
+        let events = if status_changed {
+            vec![act.event(job, EventKind::Started, Some(from), None, Map::new())]
+        } else {
+            Vec::new()
+        };
+        Ok(Some(events))
+    })
+}
+
+/// The worker confirms it stopped after a pause, leaving its checkpoint for the resume.
+pub fn worker_paused(
+    act: &Act,
+    job_id: &str,
+    checkpoint: Option<Value>,
+    message: Option<String>,
+) -> Result<Job> {
+    act.mutate(job_id, |job| {
+        let from = act.step(job, Event::WorkerPaused)?;
+        if checkpoint.is_some() {
+            job.checkpoint = checkpoint.clone();
+        }
+        let event = act.event(
+            job,
+            EventKind::Paused,
+            Some(from),
+            message.as_deref().map(clip_text),
+            Map::new(),
+        );
+        Ok(Some(vec![event]))
+    })
+}
+
+/// The worker finished: progress 100 and a result summary for the history.
+pub fn complete(
+    act: &Act,
+    job_id: &str,
+    result: Map<String, Value>,
+    message: Option<String>,
+) -> Result<Job> {
+    check_json_size("result", &result)?;
+    act.mutate(job_id, |job| {
+        let from = act.step(job, Event::Complete)?;
+        job.progress = 100;
+        if let Some(total) = job.total {
+            job.done = Some(total);
+        }
+        if let Some(message) = &message {
+            job.progress_message = Some(clip_text(message));
+        }
+        job.result = Some(result.clone());
+        let event = act.event(
+            job,
+            EventKind::Completed,
+            Some(from),
+            message.as_deref().map(clip_text),
+            result.clone(),
+        );
+        Ok(Some(vec![event]))
+    })
+}
+
+/// The worker failed with an error message.
+pub fn fail(
+    act: &Act,
+    job_id: &str,
+    error: &str,
+    result: Option<Map<String, Value>>,
+) -> Result<Job> {
+    if error.trim().is_empty() {
+        return Err(JobError::invalid("error", "must not be empty").into());
+    }
+    if let Some(result) = &result {
+        check_json_size("result", result)?;
+    }
+    let error = clip_text(error);
+    act.mutate(job_id, |job| {
+        let from = act.step(job, Event::Fail)?;
+        job.error_message = Some(error.clone());
+        if result.is_some() {
+            job.result = result.clone();
+        }
+        let event = act.event(
+            job,
+            EventKind::Failed,
+            Some(from),
+            Some(error.clone()),
+            Map::new(),
+        );
+        Ok(Some(vec![event]))
+    })
+}
+
+/// A user's control action (pause, resume, cancel), recorded with actor and reason.
+pub fn control(act: &Act, job_id: &str, event: Event, reason: Option<&str>) -> Result<Job> {
+    debug_assert!(matches!(
+        event,
+        Event::Pause | Event::Resume | Event::Cancel
+    ));
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(clip_text);
+    act.mutate(job_id, |job| {
+        let from = act.step(job, event)?;
+        job.last_actor = Some(act.actor.clone());
+        job.last_reason = reason.clone();
+        let event = act.event(
+            job,
+            EventKind::for_event(event),
+            Some(from),
+            reason.clone(),
+            Map::new(),
+        );
+        Ok(Some(vec![event]))
+    })
+}
+
+/// Retries a failed or cancelled job: a new queued job linked to it, same type, reference and
+/// metadata, starting from the old job's checkpoint. The caller re-triggers the worker.
+pub fn retry(act: &Act, job_id: &str, reason: Option<&str>) -> Result<Job> {
+    let old = act.store.get(job_id)?;
+    if !matches!(old.status, JobStatus::Failed | JobStatus::Cancelled) {
+        return Err(Error::NotRetryable { job: Box::new(old) });
+    }
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(clip_text);
+    // Deterministic id per (old job, actor-visible retry): a retried retry request creates one job.
+    let key = format!("retry:{}", old.id);
+    let mut job = new_job(
+        act,
+        old.job_type,
+        old.reference_id.clone(),
+        &Start {
+            reference_id: old.reference_id.clone(),
+            total: old.total,
+            metadata: old.metadata.clone(),
+            idempotency_key: Some(key),
+            ..Start::default()
+        },
+    );
+    job.retry_of = Some(old.id.clone());
+    job.checkpoint = old.checkpoint.clone();
+    job.last_actor = Some(act.actor.clone());
+    job.last_reason = reason.clone();
+    let mut details = Map::new();
+    details.insert("retryOf".into(), Value::String(old.id.clone()));
+    let created = act.event(&job, EventKind::Retried, None, reason, details);
+    Ok(act.store.create(&job, &created)?.into_job())
+}
+
+/// Stall thresholds per job type: how long a RUNNING job may go without a heartbeat, and how
+/// long a QUEUED job may wait to be picked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StallPolicy {
+    pub running: Vec<(JobType, Duration)>,
+    pub queued: Vec<(JobType, Duration)>,
+}
+
+/// Marks stalled jobs FAILED with the system as actor. Returns the jobs it failed.
+pub fn mark_stalled(act: &Act, policy: &StallPolicy, limit: usize) -> Result<Vec<Job>> {
+    let mut failed = Vec::new();
+    let lists = [
+        (JobStatus::Running, &policy.running),
+        (JobStatus::Queued, &policy.queued),
+    ];
+    for (status, thresholds) in lists {
+        for &(job_type, threshold) in thresholds {
+            let cutoff = act.now - threshold;
+            for stale in act.store.stale(job_type, status, cutoff, limit)? {
+                match mark_one_stalled(act, &stale.id, status, cutoff) {
+                    Ok(Some(job)) => failed.push(job),
+                    Ok(None) | Err(Error::Illegal { .. }) | Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(failed)
+}
+
+fn mark_one_stalled(
+    act: &Act,
+    job_id: &str,
+    status: JobStatus,
+    cutoff: Timestamp,
+) -> Result<Option<Job>> {
+    let mut changed = false;
+    let job = act.mutate(job_id, |job| {
+        // Re-checked on the fresh row: a heartbeat that arrived since the scan saves the job.
+        if job.status != status || job.heartbeat_at >= cutoff {
+            changed = false;
+            return Ok(None);
+        }
+        let since = job::format_timestamp(&job.heartbeat_at);
+        let message = match status {
+            JobStatus::Queued => format!("stalled: queued since {since} and never picked up"),
+            _ => format!("stalled: no heartbeat since {since}"),
+        };
+        let from = act.step(job, Event::Stall)?;
+        job.error_message = Some(message.clone());
+        job.last_actor = Some(act.actor.clone());
+        changed = true;
+        Ok(Some(vec![act.event(
+            job,
+            EventKind::Stalled,
+            Some(from),
+            Some(message),
+            Map::new(),
+        )]))
+    })?;
+    Ok(changed.then_some(job))
+}
+
+/// One retention pass: keep the newest `keep` finished jobs (and none older than `max_age`).
+pub fn prune(act: &Act, keep: usize, max_age: Option<Duration>, batch: usize) -> Result<Pruned> {
+    let older_than = max_age.map(|age| act.now - age);
+    Ok(act.store.prune(keep, older_than, batch)?)
+}
