@@ -1,0 +1,203 @@
+// Building blocks shared by the views. Every piece of data goes into the page through
+// `textContent` or `setAttribute` (see `el`): job messages, errors, metadata and reference ids
+// come from workers and users, and must never be parsed as HTML.
+
+/** Creates an element; `attrs` keys are attributes (or `class`/`text`), children are nodes or text. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "text") node.textContent = String(value);
+    else if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export const TYPE_LABELS = {
+  CAMPAIGN_RUN: "Campaign run",
+  BULK_VERIFY: "Bulk verify",
+  SQS_POLL: "SQS poll",
+  METRICS_FETCH: "Metrics fetch",
+};
+export const STATUSES = ["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "CANCELLED"];
+export const FINAL = ["COMPLETED", "FAILED", "CANCELLED"];
+export const ACTION_LABELS = { pause: "Pause", resume: "Resume", cancel: "Cancel", retry: "Retry" };
+
+export function typeLabel(type) {
+  return TYPE_LABELS[type] || type;
+}
+
+export function statusLabel(status) {
+  return status.charAt(0) + status.slice(1).toLowerCase();
+}
+
+export function badge(status) {
+  return el(
+    "span",
+    { class: `badge s-${String(status).toLowerCase()}` },
+    status === "RUNNING" ? el("span", { class: "pulse", "aria-hidden": "true" }) : null,
+    statusLabel(String(status)),
+  );
+}
+
+/** Whether the job's completion is measurable: a worker that counts, or any percent so far. */
+export function progressKnown(job) {
+  return job.total != null || job.progress > 0 || job.status === "COMPLETED";
+}
+
+export function progressBar(job) {
+  const known = progressKnown(job);
+  const label = `Progress of ${typeLabel(job.type)} ${job.referenceId}`;
+  const bar = el("div", {
+    class: `bar${known ? "" : " indeterminate"}${job.status === "RUNNING" ? " live" : ""}`,
+    role: "progressbar",
+    "aria-label": label,
+    "aria-valuemin": known ? 0 : null,
+    "aria-valuemax": known ? 100 : null,
+    "aria-valuenow": known ? job.progress : null,
+    "aria-valuetext": known ? `${job.progress}%` : "In progress, completion unknown",
+  });
+  const fill = el("span", { class: "fill" });
+  if (known) fill.style.width = `${job.progress}%`;
+  bar.append(fill);
+  return el(
+    "div",
+    { class: "progress" },
+    el("div", { class: "bar-row" }, bar, el("span", { class: "pct", text: known ? `${job.progress}%` : "—" })),
+    job.progressMessage ? el("div", { class: "msg", text: job.progressMessage }) : null,
+  );
+}
+
+const rtf = typeof Intl !== "undefined" && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
+
+export function relative(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const s = Math.round((t - now) / 1000);
+  const abs = Math.abs(s);
+  const [value, unit] =
+    abs < 45 ? [s, "second"] : abs < 2700 ? [Math.round(s / 60), "minute"] : abs < 79200 ? [Math.round(s / 3600), "hour"] : [Math.round(s / 86400), "day"];
+  if (unit === "second" && abs < 5) return "just now";
+  return rtf ? rtf.format(value, unit) : new Date(t).toLocaleString();
+}
+
+export function exact(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** A `<time>` showing "3 minutes ago", the exact instant on hover; a dash when absent. */
+export function time(iso) {
+  if (!iso) return el("span", { class: "muted", text: "—" });
+  return el("time", { datetime: iso, title: exact(iso), "data-relative": "", text: relative(iso) });
+}
+
+/** Refreshes every relative time on the page (called by the refresh loop). */
+export function refreshTimes(root = document) {
+  for (const t of root.querySelectorAll("time[data-relative]")) t.textContent = relative(t.getAttribute("datetime"));
+}
+
+export function duration(ms) {
+  if (ms === null || ms === undefined) return "—";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** A short text summary of a job's `result` counters ("sent 198 · failed 2"). */
+export function resultSummary(job) {
+  const result = job.result;
+  if (!result || typeof result !== "object") return "";
+  return Object.entries(result)
+    .filter(([, v]) => v === null || typeof v !== "object")
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(" · ");
+}
+
+export function toast(message, kind = "info") {
+  const box = document.getElementById("toasts");
+  const node = el("div", { class: `toast t-${kind}` }, el("span", { text: message }));
+  const close = el("button", { type: "button", class: "ghost close", "aria-label": "Dismiss notification", text: "×" });
+  close.addEventListener("click", () => node.remove());
+  node.append(close);
+  box.append(node);
+  setTimeout(() => node.remove(), 8000);
+}
+
+/** Asks to confirm an action with an optional reason; resolves to `{reason}` or null. */
+export function confirmAction(action, job) {
+  const dialog = document.getElementById("confirm");
+  const reason = document.getElementById("confirm-reason");
+  const what = `${typeLabel(job.type)} ${job.referenceId}`;
+  const texts = {
+    cancel: ["Cancel this job?", `The worker stops at its next checkpoint and ${what} cannot be resumed; it can be retried later.`, "Cancel job"],
+    pause: ["Pause this job?", `The worker stops at its next checkpoint; ${what} can be resumed later.`, "Pause job"],
+  };
+  const [title, text, yes] = texts[action];
+  document.getElementById("confirm-title").textContent = title;
+  document.getElementById("confirm-text").textContent = text;
+  document.getElementById("confirm-yes").textContent = yes;
+  document.getElementById("confirm-no").textContent = action === "cancel" ? "Keep job" : "Don't pause";
+  reason.value = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => resolve(dialog.returnValue === "ok" ? { reason: reason.value.trim() } : null),
+      { once: true },
+    );
+    dialog.returnValue = "";
+    dialog.showModal();
+    reason.focus();
+  });
+}
+
+/** Light/dark: the system's choice unless the user picked one (kept in localStorage). */
+export function setupTheme() {
+  const button = document.getElementById("theme");
+  const apply = (theme) => {
+    if (theme) document.documentElement.dataset.theme = theme;
+    else delete document.documentElement.dataset.theme;
+    const dark = theme ? theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
+    button.textContent = dark ? "☀ Light" : "☾ Dark";
+    button.setAttribute("aria-label", dark ? "Switch to light theme" : "Switch to dark theme");
+  };
+  let saved = null;
+  try {
+    saved = localStorage.getItem("jobs-theme");
+  } catch (e) {
+    // Storage may be disabled; the system theme applies.
+  }
+  apply(saved);
+  button.addEventListener("click", () => {
+    const dark = document.documentElement.dataset.theme
+      ? document.documentElement.dataset.theme === "dark"
+      : matchMedia("(prefers-color-scheme: dark)").matches;
+    const next = dark ? "light" : "dark";
+    try {
+      localStorage.setItem("jobs-theme", next);
+    } catch (e) {
+      // Not persisted; still applied.
+    }
+    apply(next);
+  });
+}
+
+export function errorBox(message, onRetry) {
+  return el(
+    "div",
+    { class: "state error", role: "alert" },
+    el("p", { text: message }),
+    onRetry ? el("button", { type: "button", onclick: onRetry, text: "Try again" }) : null,
+  );
+}
