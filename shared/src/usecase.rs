@@ -475,6 +475,17 @@ pub fn fail(
 
 /// A user's control action (pause, resume, cancel), recorded with actor and reason.
 pub fn control(act: &Act, job_id: &str, event: Event, reason: Option<&str>) -> Result<Job> {
+    control_with(act, job_id, event, reason, Map::new())
+}
+
+/// [`control`] with extra audit `details` on the event (e.g. the role that allowed the action).
+pub fn control_with(
+    act: &Act,
+    job_id: &str,
+    event: Event,
+    reason: Option<&str>,
+    details: Map<String, Value>,
+) -> Result<Job> {
     debug_assert!(matches!(
         event,
         Event::Pause | Event::Resume | Event::Cancel
@@ -492,7 +503,7 @@ pub fn control(act: &Act, job_id: &str, event: Event, reason: Option<&str>) -> R
             EventKind::for_event(event),
             Some(from),
             reason.clone(),
-            Map::new(),
+            details.clone(),
         );
         Ok(Some(vec![event]))
     })
@@ -501,6 +512,17 @@ pub fn control(act: &Act, job_id: &str, event: Event, reason: Option<&str>) -> R
 /// Retries a failed or cancelled job: a new queued job linked to it, same type, reference and
 /// metadata, starting from the old job's checkpoint. The caller re-triggers the worker.
 pub fn retry(act: &Act, job_id: &str, reason: Option<&str>) -> Result<Job> {
+    Ok(retry_with(act, job_id, reason, Map::new())?.into_job())
+}
+
+/// [`retry`] with extra audit `details`, telling a new job from the one an earlier retry of the
+/// same job created (so a caller re-triggers a worker only once).
+pub fn retry_with(
+    act: &Act,
+    job_id: &str,
+    reason: Option<&str>,
+    extra: Map<String, Value>,
+) -> Result<Created> {
     let old = act.store.get(job_id)?;
     if !matches!(old.status, JobStatus::Failed | JobStatus::Cancelled) {
         return Err(Error::NotRetryable { job: Box::new(old) });
@@ -527,10 +549,10 @@ pub fn retry(act: &Act, job_id: &str, reason: Option<&str>) -> Result<Job> {
     job.checkpoint = old.checkpoint.clone();
     job.last_actor = Some(act.actor.clone());
     job.last_reason = reason.clone();
-    let mut details = Map::new();
+    let mut details = extra;
     details.insert("retryOf".into(), Value::String(old.id.clone()));
     let created = act.event(&job, EventKind::Retried, None, reason, details);
-    Ok(act.store.create(&job, &created)?.into_job())
+    Ok(act.store.create(&job, &created)?)
 }
 
 /// Stall thresholds per job type: how long a RUNNING job may go without a heartbeat, and how

@@ -1,0 +1,2 @@
+//! Placeholder: the list benchmark lands with the SQLite store.
+fn main() {}

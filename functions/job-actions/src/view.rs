@@ -1,0 +1,168 @@
+//! What the API answers about a job: the seed's fields (the job's own serde form) plus what a
+//! dashboard would otherwise compute itself (duration, ETA, control value, the actions legal
+//! for this caller), and the CSV form of the same rows for export.
+
+use serde_json::{Map, Value};
+use shared::job::{transition, Event, Job, JobEvent, JobStatus, Timestamp};
+
+/// Fields of a job (and an event) that hold timestamps; rewritten to one fixed format.
+const TIME_FIELDS: &[&str] = &[
+    "startedAt",
+    "updatedAt",
+    "completedAt",
+    "createdAt",
+    "heartbeatAt",
+    "at",
+];
+
+/// RFC 3339 UTC with exactly three fraction digits, e.g. `2026-11-29T11:48:05.000Z`: the
+/// default serde form drops a zero fraction, which makes columns ragged and sorts badly.
+pub fn timestamp(t: &Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The actions `job` allows now, for a caller who may act; checked against the state machine
+/// so the dashboard never offers a button the API would refuse.
+pub fn actions(job: &Job) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for (event, name) in [
+        (Event::Pause, "pause"),
+        (Event::Resume, "resume"),
+        (Event::Cancel, "cancel"),
+    ] {
+        if transition(job.status, event).is_ok() {
+            out.push(name);
+        }
+    }
+    if matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) {
+        out.push("retry");
+    }
+    out
+}
+
+fn fix_times(map: &mut Map<String, Value>) {
+    for field in TIME_FIELDS {
+        if let Some(Value::String(s)) = map.get(*field) {
+            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+                let fixed = timestamp(&t.with_timezone(&chrono::Utc));
+                map.insert((*field).to_owned(), Value::String(fixed));
+            }
+        }
+    }
+}
+
+/// A job as the API shows it (`JobView` in the OpenAPI document).
+pub fn job_view(job: &Job, now: Timestamp, can_act: bool) -> Value {
+    let mut map = match serde_json::to_value(job) {
+        Ok(Value::Object(map)) => map,
+        // A derived Serialize on plain data cannot fail; an empty object keeps the edge panic-free.
+        _ => Map::new(),
+    };
+    fix_times(&mut map);
+    map.insert("durationMs".into(), job.duration_ms(now).into());
+    map.insert("etaMs".into(), job.eta_ms(now).into());
+    map.insert(
+        "control".into(),
+        serde_json::to_value(job.control()).unwrap_or(Value::Null),
+    );
+    let actions = if can_act { actions(job) } else { Vec::new() };
+    map.insert("actions".into(), actions.into());
+    Value::Object(map)
+}
+
+/// A log entry as the API shows it.
+pub fn event_view(event: &JobEvent) -> Value {
+    let mut map = match serde_json::to_value(event) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    fix_times(&mut map);
+    Value::Object(map)
+}
+
+/// The export's columns, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "$id",
+    "type",
+    "status",
+    "referenceId",
+    "progress",
+    "progressMessage",
+    "createdAt",
+    "startedAt",
+    "updatedAt",
+    "completedAt",
+    "durationMs",
+    "errorMessage",
+    "done",
+    "total",
+    "result",
+    "retryOf",
+    "lastActor",
+    "lastReason",
+];
+
+/// Renders views as CSV (RFC 4180, CRLF line ends, header row).
+pub fn csv(views: &[Value]) -> String {
+    let mut out = String::new();
+    push_row(&mut out, CSV_COLUMNS.iter().map(|c| (*c).to_owned()));
+    for view in views {
+        push_row(
+            &mut out,
+            CSV_COLUMNS.iter().map(|c| match view.get(*c) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            }),
+        );
+    }
+    out
+}
+
+fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&csv_cell(&cell));
+    }
+    out.push_str("\r\n");
+}
+
+/// Quotes a cell when needed, and defuses text a spreadsheet would run as a formula (error
+/// messages and reasons are free text from workers and users).
+fn csv_cell(cell: &str) -> String {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let cell = if formula {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    };
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn timestamps_always_carry_milliseconds_and_z() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05+00:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(timestamp(&t), "2026-01-02T03:04:05.000Z");
+    }
+}
