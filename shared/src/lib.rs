@@ -5,8 +5,11 @@
 //! This crate is copied into every deployed bundle and built there by rustc 1.83: it must not
 //! depend on anything local-only (SQLite, the runtime shim).
 
+pub mod hooks;
 pub mod http;
 pub mod job;
 pub mod platform;
+pub mod retention;
 pub mod store;
+pub mod tracker;
 pub mod usecase;

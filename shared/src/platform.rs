@@ -40,3 +40,16 @@ impl Platform {
 pub fn env_lookup() -> Lookup {
     Arc::new(|name| std::env::var(name).ok())
 }
+
+/// The production platform for one execution: the Appwrite store built from the request's
+/// `x-appwrite-key` and the function's environment. Until the Appwrite adapter lands this
+/// answers 503, so a deployed function fails loudly instead of writing nowhere.
+pub fn appwrite_platform(
+    _context: &openruntimes::Context,
+) -> Result<Platform, crate::http::ApiError> {
+    Err(crate::http::ApiError::new(
+        503,
+        "store_unavailable",
+        "the Appwrite job store is not available in this build",
+    ))
+}

@@ -1,0 +1,282 @@
+//! The retention and stall sweeper behind the scheduled `job-retention` function: its
+//! configuration (read once per run from variables, every problem reported at once) and one
+//! sweep (mark stalled jobs FAILED, then prune finished jobs in bounded batches within a time
+//! budget), returning a [`Report`]. Defaults and their reasons are in `docs/retention.md`.
+
+use std::fmt;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use crate::job::{JobType, Timestamp, ACTOR_SYSTEM};
+use crate::store::{JobStore, MAX_PAGE};
+use crate::usecase::{self, Act, StallPolicy};
+
+/// Finished jobs kept by default: the requirements' "last 100 completed jobs".
+pub const DEFAULT_KEEP: usize = 100;
+/// Jobs deleted per store call: small enough for one Appwrite bulk request.
+pub const DEFAULT_BATCH: usize = 100;
+/// Wall-clock budget of one run; below Appwrite's default 15 s function timeout.
+pub const DEFAULT_BUDGET_SECONDS: i64 = 10;
+/// The sqs-poller's schedule period; its stall threshold follows it.
+pub const DEFAULT_SQS_POLL_INTERVAL_SECONDS: i64 = 60;
+
+/// Default RUNNING-without-heartbeat thresholds, in seconds (see docs/retention.md).
+pub fn default_running_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
+    match job_type {
+        // Appwrite's maximum function timeout (900 s) plus a minute's grace: a worker that only
+        // reports at the end of an execution is still alive until its execution is killed.
+        JobType::CampaignRun | JobType::BulkVerify => 960,
+        // A couple of API calls; 5 minutes covers a raised timeout and a slow AWS answer.
+        JobType::MetricsFetch => 300,
+        // Heartbeats once per scheduled run: tolerate two missed runs plus a minute's grace.
+        JobType::SqsPoll => 3 * sqs_interval + 60,
+    }
+}
+
+/// Default QUEUED-without-pickup thresholds, in seconds: a resumed or retried job waits for its
+/// re-triggered execution, which Appwrite may leave `waiting`.
+pub fn default_queued_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
+    match job_type {
+        // The poller picks a resumed job up on its next scheduled run.
+        JobType::SqsPoll => 3 * sqs_interval + 60,
+        _ => 600,
+    }
+}
+
+/// One invalid variable and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidVariable {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Every invalid variable of a configuration, so one deploy fixes them all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub invalid: Vec<InvalidVariable>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid configuration: ")?;
+        for (i, v) in self.invalid.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{} {}", v.name, v.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one sweep does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Newest finished jobs kept (`JOBS_RETENTION_KEEP`, ≥ 1).
+    pub keep: usize,
+    /// Finished jobs older than this are deleted even inside the kept window.
+    pub max_age: Option<Duration>,
+    /// Jobs deleted (and stalled jobs examined per type) per store call.
+    pub batch: usize,
+    /// Stop starting new batches after this much time; the next run continues.
+    pub budget: Duration,
+    pub stall: StallPolicy,
+}
+
+impl RetentionConfig {
+    /// Reads the configuration through `lookup` (the environment in production).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut invalid = Vec::new();
+        let mut read = |name: &str, min: i64, default: Option<i64>| -> Option<i64> {
+            let raw = lookup(name).filter(|v| !v.trim().is_empty());
+            let Some(raw) = raw else { return default };
+            match raw.trim().parse::<i64>() {
+                Ok(v) if v >= min => Some(v),
+                Ok(v) => {
+                    invalid.push(InvalidVariable {
+                        name: name.to_owned(),
+                        reason: format!("must be at least {min}, got {v}"),
+                    });
+                    default
+                }
+                Err(_) => {
+                    invalid.push(InvalidVariable {
+                        name: name.to_owned(),
+                        reason: format!("must be a whole number, got `{raw}`"),
+                    });
+                    default
+                }
+            }
+        };
+        let keep = read("JOBS_RETENTION_KEEP", 1, Some(DEFAULT_KEEP as i64));
+        let max_age_days = read("JOBS_RETENTION_MAX_AGE_DAYS", 1, None);
+        let batch = read("JOBS_RETENTION_BATCH", 1, Some(DEFAULT_BATCH as i64));
+        let budget = read(
+            "JOBS_RETENTION_BUDGET_SECONDS",
+            1,
+            Some(DEFAULT_BUDGET_SECONDS),
+        );
+        let sqs = read(
+            "JOBS_SQS_POLL_INTERVAL_SECONDS",
+            1,
+            Some(DEFAULT_SQS_POLL_INTERVAL_SECONDS),
+        )
+        .unwrap_or(DEFAULT_SQS_POLL_INTERVAL_SECONDS);
+        let mut running = Vec::new();
+        let mut queued = Vec::new();
+        for &job_type in JobType::ALL {
+            let run = read(
+                &format!("JOBS_STALL_{job_type}_SECONDS"),
+                1,
+                Some(default_running_seconds(job_type, sqs)),
+            );
+            let queue = read(
+                &format!("JOBS_QUEUED_{job_type}_SECONDS"),
+                1,
+                Some(default_queued_seconds(job_type, sqs)),
+            );
+            running.push((job_type, Duration::seconds(run.unwrap_or(1))));
+            queued.push((job_type, Duration::seconds(queue.unwrap_or(1))));
+        }
+        if let Some(batch) = batch {
+            if batch as usize > MAX_PAGE {
+                invalid.push(InvalidVariable {
+                    name: "JOBS_RETENTION_BATCH".into(),
+                    reason: format!("must be at most {MAX_PAGE}, got {batch}"),
+                });
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(ConfigError { invalid });
+        }
+        Ok(RetentionConfig {
+            keep: keep.unwrap_or(DEFAULT_KEEP as i64) as usize,
+            max_age: max_age_days.map(Duration::days),
+            batch: batch.unwrap_or(DEFAULT_BATCH as i64) as usize,
+            budget: Duration::seconds(budget.unwrap_or(DEFAULT_BUDGET_SECONDS)),
+            stall: StallPolicy { running, queued },
+        })
+    }
+}
+
+/// What one sweep did; returned by the function and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub deleted: usize,
+    pub marked_stalled: usize,
+    /// Finished jobs still beyond the kept window (the next run continues).
+    pub remaining_backlog: usize,
+    pub duration_ms: i64,
+}
+
+/// One sweep: stalled jobs first (they become finished jobs the prune then counts), then prune
+/// batches until the backlog is gone or the budget is spent. `clock` is read between batches;
+/// the run's instant for thresholds and ages is its first reading.
+///
+/// Safe to overlap with another sweep: stall marks are compare-and-set, and pruning deletes by
+/// rank among finished jobs, so two runs at worst both delete the same rows.
+pub fn sweep(
+    store: &dyn JobStore,
+    config: &RetentionConfig,
+    clock: &dyn Fn() -> Timestamp,
+) -> Result<Report, usecase::Error> {
+    let started = clock();
+    let act = Act::new(store, ACTOR_SYSTEM, started);
+    let mut report = Report {
+        marked_stalled: usecase::mark_stalled(&act, &config.stall, config.batch)?.len(),
+        ..Report::default()
+    };
+    loop {
+        let pass = usecase::prune(&act, config.keep, config.max_age, config.batch)?;
+        report.deleted += pass.deleted;
+        report.remaining_backlog = pass.remaining;
+        if pass.remaining == 0 || pass.deleted == 0 || clock() - started >= config.budget {
+            break;
+        }
+    }
+    report.duration_ms = (clock() - started).num_milliseconds().max(0);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<RetentionConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RetentionConfig::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    fn names(err: ConfigError) -> Vec<String> {
+        err.invalid.into_iter().map(|v| v.name).collect()
+    }
+
+    #[test]
+    fn defaults_keep_100_and_derive_the_sqs_threshold_from_its_schedule() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.keep, 100);
+        assert_eq!(c.max_age, None);
+        let sqs = c.stall.running.iter().find(|(t, _)| *t == JobType::SqsPoll);
+        assert_eq!(sqs.unwrap().1, Duration::seconds(240));
+        let c = config(&[("JOBS_SQS_POLL_INTERVAL_SECONDS", "300")]).unwrap();
+        let sqs = c.stall.running.iter().find(|(t, _)| *t == JobType::SqsPoll);
+        assert_eq!(sqs.unwrap().1, Duration::seconds(960));
+    }
+
+    #[test]
+    fn per_type_thresholds_and_max_age_are_read_from_their_variables() {
+        let c = config(&[
+            ("JOBS_STALL_CAMPAIGN_RUN_SECONDS", "120"),
+            ("JOBS_QUEUED_BULK_VERIFY_SECONDS", "30"),
+            ("JOBS_RETENTION_MAX_AGE_DAYS", "7"),
+        ])
+        .unwrap();
+        assert!(c
+            .stall
+            .running
+            .contains(&(JobType::CampaignRun, Duration::seconds(120))));
+        assert!(c
+            .stall
+            .queued
+            .contains(&(JobType::BulkVerify, Duration::seconds(30))));
+        assert_eq!(c.max_age, Some(Duration::days(7)));
+    }
+
+    #[test]
+    fn every_invalid_variable_is_named_at_once() {
+        let err = config(&[
+            ("JOBS_RETENTION_KEEP", "0"),
+            ("JOBS_STALL_SQS_POLL_SECONDS", "soon"),
+            ("JOBS_RETENTION_BATCH", "100000"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            names(err.clone()),
+            [
+                "JOBS_RETENTION_KEEP",
+                "JOBS_STALL_SQS_POLL_SECONDS",
+                "JOBS_RETENTION_BATCH"
+            ]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("JOBS_RETENTION_KEEP must be at least 1, got 0"),
+            "{text}"
+        );
+        assert!(text.contains("`soon`"), "{text}");
+    }
+
+    #[test]
+    fn a_negative_keep_is_invalid() {
+        assert_eq!(
+            names(config(&[("JOBS_RETENTION_KEEP", "-5")]).unwrap_err()),
+            ["JOBS_RETENTION_KEEP"]
+        );
+    }
+}

@@ -1,0 +1,674 @@
+//! The Rust client of the hooks, for Rust workers: [`JobTracker`] starts or picks up a job and
+//! reports progress (coalesced on the client too: every hook call is an Appwrite execution),
+//! heartbeats, pauses, completion and failure, and exposes the last [`Control`] value.
+//!
+//! How requests travel is a [`Transport`]: [`AppwriteTransport`] calls
+//! `POST /v1/functions/{id}/executions` (sync when an answer is needed, async for
+//! fire-and-forget progress); [`InProcess`] calls a hook handler directly (tests, local runs).
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use openruntimes::{Context, Logger};
+use serde_json::{json, Map, Value};
+
+use crate::hooks::{
+    self, CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer, HookRequest,
+    PausedRequest, ProgressRequest, StartRequest, CALLER_HEADER,
+};
+use crate::job::{Control, Job, Timestamp};
+use crate::platform::{Lookup, Platform};
+
+/// Why a hook call did not produce an answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrackerError {
+    /// The hook refused the request (4xx/5xx answer). `control` is set when the job exists,
+    /// so a worker whose report was refused still learns it was cancelled.
+    #[error("hook refused the request ({status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+        control: Option<Control>,
+    },
+    /// The call did not reach the hook or timed out.
+    #[error("hook call failed: {message}")]
+    Transport { message: String, retryable: bool },
+    /// The answer was not the protocol's.
+    #[error("hook answered something unexpected: {0}")]
+    Malformed(String),
+    /// A call that needs a job before `start` succeeded.
+    #[error("the tracker has no job yet; call start first")]
+    NotStarted,
+}
+
+impl TrackerError {
+    /// Whether repeating the call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TrackerError::Transport { retryable, .. } => *retryable,
+            TrackerError::Rejected { status, .. } => *status >= 500,
+            TrackerError::Malformed(_) | TrackerError::NotStarted => false,
+        }
+    }
+}
+
+/// How a request reaches a hook. `wait: false` asks for fire-and-forget (no answer).
+pub trait Transport: Send + Sync {
+    fn send(&self, request: &HookRequest, wait: bool) -> Result<Option<HookAnswer>, TrackerError>;
+}
+
+/// Reads a hook's HTTP answer: the protocol's success body, or its error body.
+pub fn read_answer(status: u16, body: &[u8]) -> Result<HookAnswer, TrackerError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(body).map_err(|e| TrackerError::Malformed(e.to_string()));
+    }
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error = &value["error"];
+    Err(TrackerError::Rejected {
+        status,
+        code: error["code"].as_str().unwrap_or("unknown").to_owned(),
+        message: error["message"]
+            .as_str()
+            .unwrap_or("no error message")
+            .to_owned(),
+        field: error["field"].as_str().map(str::to_owned),
+        control: serde_json::from_value(value["control"].clone()).ok(),
+    })
+}
+
+/// Calls a hook handler in this process, through a request built as Appwrite would build it.
+pub struct InProcess {
+    pub hook: Hook,
+    pub platform: Platform,
+    /// Sent as the `x-job-caller` header: the actor on the job's events.
+    pub caller: Option<String>,
+}
+
+impl Transport for InProcess {
+    fn send(&self, request: &HookRequest, _wait: bool) -> Result<Option<HookAnswer>, TrackerError> {
+        let body =
+            serde_json::to_vec(request).map_err(|e| TrackerError::Malformed(e.to_string()))?;
+        let context = server_context(&body, self.caller.as_deref())?;
+        let response = hooks::handle(&self.hook, context, &self.platform);
+        read_answer(response.status_code, &response.body).map(Some)
+    }
+}
+
+/// A Context for a server-to-server hook call: POST, JSON body, trigger `http`, no user.
+pub fn server_context(body: &[u8], caller: Option<&str>) -> Result<Context, TrackerError> {
+    // Logging disabled: nothing reads the in-memory log of an in-process call.
+    let logger = Logger::new("disabled", Some("in-process".into())).map_err(|e| {
+        TrackerError::Transport {
+            message: e,
+            retryable: false,
+        }
+    })?;
+    let mut context = Context::new(logger);
+    context.req.method = "POST".into();
+    context.req.path = "/".into();
+    let headers = &mut context.req.headers;
+    headers.insert("content-type".into(), "application/json".into());
+    headers.insert("x-appwrite-trigger".into(), "http".into());
+    headers.insert("x-appwrite-user-id".into(), String::new());
+    if let Some(caller) = caller {
+        headers.insert(CALLER_HEADER.into(), caller.into());
+    }
+    context.req.set_body_binary(body.to_vec());
+    Ok(context)
+}
+
+/// Calls a hook through Appwrite's executions API with the calling function's key.
+pub struct AppwriteTransport {
+    client: reqwest::blocking::Client,
+    endpoint: String,
+    project: String,
+    key: String,
+    function_id: String,
+    caller: Option<String>,
+}
+
+impl AppwriteTransport {
+    /// `endpoint` ends in `/v1`; `key` needs the `executions.write` scope.
+    pub fn new(
+        endpoint: &str,
+        project: &str,
+        key: &str,
+        function_id: &str,
+        caller: Option<String>,
+    ) -> Result<Self, TrackerError> {
+        let client = reqwest::blocking::Client::builder()
+            // Appwrite cuts synchronous executions at 30 s; wait a little longer for its 408.
+            .timeout(StdDuration::from_secs(35))
+            .build()
+            .map_err(|e| TrackerError::Transport {
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        Ok(AppwriteTransport {
+            client,
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            project: project.to_owned(),
+            key: key.to_owned(),
+            function_id: function_id.to_owned(),
+            caller,
+        })
+    }
+
+    /// From inside a function: endpoint, project and own id from the environment, the key from
+    /// the execution's `x-appwrite-key` header.
+    pub fn from_context(
+        context: &Context,
+        lookup: &Lookup,
+        hook_function_id: &str,
+    ) -> Result<Self, TrackerError> {
+        let missing = |what: &str| TrackerError::Transport {
+            message: format!("{what} is not set"),
+            retryable: false,
+        };
+        let endpoint = lookup("APPWRITE_FUNCTION_API_ENDPOINT")
+            .ok_or_else(|| missing("APPWRITE_FUNCTION_API_ENDPOINT"))?;
+        let project = lookup("APPWRITE_FUNCTION_PROJECT_ID")
+            .ok_or_else(|| missing("APPWRITE_FUNCTION_PROJECT_ID"))?;
+        let key = context
+            .req
+            .headers
+            .get("x-appwrite-key")
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| missing("the x-appwrite-key header"))?;
+        let caller = lookup("APPWRITE_FUNCTION_ID");
+        Self::new(&endpoint, &project, key, hook_function_id, caller)
+    }
+}
+
+/// The `createExecution` body for a hook request.
+pub fn execution_body(request: &HookRequest, wait: bool, caller: Option<&str>) -> Value {
+    let mut headers = Map::new();
+    headers.insert("content-type".into(), json!("application/json"));
+    if let Some(caller) = caller {
+        headers.insert(CALLER_HEADER.into(), json!(caller));
+    }
+    json!({
+        "body": serde_json::to_string(request).unwrap_or_default(),
+        "async": !wait,
+        "path": "/",
+        "method": "POST",
+        "headers": headers,
+    })
+}
+
+/// Reads a `createExecution` answer: for a synchronous call the hook's own status and body
+/// travel inside the execution document.
+pub fn read_execution(
+    http_status: u16,
+    body: &[u8],
+    wait: bool,
+) -> Result<Option<HookAnswer>, TrackerError> {
+    if !(200..300).contains(&http_status) {
+        let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let message = value["message"].as_str().unwrap_or("no message").to_owned();
+        return Err(TrackerError::Transport {
+            message: format!("executions API answered {http_status}: {message}"),
+            // 408: the sync call outlived Appwrite's 30 s; 429 and 5xx: try again later.
+            retryable: matches!(http_status, 408 | 429) || http_status >= 500,
+        });
+    }
+    if !wait {
+        return Ok(None);
+    }
+    let execution: Value =
+        serde_json::from_slice(body).map_err(|e| TrackerError::Malformed(e.to_string()))?;
+    let status = execution["responseStatusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .ok_or_else(|| TrackerError::Malformed("execution lacks responseStatusCode".into()))?;
+    let response = execution["responseBody"].as_str().unwrap_or("");
+    read_answer(status, response.as_bytes()).map(Some)
+}
+
+impl Transport for AppwriteTransport {
+    fn send(&self, request: &HookRequest, wait: bool) -> Result<Option<HookAnswer>, TrackerError> {
+        let url = format!(
+            "{}/functions/{}/executions",
+            self.endpoint, self.function_id
+        );
+        let response = self
+            .client
+            .post(url)
+            .header("X-Appwrite-Project", &self.project)
+            .header("X-Appwrite-Key", &self.key)
+            .json(&execution_body(request, wait, self.caller.as_deref()))
+            .send()
+            .map_err(|e| TrackerError::Transport {
+                message: e.without_url().to_string(),
+                retryable: true,
+            })?;
+        let status = response.status().as_u16();
+        let body = response.bytes().map_err(|e| TrackerError::Transport {
+            message: e.to_string(),
+            retryable: true,
+        })?;
+        read_execution(status, &body, wait)
+    }
+}
+
+/// When the tracker sends progress: on every percent change, and otherwise at most once per
+/// `interval`; `fire_and_forget` sends those calls async (no answer, no fresh control value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coalescing {
+    pub interval: Duration,
+    pub fire_and_forget: bool,
+}
+
+impl Default for Coalescing {
+    fn default() -> Self {
+        Coalescing {
+            interval: Duration::seconds(2),
+            fire_and_forget: false,
+        }
+    }
+}
+
+/// A worker's handle on its job.
+pub struct JobTracker {
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    coalescing: Coalescing,
+    job: Option<Job>,
+    control: Control,
+    checkpoint: Option<Value>,
+    last_sent: Option<Timestamp>,
+    last_percent: Option<u8>,
+    sent: usize,
+}
+
+impl JobTracker {
+    pub fn new(transport: Arc<dyn Transport>) -> Self {
+        Self::with_clock(transport, Arc::new(chrono::Utc::now))
+    }
+
+    /// A tracker reading time from `clock` (tests use a fixed or stepping clock).
+    pub fn with_clock(
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    ) -> Self {
+        JobTracker {
+            transport,
+            clock,
+            coalescing: Coalescing::default(),
+            job: None,
+            control: Control::Continue,
+            checkpoint: None,
+            last_sent: None,
+            last_percent: None,
+            sent: 0,
+        }
+    }
+
+    pub fn coalescing(mut self, coalescing: Coalescing) -> Self {
+        self.coalescing = coalescing;
+        self
+    }
+
+    /// What the worker should do, as of the last answer.
+    pub fn control(&self) -> Control {
+        self.control
+    }
+
+    /// The job as of the last answer.
+    pub fn job(&self) -> Option<&Job> {
+        self.job.as_ref()
+    }
+
+    /// Where a resumed job picks up, from the start answer.
+    pub fn checkpoint(&self) -> Option<&Value> {
+        self.checkpoint.as_ref()
+    }
+
+    /// Hook calls made so far (coalescing skips the rest).
+    pub fn calls(&self) -> usize {
+        self.sent
+    }
+
+    fn job_id(&self) -> Result<String, TrackerError> {
+        self.job
+            .as_ref()
+            .map(|j| j.id.clone())
+            .ok_or(TrackerError::NotStarted)
+    }
+
+    fn call(&mut self, request: HookRequest, wait: bool) -> Result<Control, TrackerError> {
+        self.sent += 1;
+        match self.transport.send(&request, wait) {
+            Ok(Some(answer)) => {
+                self.control = answer.control;
+                self.job = Some(answer.job);
+                if answer.checkpoint.is_some() {
+                    self.checkpoint = answer.checkpoint;
+                }
+                Ok(self.control)
+            }
+            Ok(None) => Ok(self.control),
+            Err(e) => {
+                if let TrackerError::Rejected {
+                    control: Some(c), ..
+                } = &e
+                {
+                    self.control = *c;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the job, or picks up an existing one; always synchronous (the worker needs the id).
+    pub fn start(&mut self, request: StartRequest) -> Result<Control, TrackerError> {
+        let control = self.call(HookRequest::Start(request), true)?;
+        self.last_sent = Some((self.clock)());
+        self.last_percent = self.job.as_ref().map(|j| j.progress);
+        Ok(control)
+    }
+
+    /// Reports progress; skipped (answering the last control value) unless the percent moved or
+    /// the interval passed. Send a `paused` with the checkpoint before stopping, since a skipped
+    /// call's checkpoint is not sent.
+    pub fn progress(&mut self, mut request: ProgressRequest) -> Result<Control, TrackerError> {
+        request.job_id = self.job_id()?;
+        let now = (self.clock)();
+        let percent = match (request.percent, request.done, request.total) {
+            (Some(p), _, _) => Some(p.clamp(0.0, 100.0).floor() as u8),
+            (None, Some(done), total) => total
+                .or_else(|| self.job.as_ref().and_then(|j| j.total))
+                .filter(|t| *t > 0)
+                .map(|t| (done.min(t).saturating_mul(100) / t) as u8),
+            (None, None, _) => None,
+        };
+        let moved = percent.is_some() && percent != self.last_percent;
+        let due = self
+            .last_sent
+            .is_none_or(|t| now - t >= self.coalescing.interval);
+        if !moved && !due {
+            return Ok(self.control);
+        }
+        let wait = !self.coalescing.fire_and_forget;
+        let control = self.call(HookRequest::Progress(request), wait)?;
+        self.last_sent = Some(now);
+        if percent.is_some() {
+            self.last_percent = percent;
+        }
+        Ok(control)
+    }
+
+    pub fn heartbeat(
+        &mut self,
+        message: Option<String>,
+        details: Option<Map<String, Value>>,
+    ) -> Result<Control, TrackerError> {
+        let job_id = self.job_id()?;
+        let control = self.call(
+            HookRequest::Heartbeat(HeartbeatRequest {
+                job_id,
+                message,
+                details,
+            }),
+            true,
+        )?;
+        self.last_sent = Some((self.clock)());
+        Ok(control)
+    }
+
+    /// Confirms the worker stopped after a `pause`, with where to resume.
+    pub fn paused(
+        &mut self,
+        checkpoint: Option<Value>,
+        message: Option<String>,
+    ) -> Result<Control, TrackerError> {
+        let job_id = self.job_id()?;
+        self.call(
+            HookRequest::Paused(PausedRequest {
+                job_id,
+                checkpoint,
+                message,
+            }),
+            true,
+        )
+    }
+
+    pub fn complete(
+        &mut self,
+        result: Map<String, Value>,
+        message: Option<String>,
+    ) -> Result<Control, TrackerError> {
+        let job_id = self.job_id()?;
+        self.call(
+            HookRequest::Complete(CompleteRequest {
+                job_id,
+                result: Some(result),
+                message,
+            }),
+            true,
+        )
+    }
+
+    pub fn fail(&mut self, error: impl Into<String>) -> Result<Control, TrackerError> {
+        let job_id = self.job_id()?;
+        self.call(
+            HookRequest::Fail(FailRequest {
+                job_id,
+                error: error.into(),
+                result: None,
+            }),
+            true,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    use chrono::{TimeZone, Utc};
+
+    use crate::job::{JobStatus, JobType};
+
+    /// Answers every request with a canned job and records what it was sent.
+    struct Recorder {
+        sent: Mutex<Vec<(HookRequest, bool)>>,
+        control: Mutex<Control>,
+    }
+
+    fn job() -> Job {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Job {
+            id: "j1".into(),
+            job_type: JobType::CampaignRun,
+            status: JobStatus::Running,
+            reference_id: "c1".into(),
+            progress: 0,
+            progress_message: None,
+            started_at: Some(t),
+            updated_at: t,
+            completed_at: None,
+            error_message: None,
+            metadata: Map::new(),
+            created_at: t,
+            heartbeat_at: t,
+            done: Some(0),
+            total: Some(100_000),
+            checkpoint: Some(json!({"offset": 10})),
+            result: None,
+            idempotency_key: None,
+            last_actor: None,
+            last_reason: None,
+            retry_of: None,
+            rev: 1,
+        }
+    }
+
+    impl Transport for Recorder {
+        fn send(
+            &self,
+            request: &HookRequest,
+            wait: bool,
+        ) -> Result<Option<HookAnswer>, TrackerError> {
+            self.sent.lock().unwrap().push((request.clone(), wait));
+            let job = job();
+            Ok(wait.then(|| HookAnswer {
+                control: *self.control.lock().unwrap(),
+                checkpoint: job.checkpoint.clone(),
+                job,
+                created: None,
+            }))
+        }
+    }
+
+    fn tracker(coalescing: Coalescing) -> (JobTracker, Arc<Recorder>, Arc<Mutex<Timestamp>>) {
+        let recorder = Arc::new(Recorder {
+            sent: Mutex::new(Vec::new()),
+            control: Mutex::new(Control::Continue),
+        });
+        let now = Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        ));
+        let clock_now = now.clone();
+        let tracker = JobTracker::with_clock(
+            recorder.clone(),
+            Arc::new(move || *clock_now.lock().unwrap()),
+        )
+        .coalescing(coalescing);
+        (tracker, recorder, now)
+    }
+
+    #[test]
+    fn progress_before_start_is_refused_without_a_call() {
+        let (mut t, recorder, _) = tracker(Coalescing::default());
+        let err = t.progress(ProgressRequest::default()).unwrap_err();
+        assert_eq!(err, TrackerError::NotStarted);
+        assert!(recorder.sent.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn start_exposes_the_checkpoint_of_a_resumed_job() {
+        let (mut t, _, _) = tracker(Coalescing::default());
+        t.start(StartRequest {
+            reference_id: "c1".into(),
+            ..StartRequest::default()
+        })
+        .unwrap();
+        assert_eq!(t.checkpoint(), Some(&json!({"offset": 10})));
+        assert_eq!(t.job().unwrap().id, "j1");
+    }
+
+    #[test]
+    fn progress_is_sent_on_percent_changes_and_once_per_interval_otherwise() {
+        let (mut t, _, now) = tracker(Coalescing::default());
+        t.start(StartRequest::default()).unwrap();
+        for done in 1..=100_000u64 {
+            // One call per millisecond: 100 s of work, 100 percent steps.
+            *now.lock().unwrap() += Duration::milliseconds(1);
+            t.progress(ProgressRequest {
+                done: Some(done),
+                message: Some(format!("{done}/100000 emails sent")),
+                ..ProgressRequest::default()
+            })
+            .unwrap();
+        }
+        // 1 start + at most 100 percent changes + at most 50 interval sends (100 s / 2 s).
+        assert!(t.calls() <= 151, "{} calls", t.calls());
+        assert!(t.calls() >= 101, "{} calls", t.calls());
+    }
+
+    #[test]
+    fn a_pause_answer_is_exposed_as_the_control_value() {
+        let (mut t, recorder, now) = tracker(Coalescing::default());
+        t.start(StartRequest::default()).unwrap();
+        *recorder.control.lock().unwrap() = Control::Pause;
+        *now.lock().unwrap() += Duration::seconds(3);
+        let control = t.progress(ProgressRequest::default()).unwrap();
+        assert_eq!(control, Control::Pause);
+        assert_eq!(t.control(), Control::Pause);
+    }
+
+    #[test]
+    fn fire_and_forget_progress_is_sent_async_and_keeps_the_last_control() {
+        let (mut t, recorder, _) = tracker(Coalescing {
+            interval: Duration::seconds(2),
+            fire_and_forget: true,
+        });
+        t.start(StartRequest::default()).unwrap();
+        *recorder.control.lock().unwrap() = Control::Cancel;
+        let control = t
+            .progress(ProgressRequest {
+                percent: Some(50.0),
+                ..ProgressRequest::default()
+            })
+            .unwrap();
+        assert_eq!(control, Control::Continue);
+        let sent = recorder.sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert!(sent[0].1, "start waits for its answer");
+        assert!(!sent[1].1, "progress does not");
+    }
+
+    #[test]
+    fn a_rejection_carrying_control_updates_the_control_value() {
+        let err = read_answer(
+            409,
+            br#"{"error":{"code":"invalid_transition","message":"cannot complete a job that is CANCELLED","field":null},"control":"cancel"}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            TrackerError::Rejected {
+                status: 409,
+                control: Some(Control::Cancel),
+                ..
+            }
+        ));
+        assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn execution_bodies_carry_the_request_as_a_string_and_the_async_flag() {
+        let request = HookRequest::Heartbeat(HeartbeatRequest {
+            job_id: "j1".into(),
+            ..HeartbeatRequest::default()
+        });
+        let body = execution_body(&request, false, Some("sqs-poller"));
+        assert_eq!(body["async"], true);
+        assert_eq!(body["method"], "POST");
+        assert_eq!(body["headers"][CALLER_HEADER], "sqs-poller");
+        let inner: Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+        assert_eq!(inner, json!({"event": "heartbeat", "jobId": "j1"}));
+    }
+
+    #[test]
+    fn a_sync_execution_answer_is_unwrapped_to_the_hook_answer() {
+        let answer = serde_json::to_string(&HookAnswer {
+            job: job(),
+            control: Control::Pause,
+            created: None,
+            checkpoint: None,
+        })
+        .unwrap();
+        let execution =
+            json!({"status": "completed", "responseStatusCode": 200, "responseBody": answer});
+        let got = read_execution(201, execution.to_string().as_bytes(), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.control, Control::Pause);
+        assert_eq!(read_execution(202, b"{}", false).unwrap(), None);
+    }
+
+    #[test]
+    fn executions_api_failures_say_whether_to_retry() {
+        let timeout = read_execution(408, br#"{"message":"timeout"}"#, true).unwrap_err();
+        assert!(timeout.is_retryable());
+        let denied = read_execution(401, br#"{"message":"missing scope"}"#, true).unwrap_err();
+        assert!(!denied.is_retryable());
+        assert!(denied.to_string().contains("missing scope"));
+    }
+}
