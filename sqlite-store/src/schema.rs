@@ -1,0 +1,87 @@
+//! The schema as an ordered list of migrations, applied once per database file and recorded in
+//! `PRAGMA user_version`. A migration is never edited after it ships: a change is a new entry, so
+//! every file, however old, reaches the same schema by replaying the tail of this list.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Migration `i` brings a database from `user_version = i` to `i + 1`.
+///
+/// Timestamps are integer epoch milliseconds so range filters and orderings are plain integer
+/// index ranges. Every index exists for a named query (see `docs/storage.md`); the list ones
+/// end with `id` so the `(time, id)` cursor comparison is served by the index too.
+const MIGRATIONS: &[&str] = &[
+    // 1: jobs and their log.
+    "CREATE TABLE jobs (
+        id              TEXT PRIMARY KEY NOT NULL,
+        type            TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        referenceId     TEXT NOT NULL,
+        progress        INTEGER NOT NULL,
+        progressMessage TEXT,
+        startedAt       INTEGER,
+        updatedAt       INTEGER NOT NULL,
+        completedAt     INTEGER,
+        errorMessage    TEXT,
+        metadata        TEXT NOT NULL,
+        createdAt       INTEGER NOT NULL,
+        heartbeatAt     INTEGER NOT NULL,
+        done            INTEGER,
+        total           INTEGER,
+        checkpoint      TEXT,
+        result          TEXT,
+        idempotencyKey  TEXT,
+        lastActor       TEXT,
+        lastReason      TEXT,
+        retryOf         TEXT,
+        rev             INTEGER NOT NULL
+    );
+    -- The main table: newest first by creation, unfiltered or with loose filters.
+    CREATE INDEX jobs_created ON jobs (createdAt, id);
+    -- Type and/or status filters, newest first by creation (single type and status: an ordered
+    -- scan that stops after one page).
+    CREATE INDEX jobs_type_status_created ON jobs (type, status, createdAt, id);
+    CREATE INDEX jobs_status_created ON jobs (status, createdAt, id);
+    -- Date ranges on each timestamp, within a type and status.
+    CREATE INDEX jobs_type_status_started ON jobs (type, status, startedAt);
+    CREATE INDEX jobs_type_status_completed ON jobs (type, status, completedAt, id);
+    CREATE INDEX jobs_type_status_updated ON jobs (type, status, updatedAt);
+    -- History order (newest completion first) and retention (oldest completion first).
+    CREATE INDEX jobs_completed ON jobs (completedAt, id) WHERE completedAt IS NOT NULL;
+    -- Cheap polling (`updatedSince`) and updatedAt ranges without a type.
+    CREATE INDEX jobs_updated ON jobs (updatedAt);
+    -- Reference prefix (the hooks look up a reference's active job).
+    CREATE INDEX jobs_reference ON jobs (referenceId, type, status);
+    -- The sweeper: jobs of a type in a status with an old heartbeat.
+    CREATE INDEX jobs_stale ON jobs (type, status, heartbeatAt);
+
+    CREATE TABLE job_events (
+        -- rowid: append order, so a job's log reads back in the order it was written.
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        jobId      TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        message    TEXT,
+        fromStatus TEXT,
+        toStatus   TEXT,
+        details    TEXT NOT NULL
+    );
+    CREATE INDEX job_events_job ON job_events (jobId, seq);",
+];
+
+/// The schema version this code writes and reads.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the file up to [`VERSION`]. Runs in one `BEGIN IMMEDIATE` transaction, so several
+/// processes opening the same new file migrate it once: the second waits, then finds it done.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(current)
+}
