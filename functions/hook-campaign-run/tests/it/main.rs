@@ -1,0 +1,8 @@
+//! The CAMPAIGN_RUN hook driven through its real handler on SQLite: every event, every bad
+//! input, a simulated orchestrator across a user pause and resume, and write coalescing.
+
+mod bad_input;
+mod coalescing;
+mod events;
+mod orchestrator;
+mod support;
