@@ -122,7 +122,7 @@ export function renderList(main, role) {
         job.status === "FAILED" && job.errorMessage ? el("div", { class: "error-text", text: job.errorMessage }) : null,
         el("div", { text: resultSummary(job) || (job.status === "FAILED" ? "" : "—") }),
       ),
-      Actions: el("td", { class: "actions" }, actionButtons(job), el("a", { href: `/jobs/${encodeURIComponent(job.$id)}#events`, class: "logs", "aria-label": `Logs of ${typeLabel(job.type)} ${job.referenceId}`, text: "Logs" })),
+      Actions: el("td", {}, el("div", { class: "actions" }, actionButtons(job), el("a", { href: `/jobs/${encodeURIComponent(job.$id)}#events`, class: "logs", "aria-label": `Logs of ${typeLabel(job.type)} ${job.referenceId}`, text: "Logs" }))),
     };
     const tr = el("tr", { "data-id": job.$id, "data-status": job.status, class: job.status === "RUNNING" ? "running" : null });
     for (const c of columns) {

@@ -1,1 +1,152 @@
-//! Placeholder until local hosting lands.
+//! Job Manager on a laptop: one process hosting every function of `appwrite.json` through the
+//! open-runtimes shim on the embedded SQLite store, Appwrite's executions endpoint in front of
+//! them, the scheduler for CRON functions, the dashboard, and optional demo workers.
+//!
+//! [`start`] is what the `jobs-dev` binary and the end-to-end tests call; see `docs/local.md`.
+
+pub mod config;
+pub mod cron;
+pub mod dashboard;
+pub mod demo;
+pub mod functions;
+pub mod gateway;
+pub mod host;
+pub mod manifest;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::{DevConfig, Role};
+use gateway::Gateway;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the job store: {0}")]
+    Store(String),
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Host(#[from] host::HostError),
+}
+
+/// A running dev server.
+pub struct Dev {
+    pub addr: SocketAddr,
+    pub config: DevConfig,
+    /// The function ids hosted, with their schedules.
+    pub functions: Vec<(String, String)>,
+    stop: watch::Sender<bool>,
+    gateway: Arc<Gateway>,
+    demo: Option<demo::Demo>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Dev {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops demo workers, the scheduler, the HTTP front and every hosted function.
+    pub async fn stop(self) {
+        if let Some(demo) = &self.demo {
+            demo.stop();
+        }
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        }
+        for hosted in self.gateway.hosted() {
+            hosted.stop();
+        }
+    }
+}
+
+/// Opens the store, hosts the functions, binds the front and starts the scheduler (and the demo
+/// workers when configured). Returns once everything accepts requests.
+pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
+    let data = &config.data_dir;
+    let logs_dir = data.join("logs");
+    std::fs::create_dir_all(&logs_dir).map_err(|source| StartError::DataDir {
+        path: logs_dir.display().to_string(),
+        source,
+    })?;
+    let store = sqlite_store::SqliteStore::open(data.join("jobs.sqlite"))
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    let store: Arc<dyn shared::store::JobStore> = Arc::new(store);
+    let specs = manifest::load(&config.manifest)?;
+
+    let addr = SocketAddr::new(config.host, config.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    // Functions call back into this server (re-triggering workers, looking up users), by
+    // loopback even when the front listens on every interface.
+    let endpoint = format!("http://127.0.0.1:{}/v1", addr.port());
+
+    let hosted = host::start(&config, &specs, &functions::linked(), store, &endpoint, &logs_dir).await?;
+    let gateway = Arc::new(Gateway::new(config.clone(), hosted, logs_dir));
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(accept(listener, gateway.clone(), stop_rx.clone()))];
+    tasks.extend(cron::spawn(gateway.clone(), stop_rx));
+    let demo = config.demo.then(|| {
+        let demo = demo::Demo::new(&endpoint, &config.project, &config.key);
+        demo.start(&gateway);
+        demo
+    });
+    let mut functions: Vec<(String, String)> = gateway
+        .hosted()
+        .map(|h| (h.spec.id.clone(), h.spec.schedule.clone()))
+        .collect();
+    functions.sort();
+    Ok(Dev {
+        addr,
+        config,
+        functions,
+        stop,
+        gateway,
+        demo,
+        tasks,
+    })
+}
+
+async fn accept(listener: TcpListener, gateway: Arc<Gateway>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(_) => continue,
+            },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(gateway.route(req).await.unwrap_or_else(|e| match e {})) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

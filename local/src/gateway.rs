@@ -1,0 +1,496 @@
+//! The dev server's HTTP front: the slice of Appwrite's API that Job Manager's callers and
+//! functions use, plus the dashboard's static files.
+//!
+//! - `POST /v1/functions/{id}/executions` (and `GET …/executions/{executionId}`): Appwrite's
+//!   executions endpoint, with its request validation, `execute` permissions from
+//!   `appwrite.json`, the headers Appwrite adds, sync (30 s cap) and async (202) modes and its
+//!   execution document as the answer.
+//! - `GET /v1/users/{id}` and `GET /v1/teams/{id}/memberships`: the development identity, for
+//!   job-actions' role lookup (server key only, as on Appwrite).
+//! - `GET /jobs`, `/jobs/:id`, `/assets/*`, `/config.js`: the dashboard.
+//!
+//! Callers without `X-Appwrite-Key` act as the development identity (the dev server binds
+//! loopback only by default); with the key they act as a server, which is how workers call hooks.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::config::DevConfig;
+use crate::dashboard;
+use crate::host::Hosted;
+
+/// Appwrite's hard limit for synchronous executions.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Executions kept for `GET …/executions/{id}`.
+const KEPT_EXECUTIONS: usize = 1000;
+const MAX_BODY: usize = 20 * 1024 * 1024;
+
+/// A function implemented by the dev server itself (the demo workers, re-triggered on resume):
+/// called with the execution's body, runs in the background.
+pub type Internal = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Who asks for an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The development identity (a browser).
+    User,
+    /// A server with the API key (workers, functions calling functions).
+    Key,
+    /// The scheduler.
+    Schedule,
+}
+
+/// Appwrite's error answer: `{"message","code","type","version"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwError {
+    pub code: u16,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl AwError {
+    fn new(code: u16, kind: &'static str, message: impl Into<String>) -> AwError {
+        AwError {
+            code,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn body(&self) -> Value {
+        json!({"message": self.message, "code": self.code, "type": self.kind, "version": "local"})
+    }
+}
+
+/// The parsed body of `POST …/executions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecRequest {
+    pub body: String,
+    pub is_async: bool,
+    pub path: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl ExecRequest {
+    /// Validates like Appwrite: string body, known method, path ≤ 2048, caller headers with
+    /// safe names that do not impersonate Appwrite's own (`x-appwrite-*`).
+    pub fn parse(raw: &[u8]) -> Result<ExecRequest, AwError> {
+        let invalid = |m: String| AwError::new(400, "general_argument_invalid", m);
+        let v: Value = if raw.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(raw).map_err(|e| invalid(format!("Invalid JSON body: {e}")))?
+        };
+        let body = match v.get("body") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(invalid("Invalid `body` param: Value must be a valid string".into())),
+        };
+        let is_async = match v.get("async") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid("Invalid `async` param: Value must be a valid boolean".into())),
+        };
+        let path = match v.get("path") {
+            None | Some(Value::Null) => "/".to_owned(),
+            Some(Value::String(s)) if s.starts_with('/') && s.len() <= 2048 => s.clone(),
+            Some(_) => return Err(invalid("Invalid `path` param: must start with / and be at most 2048 chars".into())),
+        };
+        let method = match v.get("method") {
+            None | Some(Value::Null) => "POST".to_owned(),
+            Some(Value::String(s))
+                if ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"].contains(&s.as_str()) =>
+            {
+                s.clone()
+            }
+            Some(_) => return Err(invalid("Invalid `method` param: Value must be one of (GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD)".into())),
+        };
+        let mut headers = Vec::new();
+        match v.get("headers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (name, value) in map {
+                    let ok_name = name.len() >= 2
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && !name.starts_with('-')
+                        && !name.ends_with('-');
+                    if !ok_name || name.to_ascii_lowercase().starts_with("x-appwrite-") {
+                        return Err(invalid(format!("Invalid `headers` param: header {name:?} is not allowed")));
+                    }
+                    let value = match value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    headers.push((name.to_ascii_lowercase(), value));
+                }
+            }
+            Some(_) => return Err(invalid("Invalid `headers` param: Value must be a valid object".into())),
+        }
+        Ok(ExecRequest {
+            body,
+            is_async,
+            path,
+            method,
+            headers,
+        })
+    }
+}
+
+/// The roles of the development identity, in Appwrite's permission syntax.
+pub fn user_roles(config: &DevConfig) -> Vec<String> {
+    vec![
+        "any".to_owned(),
+        "users".to_owned(),
+        format!("user:{}", config.user_id),
+        format!("team:{}", config.role.team()),
+        format!("label:{}", config.role.label()),
+    ]
+}
+
+/// Appwrite's check: a user may execute a function when one of its roles is listed in
+/// `execute`; an empty list means server (API key) only.
+pub fn may_execute(execute: &[String], roles: &[String]) -> bool {
+    execute.iter().any(|r| roles.contains(r))
+}
+
+pub struct Gateway {
+    config: DevConfig,
+    functions: HashMap<String, Arc<Hosted>>,
+    internal: Mutex<HashMap<String, Internal>>,
+    client: reqwest::Client,
+    executions: Mutex<VecDeque<(String, Value)>>,
+    logs_dir: PathBuf,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+impl Gateway {
+    pub fn new(config: DevConfig, functions: HashMap<String, Arc<Hosted>>, logs_dir: PathBuf) -> Gateway {
+        Gateway {
+            config,
+            functions,
+            internal: Mutex::new(HashMap::new()),
+            client: reqwest::Client::new(),
+            executions: Mutex::new(VecDeque::new()),
+            logs_dir,
+            counter: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Registers a function implemented by the dev server (server key only).
+    pub fn register_internal(&self, id: &str, f: Internal) {
+        lock(&self.internal).insert(id.to_owned(), f);
+    }
+
+    pub fn hosted(&self) -> impl Iterator<Item = &Arc<Hosted>> {
+        self.functions.values()
+    }
+
+    fn execution_id(&self) -> String {
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ms = chrono::Utc::now().timestamp_millis();
+        // Appwrite ids are 20 lowercase hex-ish characters; keep the shape, ordered by time.
+        format!("{:013x}{:07x}", ms, n & 0xfff_ffff)
+    }
+
+    fn remember(&self, id: &str, doc: &Value) {
+        let mut kept = lock(&self.executions);
+        kept.retain(|(k, _)| k != id);
+        kept.push_back((id.to_owned(), doc.clone()));
+        while kept.len() > KEPT_EXECUTIONS {
+            kept.pop_front();
+        }
+    }
+
+    /// Runs an execution for `caller`; answers the status and execution document.
+    pub async fn execute(
+        self: &Arc<Self>,
+        function_id: &str,
+        caller: Caller,
+        req: ExecRequest,
+    ) -> Result<(u16, Value), AwError> {
+        let internal = lock(&self.internal).get(function_id).cloned();
+        let hosted = self.functions.get(function_id).cloned();
+        if hosted.is_none() && internal.is_none() {
+            return Err(AwError::new(404, "function_not_found", "Function with the requested ID could not be found."));
+        }
+        if caller == Caller::User {
+            let execute = hosted.as_ref().map(|h| h.spec.execute.clone()).unwrap_or_default();
+            if !may_execute(&execute, &user_roles(&self.config)) {
+                return Err(AwError::new(
+                    401,
+                    "user_unauthorized",
+                    format!("The current user is not authorized to perform the requested action: `{function_id}` may not be executed by {}.", user_roles(&self.config).join(", ")),
+                ));
+            }
+        }
+        let id = self.execution_id();
+        let trigger = if caller == Caller::Schedule { "schedule" } else { "http" };
+        let now = shared::job::format_timestamp(&chrono::Utc::now());
+        let mut doc = json!({
+            "$id": id, "$createdAt": now, "$updatedAt": now, "$permissions": [],
+            "functionId": function_id, "resourceId": function_id, "resourceType": "functions",
+            "deploymentId": "local", "trigger": trigger, "status": "waiting",
+            "requestMethod": req.method, "requestPath": req.path,
+            "requestHeaders": req.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+            "responseStatusCode": 0, "responseBody": "", "responseHeaders": [],
+            "logs": "", "errors": "", "duration": 0.0, "scheduledAt": null,
+        });
+        if let Some(internal) = internal {
+            if caller == Caller::User {
+                return Err(AwError::new(401, "user_unauthorized", "The current user is not authorized to perform the requested action."));
+            }
+            internal(req.body.clone());
+            doc["status"] = json!("completed");
+            doc["responseStatusCode"] = json!(200);
+            self.remember(&id, &doc);
+            return Ok((if req.is_async { 202 } else { 201 }, doc));
+        }
+        let hosted = hosted.expect("checked above");
+        let user = if caller == Caller::User { Some(self.config.user_id.clone()) } else { None };
+        if req.is_async {
+            self.remember(&id, &doc);
+            let this = self.clone();
+            let (id2, mut doc2) = (id.clone(), doc.clone());
+            tokio::spawn(async move {
+                let timeout = Duration::from_secs(hosted.spec.timeout.max(1));
+                this.run(&hosted, &id2, trigger, user.as_deref(), &req, timeout, &mut doc2).await;
+                this.remember(&id2, &doc2);
+            });
+            return Ok((202, doc));
+        }
+        let timeout = Duration::from_secs(hosted.spec.timeout.max(1)).min(SYNC_TIMEOUT);
+        if !self.run(&hosted, &id, trigger, user.as_deref(), &req, timeout, &mut doc).await {
+            return Err(AwError::new(408, "function_synchronous_timeout", "Synchronous function execution timed out. Use asynchronous execution instead, or ensure the execution duration doesn't exceed 30 seconds."));
+        }
+        self.remember(&id, &doc);
+        Ok((201, doc))
+    }
+
+    /// Calls the function's shim with the open-runtimes protocol and fills `doc` from the answer.
+    /// Returns false on timeout.
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        hosted: &Hosted,
+        id: &str,
+        trigger: &str,
+        user: Option<&str>,
+        req: &ExecRequest,
+        timeout: Duration,
+        doc: &mut Value,
+    ) -> bool {
+        let started = Instant::now();
+        let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::POST);
+        let mut call = self
+            .client
+            .request(method, format!("http://{}{}", hosted.addr, req.path))
+            .timeout(timeout + Duration::from_secs(1))
+            .body(req.body.clone());
+        for (name, value) in &req.headers {
+            call = call.header(name, value);
+        }
+        let jwt = user.map(|u| format!("local-jwt.{u}")).unwrap_or_default();
+        call = call
+            .header("x-appwrite-trigger", trigger)
+            .header("x-appwrite-execution-id", id)
+            .header("x-appwrite-user-id", user.unwrap_or(""))
+            .header("x-appwrite-user-jwt", jwt)
+            .header("x-appwrite-key", &self.config.key)
+            .header("x-appwrite-client-ip", "127.0.0.1")
+            .header("x-appwrite-country-code", "")
+            .header("x-open-runtimes-secret", &hosted.secret)
+            .header("x-open-runtimes-timeout", timeout.as_secs().to_string())
+            .header("x-open-runtimes-logging", "enabled")
+            .header("x-open-runtimes-log-id", id);
+        let outcome = call.send().await;
+        let (status, headers, body, ok) = match outcome {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                let headers: Vec<Value> = res
+                    .headers()
+                    .iter()
+                    .filter(|(n, _)| !n.as_str().starts_with("x-open-runtimes-"))
+                    .map(|(n, v)| json!({"name": n.as_str(), "value": v.to_str().unwrap_or("")}))
+                    .collect();
+                let body = res.text().await.unwrap_or_default();
+                (status, headers, body, true)
+            }
+            Err(e) if e.is_timeout() => (500, vec![], String::new(), false),
+            Err(e) => {
+                eprintln!("jobs-dev: {} did not answer: {e}", hosted.spec.id);
+                (500, vec![], String::new(), true)
+            }
+        };
+        let (logs, errors) = self.take_logs(id);
+        doc["status"] = json!(if ok && status < 500 { "completed" } else { "failed" });
+        doc["responseStatusCode"] = json!(status);
+        doc["responseBody"] = json!(body);
+        doc["responseHeaders"] = json!(headers);
+        doc["logs"] = json!(logs);
+        doc["errors"] = json!(if ok { errors } else { "Execution timed out.".to_owned() });
+        doc["duration"] = json!(started.elapsed().as_secs_f64());
+        doc["$updatedAt"] = json!(shared::job::format_timestamp(&chrono::Utc::now()));
+        ok
+    }
+
+    /// Reads and removes the shim's log files of one execution (JSON lines → plain text).
+    fn take_logs(&self, id: &str) -> (String, String) {
+        let read = |suffix: &str| {
+            let path = self.logs_dir.join(format!("{id}_{suffix}.log"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let _ = std::fs::remove_file(&path);
+            text.lines()
+                .map(|l| match serde_json::from_str::<Value>(l) {
+                    Ok(Value::String(s)) => s,
+                    Ok(v) => v.get("message").and_then(Value::as_str).map_or_else(|| l.to_owned(), str::to_owned),
+                    Err(_) => l.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        (read("logs"), read("errors"))
+    }
+
+    /// Routes one HTTP request.
+    pub async fn route(self: Arc<Self>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let key = req.headers().get("x-appwrite-key").map(|v| v.to_str().unwrap_or("").to_owned());
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let answer = match (&method, segments.as_slice()) {
+            (&Method::POST, ["v1", "functions", function_id, "executions"]) => {
+                let function_id = (*function_id).to_owned();
+                match self.caller(key.as_deref()) {
+                    Err(e) => Err(e),
+                    Ok(caller) => {
+                        let raw = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+                            Ok(b) => b.to_bytes(),
+                            Err(_) => return Ok(error(&AwError::new(400, "general_argument_invalid", "Request body too large"))),
+                        };
+                        match ExecRequest::parse(&raw) {
+                            Ok(exec) => self.execute(&function_id, caller, exec).await,
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+            }
+            (&Method::GET, ["v1", "functions", _, "executions", execution_id]) => {
+                let kept = lock(&self.executions);
+                kept.iter()
+                    .find(|(k, _)| k == execution_id)
+                    .map(|(_, v)| (200, v.clone()))
+                    .ok_or_else(|| AwError::new(404, "execution_not_found", "Execution with the requested ID could not be found."))
+            }
+            (&Method::GET, ["v1", "users", user_id]) => self.server_only(key.as_deref()).and_then(|()| self.user(user_id)),
+            (&Method::GET, ["v1", "teams", team_id, "memberships"]) => {
+                self.server_only(key.as_deref()).map(|()| (200, self.memberships(team_id)))
+            }
+            (&Method::GET, ["v1", "account"]) => Ok((200, self.account())),
+            (&Method::GET, ["v1", "health"]) => Ok((200, json!({"status": "pass"}))),
+            (&Method::GET | &Method::HEAD, _) => return Ok(dashboard::serve(&path, self.config.dashboard_dir.as_deref())),
+            _ => Err(AwError::new(404, "general_route_not_found", "The requested route was not found.")),
+        };
+        Ok(match answer {
+            Ok((status, body)) => json_response(status, &body),
+            Err(e) => error(&e),
+        })
+    }
+
+    fn caller(&self, key: Option<&str>) -> Result<Caller, AwError> {
+        match key {
+            None => Ok(Caller::User),
+            Some(k) if k == self.config.key => Ok(Caller::Key),
+            Some(_) => Err(AwError::new(401, "user_unauthorized", "The API key is not valid for this project.")),
+        }
+    }
+
+    fn server_only(&self, key: Option<&str>) -> Result<(), AwError> {
+        match self.caller(key)? {
+            Caller::User => Err(AwError::new(401, "general_unauthorized_scope", "The current user or API key does not have the required scopes to access the requested resource.")),
+            _ => Ok(()),
+        }
+    }
+
+    fn user(&self, user_id: &str) -> Result<(u16, Value), AwError> {
+        if user_id != self.config.user_id {
+            return Err(AwError::new(404, "user_not_found", "User with the requested ID could not be found."));
+        }
+        Ok((200, self.account()))
+    }
+
+    fn account(&self) -> Value {
+        json!({
+            "$id": self.config.user_id, "name": "Local developer", "email": "dev@localhost",
+            "labels": [self.config.role.label()], "status": true,
+        })
+    }
+
+    fn memberships(&self, team_id: &str) -> Value {
+        if team_id != self.config.role.team() {
+            return json!({"total": 0, "memberships": []});
+        }
+        json!({"total": 1, "memberships": [{
+            "$id": format!("membership-{}", self.config.user_id), "userId": self.config.user_id,
+            "teamId": team_id, "roles": ["member"], "confirm": true,
+            "userName": "Local developer", "userEmail": "dev@localhost",
+        }]})
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn json_response(status: u16, body: &Value) -> HttpResponse {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static headers are valid")
+}
+
+fn error(e: &AwError) -> HttpResponse {
+    json_response(e.code, &e.body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_execution_request_takes_appwrite_defaults() {
+        let r = ExecRequest::parse(b"{}").unwrap();
+        assert_eq!((r.method.as_str(), r.path.as_str(), r.is_async), ("POST", "/", false));
+    }
+
+    #[test]
+    fn caller_headers_may_not_impersonate_appwrite() {
+        let e = ExecRequest::parse(br#"{"headers":{"x-appwrite-user-id":"admin"}}"#).unwrap_err();
+        assert_eq!((e.code, e.kind), (400, "general_argument_invalid"));
+    }
+
+    #[test]
+    fn a_non_string_body_is_rejected() {
+        assert_eq!(ExecRequest::parse(br#"{"body":{"a":1}}"#).unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn an_empty_execute_list_means_server_only() {
+        let roles = vec!["any".to_owned(), "team:jobs-operators".to_owned()];
+        assert!(!may_execute(&[], &roles));
+        assert!(may_execute(&["team:jobs-operators".to_owned()], &roles));
+        assert!(!may_execute(&["team:jobs-viewers".to_owned()], &roles[..1]));
+    }
+}

@@ -1,0 +1,101 @@
+//! Reads what the dev server hosts from `appwrite.json`: each function's id, `execute`
+//! permissions, CRON `schedule` and `timeout`, so local runs obey the deployed configuration.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FunctionSpec {
+    #[serde(rename = "$id")]
+    pub id: String,
+    #[serde(default)]
+    pub execute: Vec<String>,
+    #[serde(default)]
+    pub schedule: String,
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+}
+
+fn default_timeout() -> u64 {
+    15
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    functions: Vec<FunctionSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid appwrite.json: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+pub fn load(path: &Path) -> Result<Vec<FunctionSpec>, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&text).map_err(|source| ManifestError::Parse {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+pub fn parse(text: &str) -> Result<Vec<FunctionSpec>, serde_json::Error> {
+    Ok(serde_json::from_str::<Manifest>(text)?.functions)
+}
+
+/// Appwrite's CRON has five fields; the `cron` crate wants seconds first.
+pub fn schedule(expr: &str) -> Result<cron::Schedule, cron::error::Error> {
+    let fields = expr.split_whitespace().count();
+    let full = if fields == 5 {
+        format!("0 {expr}")
+    } else {
+        expr.to_owned()
+    };
+    full.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn functions_are_read_with_permissions_schedules_and_timeouts() {
+        let specs = parse(
+            r#"{"functions":[
+                {"$id":"job-actions","execute":["team:ops"],"schedule":"","timeout":30},
+                {"$id":"job-retention","execute":[],"schedule":"*/5 * * * *"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(specs[0].execute, vec!["team:ops"]);
+        assert_eq!(specs[1].timeout, 15);
+        assert_eq!(specs[1].schedule, "*/5 * * * *");
+    }
+
+    #[test]
+    fn five_field_cron_expressions_fire_on_their_minutes() {
+        let every_five = schedule("*/5 * * * *").unwrap();
+        let after = chrono::DateTime::parse_from_rfc3339("2026-01-01T10:01:30Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let next = every_five.after(&after).next().unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-01-01T10:05:00+00:00");
+    }
+
+    #[test]
+    fn a_malformed_schedule_is_an_error() {
+        assert!(schedule("every five minutes").is_err());
+    }
+}
