@@ -5,6 +5,7 @@
 //! This crate is copied into every deployed bundle and built there by rustc 1.83: it must not
 //! depend on anything local-only (SQLite, the runtime shim).
 
+pub mod appwrite;
 pub mod hooks;
 pub mod http;
 pub mod job;

@@ -1,1 +1,838 @@
-//! The production store over Appwrite's TablesDB REST API (in progress).
+//! The production `JobStore`: jobs and their log in two Appwrite TablesDB tables, spoken to
+//! through [`crate::appwrite::AppwriteClient`]. It owns the column mapping (documented as a
+//! table in `docs/appwrite-store.md`, from which `appwrite.json` is generated), idempotent
+//! creates, the conditional write and the mapping of Appwrite errors to [`StoreError`].
+//!
+//! Conditional writes use `X-Appwrite-Timestamp` (`reference/appwrite.md` §1.9): the row's
+//! `$updatedAt` as we read it goes back with the PATCH, and Appwrite, holding the row lock,
+//! refuses with `409 row_update_conflict` if the row changed since. Bulk update by query
+//! (`equal $id` + `equal rev`) looks like a one-request compare-and-set but its find and update
+//! are not known to be atomic, so two writers could both "win"; see the doc for the trade-off.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::appwrite::{query, AppwriteClient, AppwriteConfig, AppwriteError, ConfigError, Reply};
+use crate::job::{
+    format_timestamp, parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType,
+    Timestamp, MAX_JSON_BYTES,
+};
+use crate::platform::Lookup;
+use crate::store::{
+    Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult,
+    Write, MAX_PAGE,
+};
+
+/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values (§1.4) and
+/// a function run should stay short.
+const MAX_PRUNE_BATCH: usize = 100;
+
+/// Version tag of the JSON wrapper around `metadata`, `result`, `checkpoint` and `details`.
+/// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
+const JSON_WRAPPER_VERSION: u64 = 1;
+
+impl From<AppwriteError> for StoreError {
+    fn from(e: AppwriteError) -> Self {
+        if e.is_transient() {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Backend(e.to_string())
+        }
+    }
+}
+
+impl From<ConfigError> for StoreError {
+    fn from(e: ConfigError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// A row as we last read or wrote it: the job and Appwrite's `$updatedAt`, which is the
+/// version a conditional write sends back.
+#[derive(Debug, Clone)]
+struct Seen {
+    job: Job,
+    updated_at: String,
+}
+
+/// Jobs in Appwrite. Build one per execution (the key is per request); reads remember each
+/// row's `$updatedAt` so the write that follows costs one request.
+#[derive(Debug)]
+pub struct AppwriteStore {
+    client: AppwriteClient,
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+impl AppwriteStore {
+    pub fn new(client: AppwriteClient) -> Self {
+        AppwriteStore {
+            client,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn from_config(config: AppwriteConfig) -> Self {
+        Self::new(AppwriteClient::new(config))
+    }
+
+    /// For tools and tests: variables, with the key from `APPWRITE_API_KEY`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self::from_config(AppwriteConfig::from_lookup(lookup, None)?))
+    }
+
+    /// For a function execution: variables plus the request's `x-appwrite-key`.
+    pub fn from_context(
+        context: &openruntimes::Context,
+        lookup: &Lookup,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self::from_config(AppwriteConfig::from_context(
+            context, lookup,
+        )?))
+    }
+
+    pub fn client(&self) -> &AppwriteClient {
+        &self.client
+    }
+
+    fn jobs(&self) -> &str {
+        &self.client.config().jobs_table
+    }
+
+    fn events_table(&self) -> &str {
+        &self.client.config().events_table
+    }
+
+    fn remember(&self, seen: Seen) {
+        if let Ok(mut map) = self.seen.lock() {
+            map.insert(seen.job.id.clone(), seen);
+        }
+    }
+
+    fn recall(&self, id: &str, rev: u64) -> Option<Seen> {
+        let map = self.seen.lock().ok()?;
+        map.get(id).filter(|s| s.job.rev == rev).cloned()
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut map) = self.seen.lock() {
+            map.remove(id);
+        }
+    }
+
+    fn read(&self, id: &str) -> StoreResult<Seen> {
+        match self.client.get_row(self.jobs(), id) {
+            Ok(reply) => {
+                let seen = decode_job(&reply.body)?;
+                self.remember(seen.clone());
+                Ok(seen)
+            }
+            Err(e) if e.kind() == Some("row_not_found") => Err(StoreError::NotFound(id.into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn list_jobs(&self, queries: &[String]) -> StoreResult<Vec<Job>> {
+        let reply = self
+            .client
+            .list_rows(self.jobs(), queries, false)
+            .map_err(|e| map_query_error(e, "query"))?;
+        let mut jobs = Vec::new();
+        for row in rows_of(&reply)? {
+            let seen = decode_job(row)?;
+            jobs.push(seen.job.clone());
+            self.remember(seen);
+        }
+        Ok(jobs)
+    }
+
+    fn count(&self, queries: Vec<String>) -> StoreResult<u64> {
+        let mut queries = queries;
+        queries.push(query("limit", None, vec![json!(1)]));
+        queries.push(query("select", None, vec![json!("$id")]));
+        let reply = self.client.list_rows(self.jobs(), &queries, true)?;
+        reply
+            .body
+            .get("total")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| malformed("list without a numeric `total`"))
+    }
+
+    /// Appends events after their job write. Each row id is the event id, so a retried insert
+    /// is a `row_already_exists` and counts as done.
+    fn append(
+        &self,
+        events: &[JobEvent],
+        rev: u64,
+        row_id: impl Fn(&JobEvent) -> String,
+    ) -> StoreResult<()> {
+        for event in events {
+            match self
+                .client
+                .create_row(self.events_table(), &row_id(event), encode_event(event, rev))
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == Some("row_already_exists") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a write's events. The job row is the source of truth and is already written: a
+    /// log entry that still cannot be stored after retries is reported on stderr (the
+    /// function's error log) rather than failing a change that happened.
+    fn append_after_write(&self, job_id: &str, rev: u64, events: &[JobEvent]) {
+        if let Err(e) = self.append(events, rev, |e| e.id.clone()) {
+            eprintln!("job `{job_id}`: could not append its log entries: {e}");
+        }
+    }
+}
+
+impl JobStore for AppwriteStore {
+    fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
+        check_sizes(job)?;
+        // The created event's row id is the job id: a create retried after the job row was
+        // inserted (but not its event) re-inserts the same event row, never a second one.
+        let created_row = |_: &JobEvent| job.id.clone();
+        match self.client.create_row(self.jobs(), &job.id, encode_job(job)) {
+            Ok(reply) => {
+                let seen = decode_job(&reply.body)?;
+                self.remember(seen.clone());
+                self.append(std::slice::from_ref(created), job.rev, created_row)?;
+                Ok(Created::New(seen.job))
+            }
+            Err(e) if e.kind() == Some("row_already_exists") => {
+                let existing = self.read(&job.id)?.job;
+                self.append(std::slice::from_ref(created), job.rev, created_row)?;
+                // Our own earlier attempt (its answer was lost and the create retried) left
+                // exactly our row: that is still a new job for the caller.
+                if existing == *job {
+                    Ok(Created::New(existing))
+                } else {
+                    Ok(Created::Existing(existing))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn get(&self, id: &str) -> StoreResult<Job> {
+        Ok(self.read(id)?.job)
+    }
+
+    fn list(&self, q: &JobQuery) -> StoreResult<Page> {
+        let statuses = q.scope.statuses(&q.statuses);
+        if statuses.is_empty() {
+            return Ok(Page {
+                jobs: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let limit = q.effective_limit();
+        let mut queries = Vec::new();
+        if statuses.len() < JobStatus::ALL.len() {
+            queries.push(query("equal", Some("status"), strings(&statuses)));
+        }
+        if !q.types.is_empty() {
+            queries.push(query("equal", Some("type"), strings(&q.types)));
+        }
+        if let Some(since) = q.updated_since {
+            queries.push(query("greaterThanEqual", Some("updatedAt"), vec![ts(&since)]));
+        }
+        if let Some(prefix) = &q.reference_prefix {
+            queries.push(query("startsWith", Some("referenceId"), vec![json!(prefix)]));
+        }
+        if let Some(range) = &q.range {
+            let column = range.field.column();
+            queries.push(query("isNotNull", Some(column), vec![]));
+            if let Some(from) = range.from {
+                queries.push(query("greaterThanEqual", Some(column), vec![ts(&from)]));
+            }
+            if let Some(to) = range.to {
+                queries.push(query("lessThan", Some(column), vec![ts(&to)]));
+            }
+        }
+        let order_column = match q.order {
+            Order::Created => "createdAt",
+            Order::Completed => {
+                queries.push(query("isNotNull", Some("completedAt"), vec![]));
+                "completedAt"
+            }
+        };
+        queries.push(query("orderDesc", Some(order_column), vec![]));
+        queries.push(query("orderDesc", Some("$id"), vec![]));
+        if let Some(cursor) = &q.cursor {
+            queries.push(query("cursorAfter", None, vec![json!(cursor)]));
+        }
+        // One row more than asked tells whether another page follows, without a count.
+        queries.push(query("limit", None, vec![json!(limit + 1)]));
+        let mut jobs = self.list_jobs(&queries)?;
+        let next_cursor = if jobs.len() > limit {
+            jobs.truncate(limit);
+            jobs.last().map(|j| j.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { jobs, next_cursor })
+    }
+
+    fn write(&self, w: &Write) -> StoreResult<Job> {
+        check_sizes(&w.job)?;
+        let id = w.job.id.as_str();
+        let seen = match self.recall(id, w.expected_rev) {
+            Some(seen) => seen,
+            None => {
+                let seen = self.read(id)?;
+                if seen.job.rev != w.expected_rev {
+                    return Err(StoreError::Conflict { id: id.into() });
+                }
+                seen
+            }
+        };
+        let data = diff(&seen.job, &w.job);
+        wait_past(&seen.updated_at);
+        let result = self
+            .client
+            .update_row(self.jobs(), id, Value::Object(data), Some(seen.updated_at.clone()));
+        let written = match result {
+            Ok(reply) => decode_job(&reply.body)?,
+            Err(e) if e.kind() == Some("row_not_found") => {
+                self.forget(id);
+                return Err(StoreError::NotFound(id.into()));
+            }
+            Err(e) if e.kind() == Some("row_update_conflict") => {
+                // Either someone else wrote first, or our own attempt landed and its answer was
+                // lost before a retry: only the row itself can tell.
+                self.forget(id);
+                let now = self.read(id)?;
+                if now.job != w.job {
+                    return Err(StoreError::Conflict { id: id.into() });
+                }
+                now
+            }
+            Err(e) => {
+                self.forget(id);
+                return Err(e.into());
+            }
+        };
+        self.remember(written.clone());
+        self.append_after_write(id, w.job.rev, &w.events);
+        Ok(written.job)
+    }
+
+    fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
+        let mut out: Vec<JobEvent> = Vec::new();
+        let mut cursor: Option<String> = None;
+        while out.len() < limit {
+            let page = (limit - out.len()).min(MAX_PAGE);
+            let mut queries = vec![
+                query("equal", Some("jobId"), vec![json!(job_id)]),
+                // Revision order is write order: an entry appended late still sorts after the
+                // entries of earlier revisions, whatever its `at` or insertion time.
+                query("orderAsc", Some("jobRev"), vec![]),
+                query("orderAsc", Some("$sequence"), vec![]),
+                query("limit", None, vec![json!(page)]),
+            ];
+            if let Some(c) = &cursor {
+                queries.push(query("cursorAfter", None, vec![json!(c)]));
+            }
+            let reply = self.client.list_rows(self.events_table(), &queries, false)?;
+            let rows = rows_of(&reply)?;
+            for row in rows {
+                out.push(decode_event(row)?);
+            }
+            if rows.len() < page {
+                break;
+            }
+            cursor = rows.last().and_then(|r| r.get("$id")).and_then(Value::as_str).map(str::to_owned);
+            if cursor.is_none() {
+                return Err(malformed("event row without `$id`"));
+            }
+        }
+        // Every job has its `created` entry, so an empty log means no job (or a pruned one).
+        if out.is_empty() && limit > 0 {
+            self.read(job_id)?;
+        }
+        Ok(out)
+    }
+
+    fn prune(
+        &self,
+        keep: usize,
+        older_than: Option<Timestamp>,
+        batch: usize,
+    ) -> StoreResult<Pruned> {
+        let batch = batch.clamp(1, MAX_PRUNE_BATCH);
+        let finished = || query("equal", Some("status"), strings(JobStatus::FINAL));
+        let select = || query("select", None, vec![json!("$id"), json!("completedAt")]);
+
+        // Beyond the newest `keep` by completion, plus anything older than the cut-off.
+        let mut candidates: Vec<(String, String)> = Vec::new();
+        let mut collect = |queries: Vec<String>| -> StoreResult<()> {
+            let reply = self.client.list_rows(self.jobs(), &queries, false)?;
+            for row in rows_of(&reply)? {
+                let id = str_field(row, "$id")?.to_owned();
+                let at = row.get("completedAt").and_then(Value::as_str).unwrap_or("").to_owned();
+                if !candidates.iter().any(|(c, _)| *c == id) {
+                    candidates.push((id, at));
+                }
+            }
+            Ok(())
+        };
+        collect(vec![
+            finished(),
+            query("isNotNull", Some("completedAt"), vec![]),
+            query("orderDesc", Some("completedAt"), vec![]),
+            query("orderDesc", Some("$id"), vec![]),
+            query("offset", None, vec![json!(keep)]),
+            query("limit", None, vec![json!(batch)]),
+            select(),
+        ])?;
+        if let Some(cut) = older_than {
+            collect(vec![
+                finished(),
+                query("lessThan", Some("completedAt"), vec![ts(&cut)]),
+                query("orderAsc", Some("completedAt"), vec![]),
+                query("limit", None, vec![json!(batch)]),
+                select(),
+            ])?;
+        }
+        candidates.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        candidates.truncate(batch);
+
+        let mut deleted = 0;
+        if !candidates.is_empty() {
+            let ids: Vec<Value> = candidates.iter().map(|(id, _)| json!(id)).collect();
+            // Log first: if the job delete then fails, the next pass finds the job again;
+            // the other order could leave log rows no job points to.
+            self.client.delete_rows(
+                self.events_table(),
+                &[query("equal", Some("jobId"), ids.clone())],
+            )?;
+            let reply = self.client.delete_rows(
+                self.jobs(),
+                // The status guard keeps an active job safe whatever the id list says.
+                &[query("equal", Some("$id"), ids), finished()],
+            )?;
+            deleted = reply
+                .body
+                .get("total")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| malformed("bulk delete without a numeric `total`"))?
+                as usize;
+            for (id, _) in &candidates {
+                self.forget(id);
+            }
+        }
+
+        // What is still due: beyond `keep`, or older than the cut-off (the two sets nest, so
+        // the larger count is the union's size). Appwrite counts up to 5000 (§1.4).
+        let total_finished = self.count(vec![finished()])? as usize;
+        let mut remaining = total_finished.saturating_sub(keep);
+        if let Some(cut) = older_than {
+            let old = self.count(vec![
+                finished(),
+                query("lessThan", Some("completedAt"), vec![ts(&cut)]),
+            ])? as usize;
+            remaining = remaining.max(old);
+        }
+        Ok(Pruned { deleted, remaining })
+    }
+
+    fn stale(
+        &self,
+        job_type: JobType,
+        status: JobStatus,
+        before: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<Job>> {
+        self.list_jobs(&[
+            query("equal", Some("type"), vec![json!(job_type.as_str())]),
+            query("equal", Some("status"), vec![json!(status.as_str())]),
+            query("lessThan", Some("heartbeatAt"), vec![ts(&before)]),
+            query("orderAsc", Some("heartbeatAt"), vec![]),
+            query("orderAsc", Some("$id"), vec![]),
+            query("limit", None, vec![json!(limit.clamp(1, MAX_PAGE))]),
+        ])
+    }
+
+    /// TablesDB 1.9 has no aggregates, so this is one counted list per (type, status):
+    /// 24 small requests, each counted server-side up to 5000.
+    fn counts(&self) -> StoreResult<Vec<Count>> {
+        let mut out = Vec::new();
+        for &job_type in JobType::ALL {
+            for &status in JobStatus::ALL {
+                let count = self.count(vec![
+                    query("equal", Some("type"), vec![json!(job_type.as_str())]),
+                    query("equal", Some("status"), vec![json!(status.as_str())]),
+                ])?;
+                if count > 0 {
+                    out.push(Count {
+                        job_type,
+                        status,
+                        count,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when
+/// the row is strictly newer than the timestamp sent (§1.9): a write landing in the same
+/// millisecond as the version we read would go unnoticed. Sending our write only once that
+/// millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
+/// clock is not behind the server's; across a network the round trips already do.
+fn wait_past(updated_at: &str) {
+    let Ok(version) = parse_timestamp("$updatedAt", updated_at) else {
+        return;
+    };
+    for _ in 0..4 {
+        let now = chrono::Utc::now();
+        if now.timestamp_millis() > version.timestamp_millis() {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+fn malformed(what: &str) -> StoreError {
+    StoreError::Backend(AppwriteError::Malformed(what.into()).to_string())
+}
+
+/// A list query Appwrite refused (a bad cursor, say) is the caller's mistake, not an outage.
+fn map_query_error(e: AppwriteError, field: &'static str) -> StoreError {
+    match (e.status(), e.kind()) {
+        (Some(400), Some(kind)) if kind.starts_with("general_cursor") || kind == "general_query_invalid" => {
+            StoreError::Job(JobError::invalid(
+                if kind.starts_with("general_cursor") { "cursor" } else { field },
+                e.to_string(),
+            ))
+        }
+        _ => e.into(),
+    }
+}
+
+fn rows_of(reply: &Reply) -> StoreResult<&Vec<Value>> {
+    reply
+        .body
+        .get("rows")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("list without a `rows` array"))
+}
+
+fn strings<T: ToString>(items: &[T]) -> Vec<Value> {
+    items.iter().map(|i| Value::from(i.to_string())).collect()
+}
+
+fn ts(t: &Timestamp) -> Value {
+    Value::from(format_timestamp(t))
+}
+
+fn opt_ts(t: &Option<Timestamp>) -> Value {
+    t.as_ref().map_or(Value::Null, ts)
+}
+
+/// `{"v":1,"data":…}` as text: see [`JSON_WRAPPER_VERSION`].
+fn wrap(value: &Value) -> Value {
+    Value::from(json!({"v": JSON_WRAPPER_VERSION, "data": value}).to_string())
+}
+
+fn wrap_opt(value: Option<&Value>) -> Value {
+    value.map_or(Value::Null, wrap)
+}
+
+/// Rejects JSON columns that would not fit, before any write (the use cases check metadata and
+/// result; the checkpoint is opaque to them).
+fn check_sizes(job: &Job) -> StoreResult<()> {
+    if let Some(checkpoint) = &job.checkpoint {
+        let size = checkpoint.to_string().len();
+        if size > MAX_JSON_BYTES {
+            return Err(StoreError::Job(JobError::invalid(
+                "checkpoint",
+                format!("is {size} bytes of JSON; at most {MAX_JSON_BYTES} are allowed"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every column of a job row (see the table in `docs/appwrite-store.md`).
+fn encode_job(job: &Job) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), json!(job.job_type.as_str()));
+    m.insert("status".into(), json!(job.status.as_str()));
+    m.insert("referenceId".into(), json!(job.reference_id));
+    m.insert("progress".into(), json!(job.progress));
+    m.insert("progressMessage".into(), json!(job.progress_message));
+    m.insert("startedAt".into(), opt_ts(&job.started_at));
+    m.insert("updatedAt".into(), ts(&job.updated_at));
+    m.insert("completedAt".into(), opt_ts(&job.completed_at));
+    m.insert("errorMessage".into(), json!(job.error_message));
+    m.insert("metadata".into(), wrap(&Value::Object(job.metadata.clone())));
+    m.insert("createdAt".into(), ts(&job.created_at));
+    m.insert("heartbeatAt".into(), ts(&job.heartbeat_at));
+    m.insert("done".into(), json!(job.done));
+    m.insert("total".into(), json!(job.total));
+    m.insert("checkpoint".into(), wrap_opt(job.checkpoint.as_ref()));
+    m.insert(
+        "result".into(),
+        wrap_opt(job.result.clone().map(Value::Object).as_ref()),
+    );
+    m.insert("idempotencyKey".into(), json!(job.idempotency_key));
+    m.insert("lastActor".into(), json!(job.last_actor));
+    m.insert("lastReason".into(), json!(job.last_reason));
+    m.insert("retryOf".into(), json!(job.retry_of));
+    m.insert("rev".into(), json!(job.rev));
+    Value::Object(m)
+}
+
+/// Only the columns that changed (a partial update, §1.2): smaller requests, and a column we do
+/// not touch is never rewritten from a stale copy.
+fn diff(old: &Job, new: &Job) -> Map<String, Value> {
+    let (Value::Object(old), Value::Object(new)) = (encode_job(old), encode_job(new)) else {
+        return Map::new();
+    };
+    new.into_iter()
+        .filter(|(k, v)| old.get(k) != Some(v))
+        .collect()
+}
+
+/// Reads a job row; a row that does not decode is an error naming the row and column.
+fn decode_job(row: &Value) -> StoreResult<Seen> {
+    let id = str_field(row, "$id")?.to_owned();
+    let bad = |column: &str, why: String| {
+        StoreError::Backend(format!("job row `{id}` column `{column}`: {why}"))
+    };
+    let text = |c: &str| -> StoreResult<Option<String>> {
+        match row.get(c) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(bad(c, format!("expected text, got {other}"))),
+        }
+    };
+    let required = |c: &str| -> StoreResult<String> {
+        text(c)?.ok_or_else(|| bad(c, "missing".into()))
+    };
+    let time = |c: &str| -> StoreResult<Option<Timestamp>> {
+        text(c)?
+            .map(|raw| parse_timestamp("datetime", &raw).map_err(|e| bad(c, e.to_string())))
+            .transpose()
+    };
+    let required_time =
+        |c: &str| -> StoreResult<Timestamp> { time(c)?.ok_or_else(|| bad(c, "missing".into())) };
+    let number = |c: &str| -> StoreResult<Option<u64>> {
+        match row.get(c) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| bad(c, format!("expected a whole number, got {v}"))),
+        }
+    };
+    let unwrapped = |c: &str| -> StoreResult<Option<Value>> {
+        text(c)?
+            .map(|raw| unwrap_json(&raw).map_err(|why| bad(c, why)))
+            .transpose()
+    };
+    let object = |c: &str, v: Option<Value>| -> StoreResult<Option<Map<String, Value>>> {
+        match v {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(other) => Err(bad(c, format!("expected a JSON object, got {other}"))),
+        }
+    };
+
+    let job = Job {
+        job_type: required("type")?
+            .parse()
+            .map_err(|e: JobError| bad("type", e.to_string()))?,
+        status: required("status")?
+            .parse()
+            .map_err(|e: JobError| bad("status", e.to_string()))?,
+        reference_id: required("referenceId")?,
+        progress: number("progress")?
+            .and_then(|p| u8::try_from(p).ok())
+            .ok_or_else(|| bad("progress", "missing or above 255".into()))?,
+        progress_message: text("progressMessage")?,
+        started_at: time("startedAt")?,
+        updated_at: required_time("updatedAt")?,
+        completed_at: time("completedAt")?,
+        error_message: text("errorMessage")?,
+        metadata: object("metadata", unwrapped("metadata")?)?.unwrap_or_default(),
+        created_at: required_time("createdAt")?,
+        heartbeat_at: required_time("heartbeatAt")?,
+        done: number("done")?,
+        total: number("total")?,
+        checkpoint: unwrapped("checkpoint")?,
+        result: object("result", unwrapped("result")?)?,
+        idempotency_key: text("idempotencyKey")?,
+        last_actor: text("lastActor")?,
+        last_reason: text("lastReason")?,
+        retry_of: text("retryOf")?,
+        rev: number("rev")?.ok_or_else(|| bad("rev", "missing".into()))?,
+        id: id.clone(),
+    };
+    let updated_at = str_field(row, "$updatedAt")?.to_owned();
+    Ok(Seen { job, updated_at })
+}
+
+fn unwrap_json(raw: &str) -> Result<Value, String> {
+    let mut outer: Value = serde_json::from_str(raw).map_err(|e| format!("not JSON: {e}"))?;
+    match outer.get("v").and_then(Value::as_u64) {
+        Some(JSON_WRAPPER_VERSION) => Ok(outer
+            .get_mut("data")
+            .map(Value::take)
+            .unwrap_or(Value::Null)),
+        _ => Err("not a {\"v\":1,\"data\":…} wrapper".into()),
+    }
+}
+
+fn str_field<'a>(row: &'a Value, field: &str) -> StoreResult<&'a str> {
+    row.get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed(&format!("row without a text `{field}`")))
+}
+
+fn encode_event(e: &JobEvent, rev: u64) -> Value {
+    json!({
+        "eventId": e.id,
+        "jobId": e.job_id,
+        "jobRev": rev,
+        "at": format_timestamp(&e.at),
+        "kind": serde_json::to_value(e.kind).unwrap_or(Value::Null),
+        "actor": e.actor,
+        "message": e.message,
+        "fromStatus": e.from_status.map(JobStatus::as_str),
+        "toStatus": e.to_status.map(JobStatus::as_str),
+        "details": wrap(&Value::Object(e.details.clone())),
+    })
+}
+
+fn decode_event(row: &Value) -> StoreResult<JobEvent> {
+    let row_id = str_field(row, "$id")?;
+    let bad = |column: &str, why: String| {
+        StoreError::Backend(format!("event row `{row_id}` column `{column}`: {why}"))
+    };
+    let text = |c: &str| row.get(c).and_then(Value::as_str).map(str::to_owned);
+    let status = |c: &str| -> StoreResult<Option<JobStatus>> {
+        text(c)
+            .map(|s| s.parse().map_err(|e: JobError| bad(c, e.to_string())))
+            .transpose()
+    };
+    let kind: EventKind = serde_json::from_value(row.get("kind").cloned().unwrap_or(Value::Null))
+        .map_err(|e| bad("kind", e.to_string()))?;
+    let details = match unwrap_json(&text("details").unwrap_or_default()).map_err(|w| bad("details", w))? {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        other => return Err(bad("details", format!("expected a JSON object, got {other}"))),
+    };
+    Ok(JobEvent {
+        id: text("eventId").unwrap_or_else(|| row_id.to_owned()),
+        job_id: text("jobId").ok_or_else(|| bad("jobId", "missing".into()))?,
+        at: parse_timestamp("at", &text("at").unwrap_or_default())
+            .map_err(|e| bad("at", e.to_string()))?,
+        kind,
+        actor: text("actor").unwrap_or_default(),
+        message: text("message"),
+        from_status: status("fromStatus")?,
+        to_status: status("toStatus")?,
+        details,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn job() -> Job {
+        let t = crate::job::millis(Utc::now());
+        let mut metadata = Map::new();
+        // A top-level "method" would be an operator if stored bare (§1.7).
+        metadata.insert("method".into(), json!("increment"));
+        metadata.insert("values".into(), json!([1]));
+        Job {
+            id: "j1".into(),
+            job_type: JobType::BulkVerify,
+            status: JobStatus::Running,
+            reference_id: "list-7".into(),
+            progress: 40,
+            progress_message: Some("verifying".into()),
+            started_at: Some(t),
+            updated_at: t,
+            completed_at: None,
+            error_message: None,
+            metadata,
+            created_at: t,
+            heartbeat_at: t,
+            done: Some(40),
+            total: Some(100),
+            checkpoint: Some(json!({"offset": 40})),
+            result: None,
+            idempotency_key: Some("k".into()),
+            last_actor: None,
+            last_reason: None,
+            retry_of: None,
+            rev: 3,
+        }
+    }
+
+    fn as_row(job: &Job) -> Value {
+        let mut row = encode_job(job);
+        row["$id"] = json!(job.id);
+        row["$updatedAt"] = json!("2026-11-29T11:48:05.456+00:00");
+        row
+    }
+
+    #[test]
+    fn a_job_survives_the_round_trip_through_its_row() {
+        let job = job();
+        assert_eq!(decode_job(&as_row(&job)).unwrap().job, job);
+    }
+
+    #[test]
+    fn json_columns_are_wrapped_so_appwrite_never_sees_an_operator() {
+        let row = encode_job(&job());
+        let stored: Value = serde_json::from_str(row["metadata"].as_str().unwrap()).unwrap();
+        assert!(stored.get("method").is_none(), "{stored}");
+        assert_eq!(stored["data"]["method"], "increment");
+    }
+
+    #[test]
+    fn a_partial_update_carries_only_changed_columns() {
+        let old = job();
+        let mut new = old.clone();
+        new.progress = 50;
+        new.rev = 4;
+        let data = diff(&old, &new);
+        let mut keys: Vec<_> = data.keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["progress", "rev"]);
+    }
+
+    #[test]
+    fn a_row_with_a_bad_column_is_an_error_naming_it() {
+        let mut row = as_row(&job());
+        row["status"] = json!("running");
+        let err = decode_job(&row).unwrap_err().to_string();
+        assert!(err.contains("`status`") && err.contains("j1"), "{err}");
+        let mut row = as_row(&job());
+        row["metadata"] = json!("{\"method\":\"increment\"}");
+        assert!(decode_job(&row).unwrap_err().to_string().contains("metadata"));
+    }
+
+    #[test]
+    fn an_oversized_checkpoint_is_refused_before_any_request() {
+        let mut big = job();
+        big.checkpoint = Some(json!("x".repeat(MAX_JSON_BYTES + 1)));
+        assert!(matches!(
+            check_sizes(&big),
+            Err(StoreError::Job(JobError::Invalid { field: "checkpoint", .. }))
+        ));
+    }
+}

@@ -1,0 +1,1070 @@
+//! An in-process fake of the Appwrite REST endpoints Job Manager uses, for tests: TablesDB rows
+//! with JSON queries, function executions, users and team memberships, with Appwrite's headers,
+//! row shapes and error bodies, plus fault injection and per-route request counters.
+//!
+//! Every shape follows `reference/appwrite.md` (section cited at each place); where the
+//! reference marks something as inference, so does the comment here. It is a faithful subset,
+//! not a database: no schema, no permissions, no indexes.
+//!
+//! ```no_run
+//! let fake = fake_appwrite::FakeAppwrite::start();
+//! let endpoint = fake.endpoint(); // http://127.0.0.1:<port>/v1
+//! ```
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+/// The server version the fake claims in error bodies (§1.5).
+pub const VERSION: &str = "1.9.6";
+
+/// A fault to inject into the next matching requests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead (§1.10).
+    RateLimited { reset_in: u64 },
+    /// A 5xx with Appwrite's `general_server_error` body, nothing applied.
+    ServerError(u16),
+    /// Answers normally after the delay (for client timeouts).
+    Slow(Duration),
+    /// Closes the connection without answering; nothing applied.
+    Drop,
+    /// Applies the request, then closes the connection without answering: the client cannot
+    /// know whether its write happened.
+    DropAfterApply,
+    /// `200` with a body that is not JSON; nothing applied.
+    InvalidJson,
+}
+
+struct Armed {
+    route: String,
+    fault: Fault,
+    left: usize,
+}
+
+/// A recorded `POST /v1/functions/{id}/executions` (§3.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedExecution {
+    pub function_id: String,
+    pub body: String,
+    pub path: String,
+    pub method: String,
+    pub asynchronous: bool,
+    pub headers: Value,
+}
+
+#[derive(Default)]
+struct State {
+    /// `db` → `table` → rows by id (each a full row object with its `$` attributes).
+    databases: HashMap<String, HashMap<String, BTreeMap<String, Map<String, Value>>>>,
+    sequence: u64,
+    faults: Vec<Armed>,
+    requests: BTreeMap<String, u64>,
+    executions: Vec<RecordedExecution>,
+    users: HashMap<String, Vec<String>>,
+    /// team → (user, roles)
+    teams: HashMap<String, Vec<(String, Vec<String>)>>,
+}
+
+struct Shared {
+    project: String,
+    key: String,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A test that panicked while holding the lock must not hide later results.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The running fake. Dropping it stops the server.
+pub struct FakeAppwrite {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeAppwrite {
+    /// Starts a fake on a free local port with database `jobmanager` and tables `jobs` and
+    /// `job_events`, project `test-project` and key `test-key`.
+    pub fn start() -> FakeAppwrite {
+        let fake = Self::start_with("test-project", "test-key");
+        fake.add_table("jobmanager", "jobs");
+        fake.add_table("jobmanager", "job_events");
+        fake
+    }
+
+    /// Starts an empty fake (no tables) for the given project and key.
+    pub fn start_with(project: &str, key: &str) -> FakeAppwrite {
+        let shared = Arc::new(Shared {
+            project: project.into(),
+            key: key.into(),
+            state: Mutex::new(State::default()),
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("fake runtime");
+            rt.block_on(serve(listener, server, stopped));
+        });
+        FakeAppwrite {
+            shared,
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it (§3.1).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn project(&self) -> String {
+        self.shared.project.clone()
+    }
+
+    pub fn key(&self) -> String {
+        self.shared.key.clone()
+    }
+
+    /// The variables a function would see, plus the key, for `from_lookup`.
+    pub fn variables(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("APPWRITE_FUNCTION_API_ENDPOINT".into(), self.endpoint()),
+            ("APPWRITE_FUNCTION_PROJECT_ID".into(), self.project()),
+            ("APPWRITE_API_KEY".into(), self.key()),
+        ])
+    }
+
+    pub fn add_table(&self, database: &str, table: &str) {
+        self.shared
+            .lock()
+            .databases
+            .entry(database.into())
+            .or_default()
+            .entry(table.into())
+            .or_default();
+    }
+
+    /// Makes the next `times` requests on `route` (a label as in [`requests`](Self::requests),
+    /// or `*` for any) fail with `fault`.
+    pub fn inject(&self, route: &str, fault: Fault, times: usize) {
+        self.shared.lock().faults.push(Armed {
+            route: route.into(),
+            fault,
+            left: times,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Requests served per route label (e.g. `GET row`, `PATCH row`, `GET rows`), faults included.
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().requests.clone()
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        self.shared.lock().requests.values().sum()
+    }
+
+    pub fn reset_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
+    /// The rows of a table, by id (for assertions).
+    pub fn rows(&self, database: &str, table: &str) -> BTreeMap<String, Map<String, Value>> {
+        self.shared
+            .lock()
+            .databases
+            .get(database)
+            .and_then(|d| d.get(table))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Overwrites (or inserts) one column of a row behind the client's back.
+    pub fn set_column(&self, database: &str, table: &str, row: &str, column: &str, value: Value) {
+        let mut state = self.shared.lock();
+        if let Some(r) = state
+            .databases
+            .get_mut(database)
+            .and_then(|d| d.get_mut(table))
+            .and_then(|t| t.get_mut(row))
+        {
+            r.insert(column.into(), value);
+            r.insert("$updatedAt".into(), json!(now_text()));
+        }
+    }
+
+    pub fn executions(&self) -> Vec<RecordedExecution> {
+        self.shared.lock().executions.clone()
+    }
+
+    pub fn add_user(&self, user_id: &str, labels: &[&str]) {
+        self.shared.lock().users.insert(
+            user_id.into(),
+            labels.iter().map(|l| l.to_string()).collect(),
+        );
+    }
+
+    pub fn add_membership(&self, team_id: &str, user_id: &str, roles: &[&str]) {
+        self.shared
+            .lock()
+            .teams
+            .entry(team_id.into())
+            .or_default()
+            .push((user_id.into(), roles.iter().map(|r| r.to_string()).collect()));
+    }
+
+    pub fn add_team(&self, team_id: &str) {
+        self.shared.lock().teams.entry(team_id.into()).or_default();
+    }
+}
+
+impl Drop for FakeAppwrite {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(shared.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+/// Returned by the service to make hyper close the connection without an answer.
+#[derive(Debug)]
+struct Hangup;
+
+impl std::fmt::Display for Hangup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Hangup {}
+
+/// An answer: status, JSON body (or raw text), extra headers.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn json(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            body: body.to_string().into_bytes(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Appwrite's error body `{message, code, type, version}` (§1.5).
+    fn error(status: u16, kind: &str, message: impl Into<String>) -> Answer {
+        Answer::json(
+            status,
+            json!({"message": message.into(), "code": status, "type": kind, "version": VERSION}),
+        )
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Hangup> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let project = header("x-appwrite-project");
+    let key = header("x-appwrite-key");
+    let timestamp = header("x-appwrite-timestamp");
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+
+    let route = Route::parse(&method, &path);
+    let label = route.as_ref().map_or("unknown".to_owned(), Route::label);
+    let fault = {
+        let mut state = shared.lock();
+        *state.requests.entry(label.clone()).or_default() += 1;
+        take_fault(&mut state, &label)
+    };
+    if let Some(Fault::Slow(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
+    match &fault {
+        Some(Fault::Drop) => return Err(Hangup),
+        Some(Fault::RateLimited { reset_in }) => {
+            let reset = Utc::now().timestamp() as u64 + reset_in;
+            let mut a = Answer::error(
+                429,
+                "general_rate_limit_exceeded",
+                "Rate limit for the current endpoint has been exceeded. Please try again after some time.",
+            );
+            a.headers = vec![
+                ("X-RateLimit-Limit", "60".into()),
+                ("X-RateLimit-Remaining", "0".into()),
+                ("X-RateLimit-Reset", reset.to_string()),
+            ];
+            return Ok(respond(a));
+        }
+        Some(Fault::ServerError(status)) => {
+            return Ok(respond(Answer::error(
+                *status,
+                "general_server_error",
+                "Server Error",
+            )))
+        }
+        Some(Fault::InvalidJson) => {
+            return Ok(respond(Answer {
+                status: 200,
+                body: b"{\"rows\": [".to_vec(),
+                headers: Vec::new(),
+            }))
+        }
+        _ => {}
+    }
+
+    // Project then key, as Appwrite checks them (§1.3).
+    if project.as_deref() != Some(shared.project.as_str()) {
+        return Ok(respond(Answer::error(
+            404,
+            "project_not_found",
+            "Project with the requested ID could not be found. Please check the value of the X-Appwrite-Project header to ensure the correct project ID is being used.",
+        )));
+    }
+    let answer = match (key.as_deref() == Some(shared.key.as_str()), route) {
+        (false, _) => Answer::error(
+            401,
+            "general_unauthorized_scope",
+            "app.test@service.localhost (role: guests) missing scopes ([\"rows.read\"])",
+        ),
+        (true, None) => Answer::error(404, "general_route_not_found", "The requested route was not found. Please refer to the API docs and try again."),
+        (true, Some(route)) => {
+            let body: Value = if body.is_empty() {
+                Value::Null
+            } else {
+                match serde_json::from_slice(&body) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        return Ok(respond(Answer::error(
+                            400,
+                            "general_argument_invalid",
+                            "Invalid JSON body",
+                        )))
+                    }
+                }
+            };
+            let params = form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect::<Vec<(String, String)>>();
+            let mut state = shared.lock();
+            apply(&mut state, route, &params, body, timestamp.as_deref())
+        }
+    };
+    if fault == Some(Fault::DropAfterApply) {
+        return Err(Hangup);
+    }
+    Ok(respond(answer))
+}
+
+fn respond(answer: Answer) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header("X-Appwrite-Version", VERSION);
+    for (k, v) in answer.headers {
+        builder = builder.header(k, v);
+    }
+    builder
+        .body(Full::new(Bytes::from(answer.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
+    let armed = state
+        .faults
+        .iter_mut()
+        .find(|a| a.left > 0 && (a.route == "*" || a.route == label))?;
+    armed.left -= 1;
+    let fault = armed.fault.clone();
+    state.faults.retain(|a| a.left > 0);
+    Some(fault)
+}
+
+/// The routes the fake serves (§1.2, §3.3, §8).
+#[derive(Debug, Clone)]
+enum Route {
+    Rows { db: String, table: String },
+    Row { db: String, table: String, id: String, method: Method },
+    RowsMethod { db: String, table: String, method: Method },
+    Executions { function: String },
+    User { id: String },
+    Memberships { team: String },
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Option<Route> {
+        let rest = path.strip_prefix("/v1/")?;
+        let parts: Vec<String> = rest
+            .split('/')
+            .map(|p| {
+                form_urlencoded::parse(format!("x={p}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+        match (method, p.as_slice()) {
+            (_, ["tablesdb", db, "tables", table, "rows"]) if *method == Method::GET => Some(Route::Rows {
+                db: db.to_string(),
+                table: table.to_string(),
+            }),
+            (m, ["tablesdb", db, "tables", table, "rows"]) => Some(Route::RowsMethod {
+                db: db.to_string(),
+                table: table.to_string(),
+                method: m.clone(),
+            }),
+            (m, ["tablesdb", db, "tables", table, "rows", id]) => Some(Route::Row {
+                db: db.to_string(),
+                table: table.to_string(),
+                id: id.to_string(),
+                method: m.clone(),
+            }),
+            (&Method::POST, ["functions", f, "executions"]) => Some(Route::Executions {
+                function: f.to_string(),
+            }),
+            (&Method::GET, ["users", id]) => Some(Route::User { id: id.to_string() }),
+            (&Method::GET, ["teams", team, "memberships"]) => Some(Route::Memberships {
+                team: team.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The counter label: method plus the resource, e.g. `PATCH row`, `GET rows`.
+    fn label(&self) -> String {
+        match self {
+            Route::Rows { .. } => "GET rows".into(),
+            Route::RowsMethod { method, .. } => format!("{method} rows"),
+            Route::Row { method, .. } => format!("{method} row"),
+            Route::Executions { .. } => "POST executions".into(),
+            Route::User { .. } => "GET user".into(),
+            Route::Memberships { .. } => "GET memberships".into(),
+        }
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (§1.11).
+fn now_text() -> String {
+    now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
+
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(3))
+}
+
+/// Valid custom ids: ≤ 36 chars of `[a-zA-Z0-9._-]`, not starting with a special char (issue 5).
+fn valid_id(id: &str) -> bool {
+    id.len() <= 36
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn not_found_row(id: &str) -> Answer {
+    Answer::error(
+        404,
+        "row_not_found",
+        format!("Row with the requested ID '{id}' could not be found."),
+    )
+}
+
+fn apply(
+    state: &mut State,
+    route: Route,
+    params: &[(String, String)],
+    body: Value,
+    timestamp: Option<&str>,
+) -> Answer {
+    match route {
+        Route::Executions { function } => {
+            let asynchronous = body.get("async").and_then(Value::as_bool).unwrap_or(false);
+            let recorded = RecordedExecution {
+                function_id: function.clone(),
+                body: body.get("body").and_then(Value::as_str).unwrap_or("").into(),
+                path: body.get("path").and_then(Value::as_str).unwrap_or("/").into(),
+                method: body.get("method").and_then(Value::as_str).unwrap_or("POST").into(),
+                asynchronous,
+                headers: body.get("headers").cloned().unwrap_or(json!({})),
+            };
+            state.executions.push(recorded.clone());
+            state.sequence += 1;
+            let now = now_text();
+            // The execution model (§3.3): async → 202 and `waiting`; sync → the finished run.
+            let execution = json!({
+                "$id": format!("exec{}", state.sequence), "$createdAt": now, "$updatedAt": now,
+                "$permissions": [], "functionId": function, "trigger": "http",
+                "status": if asynchronous { "waiting" } else { "completed" },
+                "requestMethod": recorded.method, "requestPath": recorded.path, "requestHeaders": [],
+                "responseStatusCode": if asynchronous { 0 } else { 200 }, "responseBody": "",
+                "responseHeaders": [], "logs": "", "errors": "", "duration": 0.0,
+            });
+            Answer::json(if asynchronous { 202 } else { 201 }, execution)
+        }
+        Route::User { id } => match state.users.get(&id) {
+            Some(labels) => Answer::json(
+                200,
+                json!({"$id": id, "$createdAt": now_text(), "$updatedAt": now_text(), "name": "",
+                       "email": "", "status": true, "labels": labels, "prefs": {}}),
+            ),
+            None => Answer::error(404, "user_not_found", "User with the requested ID could not be found."),
+        },
+        Route::Memberships { team } => {
+            let Some(members) = state.teams.get(&team) else {
+                return Answer::error(404, "team_not_found", "Team with the requested ID could not be found.");
+            };
+            let rows: Vec<Map<String, Value>> = members
+                .iter()
+                .enumerate()
+                .map(|(i, (user, roles))| {
+                    let v = json!({"$id": format!("m{i}{user}"), "$createdAt": now_text(),
+                        "$updatedAt": now_text(), "userId": user, "userName": "", "userEmail": "",
+                        "teamId": team, "teamName": team, "invited": now_text(), "joined": now_text(),
+                        "confirm": true, "mfa": false, "roles": roles});
+                    v.as_object().cloned().unwrap_or_default()
+                })
+                .collect();
+            match select(rows.iter().collect(), params_queries(params), None) {
+                Ok(found) => Answer::json(200, json!({"total": found.len(), "memberships": found})),
+                Err(a) => a,
+            }
+        }
+        Route::Rows { db, table } => {
+            let rows = match table_of(state, &db, &table) {
+                Ok(t) => t,
+                Err(a) => return a,
+            };
+            let queries = match params_queries(params) {
+                Ok(q) => q,
+                Err(a) => return a,
+            };
+            let total_wanted = params
+                .iter()
+                .find(|(k, _)| k == "total")
+                .is_none_or(|(_, v)| v != "false");
+            let all: Vec<&Map<String, Value>> = rows.values().collect();
+            // `total` counts every match, before limit/offset/cursor, up to 5000 (§1.2).
+            let total = if total_wanted {
+                match filter_only(&all, &queries) {
+                    Ok(n) => n.min(5000),
+                    Err(a) => return a,
+                }
+            } else {
+                0
+            };
+            match select(all, Ok(queries), Some(rows)) {
+                Ok(found) => Answer::json(200, json!({"total": total, "rows": found})),
+                Err(a) => a,
+            }
+        }
+        Route::RowsMethod { db, table, method } => {
+            let sequence = state.sequence;
+            let rows = match table_of_mut(state, &db, &table) {
+                Ok(t) => t,
+                Err(a) => return a,
+            };
+            match method {
+                Method::POST => {
+                    let (answer, used) = create_row(rows, &db, &table, body, sequence);
+                    state.sequence += used;
+                    answer
+                }
+                Method::PATCH | Method::DELETE => {
+                    // Bulk update/delete by query (§1.2): no queries means every row.
+                    let queries: Vec<Value> = match body.get("queries") {
+                        None | Some(Value::Null) => Vec::new(),
+                        Some(Value::Array(items)) => {
+                            match items.iter().map(parse_query).collect::<Result<Vec<_>, _>>() {
+                                Ok(q) => q,
+                                Err(a) => return a,
+                            }
+                        }
+                        Some(_) => return Answer::error(400, "general_argument_invalid", "Invalid `queries` param"),
+                    };
+                    let ids: Vec<String> = match select(rows.values().collect(), Ok(queries), Some(rows)) {
+                        Ok(found) => found
+                            .iter()
+                            .filter_map(|r| r.get("$id").and_then(Value::as_str).map(str::to_owned))
+                            .collect(),
+                        Err(a) => return a,
+                    };
+                    let mut touched = Vec::new();
+                    for id in &ids {
+                        if method == Method::DELETE {
+                            if let Some(r) = rows.remove(id) {
+                                touched.push(r);
+                            }
+                        } else if let Some(r) = rows.get_mut(id) {
+                            let data = body.get("data").cloned().unwrap_or(json!({}));
+                            if let Err(a) = merge(r, &data) {
+                                return a;
+                            }
+                            r.insert("$updatedAt".into(), json!(now_text()));
+                            touched.push(r.clone());
+                        }
+                    }
+                    touched.truncate(100);
+                    Answer::json(200, json!({"total": ids.len(), "rows": touched}))
+                }
+                _ => Answer::error(404, "general_route_not_found", "The requested route was not found."),
+            }
+        }
+        Route::Row { db, table, id, method } => {
+            let rows = match table_of_mut(state, &db, &table) {
+                Ok(t) => t,
+                Err(a) => return a,
+            };
+            let Some(row) = rows.get_mut(&id) else {
+                return not_found_row(&id);
+            };
+            // Optimistic concurrency (§1.9): refused when the row is strictly newer than the
+            // request timestamp, compared at millisecond precision. Only update/upsert/delete.
+            if method != Method::GET {
+                if let Some(raw) = timestamp {
+                    let Some(ts) = parse_time(raw) else {
+                        return Answer::error(400, "general_argument_invalid", "Invalid X-Appwrite-Timestamp header value");
+                    };
+                    let updated = row.get("$updatedAt").and_then(Value::as_str).and_then(parse_time);
+                    if updated.is_some_and(|u| u > ts) {
+                        return Answer::error(409, "row_update_conflict", "Remote row is newer than local.");
+                    }
+                }
+            }
+            match method {
+                Method::GET => Answer::json(200, Value::Object(row.clone())),
+                Method::PATCH => {
+                    let data = body.get("data").cloned().unwrap_or(json!({}));
+                    if let Err(a) = merge(row, &data) {
+                        return a;
+                    }
+                    row.insert("$updatedAt".into(), json!(now_text()));
+                    Answer::json(200, Value::Object(row.clone()))
+                }
+                Method::DELETE => {
+                    rows.remove(&id);
+                    Answer {
+                        status: 204,
+                        body: Vec::new(),
+                        headers: Vec::new(),
+                    }
+                }
+                _ => Answer::error(404, "general_route_not_found", "The requested route was not found."),
+            }
+        }
+    }
+}
+
+fn table_of<'a>(
+    state: &'a State,
+    db: &str,
+    table: &str,
+) -> Result<&'a BTreeMap<String, Map<String, Value>>, Answer> {
+    let database = state
+        .databases
+        .get(db)
+        .ok_or_else(|| Answer::error(404, "database_not_found", "Database not found"))?;
+    database
+        .get(table)
+        .ok_or_else(|| Answer::error(404, "table_not_found", "Table with the requested ID could not be found."))
+}
+
+fn table_of_mut<'a>(
+    state: &'a mut State,
+    db: &str,
+    table: &str,
+) -> Result<&'a mut BTreeMap<String, Map<String, Value>>, Answer> {
+    let database = state
+        .databases
+        .get_mut(db)
+        .ok_or_else(|| Answer::error(404, "database_not_found", "Database not found"))?;
+    database
+        .get_mut(table)
+        .ok_or_else(|| Answer::error(404, "table_not_found", "Table with the requested ID could not be found."))
+}
+
+/// `POST …/rows` with `{"rowId","data"}` (§1.2); the row JSON of §1.2 with `$sequence` a string.
+fn create_row(
+    rows: &mut BTreeMap<String, Map<String, Value>>,
+    db: &str,
+    table: &str,
+    body: Value,
+    sequence: u64,
+) -> (Answer, u64) {
+    let Some(data) = body.get("data").and_then(Value::as_object) else {
+        return (Answer::error(400, "row_missing_data", "The row data is missing. Try again with row data populated"), 0);
+    };
+    let requested = body.get("rowId").and_then(Value::as_str).unwrap_or("unique()");
+    let id = if requested == "unique()" {
+        format!("{:020x}", sequence + 1)
+    } else {
+        requested.to_owned()
+    };
+    if !valid_id(&id) {
+        return (Answer::error(400, "general_argument_invalid", "Invalid `rowId` param: Parameter must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, period, hyphen, and underscore. Can't start with a special char"), 0);
+    }
+    if rows.contains_key(&id) {
+        return (Answer::error(409, "row_already_exists", "Row with the requested ID already exists. Try again with a different ID or use ID.unique() to generate a unique ID."), 0);
+    }
+    let now = now_text();
+    let mut row = Map::new();
+    row.insert("$id".into(), json!(id));
+    row.insert("$sequence".into(), json!((sequence + 1).to_string()));
+    row.insert("$tableId".into(), json!(table));
+    row.insert("$databaseId".into(), json!(db));
+    row.insert("$createdAt".into(), json!(now));
+    row.insert("$updatedAt".into(), json!(now));
+    row.insert("$permissions".into(), json!([]));
+    if let Err(a) = merge(&mut row, &Value::Object(data.clone())) {
+        return (a, 0);
+    }
+    rows.insert(id, row.clone());
+    (Answer::json(201, Value::Object(row)), 1)
+}
+
+/// Writes `data` into `row`. A string that decodes to an object with a known operator
+/// `method` is applied as that operator (§1.7); that is why JSON columns must be wrapped.
+fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
+    let Some(data) = data.as_object() else {
+        return Err(Answer::error(400, "row_invalid_structure", "Invalid row structure: data must be an object"));
+    };
+    for (key, value) in data {
+        if key.starts_with('$') {
+            continue;
+        }
+        let operator = value
+            .as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .filter(|v| v.get("method").and_then(Value::as_str).is_some_and(is_operator));
+        let new = match operator {
+            None => value.clone(),
+            Some(op) => {
+                let arg = op["values"].get(0).and_then(Value::as_f64).unwrap_or(1.0);
+                let old = row.get(key).and_then(Value::as_f64).unwrap_or(0.0);
+                match op["method"].as_str().unwrap_or_default() {
+                    "increment" => number(old + arg),
+                    "decrement" => number(old - arg),
+                    "dateSetNow" => json!(now_text()),
+                    other => {
+                        return Err(Answer::error(400, "general_argument_invalid", format!("Operator `{other}` is not supported by the fake")))
+                    }
+                }
+            }
+        };
+        row.insert(key.clone(), new);
+    }
+    Ok(())
+}
+
+fn number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        json!(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
+fn is_operator(method: &str) -> bool {
+    // The operator methods of §1.7.
+    matches!(
+        method,
+        "increment" | "decrement" | "multiply" | "divide" | "modulo" | "power" | "stringConcat"
+            | "toggle" | "arrayAppend" | "arrayPrepend" | "arrayInsert" | "arrayRemove"
+            | "arrayUnique" | "arrayIntersect" | "arrayDiff" | "arrayFilter" | "dateAddDays"
+            | "dateSubDays" | "dateSetNow"
+    )
+}
+
+const FILTERS: &[&str] = &[
+    "equal", "notEqual", "lessThan", "lessThanEqual", "greaterThan", "greaterThanEqual",
+    "between", "isNull", "isNotNull", "startsWith", "and", "or",
+];
+const MODIFIERS: &[&str] = &[
+    "orderAsc", "orderDesc", "limit", "offset", "cursorAfter", "select",
+];
+
+fn invalid_query(why: impl Into<String>) -> Answer {
+    Answer::error(400, "general_query_invalid", format!("Invalid query: {}", why.into()))
+}
+
+/// One query: a JSON string (or, nested in `and`/`or`, an object) as in §1.4.
+fn parse_query(raw: &Value) -> Result<Value, Answer> {
+    let q = match raw {
+        Value::String(s) => serde_json::from_str::<Value>(s).map_err(|_| invalid_query(format!("`{s}` is not JSON")))?,
+        Value::Object(_) => raw.clone(),
+        other => return Err(invalid_query(format!("`{other}`"))),
+    };
+    let method = q.get("method").and_then(Value::as_str).unwrap_or("");
+    if !FILTERS.contains(&method) && !MODIFIERS.contains(&method) {
+        return Err(invalid_query(format!("method `{method}` is not supported")));
+    }
+    if !q.get("values").is_none_or(Value::is_array) {
+        return Err(invalid_query("`values` must be an array"));
+    }
+    // Appwrite caps each list of values at 500 (§1.4).
+    if q.get("values").and_then(Value::as_array).is_some_and(|v| v.len() > 500) {
+        return Err(invalid_query("at most 500 values are allowed"));
+    }
+    Ok(q)
+}
+
+fn params_queries(params: &[(String, String)]) -> Result<Vec<Value>, Answer> {
+    let queries: Vec<&String> = params
+        .iter()
+        .filter(|(k, _)| k == "queries[]" || k.starts_with("queries["))
+        .map(|(_, v)| v)
+        .collect();
+    if queries.len() > 100 {
+        return Err(invalid_query("at most 100 queries are allowed"));
+    }
+    queries
+        .into_iter()
+        .map(|q| parse_query(&Value::String(q.clone())))
+        .collect()
+}
+
+fn values(q: &Value) -> &[Value] {
+    q.get("values").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+fn attribute(q: &Value) -> &str {
+    q.get("attribute").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Compares two column values: numbers numerically (`$sequence` is a numeric string),
+/// datetimes as instants, other strings as text. `None` when incomparable or null.
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => None,
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::String(x), Value::String(y)) => match (parse_time(x), parse_time(y)) {
+            (Some(tx), Some(ty)) => Some(tx.cmp(&ty)),
+            _ => match (x.parse::<u64>(), y.parse::<u64>()) {
+                (Ok(nx), Ok(ny)) => Some(nx.cmp(&ny)),
+                _ => Some(x.cmp(y)),
+            },
+        },
+        (Value::String(x), Value::Number(y)) | (Value::Number(y), Value::String(x)) => {
+            let order = x.parse::<f64>().ok()?.partial_cmp(&y.as_f64()?)?;
+            Some(if matches!(a, Value::String(_)) { order } else { order.reverse() })
+        }
+        _ => None,
+    }
+}
+
+fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
+    let method = q.get("method").and_then(Value::as_str).unwrap_or("");
+    let vals = values(q);
+    let cell = row.get(attribute(q)).unwrap_or(&Value::Null);
+    let first = vals.first().unwrap_or(&Value::Null);
+    let cmp = |want: &[Ordering]| compare(cell, first).is_some_and(|o| want.contains(&o));
+    Ok(match method {
+        // SQL semantics: a comparison with NULL is never true.
+        "equal" => vals.iter().any(|v| compare(cell, v) == Some(Ordering::Equal)),
+        "notEqual" => !cell.is_null() && vals.iter().all(|v| compare(cell, v) != Some(Ordering::Equal)),
+        "lessThan" => cmp(&[Ordering::Less]),
+        "lessThanEqual" => cmp(&[Ordering::Less, Ordering::Equal]),
+        "greaterThan" => cmp(&[Ordering::Greater]),
+        "greaterThanEqual" => cmp(&[Ordering::Greater, Ordering::Equal]),
+        "between" => {
+            let hi = vals.get(1).unwrap_or(&Value::Null);
+            compare(cell, first).is_some_and(|o| o != Ordering::Less)
+                && compare(cell, hi).is_some_and(|o| o != Ordering::Greater)
+        }
+        "isNull" => cell.is_null(),
+        "isNotNull" => !cell.is_null(),
+        "startsWith" => match (cell, first) {
+            (Value::String(c), Value::String(p)) => c.starts_with(p.as_str()),
+            _ => false,
+        },
+        "and" | "or" => {
+            let mut results = Vec::new();
+            for nested in vals {
+                results.push(matches(row, &parse_query(nested)?)?);
+            }
+            if method == "and" {
+                results.iter().all(|r| *r)
+            } else {
+                results.iter().any(|r| *r)
+            }
+        }
+        _ => true,
+    })
+}
+
+fn filter_only(rows: &[&Map<String, Value>], queries: &[Value]) -> Result<usize, Answer> {
+    let mut n = 0;
+    for row in rows {
+        let mut ok = true;
+        for q in queries.iter().filter(|q| FILTERS.contains(&q["method"].as_str().unwrap_or(""))) {
+            ok &= matches(row, q)?;
+        }
+        n += usize::from(ok);
+    }
+    Ok(n)
+}
+
+/// Filters, orders (user orders, then `$sequence` as Appwrite's tie-breaker), applies the
+/// cursor, offset and limit (default 25, §1.4) and the selection.
+fn select(
+    rows: Vec<&Map<String, Value>>,
+    queries: Result<Vec<Value>, Answer>,
+    table: Option<&BTreeMap<String, Map<String, Value>>>,
+) -> Result<Vec<Map<String, Value>>, Answer> {
+    let queries = queries?;
+    let method = |q: &Value| q["method"].as_str().unwrap_or("").to_owned();
+    let mut found = Vec::new();
+    for row in rows {
+        let mut ok = true;
+        for q in queries.iter().filter(|q| FILTERS.contains(&method(q).as_str())) {
+            ok &= matches(row, q)?;
+        }
+        if ok {
+            found.push(row);
+        }
+    }
+    let mut orders: Vec<(String, bool)> = queries
+        .iter()
+        .filter(|q| method(q) == "orderAsc" || method(q) == "orderDesc")
+        .map(|q| (attribute(q).to_owned(), method(q) == "orderAsc"))
+        .collect();
+    orders.push(("$sequence".into(), true));
+    let order = |a: &Map<String, Value>, b: &Map<String, Value>| {
+        for (column, asc) in &orders {
+            let x = a.get(column).unwrap_or(&Value::Null);
+            let y = b.get(column).unwrap_or(&Value::Null);
+            // MariaDB puts NULL first in ascending order.
+            let o = match (x.is_null(), y.is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Less,
+                (false, true) => Ordering::Greater,
+                _ => compare(x, y).unwrap_or(Ordering::Equal),
+            };
+            let o = if *asc { o } else { o.reverse() };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    };
+    found.sort_by(|a, b| order(a, b));
+
+    for q in queries.iter().filter(|q| method(q) == "cursorAfter") {
+        let id = values(q).first().and_then(Value::as_str).unwrap_or("");
+        // The cursor row is looked up in the table, matching or not [I: Appwrite reports a
+        // missing one as 400; the type name is our best reading of its errors].
+        let cursor = table
+            .and_then(|t| t.get(id))
+            .ok_or_else(|| Answer::error(400, "general_cursor_not_found", format!("Row '{id}' for the 'cursor' value not found.")))?;
+        if orders.iter().any(|(c, _)| cursor.get(c).is_none_or(Value::is_null)) {
+            return Err(Answer::error(400, "database_query_order_null", "The order column contains a null value for the cursor row."));
+        }
+        found.retain(|row| order(row, cursor) == Ordering::Greater);
+    }
+    let number_of = |name: &str, default: usize| {
+        queries
+            .iter()
+            .filter(|q| method(q) == name)
+            .filter_map(|q| values(q).first().and_then(Value::as_u64))
+            .last()
+            .map_or(default, |n| n as usize)
+    };
+    let offset = number_of("offset", 0);
+    let limit = number_of("limit", 25);
+    let selected: Option<Vec<String>> = queries
+        .iter()
+        .filter(|q| method(q) == "select")
+        .map(|q| values(q).iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .reduce(|mut a: Vec<String>, b| {
+            a.extend(b);
+            a
+        });
+    Ok(found
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|row| match &selected {
+            None => row.clone(),
+            Some(columns) => row
+                .iter()
+                .filter(|(k, _)| k.starts_with('$') || columns.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+        .collect())
+}

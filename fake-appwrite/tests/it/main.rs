@@ -1,0 +1,10 @@
+//! The one integration-test binary of `fake-appwrite`: `AppwriteStore` and `AppwriteClient`
+//! against the fake (conformance suite, faults, request costs, client calls), plus the opt-in
+//! live run against a real Appwrite.
+
+mod client;
+mod conformance;
+mod costs;
+mod faults;
+mod live;
+mod support;
