@@ -1,0 +1,230 @@
+//! Pause, resume, cancel and retry: state machine, audit trail, worker re-trigger, campaign mirror.
+
+use serde_json::{json, Value};
+use shared::job::{JobStatus, JobType};
+use shared::store::JobStore;
+
+use crate::support::{spawn_app, OPERATOR};
+
+const WORKERS: &[(&str, &str)] = &[("JOBS_WORKER_CAMPAIGN_RUN", "orchestrator")];
+
+#[test]
+fn pause_records_actor_role_source_reason_and_time_and_tells_the_worker_through_control() {
+    let app = spawn_app(&[]);
+    let job = app.seed(JobType::CampaignRun, JobStatus::Running, "c1");
+    app.advance(5);
+    let res = app
+        .post(&format!("/v1/jobs/{}/pause", job.id))
+        .user(OPERATOR)
+        .json(json!({"reason": "SES quota nearly used"}))
+        .send();
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json["job"]["status"], "PAUSED");
+    assert_eq!(res.json["job"]["control"], "pause");
+    assert_eq!(res.json["job"]["lastActor"], "user:alice");
+    assert_eq!(res.json["job"]["lastReason"], "SES quota nearly used");
+    assert_eq!(res.json["trigger"], Value::Null);
+    let events = app.store.inner.events(&job.id, 100).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.actor, "user:alice");
+    assert_eq!(last.message.as_deref(), Some("SES quota nearly used"));
+    assert_eq!(last.at, app.now());
+    assert_eq!(last.details["roleSource"], "label:jobs-operator");
+    assert_eq!(last.from_status, Some(JobStatus::Running));
+    assert_eq!(last.to_status, Some(JobStatus::Paused));
+    assert!(app.fake.executions.lock().unwrap().is_empty());
+}
+
+#[test]
+fn resume_queues_the_job_and_triggers_its_worker_with_the_checkpoint() {
+    let app = spawn_app(WORKERS);
+    let job = app.seed(JobType::CampaignRun, JobStatus::Paused, "c1");
+    let res = app
+        .post(&format!("/v1/jobs/{}/resume", job.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json["job"]["status"], "QUEUED");
+    assert_eq!(
+        res.json["trigger"],
+        json!({"status": "triggered", "functionId": "orchestrator", "executionId": "exec1"})
+    );
+    let executions = app.fake.executions.lock().unwrap();
+    assert_eq!(
+        *executions,
+        vec![(
+            "orchestrator".to_owned(),
+            json!({"jobId": job.id, "checkpoint": {"offset": 50}, "resumed": true})
+        )]
+    );
+}
+
+#[test]
+fn resume_without_a_configured_worker_still_resumes_and_says_it_did_not_trigger() {
+    let app = spawn_app(WORKERS);
+    let job = app.seed(JobType::BulkVerify, JobStatus::Paused, "l1");
+    let res = app
+        .post(&format!("/v1/jobs/{}/resume", job.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json["job"]["status"], "QUEUED");
+    assert_eq!(res.json["trigger"]["status"], "not_configured");
+    assert!(app.fake.executions.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_failed_trigger_leaves_the_job_queued_and_says_so() {
+    let app = spawn_app(WORKERS);
+    *app.fake.executions_down.lock().unwrap() = true;
+    let job = app.seed(JobType::CampaignRun, JobStatus::Paused, "c1");
+    let res = app
+        .post(&format!("/v1/jobs/{}/resume", job.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json["trigger"]["status"], "failed");
+    assert_eq!(
+        app.store.inner.get(&job.id).unwrap().status,
+        JobStatus::Queued
+    );
+}
+
+#[test]
+fn illegal_transitions_are_409_with_the_current_status_and_write_nothing() {
+    let app = spawn_app(WORKERS);
+    let done = app.seed(JobType::CampaignRun, JobStatus::Completed, "c1");
+    let running = app.seed(JobType::CampaignRun, JobStatus::Running, "c2");
+    let paused = app.seed(JobType::CampaignRun, JobStatus::Paused, "c3");
+    let before = app.snapshot();
+    for (job, action, status) in [
+        (&done, "pause", "COMPLETED"),
+        (&done, "resume", "COMPLETED"),
+        (&done, "cancel", "COMPLETED"),
+        (&running, "resume", "RUNNING"),
+        (&paused, "pause", "PAUSED"),
+    ] {
+        let res = app
+            .post(&format!("/v1/jobs/{}/{action}", job.id))
+            .user(OPERATOR)
+            .send();
+        assert_eq!(res.status, 409, "{action} {status}");
+        assert_eq!(res.code(), "invalid_transition");
+        assert_eq!(res.json["status"], status);
+        assert_eq!(res.json["error"]["field"], Value::Null);
+    }
+    assert_eq!(app.snapshot(), before);
+    assert!(app.fake.executions.lock().unwrap().is_empty());
+}
+
+#[test]
+fn retry_of_a_failed_job_creates_a_linked_queued_job_and_triggers_its_worker() {
+    let app = spawn_app(WORKERS);
+    let failed = app.seed(JobType::CampaignRun, JobStatus::Failed, "c1");
+    let res = app
+        .post(&format!("/v1/jobs/{}/retry", failed.id))
+        .user(OPERATOR)
+        .json(json!({"reason": "quota raised"}))
+        .send();
+    assert_eq!(res.status, 201, "{}", res.body);
+    let new_id = res.json["job"]["$id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, failed.id);
+    assert_eq!(res.json["job"]["status"], "QUEUED");
+    assert_eq!(res.json["job"]["retryOf"], failed.id.as_str());
+    assert_eq!(res.json["job"]["referenceId"], "c1");
+    assert_eq!(res.json["trigger"]["status"], "triggered");
+    let executions = app.fake.executions.lock().unwrap().clone();
+    assert_eq!(
+        executions[0].1,
+        json!({"jobId": new_id, "checkpoint": {"offset": 50}, "resumed": true, "retryOf": failed.id})
+    );
+    let events = app.store.inner.events(&new_id, 10).unwrap();
+    assert_eq!(events[0].actor, "user:alice");
+    assert_eq!(events[0].message.as_deref(), Some("quota raised"));
+    assert_eq!(events[0].details["roleSource"], "label:jobs-operator");
+    assert_eq!(events[0].details["retryOf"], failed.id.as_str());
+}
+
+#[test]
+fn retrying_the_same_job_twice_returns_the_first_retry_and_triggers_once() {
+    let app = spawn_app(WORKERS);
+    let cancelled = app.seed(JobType::CampaignRun, JobStatus::Cancelled, "c1");
+    let path = format!("/v1/jobs/{}/retry", cancelled.id);
+    let first = app.post(&path).user(OPERATOR).send();
+    let second = app.post(&path).user(OPERATOR).send();
+    assert_eq!(first.status, 201);
+    assert_eq!(second.status, 200);
+    assert_eq!(first.json["job"]["$id"], second.json["job"]["$id"]);
+    assert_eq!(second.json["trigger"]["status"], "skipped");
+    assert_eq!(app.fake.executions.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn retry_of_a_job_that_did_not_fail_is_409_not_retryable_and_writes_nothing() {
+    let app = spawn_app(WORKERS);
+    let running = app.seed(JobType::CampaignRun, JobStatus::Running, "c1");
+    let before = app.snapshot();
+    let res = app
+        .post(&format!("/v1/jobs/{}/retry", running.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 409);
+    assert_eq!(res.code(), "not_retryable");
+    assert_eq!(res.json["status"], "RUNNING");
+    assert_eq!(app.snapshot(), before);
+}
+
+#[test]
+fn campaign_status_is_mirrored_only_when_configured_and_only_for_campaigns() {
+    let app = spawn_app(&[
+        ("JOBS_CAMPAIGN_DATABASE", "mailer"),
+        ("JOBS_CAMPAIGN_TABLE", "campaigns"),
+        ("JOBS_CAMPAIGN_STATUS_FIELD", "status"),
+        ("JOBS_CAMPAIGN_STATUS_ON_PAUSE", "PAUSED"),
+        ("JOBS_CAMPAIGN_STATUS_ON_RESUME", "SENDING"),
+    ]);
+    let campaign = app.seed(JobType::CampaignRun, JobStatus::Running, "camp-9");
+    let verify = app.seed(JobType::BulkVerify, JobStatus::Running, "list-1");
+    for (job, action) in [
+        (&campaign, "pause"),
+        (&campaign, "resume"),
+        (&campaign, "cancel"),
+        (&verify, "pause"),
+    ] {
+        let res = app
+            .post(&format!("/v1/jobs/{}/{action}", job.id))
+            .user(OPERATOR)
+            .send();
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    let updates = app.fake.row_updates.lock().unwrap().clone();
+    assert_eq!(
+        updates,
+        vec![
+            (
+                "mailer".into(),
+                "campaigns".into(),
+                "camp-9".into(),
+                json!({"status": "PAUSED"})
+            ),
+            (
+                "mailer".into(),
+                "campaigns".into(),
+                "camp-9".into(),
+                json!({"status": "SENDING"})
+            ),
+        ],
+        "no value configured for cancel, and bulk-verify jobs have no campaign"
+    );
+    let app = spawn_app(&[]);
+    let campaign = app.seed(JobType::CampaignRun, JobStatus::Running, "camp-9");
+    let res = app
+        .post(&format!("/v1/jobs/{}/pause", campaign.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.json["campaign"], Value::Null);
+    assert!(
+        app.fake.row_updates.lock().unwrap().is_empty(),
+        "off by default"
+    );
+}
