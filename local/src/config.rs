@@ -92,7 +92,11 @@ impl DevConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<DevConfig, ConfigError> {
-        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut problems = Vec::new();
         let host = match get("JOBS_DEV_HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
@@ -140,7 +144,8 @@ impl DevConfig {
         Ok(DevConfig {
             host,
             port,
-            data_dir: get("JOBS_DEV_DATA_DIR").map_or_else(|| PathBuf::from(".data"), PathBuf::from),
+            data_dir: get("JOBS_DEV_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".data"), PathBuf::from),
             role,
             user_id: get("JOBS_DEV_USER").unwrap_or_else(|| "dev-user".to_owned()),
             key,
@@ -176,7 +181,11 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<DevConfig, ConfigError> {
-        DevConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+        DevConfig::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
     }
 
     #[test]

@@ -8,7 +8,10 @@ use tokio::sync::watch;
 
 use crate::gateway::{Caller, ExecRequest, Gateway};
 
-pub fn spawn(gateway: Arc<Gateway>, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn(
+    gateway: Arc<Gateway>,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     let scheduled: Vec<(String, String)> = gateway
         .hosted()
@@ -19,14 +22,18 @@ pub fn spawn(gateway: Arc<Gateway>, stop: watch::Receiver<bool>) -> Vec<tokio::t
         let schedule = match crate::manifest::schedule(&expr) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("jobs-dev: {id}: schedule {expr:?} is not valid CRON ({e}); not scheduled");
+                eprintln!(
+                    "jobs-dev: {id}: schedule {expr:?} is not valid CRON ({e}); not scheduled"
+                );
                 continue;
             }
         };
         let (gateway, mut stop) = (gateway.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some(next) = schedule.upcoming(chrono::Utc).next() else { return };
+                let Some(next) = schedule.upcoming(chrono::Utc).next() else {
+                    return;
+                };
                 let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default();
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -42,7 +49,8 @@ pub fn spawn(gateway: Arc<Gateway>, stop: watch::Receiver<bool>) -> Vec<tokio::t
                 match gateway.execute(&id, Caller::Schedule, req).await {
                     Ok((_, doc)) => println!(
                         "jobs-dev: scheduled {id} → {} {}",
-                        doc["responseStatusCode"], doc["responseBody"].as_str().unwrap_or("")
+                        doc["responseStatusCode"],
+                        doc["responseBody"].as_str().unwrap_or("")
                     ),
                     Err(e) => eprintln!("jobs-dev: scheduled {id} failed: {}", e.message),
                 }

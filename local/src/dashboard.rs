@@ -32,11 +32,17 @@ files! {
 
 /// Which dashboard file answers `path`, if any.
 pub fn file_for(path: &str) -> Option<&'static str> {
-    if path == "/jobs" || path == "/jobs/" || (path.starts_with("/jobs/") && !path[6..].contains('/')) {
+    if path == "/jobs"
+        || path == "/jobs/"
+        || (path.starts_with("/jobs/") && !path[6..].contains('/'))
+    {
         return Some("index.html");
     }
     let name = path.strip_prefix('/')?;
-    FILES.iter().find(|(n, _, _)| *n == name && *n != "index.html").map(|(n, _, _)| *n)
+    FILES
+        .iter()
+        .find(|(n, _, _)| *n == name && *n != "index.html")
+        .map(|(n, _, _)| *n)
 }
 
 pub fn serve(path: &str, dir: Option<&Path>) -> Response<Full<Bytes>> {
@@ -47,11 +53,15 @@ pub fn serve(path: &str, dir: Option<&Path>) -> Response<Full<Bytes>> {
             .body(Full::new(Bytes::new()))
             .expect("static response");
     }
-    let Some((name, mime, embedded)) = file_for(path).and_then(|n| FILES.iter().find(|(f, _, _)| *f == n)) else {
+    let Some((name, mime, embedded)) =
+        file_for(path).and_then(|n| FILES.iter().find(|(f, _, _)| *f == n))
+    else {
         return Response::builder()
             .status(404)
             .header("content-type", "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from_static(b"Not found. The dashboard is at /jobs.")))
+            .body(Full::new(Bytes::from_static(
+                b"Not found. The dashboard is at /jobs.",
+            )))
             .expect("static response");
     };
     let bytes = dir

@@ -85,7 +85,10 @@ impl Demo {
             &self.project,
             &self.key,
             hook_for(job_type),
-            Some(format!("demo-worker-{}", job_type.as_str().to_lowercase().replace('_', "-"))),
+            Some(format!(
+                "demo-worker-{}",
+                job_type.as_str().to_lowercase().replace('_', "-")
+            )),
         )?;
         Ok(JobTracker::new(Arc::new(transport)).coalescing(Coalescing {
             interval: chrono::Duration::seconds(1),
@@ -105,10 +108,34 @@ impl Demo {
             gateway.register_internal(function_id, retrigger);
         }
         let scenarios: Vec<(JobType, StartRequest)> = vec![
-            (JobType::CampaignRun, start("campaign-spring-sale", Some(200), json!({"campaign": "Spring sale", "audience": "newsletter", "unit": "emails sent"}))),
-            (JobType::BulkVerify, start("leads-november", Some(5000), json!({"list": "November leads", "unit": "leads verified"}))),
-            (JobType::SqsPoll, start("ses-events-queue", None, json!({"queue": "ses-events"}))),
-            (JobType::BulkVerify, start("leads-import-broken", Some(800), json!({"list": "Broken import", "unit": "leads verified", "demoFailAt": 240}))),
+            (
+                JobType::CampaignRun,
+                start(
+                    "campaign-spring-sale",
+                    Some(200),
+                    json!({"campaign": "Spring sale", "audience": "newsletter", "unit": "emails sent"}),
+                ),
+            ),
+            (
+                JobType::BulkVerify,
+                start(
+                    "leads-november",
+                    Some(5000),
+                    json!({"list": "November leads", "unit": "leads verified"}),
+                ),
+            ),
+            (
+                JobType::SqsPoll,
+                start("ses-events-queue", None, json!({"queue": "ses-events"})),
+            ),
+            (
+                JobType::BulkVerify,
+                start(
+                    "leads-import-broken",
+                    Some(800),
+                    json!({"list": "Broken import", "unit": "leads verified", "demoFailAt": 240}),
+                ),
+            ),
         ];
         for (job_type, req) in scenarios {
             let demo = self.clone();
@@ -153,7 +180,12 @@ impl Demo {
     fn count(&self, t: &mut JobTracker, mut control: Control) -> Result<(), TrackerError> {
         let job = t.job().cloned().ok_or(TrackerError::NotStarted)?;
         let total = job.total.unwrap_or(100);
-        let unit = job.metadata.get("unit").and_then(Value::as_str).unwrap_or("items").to_owned();
+        let unit = job
+            .metadata
+            .get("unit")
+            .and_then(Value::as_str)
+            .unwrap_or("items")
+            .to_owned();
         let fail_at = job.metadata.get("demoFailAt").and_then(Value::as_u64);
         let mut done = t
             .checkpoint()
@@ -167,7 +199,10 @@ impl Demo {
             match control {
                 Control::Cancel => return Ok(()),
                 Control::Pause => {
-                    t.paused(Some(json!({"done": done})), Some(format!("Paused at {done}/{total} {unit}")))?;
+                    t.paused(
+                        Some(json!({"done": done})),
+                        Some(format!("Paused at {done}/{total} {unit}")),
+                    )?;
                     return Ok(());
                 }
                 Control::Continue => {}
@@ -203,12 +238,19 @@ impl Demo {
 
     /// The SQS poller: no known end, a heartbeat every few seconds with what it processed.
     fn poll(&self, t: &mut JobTracker, mut control: Control) -> Result<(), TrackerError> {
-        let mut processed = t.checkpoint().and_then(|c| c.get("processed")).and_then(Value::as_u64).unwrap_or(0);
+        let mut processed = t
+            .checkpoint()
+            .and_then(|c| c.get("processed"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         loop {
             match control {
                 Control::Cancel => return Ok(()),
                 Control::Pause => {
-                    t.paused(Some(json!({"processed": processed})), Some(format!("Paused after {processed} messages")))?;
+                    t.paused(
+                        Some(json!({"processed": processed})),
+                        Some(format!("Paused after {processed} messages")),
+                    )?;
                     return Ok(());
                 }
                 Control::Continue => {}
@@ -220,7 +262,9 @@ impl Demo {
             control = ask(self, || {
                 t.heartbeat(
                     Some(format!("{processed} SES events processed")),
-                    Some(as_map(json!({"messagesProcessed": processed, "queue": "ses-events"}))),
+                    Some(as_map(
+                        json!({"messagesProcessed": processed, "queue": "ses-events"}),
+                    )),
                 )
             })?;
         }
@@ -252,7 +296,11 @@ impl Demo {
     fn metrics_every_minute(&self) {
         loop {
             let minute = chrono::Utc::now().format("%Y%m%d%H%M").to_string();
-            let mut req = start(&format!("aws-metrics-{minute}"), None, json!({"region": "eu-west-1"}));
+            let mut req = start(
+                &format!("aws-metrics-{minute}"),
+                None,
+                json!({"region": "eu-west-1"}),
+            );
             req.idempotency_key = Some(format!("demo-metrics-{minute}"));
             self.run(JobType::MetricsFetch, req);
             if !self.sleep(Duration::from_secs(60)) {
@@ -264,9 +312,14 @@ impl Demo {
 
 /// A hook answer's control value, also when the hook refused the report (a cancelled job
 /// refuses progress but still says `cancel`).
-fn ask(demo: &Demo, f: impl FnMut() -> Result<Control, TrackerError>) -> Result<Control, TrackerError> {
+fn ask(
+    demo: &Demo,
+    f: impl FnMut() -> Result<Control, TrackerError>,
+) -> Result<Control, TrackerError> {
     match with_retry(demo, f) {
-        Err(TrackerError::Rejected { control: Some(c), .. }) => Ok(c),
+        Err(TrackerError::Rejected {
+            control: Some(c), ..
+        }) => Ok(c),
         other => other,
     }
 }
@@ -289,7 +342,10 @@ fn as_map(v: Value) -> Map<String, Value> {
 }
 
 /// Retries retryable failures (the dev server starting, a busy store) a few times.
-fn with_retry<T>(demo: &Demo, mut f: impl FnMut() -> Result<T, TrackerError>) -> Result<T, TrackerError> {
+fn with_retry<T>(
+    demo: &Demo,
+    mut f: impl FnMut() -> Result<T, TrackerError>,
+) -> Result<T, TrackerError> {
     let mut attempt = 0;
     loop {
         match f() {

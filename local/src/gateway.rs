@@ -93,17 +93,29 @@ impl ExecRequest {
         let body = match v.get("body") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(invalid("Invalid `body` param: Value must be a valid string".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "Invalid `body` param: Value must be a valid string".into(),
+                ))
+            }
         };
         let is_async = match v.get("async") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(invalid("Invalid `async` param: Value must be a valid boolean".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "Invalid `async` param: Value must be a valid boolean".into(),
+                ))
+            }
         };
         let path = match v.get("path") {
             None | Some(Value::Null) => "/".to_owned(),
             Some(Value::String(s)) if s.starts_with('/') && s.len() <= 2048 => s.clone(),
-            Some(_) => return Err(invalid("Invalid `path` param: must start with / and be at most 2048 chars".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "Invalid `path` param: must start with / and be at most 2048 chars".into(),
+                ))
+            }
         };
         let method = match v.get("method") {
             None | Some(Value::Null) => "POST".to_owned(),
@@ -124,7 +136,9 @@ impl ExecRequest {
                         && !name.starts_with('-')
                         && !name.ends_with('-');
                     if !ok_name || name.to_ascii_lowercase().starts_with("x-appwrite-") {
-                        return Err(invalid(format!("Invalid `headers` param: header {name:?} is not allowed")));
+                        return Err(invalid(format!(
+                            "Invalid `headers` param: header {name:?} is not allowed"
+                        )));
                     }
                     let value = match value {
                         Value::String(s) => s.clone(),
@@ -133,7 +147,11 @@ impl ExecRequest {
                     headers.push((name.to_ascii_lowercase(), value));
                 }
             }
-            Some(_) => return Err(invalid("Invalid `headers` param: Value must be a valid object".into())),
+            Some(_) => {
+                return Err(invalid(
+                    "Invalid `headers` param: Value must be a valid object".into(),
+                ))
+            }
         }
         Ok(ExecRequest {
             body,
@@ -175,7 +193,11 @@ pub struct Gateway {
 type HttpResponse = Response<Full<Bytes>>;
 
 impl Gateway {
-    pub fn new(config: DevConfig, functions: HashMap<String, Arc<Hosted>>, logs_dir: PathBuf) -> Gateway {
+    pub fn new(
+        config: DevConfig,
+        functions: HashMap<String, Arc<Hosted>>,
+        logs_dir: PathBuf,
+    ) -> Gateway {
         Gateway {
             config,
             functions,
@@ -197,7 +219,9 @@ impl Gateway {
     }
 
     fn execution_id(&self) -> String {
-        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ms = chrono::Utc::now().timestamp_millis();
         // Appwrite ids are 20 lowercase hex-ish characters; keep the shape, ordered by time.
         format!("{:013x}{:07x}", ms, n & 0xfff_ffff)
@@ -222,10 +246,17 @@ impl Gateway {
         let internal = lock(&self.internal).get(function_id).cloned();
         let hosted = self.functions.get(function_id).cloned();
         if hosted.is_none() && internal.is_none() {
-            return Err(AwError::new(404, "function_not_found", "Function with the requested ID could not be found."));
+            return Err(AwError::new(
+                404,
+                "function_not_found",
+                "Function with the requested ID could not be found.",
+            ));
         }
         if caller == Caller::User {
-            let execute = hosted.as_ref().map(|h| h.spec.execute.clone()).unwrap_or_default();
+            let execute = hosted
+                .as_ref()
+                .map(|h| h.spec.execute.clone())
+                .unwrap_or_default();
             if !may_execute(&execute, &user_roles(&self.config)) {
                 return Err(AwError::new(
                     401,
@@ -235,7 +266,11 @@ impl Gateway {
             }
         }
         let id = self.execution_id();
-        let trigger = if caller == Caller::Schedule { "schedule" } else { "http" };
+        let trigger = if caller == Caller::Schedule {
+            "schedule"
+        } else {
+            "http"
+        };
         let now = shared::job::format_timestamp(&chrono::Utc::now());
         let mut doc = json!({
             "$id": id, "$createdAt": now, "$updatedAt": now, "$permissions": [],
@@ -248,7 +283,11 @@ impl Gateway {
         });
         if let Some(internal) = internal {
             if caller == Caller::User {
-                return Err(AwError::new(401, "user_unauthorized", "The current user is not authorized to perform the requested action."));
+                return Err(AwError::new(
+                    401,
+                    "user_unauthorized",
+                    "The current user is not authorized to perform the requested action.",
+                ));
             }
             internal(req.body.clone());
             doc["status"] = json!("completed");
@@ -257,20 +296,44 @@ impl Gateway {
             return Ok((if req.is_async { 202 } else { 201 }, doc));
         }
         let hosted = hosted.expect("checked above");
-        let user = if caller == Caller::User { Some(self.config.user_id.clone()) } else { None };
+        let user = if caller == Caller::User {
+            Some(self.config.user_id.clone())
+        } else {
+            None
+        };
         if req.is_async {
             self.remember(&id, &doc);
             let this = self.clone();
             let (id2, mut doc2) = (id.clone(), doc.clone());
             tokio::spawn(async move {
                 let timeout = Duration::from_secs(hosted.spec.timeout.max(1));
-                this.run(&hosted, &id2, trigger, user.as_deref(), &req, timeout, &mut doc2).await;
+                this.run(
+                    &hosted,
+                    &id2,
+                    trigger,
+                    user.as_deref(),
+                    &req,
+                    timeout,
+                    &mut doc2,
+                )
+                .await;
                 this.remember(&id2, &doc2);
             });
             return Ok((202, doc));
         }
         let timeout = Duration::from_secs(hosted.spec.timeout.max(1)).min(SYNC_TIMEOUT);
-        if !self.run(&hosted, &id, trigger, user.as_deref(), &req, timeout, &mut doc).await {
+        if !self
+            .run(
+                &hosted,
+                &id,
+                trigger,
+                user.as_deref(),
+                &req,
+                timeout,
+                &mut doc,
+            )
+            .await
+        {
             return Err(AwError::new(408, "function_synchronous_timeout", "Synchronous function execution timed out. Use asynchronous execution instead, or ensure the execution duration doesn't exceed 30 seconds."));
         }
         self.remember(&id, &doc);
@@ -333,12 +396,20 @@ impl Gateway {
             }
         };
         let (logs, errors) = self.take_logs(id);
-        doc["status"] = json!(if ok && status < 500 { "completed" } else { "failed" });
+        doc["status"] = json!(if ok && status < 500 {
+            "completed"
+        } else {
+            "failed"
+        });
         doc["responseStatusCode"] = json!(status);
         doc["responseBody"] = json!(body);
         doc["responseHeaders"] = json!(headers);
         doc["logs"] = json!(logs);
-        doc["errors"] = json!(if ok { errors } else { "Execution timed out.".to_owned() });
+        doc["errors"] = json!(if ok {
+            errors
+        } else {
+            "Execution timed out.".to_owned()
+        });
         doc["duration"] = json!(started.elapsed().as_secs_f64());
         doc["$updatedAt"] = json!(shared::job::format_timestamp(&chrono::Utc::now()));
         ok
@@ -353,7 +424,10 @@ impl Gateway {
             text.lines()
                 .map(|l| match serde_json::from_str::<Value>(l) {
                     Ok(Value::String(s)) => s,
-                    Ok(v) => v.get("message").and_then(Value::as_str).map_or_else(|| l.to_owned(), str::to_owned),
+                    Ok(v) => v
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| l.to_owned(), str::to_owned),
                     Err(_) => l.to_owned(),
                 })
                 .collect::<Vec<_>>()
@@ -363,10 +437,16 @@ impl Gateway {
     }
 
     /// Routes one HTTP request.
-    pub async fn route(self: Arc<Self>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+    pub async fn route(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<HttpResponse, Infallible> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let key = req.headers().get("x-appwrite-key").map(|v| v.to_str().unwrap_or("").to_owned());
+        let key = req
+            .headers()
+            .get("x-appwrite-key")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let answer = match (&method, segments.as_slice()) {
             (&Method::POST, ["v1", "functions", function_id, "executions"]) => {
@@ -376,7 +456,13 @@ impl Gateway {
                     Ok(caller) => {
                         let raw = match Limited::new(req.into_body(), MAX_BODY).collect().await {
                             Ok(b) => b.to_bytes(),
-                            Err(_) => return Ok(error(&AwError::new(400, "general_argument_invalid", "Request body too large"))),
+                            Err(_) => {
+                                return Ok(error(&AwError::new(
+                                    400,
+                                    "general_argument_invalid",
+                                    "Request body too large",
+                                )))
+                            }
                         };
                         match ExecRequest::parse(&raw) {
                             Ok(exec) => self.execute(&function_id, caller, exec).await,
@@ -390,16 +476,33 @@ impl Gateway {
                 kept.iter()
                     .find(|(k, _)| k == execution_id)
                     .map(|(_, v)| (200, v.clone()))
-                    .ok_or_else(|| AwError::new(404, "execution_not_found", "Execution with the requested ID could not be found."))
+                    .ok_or_else(|| {
+                        AwError::new(
+                            404,
+                            "execution_not_found",
+                            "Execution with the requested ID could not be found.",
+                        )
+                    })
             }
-            (&Method::GET, ["v1", "users", user_id]) => self.server_only(key.as_deref()).and_then(|()| self.user(user_id)),
-            (&Method::GET, ["v1", "teams", team_id, "memberships"]) => {
-                self.server_only(key.as_deref()).map(|()| (200, self.memberships(team_id)))
-            }
+            (&Method::GET, ["v1", "users", user_id]) => self
+                .server_only(key.as_deref())
+                .and_then(|()| self.user(user_id)),
+            (&Method::GET, ["v1", "teams", team_id, "memberships"]) => self
+                .server_only(key.as_deref())
+                .map(|()| (200, self.memberships(team_id))),
             (&Method::GET, ["v1", "account"]) => Ok((200, self.account())),
             (&Method::GET, ["v1", "health"]) => Ok((200, json!({"status": "pass"}))),
-            (&Method::GET | &Method::HEAD, _) => return Ok(dashboard::serve(&path, self.config.dashboard_dir.as_deref())),
-            _ => Err(AwError::new(404, "general_route_not_found", "The requested route was not found.")),
+            (&Method::GET | &Method::HEAD, _) => {
+                return Ok(dashboard::serve(
+                    &path,
+                    self.config.dashboard_dir.as_deref(),
+                ))
+            }
+            _ => Err(AwError::new(
+                404,
+                "general_route_not_found",
+                "The requested route was not found.",
+            )),
         };
         Ok(match answer {
             Ok((status, body)) => json_response(status, &body),
@@ -411,7 +514,11 @@ impl Gateway {
         match key {
             None => Ok(Caller::User),
             Some(k) if k == self.config.key => Ok(Caller::Key),
-            Some(_) => Err(AwError::new(401, "user_unauthorized", "The API key is not valid for this project.")),
+            Some(_) => Err(AwError::new(
+                401,
+                "user_unauthorized",
+                "The API key is not valid for this project.",
+            )),
         }
     }
 
@@ -424,7 +531,11 @@ impl Gateway {
 
     fn user(&self, user_id: &str) -> Result<(u16, Value), AwError> {
         if user_id != self.config.user_id {
-            return Err(AwError::new(404, "user_not_found", "User with the requested ID could not be found."));
+            return Err(AwError::new(
+                404,
+                "user_not_found",
+                "User with the requested ID could not be found.",
+            ));
         }
         Ok((200, self.account()))
     }
@@ -472,7 +583,10 @@ mod tests {
     #[test]
     fn an_execution_request_takes_appwrite_defaults() {
         let r = ExecRequest::parse(b"{}").unwrap();
-        assert_eq!((r.method.as_str(), r.path.as_str(), r.is_async), ("POST", "/", false));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.is_async),
+            ("POST", "/", false)
+        );
     }
 
     #[test]
@@ -483,7 +597,10 @@ mod tests {
 
     #[test]
     fn a_non_string_body_is_rejected() {
-        assert_eq!(ExecRequest::parse(br#"{"body":{"a":1}}"#).unwrap_err().code, 400);
+        assert_eq!(
+            ExecRequest::parse(br#"{"body":{"a":1}}"#).unwrap_err().code,
+            400
+        );
     }
 
     #[test]

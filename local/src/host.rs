@@ -33,11 +33,7 @@ impl Hosted {
 
 /// The variables a hosted function sees: what Appwrite injects, the dev roles and worker ids
 /// for job-actions, then any `JOBS_*` variable of the dev server's own environment on top.
-pub fn variables(
-    config: &DevConfig,
-    function_id: &str,
-    endpoint: &str,
-) -> HashMap<String, String> {
+pub fn variables(config: &DevConfig, function_id: &str, endpoint: &str) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = [
         ("APPWRITE_FUNCTION_API_ENDPOINT", endpoint.to_owned()),
         ("APPWRITE_FUNCTION_ID", function_id.to_owned()),
@@ -88,7 +84,10 @@ pub async fn start(
     let mut hosted = HashMap::new();
     for spec in specs {
         let Some((_, handle)) = linked.iter().find(|(id, _)| *id == spec.id) else {
-            eprintln!("jobs-dev: {} is in appwrite.json but not linked into this binary; skipped", spec.id);
+            eprintln!(
+                "jobs-dev: {} is in appwrite.json but not linked into this binary; skipped",
+                spec.id
+            );
             continue;
         };
         let vars = variables(config, &spec.id, endpoint);

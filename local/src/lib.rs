@@ -103,10 +103,22 @@ pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
     // loopback even when the front listens on every interface.
     let endpoint = format!("http://127.0.0.1:{}/v1", addr.port());
 
-    let hosted = host::start(&config, &specs, &functions::linked(), store, &endpoint, &logs_dir).await?;
+    let hosted = host::start(
+        &config,
+        &specs,
+        &functions::linked(),
+        store,
+        &endpoint,
+        &logs_dir,
+    )
+    .await?;
     let gateway = Arc::new(Gateway::new(config.clone(), hosted, logs_dir));
     let (stop, stop_rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(accept(listener, gateway.clone(), stop_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(accept(
+        listener,
+        gateway.clone(),
+        stop_rx.clone(),
+    ))];
     tasks.extend(cron::spawn(gateway.clone(), stop_rx));
     let demo = config.demo.then(|| {
         let demo = demo::Demo::new(&endpoint, &config.project, &config.key);
@@ -142,7 +154,9 @@ async fn accept(listener: TcpListener, gateway: Arc<Gateway>, mut stop: watch::R
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, Infallible>(gateway.route(req).await.unwrap_or_else(|e| match e {})) }
+                async move {
+                    Ok::<_, Infallible>(gateway.route(req).await.unwrap_or_else(|e| match e {}))
+                }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -21,7 +21,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("jobs-dev: cannot start the async runtime: {e}");
@@ -50,8 +53,16 @@ fn print_banner(dev: &local::Dev) {
     let c = &dev.config;
     println!("Job Manager (local)");
     println!("  dashboard:   {}/jobs", dev.url());
-    println!("  executions:  POST {}/v1/functions/{{functionId}}/executions", dev.url());
-    println!("  identity:    {} ({}), project {}", c.user_id, c.role.as_str(), c.project);
+    println!(
+        "  executions:  POST {}/v1/functions/{{functionId}}/executions",
+        dev.url()
+    );
+    println!(
+        "  identity:    {} ({}), project {}",
+        c.user_id,
+        c.role.as_str(),
+        c.project
+    );
     println!("  server key:  set JOBS_DEV_KEY to choose it; workers send it as X-Appwrite-Key");
     println!("  data:        {}", c.data_dir.display());
     for (id, schedule) in &dev.functions {
