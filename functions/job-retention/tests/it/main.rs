@@ -310,7 +310,7 @@ fn a_paused_job_is_never_stalled() {
         JobStatus::Paused,
         t0() - Duration::days(3),
     );
-    app.seed(&[paused.clone()]);
+    app.seed(std::slice::from_ref(&paused));
     app.run();
     assert_eq!(app.store.get("z1").unwrap(), paused);
 }
