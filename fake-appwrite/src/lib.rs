@@ -61,10 +61,13 @@ pub struct RecordedExecution {
     pub headers: Value,
 }
 
+/// Rows of one table by id, each a full row object with its `$` attributes.
+type Rows = BTreeMap<String, Map<String, Value>>;
+
 #[derive(Default)]
 struct State {
     /// `db` → `table` → rows by id (each a full row object with its `$` attributes).
-    databases: HashMap<String, HashMap<String, BTreeMap<String, Map<String, Value>>>>,
+    databases: HashMap<String, HashMap<String, Rows>>,
     sequence: u64,
     faults: Vec<Armed>,
     requests: BTreeMap<String, u64>,
@@ -113,7 +116,9 @@ impl FakeAppwrite {
             state: Mutex::new(State::default()),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = shared.clone();
@@ -234,7 +239,10 @@ impl FakeAppwrite {
             .teams
             .entry(team_id.into())
             .or_default()
-            .push((user_id.into(), roles.iter().map(|r| r.to_string()).collect()));
+            .push((
+                user_id.into(),
+                roles.iter().map(|r| r.to_string()).collect(),
+            ));
     }
 
     pub fn add_team(&self, team_id: &str) {
@@ -395,7 +403,11 @@ async fn handle(
             "general_unauthorized_scope",
             "app.test@service.localhost (role: guests) missing scopes ([\"rows.read\"])",
         ),
-        (true, None) => Answer::error(404, "general_route_not_found", "The requested route was not found. Please refer to the API docs and try again."),
+        (true, None) => Answer::error(
+            404,
+            "general_route_not_found",
+            "The requested route was not found. Please refer to the API docs and try again.",
+        ),
         (true, Some(route)) => {
             let body: Value = if body.is_empty() {
                 Value::Null
@@ -451,12 +463,30 @@ fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
 /// The routes the fake serves (§1.2, §3.3, §8).
 #[derive(Debug, Clone)]
 enum Route {
-    Rows { db: String, table: String },
-    Row { db: String, table: String, id: String, method: Method },
-    RowsMethod { db: String, table: String, method: Method },
-    Executions { function: String },
-    User { id: String },
-    Memberships { team: String },
+    Rows {
+        db: String,
+        table: String,
+    },
+    Row {
+        db: String,
+        table: String,
+        id: String,
+        method: Method,
+    },
+    RowsMethod {
+        db: String,
+        table: String,
+        method: Method,
+    },
+    Executions {
+        function: String,
+    },
+    User {
+        id: String,
+    },
+    Memberships {
+        team: String,
+    },
 }
 
 impl Route {
@@ -473,10 +503,12 @@ impl Route {
             .collect();
         let p: Vec<&str> = parts.iter().map(String::as_str).collect();
         match (method, p.as_slice()) {
-            (_, ["tablesdb", db, "tables", table, "rows"]) if *method == Method::GET => Some(Route::Rows {
-                db: db.to_string(),
-                table: table.to_string(),
-            }),
+            (_, ["tablesdb", db, "tables", table, "rows"]) if *method == Method::GET => {
+                Some(Route::Rows {
+                    db: db.to_string(),
+                    table: table.to_string(),
+                })
+            }
             (m, ["tablesdb", db, "tables", table, "rows"]) => Some(Route::RowsMethod {
                 db: db.to_string(),
                 table: table.to_string(),
@@ -556,9 +588,21 @@ fn apply(
             let asynchronous = body.get("async").and_then(Value::as_bool).unwrap_or(false);
             let recorded = RecordedExecution {
                 function_id: function.clone(),
-                body: body.get("body").and_then(Value::as_str).unwrap_or("").into(),
-                path: body.get("path").and_then(Value::as_str).unwrap_or("/").into(),
-                method: body.get("method").and_then(Value::as_str).unwrap_or("POST").into(),
+                body: body
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .into(),
+                path: body
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("/")
+                    .into(),
+                method: body
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .unwrap_or("POST")
+                    .into(),
                 asynchronous,
                 headers: body.get("headers").cloned().unwrap_or(json!({})),
             };
@@ -582,11 +626,19 @@ fn apply(
                 json!({"$id": id, "$createdAt": now_text(), "$updatedAt": now_text(), "name": "",
                        "email": "", "status": true, "labels": labels, "prefs": {}}),
             ),
-            None => Answer::error(404, "user_not_found", "User with the requested ID could not be found."),
+            None => Answer::error(
+                404,
+                "user_not_found",
+                "User with the requested ID could not be found.",
+            ),
         },
         Route::Memberships { team } => {
             let Some(members) = state.teams.get(&team) else {
-                return Answer::error(404, "team_not_found", "Team with the requested ID could not be found.");
+                return Answer::error(
+                    404,
+                    "team_not_found",
+                    "Team with the requested ID could not be found.",
+                );
             };
             let rows: Vec<Map<String, Value>> = members
                 .iter()
@@ -654,15 +706,24 @@ fn apply(
                                 Err(a) => return a,
                             }
                         }
-                        Some(_) => return Answer::error(400, "general_argument_invalid", "Invalid `queries` param"),
+                        Some(_) => {
+                            return Answer::error(
+                                400,
+                                "general_argument_invalid",
+                                "Invalid `queries` param",
+                            )
+                        }
                     };
-                    let ids: Vec<String> = match select(rows.values().collect(), Ok(queries), Some(rows)) {
-                        Ok(found) => found
-                            .iter()
-                            .filter_map(|r| r.get("$id").and_then(Value::as_str).map(str::to_owned))
-                            .collect(),
-                        Err(a) => return a,
-                    };
+                    let ids: Vec<String> =
+                        match select(rows.values().collect(), Ok(queries), Some(rows)) {
+                            Ok(found) => found
+                                .iter()
+                                .filter_map(|r| {
+                                    r.get("$id").and_then(Value::as_str).map(str::to_owned)
+                                })
+                                .collect(),
+                            Err(a) => return a,
+                        };
                     let mut touched = Vec::new();
                     for id in &ids {
                         if method == Method::DELETE {
@@ -681,10 +742,19 @@ fn apply(
                     touched.truncate(100);
                     Answer::json(200, json!({"total": ids.len(), "rows": touched}))
                 }
-                _ => Answer::error(404, "general_route_not_found", "The requested route was not found."),
+                _ => Answer::error(
+                    404,
+                    "general_route_not_found",
+                    "The requested route was not found.",
+                ),
             }
         }
-        Route::Row { db, table, id, method } => {
+        Route::Row {
+            db,
+            table,
+            id,
+            method,
+        } => {
             let rows = match table_of_mut(state, &db, &table) {
                 Ok(t) => t,
                 Err(a) => return a,
@@ -697,11 +767,22 @@ fn apply(
             if method != Method::GET {
                 if let Some(raw) = timestamp {
                     let Some(ts) = parse_time(raw) else {
-                        return Answer::error(400, "general_argument_invalid", "Invalid X-Appwrite-Timestamp header value");
+                        return Answer::error(
+                            400,
+                            "general_argument_invalid",
+                            "Invalid X-Appwrite-Timestamp header value",
+                        );
                     };
-                    let updated = row.get("$updatedAt").and_then(Value::as_str).and_then(parse_time);
+                    let updated = row
+                        .get("$updatedAt")
+                        .and_then(Value::as_str)
+                        .and_then(parse_time);
                     if updated.is_some_and(|u| u > ts) {
-                        return Answer::error(409, "row_update_conflict", "Remote row is newer than local.");
+                        return Answer::error(
+                            409,
+                            "row_update_conflict",
+                            "Remote row is newer than local.",
+                        );
                     }
                 }
             }
@@ -723,7 +804,11 @@ fn apply(
                         headers: Vec::new(),
                     }
                 }
-                _ => Answer::error(404, "general_route_not_found", "The requested route was not found."),
+                _ => Answer::error(
+                    404,
+                    "general_route_not_found",
+                    "The requested route was not found.",
+                ),
             }
         }
     }
@@ -738,9 +823,13 @@ fn table_of<'a>(
         .databases
         .get(db)
         .ok_or_else(|| Answer::error(404, "database_not_found", "Database not found"))?;
-    database
-        .get(table)
-        .ok_or_else(|| Answer::error(404, "table_not_found", "Table with the requested ID could not be found."))
+    database.get(table).ok_or_else(|| {
+        Answer::error(
+            404,
+            "table_not_found",
+            "Table with the requested ID could not be found.",
+        )
+    })
 }
 
 fn table_of_mut<'a>(
@@ -752,9 +841,13 @@ fn table_of_mut<'a>(
         .databases
         .get_mut(db)
         .ok_or_else(|| Answer::error(404, "database_not_found", "Database not found"))?;
-    database
-        .get_mut(table)
-        .ok_or_else(|| Answer::error(404, "table_not_found", "Table with the requested ID could not be found."))
+    database.get_mut(table).ok_or_else(|| {
+        Answer::error(
+            404,
+            "table_not_found",
+            "Table with the requested ID could not be found.",
+        )
+    })
 }
 
 /// `POST …/rows` with `{"rowId","data"}` (§1.2); the row JSON of §1.2 with `$sequence` a string.
@@ -766,9 +859,19 @@ fn create_row(
     sequence: u64,
 ) -> (Answer, u64) {
     let Some(data) = body.get("data").and_then(Value::as_object) else {
-        return (Answer::error(400, "row_missing_data", "The row data is missing. Try again with row data populated"), 0);
+        return (
+            Answer::error(
+                400,
+                "row_missing_data",
+                "The row data is missing. Try again with row data populated",
+            ),
+            0,
+        );
     };
-    let requested = body.get("rowId").and_then(Value::as_str).unwrap_or("unique()");
+    let requested = body
+        .get("rowId")
+        .and_then(Value::as_str)
+        .unwrap_or("unique()");
     let id = if requested == "unique()" {
         format!("{:020x}", sequence + 1)
     } else {
@@ -800,7 +903,11 @@ fn create_row(
 /// `method` is applied as that operator (§1.7); that is why JSON columns must be wrapped.
 fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
     let Some(data) = data.as_object() else {
-        return Err(Answer::error(400, "row_invalid_structure", "Invalid row structure: data must be an object"));
+        return Err(Answer::error(
+            400,
+            "row_invalid_structure",
+            "Invalid row structure: data must be an object",
+        ));
     };
     for (key, value) in data {
         if key.starts_with('$') {
@@ -809,7 +916,11 @@ fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
         let operator = value
             .as_str()
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            .filter(|v| v.get("method").and_then(Value::as_str).is_some_and(is_operator));
+            .filter(|v| {
+                v.get("method")
+                    .and_then(Value::as_str)
+                    .is_some_and(is_operator)
+            });
         let new = match operator {
             None => value.clone(),
             Some(op) => {
@@ -820,7 +931,11 @@ fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
                     "decrement" => number(old - arg),
                     "dateSetNow" => json!(now_text()),
                     other => {
-                        return Err(Answer::error(400, "general_argument_invalid", format!("Operator `{other}` is not supported by the fake")))
+                        return Err(Answer::error(
+                            400,
+                            "general_argument_invalid",
+                            format!("Operator `{other}` is not supported by the fake"),
+                        ))
                     }
                 }
             }
@@ -842,29 +957,64 @@ fn is_operator(method: &str) -> bool {
     // The operator methods of §1.7.
     matches!(
         method,
-        "increment" | "decrement" | "multiply" | "divide" | "modulo" | "power" | "stringConcat"
-            | "toggle" | "arrayAppend" | "arrayPrepend" | "arrayInsert" | "arrayRemove"
-            | "arrayUnique" | "arrayIntersect" | "arrayDiff" | "arrayFilter" | "dateAddDays"
-            | "dateSubDays" | "dateSetNow"
+        "increment"
+            | "decrement"
+            | "multiply"
+            | "divide"
+            | "modulo"
+            | "power"
+            | "stringConcat"
+            | "toggle"
+            | "arrayAppend"
+            | "arrayPrepend"
+            | "arrayInsert"
+            | "arrayRemove"
+            | "arrayUnique"
+            | "arrayIntersect"
+            | "arrayDiff"
+            | "arrayFilter"
+            | "dateAddDays"
+            | "dateSubDays"
+            | "dateSetNow"
     )
 }
 
 const FILTERS: &[&str] = &[
-    "equal", "notEqual", "lessThan", "lessThanEqual", "greaterThan", "greaterThanEqual",
-    "between", "isNull", "isNotNull", "startsWith", "and", "or",
+    "equal",
+    "notEqual",
+    "lessThan",
+    "lessThanEqual",
+    "greaterThan",
+    "greaterThanEqual",
+    "between",
+    "isNull",
+    "isNotNull",
+    "startsWith",
+    "and",
+    "or",
 ];
 const MODIFIERS: &[&str] = &[
-    "orderAsc", "orderDesc", "limit", "offset", "cursorAfter", "select",
+    "orderAsc",
+    "orderDesc",
+    "limit",
+    "offset",
+    "cursorAfter",
+    "select",
 ];
 
 fn invalid_query(why: impl Into<String>) -> Answer {
-    Answer::error(400, "general_query_invalid", format!("Invalid query: {}", why.into()))
+    Answer::error(
+        400,
+        "general_query_invalid",
+        format!("Invalid query: {}", why.into()),
+    )
 }
 
 /// One query: a JSON string (or, nested in `and`/`or`, an object) as in §1.4.
 fn parse_query(raw: &Value) -> Result<Value, Answer> {
     let q = match raw {
-        Value::String(s) => serde_json::from_str::<Value>(s).map_err(|_| invalid_query(format!("`{s}` is not JSON")))?,
+        Value::String(s) => serde_json::from_str::<Value>(s)
+            .map_err(|_| invalid_query(format!("`{s}` is not JSON")))?,
         Value::Object(_) => raw.clone(),
         other => return Err(invalid_query(format!("`{other}`"))),
     };
@@ -876,7 +1026,10 @@ fn parse_query(raw: &Value) -> Result<Value, Answer> {
         return Err(invalid_query("`values` must be an array"));
     }
     // Appwrite caps each list of values at 500 (§1.4).
-    if q.get("values").and_then(Value::as_array).is_some_and(|v| v.len() > 500) {
+    if q.get("values")
+        .and_then(Value::as_array)
+        .is_some_and(|v| v.len() > 500)
+    {
         return Err(invalid_query("at most 500 values are allowed"));
     }
     Ok(q)
@@ -898,7 +1051,9 @@ fn params_queries(params: &[(String, String)]) -> Result<Vec<Value>, Answer> {
 }
 
 fn values(q: &Value) -> &[Value] {
-    q.get("values").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    q.get("values")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn attribute(q: &Value) -> &str {
@@ -921,7 +1076,11 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         },
         (Value::String(x), Value::Number(y)) | (Value::Number(y), Value::String(x)) => {
             let order = x.parse::<f64>().ok()?.partial_cmp(&y.as_f64()?)?;
-            Some(if matches!(a, Value::String(_)) { order } else { order.reverse() })
+            Some(if matches!(a, Value::String(_)) {
+                order
+            } else {
+                order.reverse()
+            })
         }
         _ => None,
     }
@@ -935,8 +1094,15 @@ fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
     let cmp = |want: &[Ordering]| compare(cell, first).is_some_and(|o| want.contains(&o));
     Ok(match method {
         // SQL semantics: a comparison with NULL is never true.
-        "equal" => vals.iter().any(|v| compare(cell, v) == Some(Ordering::Equal)),
-        "notEqual" => !cell.is_null() && vals.iter().all(|v| compare(cell, v) != Some(Ordering::Equal)),
+        "equal" => vals
+            .iter()
+            .any(|v| compare(cell, v) == Some(Ordering::Equal)),
+        "notEqual" => {
+            !cell.is_null()
+                && vals
+                    .iter()
+                    .all(|v| compare(cell, v) != Some(Ordering::Equal))
+        }
         "lessThan" => cmp(&[Ordering::Less]),
         "lessThanEqual" => cmp(&[Ordering::Less, Ordering::Equal]),
         "greaterThan" => cmp(&[Ordering::Greater]),
@@ -971,7 +1137,10 @@ fn filter_only(rows: &[&Map<String, Value>], queries: &[Value]) -> Result<usize,
     let mut n = 0;
     for row in rows {
         let mut ok = true;
-        for q in queries.iter().filter(|q| FILTERS.contains(&q["method"].as_str().unwrap_or(""))) {
+        for q in queries
+            .iter()
+            .filter(|q| FILTERS.contains(&q["method"].as_str().unwrap_or("")))
+        {
             ok &= matches(row, q)?;
         }
         n += usize::from(ok);
@@ -991,7 +1160,10 @@ fn select(
     let mut found = Vec::new();
     for row in rows {
         let mut ok = true;
-        for q in queries.iter().filter(|q| FILTERS.contains(&method(q).as_str())) {
+        for q in queries
+            .iter()
+            .filter(|q| FILTERS.contains(&method(q).as_str()))
+        {
             ok &= matches(row, q)?;
         }
         if ok {
@@ -1028,11 +1200,22 @@ fn select(
         let id = values(q).first().and_then(Value::as_str).unwrap_or("");
         // The cursor row is looked up in the table, matching or not [I: Appwrite reports a
         // missing one as 400; the type name is our best reading of its errors].
-        let cursor = table
-            .and_then(|t| t.get(id))
-            .ok_or_else(|| Answer::error(400, "general_cursor_not_found", format!("Row '{id}' for the 'cursor' value not found.")))?;
-        if orders.iter().any(|(c, _)| cursor.get(c).is_none_or(Value::is_null)) {
-            return Err(Answer::error(400, "database_query_order_null", "The order column contains a null value for the cursor row."));
+        let cursor = table.and_then(|t| t.get(id)).ok_or_else(|| {
+            Answer::error(
+                400,
+                "general_cursor_not_found",
+                format!("Row '{id}' for the 'cursor' value not found."),
+            )
+        })?;
+        if orders
+            .iter()
+            .any(|(c, _)| cursor.get(c).is_none_or(Value::is_null))
+        {
+            return Err(Answer::error(
+                400,
+                "database_query_order_null",
+                "The order column contains a null value for the cursor row.",
+            ));
         }
         found.retain(|row| order(row, cursor) == Ordering::Greater);
     }
@@ -1041,7 +1224,7 @@ fn select(
             .iter()
             .filter(|q| method(q) == name)
             .filter_map(|q| values(q).first().and_then(Value::as_u64))
-            .last()
+            .next_back()
             .map_or(default, |n| n as usize)
     };
     let offset = number_of("offset", 0);
@@ -1049,7 +1232,13 @@ fn select(
     let selected: Option<Vec<String>> = queries
         .iter()
         .filter(|q| method(q) == "select")
-        .map(|q| values(q).iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|q| {
+            values(q)
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .reduce(|mut a: Vec<String>, b| {
             a.extend(b);
             a

@@ -85,7 +85,11 @@ impl AppwriteConfig {
         lookup: impl Fn(&str) -> Option<String>,
         request_key: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut problems = Vec::new();
 
         let endpoint = match get(var::ENDPOINT) {
@@ -93,7 +97,10 @@ impl AppwriteConfig {
                 e.trim_end_matches('/').to_owned()
             }
             Some(_) => {
-                problems.push(format!("{} must start with http:// or https://", var::ENDPOINT));
+                problems.push(format!(
+                    "{} must start with http:// or https://",
+                    var::ENDPOINT
+                ));
                 String::new()
             }
             None => {
@@ -272,7 +279,9 @@ impl RetryPolicy {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
             Some(Duration::from_secs(reset.saturating_sub(now)))
         });
-        jittered.max(reset_wait.unwrap_or_default()).min(self.max_delay)
+        jittered
+            .max(reset_wait.unwrap_or_default())
+            .min(self.max_delay)
     }
 }
 
@@ -466,7 +475,12 @@ impl AppwriteClient {
         }
         let resp = match req.send() {
             Ok(resp) => resp,
-            Err(e) => return (Err(AppwriteError::Transport(e.without_url().to_string())), None),
+            Err(e) => {
+                return (
+                    Err(AppwriteError::Transport(e.without_url().to_string())),
+                    None,
+                )
+            }
         };
         let status = resp.status().as_u16();
         let reset = resp
@@ -476,7 +490,12 @@ impl AppwriteClient {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = match resp.bytes() {
             Ok(b) => b,
-            Err(e) => return (Err(AppwriteError::Transport(e.without_url().to_string())), reset),
+            Err(e) => {
+                return (
+                    Err(AppwriteError::Transport(e.without_url().to_string())),
+                    reset,
+                )
+            }
         };
         (decode(status, &bytes), reset)
     }
@@ -726,7 +745,10 @@ mod tests {
         let first = policy.delay(1, None);
         assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
         assert!(policy.delay(30, None) <= policy.max_delay);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         assert!(policy.delay(1, Some(now + 60)) == Duration::from_secs(2));
     }
 
@@ -743,7 +765,12 @@ mod tests {
             decode(200, b"{not json"),
             Err(AppwriteError::Malformed(_))
         ));
-        assert_eq!(decode(502, b"<html>bad gateway</html>").unwrap_err().status(), Some(502));
+        assert_eq!(
+            decode(502, b"<html>bad gateway</html>")
+                .unwrap_err()
+                .status(),
+            Some(502)
+        );
     }
 
     #[test]

@@ -95,7 +95,12 @@ impl JobStore for OnFake {
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
         self.0.store.events(job_id, limit)
     }
-    fn prune(&self, keep: usize, older_than: Option<Timestamp>, batch: usize) -> StoreResult<Pruned> {
+    fn prune(
+        &self,
+        keep: usize,
+        older_than: Option<Timestamp>,
+        batch: usize,
+    ) -> StoreResult<Pruned> {
         self.0.store.prune(keep, older_than, batch)
     }
     fn stale(

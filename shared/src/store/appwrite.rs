@@ -22,8 +22,8 @@ use crate::job::{
 };
 use crate::platform::Lookup;
 use crate::store::{
-    Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult,
-    Write, MAX_PAGE,
+    Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
+    MAX_PAGE,
 };
 
 /// Largest retention batch: one bulk delete's `equal` may carry at most 500 values (§1.4) and
@@ -80,7 +80,9 @@ impl AppwriteStore {
 
     /// For tools and tests: variables, with the key from `APPWRITE_API_KEY`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(Self::from_config(AppwriteConfig::from_lookup(lookup, None)?))
+        Ok(Self::from_config(AppwriteConfig::from_lookup(
+            lookup, None,
+        )?))
     }
 
     /// For a function execution: variables plus the request's `x-appwrite-key`.
@@ -169,10 +171,11 @@ impl AppwriteStore {
         row_id: impl Fn(&JobEvent) -> String,
     ) -> StoreResult<()> {
         for event in events {
-            match self
-                .client
-                .create_row(self.events_table(), &row_id(event), encode_event(event, rev))
-            {
+            match self.client.create_row(
+                self.events_table(),
+                &row_id(event),
+                encode_event(event, rev),
+            ) {
                 Ok(_) => {}
                 Err(e) if e.kind() == Some("row_already_exists") => {}
                 Err(e) => return Err(e.into()),
@@ -197,7 +200,10 @@ impl JobStore for AppwriteStore {
         // The created event's row id is the job id: a create retried after the job row was
         // inserted (but not its event) re-inserts the same event row, never a second one.
         let created_row = |_: &JobEvent| job.id.clone();
-        match self.client.create_row(self.jobs(), &job.id, encode_job(job)) {
+        match self
+            .client
+            .create_row(self.jobs(), &job.id, encode_job(job))
+        {
             Ok(reply) => {
                 let seen = decode_job(&reply.body)?;
                 self.remember(seen.clone());
@@ -240,10 +246,18 @@ impl JobStore for AppwriteStore {
             queries.push(query("equal", Some("type"), strings(&q.types)));
         }
         if let Some(since) = q.updated_since {
-            queries.push(query("greaterThanEqual", Some("updatedAt"), vec![ts(&since)]));
+            queries.push(query(
+                "greaterThanEqual",
+                Some("updatedAt"),
+                vec![ts(&since)],
+            ));
         }
         if let Some(prefix) = &q.reference_prefix {
-            queries.push(query("startsWith", Some("referenceId"), vec![json!(prefix)]));
+            queries.push(query(
+                "startsWith",
+                Some("referenceId"),
+                vec![json!(prefix)],
+            ));
         }
         if let Some(range) = &q.range {
             let column = range.field.column();
@@ -294,9 +308,12 @@ impl JobStore for AppwriteStore {
         };
         let data = diff(&seen.job, &w.job);
         wait_past(&seen.updated_at);
-        let result = self
-            .client
-            .update_row(self.jobs(), id, Value::Object(data), Some(seen.updated_at.clone()));
+        let result = self.client.update_row(
+            self.jobs(),
+            id,
+            Value::Object(data),
+            Some(seen.updated_at.clone()),
+        );
         let written = match result {
             Ok(reply) => decode_job(&reply.body)?,
             Err(e) if e.kind() == Some("row_not_found") => {
@@ -339,7 +356,9 @@ impl JobStore for AppwriteStore {
             if let Some(c) = &cursor {
                 queries.push(query("cursorAfter", None, vec![json!(c)]));
             }
-            let reply = self.client.list_rows(self.events_table(), &queries, false)?;
+            let reply = self
+                .client
+                .list_rows(self.events_table(), &queries, false)?;
             let rows = rows_of(&reply)?;
             for row in rows {
                 out.push(decode_event(row)?);
@@ -347,7 +366,11 @@ impl JobStore for AppwriteStore {
             if rows.len() < page {
                 break;
             }
-            cursor = rows.last().and_then(|r| r.get("$id")).and_then(Value::as_str).map(str::to_owned);
+            cursor = rows
+                .last()
+                .and_then(|r| r.get("$id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             if cursor.is_none() {
                 return Err(malformed("event row without `$id`"));
             }
@@ -375,7 +398,11 @@ impl JobStore for AppwriteStore {
             let reply = self.client.list_rows(self.jobs(), &queries, false)?;
             for row in rows_of(&reply)? {
                 let id = str_field(row, "$id")?.to_owned();
-                let at = row.get("completedAt").and_then(Value::as_str).unwrap_or("").to_owned();
+                let at = row
+                    .get("completedAt")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 if !candidates.iter().any(|(c, _)| *c == id) {
                     candidates.push((id, at));
                 }
@@ -507,9 +534,15 @@ fn malformed(what: &str) -> StoreError {
 /// A list query Appwrite refused (a bad cursor, say) is the caller's mistake, not an outage.
 fn map_query_error(e: AppwriteError, field: &'static str) -> StoreError {
     match (e.status(), e.kind()) {
-        (Some(400), Some(kind)) if kind.starts_with("general_cursor") || kind == "general_query_invalid" => {
+        (Some(400), Some(kind))
+            if kind.starts_with("general_cursor") || kind == "general_query_invalid" =>
+        {
             StoreError::Job(JobError::invalid(
-                if kind.starts_with("general_cursor") { "cursor" } else { field },
+                if kind.starts_with("general_cursor") {
+                    "cursor"
+                } else {
+                    field
+                },
                 e.to_string(),
             ))
         }
@@ -573,7 +606,10 @@ fn encode_job(job: &Job) -> Value {
     m.insert("updatedAt".into(), ts(&job.updated_at));
     m.insert("completedAt".into(), opt_ts(&job.completed_at));
     m.insert("errorMessage".into(), json!(job.error_message));
-    m.insert("metadata".into(), wrap(&Value::Object(job.metadata.clone())));
+    m.insert(
+        "metadata".into(),
+        wrap(&Value::Object(job.metadata.clone())),
+    );
     m.insert("createdAt".into(), ts(&job.created_at));
     m.insert("heartbeatAt".into(), ts(&job.heartbeat_at));
     m.insert("done".into(), json!(job.done));
@@ -615,9 +651,8 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
             Some(other) => Err(bad(c, format!("expected text, got {other}"))),
         }
     };
-    let required = |c: &str| -> StoreResult<String> {
-        text(c)?.ok_or_else(|| bad(c, "missing".into()))
-    };
+    let required =
+        |c: &str| -> StoreResult<String> { text(c)?.ok_or_else(|| bad(c, "missing".into())) };
     let time = |c: &str| -> StoreResult<Option<Timestamp>> {
         text(c)?
             .map(|raw| parse_timestamp("datetime", &raw).map_err(|e| bad(c, e.to_string())))
@@ -726,11 +761,17 @@ fn decode_event(row: &Value) -> StoreResult<JobEvent> {
     };
     let kind: EventKind = serde_json::from_value(row.get("kind").cloned().unwrap_or(Value::Null))
         .map_err(|e| bad("kind", e.to_string()))?;
-    let details = match unwrap_json(&text("details").unwrap_or_default()).map_err(|w| bad("details", w))? {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        other => return Err(bad("details", format!("expected a JSON object, got {other}"))),
-    };
+    let details =
+        match unwrap_json(&text("details").unwrap_or_default()).map_err(|w| bad("details", w))? {
+            Value::Object(m) => m,
+            Value::Null => Map::new(),
+            other => {
+                return Err(bad(
+                    "details",
+                    format!("expected a JSON object, got {other}"),
+                ))
+            }
+        };
     Ok(JobEvent {
         id: text("eventId").unwrap_or_else(|| row_id.to_owned()),
         job_id: text("jobId").ok_or_else(|| bad("jobId", "missing".into()))?,
@@ -823,7 +864,10 @@ mod tests {
         assert!(err.contains("`status`") && err.contains("j1"), "{err}");
         let mut row = as_row(&job());
         row["metadata"] = json!("{\"method\":\"increment\"}");
-        assert!(decode_job(&row).unwrap_err().to_string().contains("metadata"));
+        assert!(decode_job(&row)
+            .unwrap_err()
+            .to_string()
+            .contains("metadata"));
     }
 
     #[test]
@@ -832,7 +876,10 @@ mod tests {
         big.checkpoint = Some(json!("x".repeat(MAX_JSON_BYTES + 1)));
         assert!(matches!(
             check_sizes(&big),
-            Err(StoreError::Job(JobError::Invalid { field: "checkpoint", .. }))
+            Err(StoreError::Job(JobError::Invalid {
+                field: "checkpoint",
+                ..
+            }))
         ));
     }
 }

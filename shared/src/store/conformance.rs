@@ -519,7 +519,7 @@ fn dataset() -> Vec<Job> {
                 _ => format!("list-{i}"),
             };
             // Updates spread independently of creation, some far later.
-            j.updated_at = j.updated_at + Duration::seconds((i * 37) % 900);
+            j.updated_at += Duration::seconds((i * 37) % 900);
             j.heartbeat_at = j.updated_at;
             j
         })
@@ -1136,7 +1136,7 @@ pub fn racing_use_cases_leave_every_job_on_a_legal_path_with_nothing_lost(store:
             let (job_ids, successes, unexpected, barrier) =
                 (&job_ids, &successes, &unexpected, &barrier);
             scope.spawn(move || {
-                let mut draw = Draw(0x9E37_79B9_7F4A_7C15 ^ (thread as u64 + 1) * 0x1000_0001);
+                let mut draw = Draw(0x9E37_79B9_7F4A_7C15 ^ ((thread as u64 + 1) * 0x1000_0001));
                 barrier.wait();
                 for step in 0..CALLS_PER_THREAD {
                     let job_id = &job_ids[(draw.next() % JOBS as u64) as usize];
