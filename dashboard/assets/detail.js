@@ -99,6 +99,7 @@ export function renderDetail(main, id, role) {
       ? el("a", { href: data.auditLogUrl, class: "audit", text: "Open the audit log for this job" })
       : el("span", { class: "muted", text: "No audit log link configured" });
     main.replaceChildren(
+      ...[
       el("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, el("a", { href: "/jobs", text: "Jobs" }), " / ", el("span", { text: job.referenceId })),
       el("div", { class: "bar-head" },
         el("h1", {}, el("span", { text: `${typeLabel(job.type)} ` }), el("span", { class: "ref", text: job.referenceId })),
@@ -119,6 +120,7 @@ export function renderDetail(main, id, role) {
         el("div", { class: "bar-head" }, el("h2", { id: "h-events", text: `Event log (${data.events.length})` }), audit),
         timeline(data.events),
       ),
+      ].filter(Boolean),
     );
     if (location.hash === "#events" && !shown) document.getElementById("events").scrollIntoView();
   }

@@ -120,7 +120,10 @@ export function renderList(main, role) {
         "td",
         { class: "result" },
         job.status === "FAILED" && job.errorMessage ? el("div", { class: "error-text", text: job.errorMessage }) : null,
-        el("div", { text: resultSummary(job) || (job.status === "FAILED" ? "" : "—") }),
+        job.status === "CANCELLED" && job.lastActor
+          ? el("div", { class: "muted", text: `Cancelled by ${job.lastActor}${job.lastReason ? `: ${job.lastReason}` : ""}` })
+          : null,
+        el("div", { text: resultSummary(job) || (["FAILED", "CANCELLED"].includes(job.status) ? "" : "—") }),
       ),
       Actions: el("td", {}, el("div", { class: "actions" }, actionButtons(job), el("a", { href: `/jobs/${encodeURIComponent(job.$id)}#events`, class: "logs", "aria-label": `Logs of ${typeLabel(job.type)} ${job.referenceId}`, text: "Logs" }))),
     };
