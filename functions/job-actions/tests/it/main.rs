@@ -3,6 +3,7 @@
 //! through `handle` against an in-process fake Appwrite HTTP server.
 
 mod actions;
+mod appwrite;
 mod auth;
 mod bad_input;
 mod openapi;

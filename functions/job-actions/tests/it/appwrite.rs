@@ -1,0 +1,137 @@
+//! The production wiring end to end on `fake-appwrite` (Appwrite's wire format in-process):
+//! the AppwriteStore, the role lookup and the worker trigger, all with the request's key. Also
+//! where the list route's Appwrite cost is counted: store requests per list call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fake_appwrite::FakeAppwrite;
+use job_actions::handle;
+use openruntimes::{Context, Logger};
+use serde_json::{json, Value};
+use shared::job::{Event, JobType};
+use shared::platform::Platform;
+use shared::store::appwrite::AppwriteStore;
+use shared::usecase::{self, Act, Start};
+
+fn request(fake: &FakeAppwrite, method: &str, path: &str, user: &str) -> Context {
+    let mut ctx = Context::new(Logger::new("disabled", Some("aw".into())).unwrap());
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    ctx.req.method = method.into();
+    ctx.req.path = path.into();
+    ctx.req.query_string = query.into();
+    ctx.req.headers = HashMap::from([
+        ("x-appwrite-user-id".to_owned(), user.to_owned()),
+        ("x-appwrite-trigger".to_owned(), "http".to_owned()),
+        ("x-appwrite-key".to_owned(), fake.key()),
+    ]);
+    ctx
+}
+
+/// Store requests (row routes) served since the last reset, by route label.
+fn store_requests(fake: &FakeAppwrite) -> u64 {
+    fake.requests()
+        .iter()
+        .filter(|(label, _)| label.ends_with(" row") || label.ends_with(" rows"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn on_appwrite_a_list_costs_one_store_request_and_a_next_page_two() {
+    let fake = FakeAppwrite::start();
+    fake.add_user("aw-op", &["jobs-operator"]);
+    let mut vars = fake.variables();
+    vars.insert("JOBS_OPERATOR_LABELS".into(), "jobs-operator".into());
+    vars.insert("JOBS_WORKER_CAMPAIGN_RUN".into(), "orchestrator".into());
+    let lookup_vars = vars.clone();
+    let store = AppwriteStore::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let platform = Platform::new(
+        Arc::new(store),
+        Arc::new(move |k| lookup_vars.get(k).cloned()),
+    );
+    let act = Act::new(
+        platform.store.as_ref(),
+        "function:orchestrator",
+        platform.now(),
+    );
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let start = Start {
+            reference_id: format!("camp-{i}"),
+            ..Start::default()
+        };
+        ids.push(
+            usecase::start(&act, JobType::CampaignRun, start)
+                .unwrap()
+                .job
+                .id,
+        );
+    }
+
+    // The first call resolves the role (one user lookup), later ones use the cache.
+    let res = handle(request(&fake, "GET", "/v1/me", "aw-op"), &platform);
+    assert_eq!(
+        res.status_code,
+        200,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+
+    fake.reset_requests();
+    let res = handle(
+        request(
+            &fake,
+            "GET",
+            "/v1/jobs?type=CAMPAIGN_RUN&scope=active&limit=2",
+            "aw-op",
+        ),
+        &platform,
+    );
+    let body: Value = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(res.status_code, 200, "{body}");
+    assert_eq!(body["jobs"].as_array().unwrap().len(), 2);
+    assert_eq!(store_requests(&fake), 1, "{:?}", fake.requests());
+    assert_eq!(fake.total_requests(), 1, "the role came from the cache");
+
+    fake.reset_requests();
+    let cursor = body["nextCursor"].as_str().unwrap();
+    let res = handle(
+        request(
+            &fake,
+            "GET",
+            &format!("/v1/jobs?type=CAMPAIGN_RUN&scope=active&limit=2&cursor={cursor}"),
+            "aw-op",
+        ),
+        &platform,
+    );
+    assert_eq!(res.status_code, 200);
+    assert_eq!(store_requests(&fake), 2, "{:?}", fake.requests());
+
+    // Pause and resume through the API: the worker is started with the request's key.
+    usecase::control(&act, &ids[0], Event::Pause, None).unwrap();
+    let res = handle(
+        request(
+            &fake,
+            "POST",
+            &format!("/v1/jobs/{}/resume", ids[0]),
+            "aw-op",
+        ),
+        &platform,
+    );
+    assert_eq!(
+        res.status_code,
+        200,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+    let executions = fake.executions();
+    assert_eq!(executions.len(), 1);
+    assert_eq!(executions[0].function_id, "orchestrator");
+    assert!(executions[0].asynchronous);
+    let sent: Value = serde_json::from_str(&executions[0].body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"jobId": ids[0], "checkpoint": null, "resumed": true})
+    );
+}
