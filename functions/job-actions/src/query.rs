@@ -32,8 +32,9 @@ const LIST_KEYS: &[&str] = &["type", "status"];
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
-    /// Splits and percent-decodes a raw query string. As in the runtime, `+` stays a plus sign,
-    /// so an unencoded `+00:00` offset still parses; spaces must be sent as `%20`.
+    /// Splits and decodes a raw query string as a form (`URLSearchParams`) encodes it: `%XX`
+    /// escapes, and `+` for a space. An unencoded `+02:00` offset therefore arrives as a
+    /// space, which the timestamp parser reads back as the sign it was.
     pub fn parse(raw: &str) -> Result<Params, ApiError> {
         let mut pairs = Vec::new();
         for part in raw.split('&').filter(|p| !p.is_empty()) {
@@ -107,7 +108,7 @@ fn decode(raw: &str) -> Option<String> {
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
-            out.push(bytes[i]);
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
             i += 1;
         }
     }
@@ -270,7 +271,7 @@ mod tests {
         let q = parse(
             "type=CAMPAIGN_RUN,BULK_VERIFY&status=RUNNING&status=PAUSED&scope=active\
              &dateField=completedAt&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00%2B01:00\
-             &updatedSince=2026-01-05T00:00:00.123Z&q=camp%20A&order=completed&limit=20&cursor=j1",
+             &updatedSince=2026-01-05T00:00:00.123Z&q=camp+A&order=completed&limit=20&cursor=j1",
         )
         .unwrap();
         assert_eq!(q.types, [JobType::CampaignRun, JobType::BulkVerify]);
@@ -298,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unencoded_plus_offset_is_a_plus_sign() {
+    fn an_unencoded_plus_offset_still_parses_as_an_offset() {
         let q = parse("updatedSince=2026-01-01T01:00:00+01:00").unwrap();
         assert_eq!(
             q.updated_since.unwrap().to_rfc3339(),
