@@ -1,0 +1,572 @@
+//! The offline validator of `appwrite.json` (the CLI ships none, `reference/appwrite.md` §4.1).
+//! It reports every problem at once:
+//! - only keys CLI 12.0.1 understands (its `lib/config.js` key sets, §4.2-4.3);
+//! - functions: the rust-1.83 runtime, `main.rs` entrypoint, empty `commands`, `path` =
+//!   `dist/<id>` holding the entrypoint after packaging, `target` ignored, a sane timeout,
+//!   hooks and retention executable by API keys only, the action API by teams only,
+//!   least-privilege scopes, valid cron schedules, one entry per function crate;
+//! - tables: columns that match the job model exactly (read from the Rust types by serializing
+//!   a sample `Job` and `JobEvent`: every field has a column of the right type, bounds and
+//!   required flag, and every column a field), indexes over existing columns, read-only table
+//!   permissions for teams that the file declares.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Map, Value};
+use shared::job::{
+    EventKind, Job, JobEvent, JobStatus, JobType, MAX_JSON_BYTES, MAX_REFERENCE_CHARS,
+    MAX_TEXT_CHARS,
+};
+
+use crate::config::AppwriteConfig;
+use crate::cron;
+
+/// Top-level keys CLI 12.0.1 reads or writes.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "projectId",
+    "projectName",
+    "endpoint",
+    "settings",
+    "functions",
+    "sites",
+    "databases",
+    "collections",
+    "tablesDB",
+    "tables",
+    "buckets",
+    "teams",
+    "topics",
+];
+/// `KeysFunction`, plus `ignore` which push reads although it is not in the write list.
+pub const FUNCTION_KEYS: &[&str] = &[
+    "path",
+    "$id",
+    "execute",
+    "name",
+    "enabled",
+    "logging",
+    "runtime",
+    "specification",
+    "scopes",
+    "events",
+    "schedule",
+    "timeout",
+    "entrypoint",
+    "commands",
+    "vars",
+    "ignore",
+];
+pub const TABLES_DB_KEYS: &[&str] = &["$id", "name", "enabled"];
+pub const TABLE_KEYS: &[&str] = &[
+    "$id",
+    "$permissions",
+    "databaseId",
+    "name",
+    "enabled",
+    "rowSecurity",
+    "columns",
+    "indexes",
+];
+pub const COLUMN_KEYS: &[&str] = &[
+    "key",
+    "type",
+    "required",
+    "array",
+    "size",
+    "default",
+    "min",
+    "max",
+    "format",
+    "elements",
+    "relatedTable",
+    "relationType",
+    "twoWay",
+    "twoWayKey",
+    "onDelete",
+    "side",
+    "encrypt",
+];
+pub const INDEX_KEYS: &[&str] = &["key", "type", "status", "columns", "orders"];
+pub const TEAM_KEYS: &[&str] = &["$id", "name"];
+/// Column types `push tables` can create in CLI 12.0.1 (not the newer varchar/text/…).
+pub const COLUMN_TYPES: &[&str] = &[
+    "string",
+    "integer",
+    "double",
+    "boolean",
+    "datetime",
+    "relationship",
+    "point",
+    "linestring",
+    "polygon",
+];
+pub const SPECIFICATIONS: &[&str] = &[
+    "s-0.5vcpu-512mb",
+    "s-1vcpu-512mb",
+    "s-1vcpu-1gb",
+    "s-2vcpu-2gb",
+    "s-2vcpu-4gb",
+    "s-4vcpu-4gb",
+    "s-4vcpu-8gb",
+    "s-8vcpu-4gb",
+    "s-8vcpu-8gb",
+];
+/// Appwrite's default upper bound for a function timeout (`_APP_FUNCTIONS_TIMEOUT`).
+pub const MAX_TIMEOUT: u64 = 900;
+/// What the adapter's wrapping (`{"v":1,"data":…}`, the §1.7 operator-string guard) adds to a
+/// JSON document before it is stored in a text column.
+pub const WRAP_OVERHEAD: u64 = r#"{"v":1,"data":}"#.len() as u64;
+/// Largest integer a JSON client (the CLI is JavaScript) carries exactly: 2^53 - 1.
+pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
+/// Scopes each function needs, no more (`reference/appwrite.md` §3.6).
+pub fn expected_scopes(id: &str) -> &'static [&'static str] {
+    match id {
+        "job-actions" => &[
+            "rows.read",
+            "rows.write",
+            "executions.write",
+            "users.read",
+            "teams.read",
+        ],
+        _ => &["rows.read", "rows.write"],
+    }
+}
+
+/// Functions only API keys (other functions, the scheduler) may execute.
+pub fn is_server_only(id: &str) -> bool {
+    id.starts_with("hook-") || id == "job-retention"
+}
+
+/// Validates the whole file. `base` is where function paths resolve (the config's folder);
+/// `crates` the function crate names of the workspace.
+pub fn validate(config: &AppwriteConfig, base: &Path, crates: &[String]) -> Vec<String> {
+    let mut v = Problems::default();
+    let json = &config.json;
+    v.keys("appwrite.json", json, TOP_LEVEL_KEYS);
+    let teams = teams(config, &mut v);
+    functions(config, base, crates, &teams, &mut v);
+    tables(config, &teams, &mut v);
+    v.0
+}
+
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        self.0.push(problem);
+    }
+
+    fn keys(&mut self, at: &str, value: &Value, allowed: &[&str]) {
+        match value.as_object() {
+            Some(map) => {
+                for key in map.keys() {
+                    if !allowed.contains(&key.as_str()) {
+                        self.push(format!("{at}: key `{key}` is not one CLI 12 understands"));
+                    }
+                }
+            }
+            None => self.push(format!("{at}: must be a JSON object")),
+        }
+    }
+}
+
+fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn strings(value: &Value, key: &str) -> Option<Vec<String>> {
+    value.get(key)?.as_array()?.iter().map(|s| s.as_str().map(str::to_owned)).collect()
+}
+
+fn teams(config: &AppwriteConfig, v: &mut Problems) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (i, team) in config.entries("teams").iter().enumerate() {
+        v.keys(&format!("teams[{i}]"), team, TEAM_KEYS);
+        ids.insert(str_of(team, "$id").to_owned());
+    }
+    ids
+}
+
+fn functions(
+    config: &AppwriteConfig,
+    base: &Path,
+    crates: &[String],
+    teams: &BTreeSet<String>,
+    v: &mut Problems,
+) {
+    let mut ids = BTreeSet::new();
+    for f in config.entries("functions") {
+        let id = str_of(f, "$id");
+        let at = format!("function `{id}`");
+        v.keys(&at, f, FUNCTION_KEYS);
+        if !ids.insert(id.to_owned()) {
+            v.push(format!("{at}: duplicate id"));
+        }
+        if !crates.iter().any(|c| c == id) {
+            v.push(format!("{at}: no crate functions/{id} (function id = crate name)"));
+        }
+        let expect = |v: &mut Problems, key: &str, want: Value| {
+            if f.get(key) != Some(&want) {
+                v.push(format!("{at}: `{key}` must be {want}, is {}", f.get(key).unwrap_or(&Value::Null)));
+            }
+        };
+        expect(v, "runtime", "rust-1.83".into());
+        expect(v, "entrypoint", "main.rs".into());
+        // `cargo install` (what `init function` writes) fails the build; the runtime compiles.
+        expect(v, "commands", "".into());
+        expect(v, "path", format!("dist/{id}").into());
+        expect(v, "logging", true.into());
+        expect(v, "enabled", true.into());
+        if str_of(f, "name").is_empty() {
+            v.push(format!("{at}: `name` must be a non-empty string"));
+        }
+        if !strings(f, "ignore").is_some_and(|i| i.iter().any(|p| p == "target")) {
+            v.push(format!("{at}: `ignore` must list `target` (upload limit 30 MB)"));
+        }
+        if !SPECIFICATIONS.contains(&str_of(f, "specification")) {
+            v.push(format!("{at}: `specification` must be one of {}", SPECIFICATIONS.join(", ")));
+        }
+        match f.get("timeout").and_then(Value::as_u64) {
+            Some(t) if (1..=MAX_TIMEOUT).contains(&t) => {}
+            _ => v.push(format!("{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT}")),
+        }
+        if strings(f, "events").is_none_or(|e| !e.is_empty()) {
+            v.push(format!("{at}: `events` must be an empty list (no function is event-driven)"));
+        }
+        let schedule = str_of(f, "schedule");
+        if !schedule.is_empty() {
+            if let Err(e) = cron::validate(schedule) {
+                v.push(format!("{at}: `schedule`: {e}"));
+            }
+        }
+        if id == "job-retention" && schedule.is_empty() {
+            v.push(format!("{at}: needs a `schedule`"));
+        }
+        if id != "job-retention" && !schedule.is_empty() {
+            v.push(format!("{at}: only job-retention runs on a schedule"));
+        }
+        match strings(f, "execute") {
+            None => v.push(format!("{at}: `execute` must be a list of roles")),
+            Some(roles) if is_server_only(id) => {
+                if !roles.is_empty() {
+                    v.push(format!("{at}: `execute` must be [] (API keys only), is {roles:?}"));
+                }
+            }
+            Some(roles) => {
+                if roles.is_empty() {
+                    v.push(format!("{at}: `execute` must name the dashboard's team(s)"));
+                }
+                for role in roles {
+                    match role.strip_prefix("team:") {
+                        Some(team) if teams.contains(team.split('/').next().unwrap_or(team)) => {}
+                        Some(team) => v.push(format!("{at}: execute role `{role}` names team `{team}`, not declared in `teams`")),
+                        None => v.push(format!("{at}: execute role `{role}` is not a team; only the configured teams may call it")),
+                    }
+                }
+            }
+        }
+        let want: BTreeSet<&str> = expected_scopes(id).iter().copied().collect();
+        match strings(f, "scopes") {
+            Some(scopes) => {
+                let got: BTreeSet<&str> = scopes.iter().map(String::as_str).collect();
+                if got != want {
+                    v.push(format!("{at}: `scopes` must be exactly {want:?} (least privilege), is {got:?}"));
+                }
+            }
+            None => v.push(format!("{at}: `scopes` must be a list")),
+        }
+        let dir = base.join(str_of(f, "path"));
+        let entry = dir.join(str_of(f, "entrypoint"));
+        if !entry.is_file() || !dir.join("Cargo.toml").is_file() {
+            v.push(format!(
+                "{at}: {} does not hold Cargo.toml and {} (run scripts/package)",
+                dir.display(),
+                str_of(f, "entrypoint")
+            ));
+        }
+    }
+    for c in crates {
+        if !ids.contains(c) {
+            v.push(format!("function crate `{c}` has no entry in appwrite.json"));
+        }
+    }
+}
+
+fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
+    let mut databases = BTreeSet::new();
+    for (i, db) in config.entries("tablesDB").iter().enumerate() {
+        v.keys(&format!("tablesDB[{i}]"), db, TABLES_DB_KEYS);
+        databases.insert(str_of(db, "$id").to_owned());
+    }
+    for table in config.entries("tables") {
+        let id = str_of(table, "$id");
+        let at = format!("table `{id}`");
+        v.keys(&at, table, TABLE_KEYS);
+        if !databases.contains(str_of(table, "databaseId")) {
+            v.push(format!("{at}: databaseId `{}` is not in `tablesDB`", str_of(table, "databaseId")));
+        }
+        if table.get("rowSecurity") != Some(&Value::Bool(false)) {
+            v.push(format!("{at}: `rowSecurity` must be false (table permissions only)"));
+        }
+        permissions(&at, table, teams, v);
+        let columns = table["columns"].as_array().cloned().unwrap_or_default();
+        let mut keys = BTreeSet::new();
+        for c in &columns {
+            let key = str_of(c, "key");
+            v.keys(&format!("{at} column `{key}`"), c, COLUMN_KEYS);
+            if !keys.insert(key.to_owned()) {
+                v.push(format!("{at}: duplicate column `{key}`"));
+            }
+            if !COLUMN_TYPES.contains(&str_of(c, "type")) {
+                v.push(format!("{at} column `{key}`: type `{}` is not one CLI 12 creates", str_of(c, "type")));
+            }
+            if c["required"] == true && !c.get("default").is_none_or(Value::is_null) {
+                v.push(format!("{at} column `{key}`: a required column cannot have a default"));
+            }
+        }
+        for index in table["indexes"].as_array().cloned().unwrap_or_default() {
+            let key = str_of(&index, "key");
+            v.keys(&format!("{at} index `{key}`"), &index, INDEX_KEYS);
+            let cols = strings(&index, "columns").unwrap_or_default();
+            if cols.is_empty() {
+                v.push(format!("{at} index `{key}`: no columns"));
+            }
+            for col in &cols {
+                if !keys.contains(col) {
+                    v.push(format!("{at} index `{key}`: column `{col}` does not exist"));
+                }
+            }
+            let orders = strings(&index, "orders").unwrap_or_default();
+            if orders.len() != cols.len() || orders.iter().any(|o| o != "ASC" && o != "DESC") {
+                v.push(format!("{at} index `{key}`: one ASC/DESC order per column"));
+            }
+        }
+        match id {
+            "jobs" => model(&at, &columns, job_sample(true), job_sample(false), "$id", v),
+            "job_events" => model(&at, &columns, event_sample(true), event_sample(false), "eventId", v),
+            other => v.push(format!("{at}: unknown table `{other}` (the model has jobs and job_events)")),
+        }
+    }
+}
+
+/// Table permissions: reads for declared teams only; writes are for API keys (functions),
+/// which bypass permissions, so no write permission is granted to anyone.
+fn permissions(at: &str, table: &Value, teams: &BTreeSet<String>, v: &mut Problems) {
+    let perms = strings(table, "$permissions").unwrap_or_default();
+    if perms.is_empty() {
+        v.push(format!("{at}: `$permissions` must let the dashboard's team read"));
+    }
+    for p in perms {
+        let team = p
+            .strip_prefix("read(\"team:")
+            .and_then(|rest| rest.strip_suffix("\")"));
+        match team {
+            Some(team) if teams.contains(team.split('/').next().unwrap_or(team)) => {}
+            Some(team) => v.push(format!("{at}: permission `{p}` names team `{team}`, not declared in `teams`")),
+            None => v.push(format!("{at}: permission `{p}` is not a team read; only functions (API keys) write")),
+        }
+    }
+}
+
+/// Columns against the model: `full` is a sample with every optional field set, `minimal` one
+/// with every optional field unset (so its nulls tell which columns are optional). The row's
+/// `$id` is the id column; `id_column` names the column that also stores it, if any.
+fn model(at: &str, columns: &[Value], full: Value, minimal: Value, id_column: &str, v: &mut Problems) {
+    let by_key: BTreeMap<&str, &Value> = columns.iter().map(|c| (str_of(c, "key"), c)).collect();
+    let full = full.as_object().cloned().unwrap_or_default();
+    let minimal = minimal.as_object().cloned().unwrap_or_default();
+    let mut fields = BTreeSet::new();
+    for (field, value) in &full {
+        let column = if field == "$id" { id_column } else { field.as_str() };
+        if column == "$id" {
+            continue; // Appwrite's own row id.
+        }
+        fields.insert(column.to_owned());
+        let Some(c) = by_key.get(column) else {
+            v.push(format!("{at}: model field `{field}` has no column `{column}`"));
+            continue;
+        };
+        let cat = format!("{at} column `{column}`");
+        let optional = minimal.get(field).is_none_or(Value::is_null);
+        if c["required"] != Value::Bool(!optional) {
+            v.push(format!("{cat}: `required` must be {} (the field is {})", !optional, if optional { "optional" } else { "always set" }));
+        }
+        if c["array"] != false {
+            v.push(format!("{cat}: `array` must be false"));
+        }
+        column_type(&cat, field, value, c, v);
+    }
+    for key in by_key.keys() {
+        if !fields.contains(*key) {
+            v.push(format!("{at}: column `{key}` matches no model field"));
+        }
+    }
+}
+
+/// The column a field needs, from the field's JSON value and the model's limits.
+fn column_type(at: &str, field: &str, value: &Value, c: &Value, v: &mut Problems) {
+    let ty = str_of(c, "type");
+    let size = c.get("size").and_then(Value::as_u64);
+    let mut need_string = |min_size: u64, why: &str| {
+        if ty != "string" || !str_of(c, "format").is_empty() {
+            v.push(format!("{at}: must be a plain string ({why})"));
+        } else if size.is_none_or(|s| s < min_size) {
+            v.push(format!("{at}: size must be at least {min_size} ({why}), is {size:?}"));
+        }
+    };
+    if let Some(elements) = enum_elements(field) {
+        // Either an enum column with exactly the model's values, or a string wide enough.
+        if str_of(c, "format") == "enum" {
+            let got = strings(c, "elements").unwrap_or_default();
+            if ty != "string" || got != elements {
+                v.push(format!("{at}: enum elements must be {elements:?}, are {got:?}"));
+            }
+        } else {
+            let longest = elements.iter().map(String::len).max().unwrap_or(0) as u64;
+            need_string(longest, "holds the model's enum values");
+        }
+        return;
+    }
+    match value {
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
+            if ty != "datetime" {
+                v.push(format!("{at}: must be a datetime"));
+            }
+        }
+        Value::Number(_) => {
+            let (min, max) = if field == "progress" { (0, 100) } else { (0, MAX_SAFE_INTEGER) };
+            let got = (c.get("min").and_then(Value::as_u64), c.get("max").and_then(Value::as_u64));
+            if ty != "integer" || got != (Some(min), Some(max)) {
+                v.push(format!("{at}: must be an integer with min {min} and max {max}, is {ty} {got:?}"));
+            }
+        }
+        Value::Object(_) | Value::Array(_) => need_string(
+            MAX_JSON_BYTES as u64 + WRAP_OVERHEAD,
+            "wrapped JSON text of up to MAX_JSON_BYTES",
+        ),
+        Value::String(_) => match text_limit(field) {
+            Some((limit, why)) => need_string(limit, why),
+            None => v.push(format!("{at}: no known length bound for field `{field}`; add it to validate::text_limit")),
+        },
+        other => v.push(format!("{at}: the model's value {other} has no column type rule")),
+    }
+}
+
+/// The values an enum-valued field takes, from the model's own lists.
+fn enum_elements(field: &str) -> Option<Vec<String>> {
+    let names = |all: Vec<Value>| all.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    match field {
+        "type" => Some(JobType::ALL.iter().map(|t| t.as_str().to_owned()).collect()),
+        "status" | "fromStatus" | "toStatus" => {
+            Some(JobStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect())
+        }
+        "kind" => Some(names(ALL_EVENT_KINDS.iter().map(|k| serde_json::to_value(k).unwrap_or_default()).collect())),
+        _ => None,
+    }
+}
+
+/// Every `EventKind`; the match in [`event_kind_is_listed`] stops compiling when one is added.
+const ALL_EVENT_KINDS: &[EventKind] = &[
+    EventKind::Created,
+    EventKind::Started,
+    EventKind::Progress,
+    EventKind::Heartbeat,
+    EventKind::PauseRequested,
+    EventKind::Paused,
+    EventKind::Resumed,
+    EventKind::Cancelled,
+    EventKind::Completed,
+    EventKind::Failed,
+    EventKind::Stalled,
+    EventKind::Retried,
+];
+
+#[allow(dead_code)]
+fn event_kind_is_listed(kind: EventKind) {
+    match kind {
+        EventKind::Created
+        | EventKind::Started
+        | EventKind::Progress
+        | EventKind::Heartbeat
+        | EventKind::PauseRequested
+        | EventKind::Paused
+        | EventKind::Resumed
+        | EventKind::Cancelled
+        | EventKind::Completed
+        | EventKind::Failed
+        | EventKind::Stalled
+        | EventKind::Retried => {}
+    }
+}
+
+/// The longest text a string field holds, from the model's limits.
+fn text_limit(field: &str) -> Option<(u64, &'static str)> {
+    let ids = (36, "an Appwrite id is at most 36 characters");
+    Some(match field {
+        "$id" | "eventId" | "jobId" | "retryOf" => ids,
+        "referenceId" => (MAX_REFERENCE_CHARS as u64, "MAX_REFERENCE_CHARS"),
+        "idempotencyKey" => (255, "idempotency keys are 1 to 255 bytes"),
+        "progressMessage" | "errorMessage" | "lastReason" | "message" => {
+            (MAX_TEXT_CHARS as u64, "free text is clipped to MAX_TEXT_CHARS")
+        }
+        // `user:<id>`, `function:<id>` or `system`.
+        "lastActor" | "actor" => (45, "an actor is `function:` plus an id"),
+        _ => return None,
+    })
+}
+
+fn object(entries: &[(&str, Value)]) -> Map<String, Value> {
+    entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+/// A job with every optional field set (`full`) or unset.
+pub fn job_sample(full: bool) -> Value {
+    let t = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+    let some = |s: &str| full.then(|| s.to_owned());
+    let job = Job {
+        id: "j1".into(),
+        job_type: JobType::CampaignRun,
+        status: JobStatus::Running,
+        reference_id: "campaign-1".into(),
+        progress: 40,
+        progress_message: some("sending"),
+        started_at: full.then_some(t),
+        updated_at: t,
+        completed_at: full.then_some(t),
+        error_message: some("boom"),
+        metadata: object(&[("campaign", "c1".into())]),
+        created_at: t,
+        heartbeat_at: t,
+        done: full.then_some(80),
+        total: full.then_some(200),
+        checkpoint: full.then(|| serde_json::json!({"offset": 80})),
+        result: full.then(|| object(&[("sent", 80.into())])),
+        idempotency_key: some("key-1"),
+        last_actor: some("user:u1"),
+        last_reason: some("maintenance"),
+        retry_of: some("j0"),
+        rev: 3,
+    };
+    serde_json::to_value(job).expect("a job serializes")
+}
+
+/// A job event with every optional field set (`full`) or unset.
+pub fn event_sample(full: bool) -> Value {
+    let t = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+    let event = JobEvent {
+        id: "e1".into(),
+        job_id: "j1".into(),
+        at: t,
+        kind: EventKind::Paused,
+        actor: "user:u1".into(),
+        message: full.then(|| "paused by user".to_owned()),
+        from_status: full.then_some(JobStatus::Running),
+        to_status: full.then_some(JobStatus::Paused),
+        details: object(&[("reason", "x".into())]),
+    };
+    serde_json::to_value(event).expect("an event serializes")
+}
