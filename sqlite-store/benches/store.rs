@@ -1,1 +1,387 @@
-fn main() {}
+//! Store benchmarks (run by `scripts/bench-store`): the dashboard's job list at 10k, 100k and
+//! 1M jobs, progress-update throughput on one core through `shared::usecase::progress`, and a
+//! retention pass pruning 100,000 finished jobs down to 100. Prints a Markdown section to
+//! stdout so the bench driver can paste it into BENCHMARKS.md.
+//!
+//! `--max-jobs N` caps the largest list size (for a quick smoke run).
+
+use std::time::{Duration as Wall, Instant};
+
+use chrono::{DateTime, Duration};
+use serde_json::{json, Map};
+use shared::job::{EventKind, Job, JobEvent, JobStatus, JobType, Timestamp};
+use shared::store::{DateField, DateRange, JobQuery, JobStore, Order, Scope};
+use shared::usecase::{self, Act};
+use sqlite_store::SqliteStore;
+
+const SIZES: &[usize] = &[10_000, 100_000, 1_000_000];
+const LIST_RUNS: usize = 300;
+const PAGE: usize = 50;
+const PROGRESS_CALLS: u64 = 20_000;
+const PRUNE_JOBS: usize = 100_000;
+const PRUNE_KEEP: usize = 100;
+const PRUNE_BATCH: usize = 10_000;
+
+/// "Now" for the generated data: the newest job was created just before it.
+fn now() -> Timestamp {
+    DateTime::from_timestamp_millis(1_798_761_600_000).expect("a valid instant")
+}
+
+/// A cheap, well-spread hash so the data is varied but reproducible.
+fn mix(i: u64) -> u64 {
+    let mut x = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Job `i` of a history of `span` spread evenly over the year before `now`, newest last: 97%
+/// finished (mostly completed), the rest active, of the four types evenly.
+fn synthetic(i: u64, count: u64, span: Duration) -> (Job, Vec<JobEvent>) {
+    let h = mix(i);
+    let created =
+        now() - span + Duration::milliseconds(span.num_milliseconds() * i as i64 / count as i64);
+    let job_type = JobType::ALL[(h % 4) as usize];
+    let status = match (h >> 8) % 100 {
+        0..=79 => JobStatus::Completed,
+        80..=89 => JobStatus::Failed,
+        90..=96 => JobStatus::Cancelled,
+        97 => JobStatus::Queued,
+        98 => JobStatus::Running,
+        _ => JobStatus::Paused,
+    };
+    let started = (status != JobStatus::Queued).then(|| created + Duration::seconds(2));
+    let completed = status
+        .is_final()
+        .then(|| created + Duration::seconds(60 + ((h >> 16) % 7_200) as i64));
+    let updated = completed.or(started).unwrap_or(created);
+    let job = Job {
+        id: format!("j{:011x}{:016x}", created.timestamp_millis(), h),
+        job_type,
+        status,
+        reference_id: format!("campaign-{}", (h >> 24) % 5_000),
+        progress: if status == JobStatus::Completed {
+            100
+        } else {
+            ((h >> 32) % 100) as u8
+        },
+        progress_message: Some("sent 120 of 200".into()),
+        started_at: started,
+        updated_at: updated,
+        completed_at: completed,
+        error_message: (status == JobStatus::Failed).then(|| "SES throttled".into()),
+        metadata: match json!({"campaignId": format!("c-{}", h % 5_000), "listSize": 200}) {
+            serde_json::Value::Object(map) => map,
+            _ => Map::new(),
+        },
+        created_at: created,
+        heartbeat_at: updated,
+        done: Some(120),
+        total: Some(200),
+        checkpoint: None,
+        result: None,
+        idempotency_key: None,
+        last_actor: None,
+        last_reason: None,
+        retry_of: None,
+        rev: 1,
+    };
+    let created_event = JobEvent {
+        id: format!("e{}", &job.id[1..]),
+        job_id: job.id.clone(),
+        at: created,
+        kind: EventKind::Created,
+        actor: "function:hook-campaign-run".into(),
+        message: None,
+        from_status: None,
+        to_status: Some(JobStatus::Running),
+        details: Map::new(),
+    };
+    (job, vec![created_event])
+}
+
+fn percentile(sorted: &[Wall], p: usize) -> Wall {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn ms(d: Wall) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1_000.0)
+}
+
+/// Runs `f` `runs` times after a warm-up and returns (p50, p99).
+fn time<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> (Wall, Wall) {
+    for i in 0..runs.min(10) {
+        std::hint::black_box(f(i));
+    }
+    let mut times: Vec<Wall> = (0..runs)
+        .map(|i| {
+            let start = Instant::now();
+            std::hint::black_box(f(i));
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    (percentile(&times, 50), percentile(&times, 99))
+}
+
+fn list_queries() -> Vec<(&'static str, JobQuery)> {
+    let days = |d: i64| now() - Duration::days(d);
+    vec![
+        (
+            "**type + status + completedAt in the last 30 days** (the target)",
+            JobQuery {
+                types: vec![JobType::CampaignRun],
+                statuses: vec![JobStatus::Completed],
+                range: Some(DateRange {
+                    field: DateField::CompletedAt,
+                    from: Some(days(30)),
+                    to: Some(now()),
+                }),
+                limit: PAGE,
+                ..JobQuery::default()
+            },
+        ),
+        (
+            "type + status + startedAt in a 30-day window 6 months back",
+            JobQuery {
+                types: vec![JobType::BulkVerify],
+                statuses: vec![JobStatus::Failed],
+                range: Some(DateRange {
+                    field: DateField::StartedAt,
+                    from: Some(days(210)),
+                    to: Some(days(180)),
+                }),
+                limit: PAGE,
+                ..JobQuery::default()
+            },
+        ),
+        (
+            "two types + finished + updatedAt in the last 7 days",
+            JobQuery {
+                types: vec![JobType::CampaignRun, JobType::SqsPoll],
+                scope: Scope::Finished,
+                range: Some(DateRange {
+                    field: DateField::UpdatedAt,
+                    from: Some(days(7)),
+                    to: None,
+                }),
+                limit: PAGE,
+                ..JobQuery::default()
+            },
+        ),
+        (
+            "unfiltered, newest first",
+            JobQuery {
+                limit: PAGE,
+                ..JobQuery::default()
+            },
+        ),
+        (
+            "history: finished, newest completion first",
+            JobQuery {
+                scope: Scope::Finished,
+                order: Order::Completed,
+                limit: PAGE,
+                ..JobQuery::default()
+            },
+        ),
+        (
+            "active jobs (the live panel)",
+            JobQuery {
+                scope: Scope::Active,
+                limit: PAGE,
+                ..JobQuery::default()
+            },
+        ),
+    ]
+}
+
+fn main() {
+    let max_jobs = std::env::args()
+        .skip_while(|a| a != "--max-jobs")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    let sizes: Vec<usize> = SIZES.iter().copied().filter(|&n| n <= max_jobs).collect();
+    let sizes = if sizes.is_empty() {
+        vec![max_jobs]
+    } else {
+        sizes
+    };
+    let largest = *sizes.last().unwrap_or(&0);
+    let wall = Instant::now();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("list.db")).expect("open");
+    let span = Duration::days(365);
+    let mut loaded = 0usize;
+    let mut load_lines = Vec::new();
+    let mut list_lines = Vec::new();
+    let mut plans = Vec::new();
+    // One growing database: each step adds jobs until the next size, so every size is a full
+    // year of jobs, denser as it grows.
+    for &size in &sizes {
+        let count = size as u64;
+        let start = Instant::now();
+        // A permutation of the largest history (999,983 is prime, so coprime with the sizes):
+        // every prefix of it is spread over the whole year.
+        let n = largest as u64;
+        let rows = (loaded as u64..count).map(|i| synthetic(i * 999_983 % n, n, span));
+        let inserted = store.bulk_load(rows).expect("bulk load");
+        store.optimize().expect("analyze");
+        let took = start.elapsed();
+        load_lines.push(format!(
+            "| {size} | {inserted} | {:.1} s | {:.0} rows/s |",
+            took.as_secs_f64(),
+            inserted as f64 / took.as_secs_f64()
+        ));
+        loaded = size;
+
+        let probe_ids: Vec<String> = store
+            .list(&JobQuery {
+                limit: 500,
+                ..JobQuery::default()
+            })
+            .expect("list")
+            .jobs
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        let (p50, p99) = time(LIST_RUNS * 4, |i| {
+            store.get(&probe_ids[i % probe_ids.len()]).expect("get")
+        });
+        list_lines.push(format!(
+            "| {size} | baseline: one job by primary key | {} | {} | 1 |",
+            ms(p50),
+            ms(p99)
+        ));
+        for (name, query) in list_queries() {
+            let rows = store.list(&query).expect("list").jobs.len();
+            let (p50, p99) = time(LIST_RUNS, |_| store.list(&query).expect("list"));
+            list_lines.push(format!(
+                "| {size} | {name} | {} | {} | {rows} |",
+                ms(p50),
+                ms(p99)
+            ));
+            if size == largest {
+                let plan = store.explain_list(&query).expect("explain").join("; ");
+                plans.push(format!("- {name}: `{plan}`"));
+            }
+        }
+    }
+
+    // Progress on one core, on the largest database: running jobs already there.
+    let running: Vec<String> = store
+        .list(&JobQuery {
+            statuses: vec![JobStatus::Running],
+            limit: 100,
+            ..JobQuery::default()
+        })
+        .expect("list")
+        .jobs
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    let mut progress_lines = Vec::new();
+    for (name, step_ms) in [
+        ("forced (every call writes)", 1_000),
+        ("coalesced (same percent, 1 ms apart)", 1),
+    ] {
+        let revs_before: u64 = running
+            .iter()
+            .map(|id| store.get(id).expect("get").rev)
+            .sum();
+        let start = Instant::now();
+        for call in 0..PROGRESS_CALLS {
+            let job_id = &running[(call as usize) % running.len()];
+            let at = now() + Duration::milliseconds(step_ms * call as i64);
+            let act = Act::new(&store, "function:hook-campaign-run", at);
+            let percent = if step_ms == 1 {
+                None
+            } else {
+                Some((call % 100) as u8)
+            };
+            usecase::progress(
+                &act,
+                job_id,
+                usecase::Progress {
+                    percent,
+                    done: None,
+                    total: None,
+                    message: Some("sending".into()),
+                    checkpoint: None,
+                },
+            )
+            .expect("progress");
+        }
+        let took = start.elapsed();
+        let revs_after: u64 = running
+            .iter()
+            .map(|id| store.get(id).expect("get").rev)
+            .sum();
+        progress_lines.push(format!(
+            "| {name} | {PROGRESS_CALLS} | {} | {:.0} calls/s |",
+            revs_after - revs_before,
+            PROGRESS_CALLS as f64 / took.as_secs_f64()
+        ));
+    }
+    drop(store);
+
+    // Retention: 100,000 finished jobs (each with its created event) pruned to the newest 100.
+    let prune_store = SqliteStore::open(dir.path().join("prune.db")).expect("open");
+    let finished = (0..PRUNE_JOBS as u64 * 2)
+        .map(|i| synthetic(i, PRUNE_JOBS as u64 * 2, span))
+        .filter(|(j, _)| j.status.is_final())
+        .take(PRUNE_JOBS);
+    let loaded_finished = prune_store.bulk_load(finished).expect("bulk load");
+    let act = Act::new(&prune_store, "system", now());
+    let start = Instant::now();
+    let mut passes = 0;
+    let mut deleted = 0;
+    loop {
+        let pruned = usecase::prune(&act, PRUNE_KEEP, None, PRUNE_BATCH).expect("prune");
+        passes += 1;
+        deleted += pruned.deleted;
+        if pruned.remaining == 0 {
+            break;
+        }
+    }
+    let prune_took = start.elapsed();
+    let left = prune_store
+        .counts()
+        .expect("counts")
+        .iter()
+        .map(|c| c.count)
+        .sum::<u64>();
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("## Store (SQLite)\n");
+    println!("Command: `scripts/bench-store` (release build of `cargo bench -p sqlite-store --bench store`), {cores} cores, total run {:.0} s. One thread throughout; each list query is a first page of {PAGE} through `JobStore::list` (SQL, decoding, paging), {LIST_RUNS} runs after a warm-up. Data: one year of synthetic jobs, 97% finished, four types.\n", wall.elapsed().as_secs_f64());
+    println!("### Job list, first page\n");
+    println!("| jobs | query | p50 | p99 | rows |\n| ---: | --- | ---: | ---: | ---: |");
+    for line in &list_lines {
+        println!("{line}");
+    }
+    println!("\nTarget: first page p50 < 10 ms at 1M jobs.\n");
+    println!("Query plans at {largest} jobs (`EXPLAIN QUERY PLAN`):\n");
+    for plan in &plans {
+        println!("{plan}");
+    }
+    println!("\n### Progress updates on one core (`usecase::progress`, {} running jobs in the {largest}-job database)\n", running.len());
+    println!("| mode | calls | writes | throughput |\n| --- | ---: | ---: | ---: |");
+    for line in &progress_lines {
+        println!("{line}");
+    }
+    println!("\nTarget: at least 5,000 progress updates per second on one core.\n");
+    println!("### Retention\n");
+    println!(
+        "Pruned {loaded_finished} finished jobs (each with its created event) to the newest {PRUNE_KEEP} in {passes} passes of at most {PRUNE_BATCH}: **{:.2} s** ({:.0} jobs/s); {deleted} deleted, {left} left.\n",
+        prune_took.as_secs_f64(),
+        deleted as f64 / prune_took.as_secs_f64()
+    );
+    println!("### Bulk load (one transaction, prepared statements, every index in place)\n");
+    println!("| total jobs | inserted | time | rate |\n| ---: | ---: | ---: | ---: |");
+    for line in &load_lines {
+        println!("{line}");
+    }
+}
