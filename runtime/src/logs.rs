@@ -14,6 +14,10 @@
 use openruntimes::Logger;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Serialises file creation across all blocking threads (see [`LogSink::end`]).
+static CREATE_TURN: Mutex<()> = Mutex::new(());
 
 /// The directory `openruntimes::Logger::end` always writes under.
 const LOGGER_ROOT: &str = "/mnt/logs";
@@ -74,6 +78,10 @@ impl LogSink {
     pub fn end(&self, logger: &Logger, id: &str) {
         let mut writer = logger.clone();
         writer.id = format!("{}{}", self.prefix, id);
+        // Creating files in one directory takes the directory's lock in the kernel; with many
+        // blocking threads creating at once they spin on it (most of the CPU under load when
+        // measured). Taking turns here makes waiters sleep instead, and throughput goes up.
+        let _turn = CREATE_TURN.lock().unwrap_or_else(|p| p.into_inner());
         writer.end();
     }
 }
