@@ -5,4 +5,5 @@ mod bad_input;
 mod coalescing;
 mod events;
 mod orchestrator;
+mod schemas;
 mod support;
