@@ -114,7 +114,7 @@ export function renderList(main, role) {
       Started: el("td", {}, time(job.startedAt)),
       Updated: el("td", {}, time(job.updatedAt)),
       Completed: el("td", {}, time(job.completedAt)),
-      Duration: el("td", { text: duration(job.durationMs) }),
+      Duration: el("td", { text: duration(job.durationMs), "data-running-since": job.status === "RUNNING" ? job.startedAt : null }),
       ETA: el("td", { text: job.status === "RUNNING" && job.etaMs != null ? duration(job.etaMs) : "—" }),
       Result: el(
         "td",

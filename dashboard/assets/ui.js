@@ -101,6 +101,11 @@ export function time(iso) {
 /** Refreshes every relative time on the page (called by the refresh loop). */
 export function refreshTimes(root = document) {
   for (const t of root.querySelectorAll("time[data-relative]")) t.textContent = relative(t.getAttribute("datetime"));
+  // Running jobs' durations grow between the server's answers.
+  for (const d of root.querySelectorAll("[data-running-since]")) {
+    const since = Date.parse(d.getAttribute("data-running-since"));
+    if (!Number.isNaN(since)) d.textContent = duration(Math.max(0, Date.now() - since));
+  }
 }
 
 export function duration(ms) {

@@ -19,8 +19,17 @@ struct App {
 }
 
 fn spawn_app(role: &str) -> App {
+    spawn_app_with(role, &[]).0
+}
+
+/// Starts jobs-dev with extra variables; also answers a channel of its later stdout lines.
+fn spawn_app_with(role: &str, vars: &[(&str, &str)]) -> (App, std::sync::mpsc::Receiver<String>) {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jobs-dev"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jobs-dev"));
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    let mut child = command
         .env("JOBS_DEV_PORT", "0")
         .env("JOBS_DEV_DATA_DIR", data.path())
         .env("JOBS_DEV_KEY", KEY)
@@ -32,6 +41,7 @@ fn spawn_app(role: &str) -> App {
         .expect("jobs-dev starts");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(url) = line.split("ready at ").nth(1) {
@@ -41,17 +51,19 @@ fn spawn_app(role: &str) -> App {
                         .to_owned(),
                 );
             }
+            let _ = lines_tx.send(line);
         }
     });
     let url = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("jobs-dev prints its URL");
-    App {
+    let app = App {
         child,
         url,
         http: reqwest::blocking::Client::new(),
         _data: data,
-    }
+    };
+    (app, lines)
 }
 
 impl Drop for App {
@@ -296,5 +308,33 @@ fn async_executions_answer_202_and_can_be_read_back() {
             "async execution never finished: {doc}"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn scheduled_functions_run_on_their_cron() {
+    let manifest_dir = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../appwrite.json");
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo).unwrap()).unwrap();
+    for f in manifest["functions"].as_array_mut().unwrap() {
+        if f["$id"] == "job-retention" {
+            // Six fields: every second, so the test need not wait for a minute boundary.
+            f["schedule"] = json!("* * * * * *");
+        }
+    }
+    let path = manifest_dir.path().join("appwrite.json");
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let (_app, lines) =
+        spawn_app_with("operator", &[("JOBS_DEV_MANIFEST", path.to_str().unwrap())]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a scheduled run is reported");
+        if line.contains("scheduled job-retention") {
+            assert!(line.contains("→ 200"), "{line}");
+            break;
+        }
     }
 }
