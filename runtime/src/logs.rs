@@ -33,6 +33,11 @@ pub struct LogSink {
 pub enum LogsDirError {
     #[error("cannot create the logs directory {path}: {source}")]
     Create { path: PathBuf, source: io::Error },
+    #[error(
+        "cannot create /mnt/logs ({source}): the openruntimes Logger writes every log file \
+         relative to it, whatever the logs directory; create it once (`sudo mkdir -p /mnt/logs`)"
+    )]
+    LoggerRoot { source: io::Error },
     #[error("the logs directory {path} is not valid UTF-8")]
     NotUtf8 { path: PathBuf },
 }
@@ -48,7 +53,8 @@ impl LogSink {
             })
         };
         create(logs_dir)?;
-        create(Path::new(LOGGER_ROOT))?;
+        std::fs::create_dir_all(LOGGER_ROOT)
+            .map_err(|source| LogsDirError::LoggerRoot { source })?;
         let canonical = |path: &Path| {
             std::fs::canonicalize(path).map_err(|source| LogsDirError::Create {
                 path: path.to_owned(),
