@@ -127,11 +127,8 @@ impl Replica {
         self.load(bundle).map_err(|e| fail("copy", e))?;
 
         // Resolution writes the lock; metadata shows what the release build will compile.
-        let meta = cargo::metadata(
-            &self.dir.join("Cargo.toml"),
-            &["--filter-platform", TARGET],
-        )
-        .map_err(|e| fail("resolve", e))?;
+        let meta = cargo::metadata(&self.dir.join("Cargo.toml"), &["--filter-platform", TARGET])
+            .map_err(|e| fail("resolve", e))?;
         let packages = msrv_violations(&meta).map_err(|e| fail("rust-version", e))?;
 
         let started = Instant::now();
@@ -259,7 +256,9 @@ pub fn msrv_violations(meta: &Value) -> Result<usize, String> {
 
 /// Whether a `rust-version` such as `1.83`, `1.70.0` is at most 1.83.
 pub fn fits_msrv(rust_version: &str) -> bool {
-    let mut parts = rust_version.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
+    let mut parts = rust_version
+        .split('.')
+        .map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
     let major = parts.next().unwrap_or(u64::MAX);
     let minor = parts.next().unwrap_or(0);
     (major, minor) <= MSRV
@@ -297,10 +296,12 @@ fn ask(child: &mut Child) -> Result<(u16, String), String> {
     BufReader::new(stdout)
         .read_line(&mut line)
         .map_err(|e| format!("reading the server's first line: {e}"))?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("the server printed `{}` instead of its address", line.trim()))?;
+    let addr = line.trim().strip_prefix("listening on ").ok_or_else(|| {
+        format!(
+            "the server printed `{}` instead of its address",
+            line.trim()
+        )
+    })?;
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -328,7 +329,11 @@ pub fn parse_response(raw: &str) -> Result<(u16, String), String> {
     let chunked = head
         .lines()
         .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
-    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
     Ok((status, body))
 }
 

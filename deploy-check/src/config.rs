@@ -67,7 +67,9 @@ impl AppwriteConfig {
                     f.get(name)
                         .and_then(Value::as_str)
                         .map(str::to_owned)
-                        .ok_or_else(|| ConfigError(format!("functions[{i}] has no string `{name}`")))
+                        .ok_or_else(|| {
+                            ConfigError(format!("functions[{i}] has no string `{name}`"))
+                        })
                 };
                 Ok(Function {
                     id: field("$id")?,

@@ -45,10 +45,12 @@ impl Settings {
         };
         let endpoint = get("APPWRITE_ENDPOINT", "e.g. https://cloud.appwrite.io/v1");
         let project_id = get("APPWRITE_PROJECT_ID", "the project's id");
-        let api_key = get("APPWRITE_API_KEY", "an API key of the project; see docs/deploy.md");
-        if !endpoint.is_empty()
-            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-        {
+        let api_key = get(
+            "APPWRITE_API_KEY",
+            "an API key of the project; see docs/deploy.md",
+        );
+        let is_url = endpoint.starts_with("https://") || endpoint.starts_with("http://");
+        if !endpoint.is_empty() && !is_url {
             problems.push("APPWRITE_ENDPOINT must start with http:// or https://".into());
         }
         if !problems.is_empty() {
@@ -66,6 +68,18 @@ impl Settings {
             api_key,
             cli,
         })
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    /// Never shows the API key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("endpoint", &self.endpoint)
+            .field("project_id", &self.project_id)
+            .field("api_key", &"<hidden>")
+            .field("cli", &self.cli)
+            .finish()
     }
 }
 
@@ -91,7 +105,10 @@ pub fn calls(settings: &Settings) -> Vec<Call> {
         ),
         call(&["push", "teams", "--all"], &["push", "teams", "--all"]),
         call(&["push", "tables", "--all"], &["push", "tables", "--all"]),
-        call(&["push", "functions", "--all"], &["push", "functions", "--all"]),
+        call(
+            &["push", "functions", "--all"],
+            &["push", "functions", "--all"],
+        ),
     ]
 }
 
@@ -123,9 +140,15 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         .into_iter()
         .map(|f| f.id)
         .collect();
-    println!("deploy: project `{}` at {}", settings.project_id, settings.endpoint);
+    println!(
+        "deploy: project `{}` at {}",
+        settings.project_id, settings.endpoint
+    );
     println!("deploy: functions {}", functions.join(", "));
-    println!("1. package every function into {}/<id>/ (scripts/package)", dist.display());
+    println!(
+        "1. package every function into {}/<id>/ (scripts/package)",
+        dist.display()
+    );
     println!(
         "2. write {} (appwrite.json with projectId and endpoint; the committed file is not touched)",
         staged.display()
@@ -163,7 +186,10 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
             .status()
             .map_err(|e| format!("cannot run {}: {e}", settings.cli.join(" ")))?;
         if !status.success() {
-            return Err(format!("`{}` failed ({status}); see docs/deploy.md", call.shown));
+            return Err(format!(
+                "`{}` failed ({status}); see docs/deploy.md",
+                call.shown
+            ));
         }
     }
     println!("deploy: done");
@@ -176,7 +202,8 @@ struct PrivateHome(PathBuf);
 impl PrivateHome {
     fn new(dist: &Path) -> Result<Self, String> {
         let dir = dist.join(format!(".cli-home-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         Ok(PrivateHome(dir))
     }
 }

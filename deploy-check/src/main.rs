@@ -41,7 +41,11 @@ fn cmd_package(root: &Path, args: &[String]) -> Result<(), String> {
         _ => return Err("usage: deploy-check package [--out DIR]".into()),
     };
     for bundle in package::package_all(root, &out)? {
-        println!("packaged {} ({})", bundle.dir.display(), bundle.crates.join(", "));
+        println!(
+            "packaged {} ({})",
+            bundle.dir.display(),
+            bundle.crates.join(", ")
+        );
     }
     Ok(())
 }
@@ -71,7 +75,10 @@ fn cmd_check_bundles(root: &Path, only: &[String]) -> Result<(), String> {
     let replica = Replica::new(&target.join("bundle-check"))?;
     let started = Instant::now();
     let mut failures = Vec::new();
-    for bundle in bundles.iter().filter(|b| only.is_empty() || only.contains(&b.id)) {
+    for bundle in bundles
+        .iter()
+        .filter(|b| only.is_empty() || only.contains(&b.id))
+    {
         eprintln!("bundle-check: {} …", bundle.id);
         match replica.check(bundle) {
             Ok(r) => println!(
@@ -90,7 +97,10 @@ fn cmd_check_bundles(root: &Path, only: &[String]) -> Result<(), String> {
             }
         }
     }
-    println!("bundle-check: total {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "bundle-check: total {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     if failures.is_empty() {
         Ok(())
     } else {

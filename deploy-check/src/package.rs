@@ -53,10 +53,16 @@ pub const FORBIDDEN: &[(&str, &str)] = &[
     ("r2d2", "the SQLite pool is local-only"),
     ("r2d2_sqlite", "SQLite is local-only"),
     ("sqlite-store", "the SQLite store is local-only"),
-    ("runtime", "the local open-runtimes shim; Appwrite brings its own server"),
+    (
+        "runtime",
+        "the local open-runtimes shim; Appwrite brings its own server",
+    ),
     ("local", "the local dev server is local-only"),
     ("deploy-check", "tooling is local-only"),
-    ("tokio", "the runtime owns the async server; handlers are synchronous"),
+    (
+        "tokio",
+        "the runtime owns the async server; handlers are synchronous",
+    ),
     ("hyper", "the runtime owns the HTTP server"),
     ("hyper-util", "the runtime owns the HTTP server"),
     ("axum", "the runtime owns the HTTP server"),
@@ -117,7 +123,10 @@ pub fn package_one(root: &Path, meta: &Value, id: &str, dir: &Path) -> Result<Bu
         let manifest = root.join(rel).join("Cargo.toml");
         let text = std::fs::read_to_string(&manifest)
             .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
-        write(&dir.join(rel).join("Cargo.toml"), &without_test_sections(&text, rel))?;
+        write(
+            &dir.join(rel).join("Cargo.toml"),
+            &without_test_sections(&text, rel),
+        )?;
     }
     write(&dir.join("Cargo.toml"), &handler_manifest(id))?;
     write(&dir.join("main.rs"), &handler_main(id))?;
@@ -242,7 +251,10 @@ pub fn check_manifest_text(manifest: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
     for (n, line) in text.lines().enumerate() {
-        let code: String = strip_comment(line).chars().filter(|c| !c.is_whitespace()).collect();
+        let code: String = strip_comment(line)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         if code.starts_with("[workspace") {
             return Err(format!(
                 "{}:{}: has a [workspace] table; Appwrite's build would find two workspace roots",
@@ -272,7 +284,10 @@ pub fn without_test_sections(text: &str, rel: &str) -> String {
     );
     let mut skipping = false;
     for line in text.lines() {
-        let code: String = strip_comment(line).chars().filter(|c| !c.is_whitespace()).collect();
+        let code: String = strip_comment(line)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         if code.starts_with('[') {
             let target_dev = code.starts_with("[target.") && code.contains(".dev-dependencies");
             skipping = target_dev || TEST_SECTIONS.iter().any(|s| code.starts_with(s));
@@ -325,7 +340,11 @@ fn relative_inside(root: &Path, path: &Path) -> Option<String> {
 
 /// Copies a crate folder, leaving out build output and its top-level test-only folders.
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
-    copy_dir(from, to, &["target", "Cargo.lock", "tests", "benches", "examples"])
+    copy_dir(
+        from,
+        to,
+        &["target", "Cargo.lock", "tests", "benches", "examples"],
+    )
 }
 
 fn copy_dir(from: &Path, to: &Path, skip: &[&str]) -> Result<(), String> {

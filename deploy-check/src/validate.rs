@@ -179,7 +179,12 @@ fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
 }
 
 fn strings(value: &Value, key: &str) -> Option<Vec<String>> {
-    value.get(key)?.as_array()?.iter().map(|s| s.as_str().map(str::to_owned)).collect()
+    value
+        .get(key)?
+        .as_array()?
+        .iter()
+        .map(|s| s.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn teams(config: &AppwriteConfig, v: &mut Problems) -> BTreeSet<String> {
@@ -207,11 +212,16 @@ fn functions(
             v.push(format!("{at}: duplicate id"));
         }
         if !crates.iter().any(|c| c == id) {
-            v.push(format!("{at}: no crate functions/{id} (function id = crate name)"));
+            v.push(format!(
+                "{at}: no crate functions/{id} (function id = crate name)"
+            ));
         }
         let expect = |v: &mut Problems, key: &str, want: Value| {
             if f.get(key) != Some(&want) {
-                v.push(format!("{at}: `{key}` must be {want}, is {}", f.get(key).unwrap_or(&Value::Null)));
+                v.push(format!(
+                    "{at}: `{key}` must be {want}, is {}",
+                    f.get(key).unwrap_or(&Value::Null)
+                ));
             }
         };
         expect(v, "runtime", "rust-1.83".into());
@@ -225,17 +235,26 @@ fn functions(
             v.push(format!("{at}: `name` must be a non-empty string"));
         }
         if !strings(f, "ignore").is_some_and(|i| i.iter().any(|p| p == "target")) {
-            v.push(format!("{at}: `ignore` must list `target` (upload limit 30 MB)"));
+            v.push(format!(
+                "{at}: `ignore` must list `target` (upload limit 30 MB)"
+            ));
         }
         if !SPECIFICATIONS.contains(&str_of(f, "specification")) {
-            v.push(format!("{at}: `specification` must be one of {}", SPECIFICATIONS.join(", ")));
+            v.push(format!(
+                "{at}: `specification` must be one of {}",
+                SPECIFICATIONS.join(", ")
+            ));
         }
         match f.get("timeout").and_then(Value::as_u64) {
             Some(t) if (1..=MAX_TIMEOUT).contains(&t) => {}
-            _ => v.push(format!("{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT}")),
+            _ => v.push(format!(
+                "{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT}"
+            )),
         }
         if strings(f, "events").is_none_or(|e| !e.is_empty()) {
-            v.push(format!("{at}: `events` must be an empty list (no function is event-driven)"));
+            v.push(format!(
+                "{at}: `events` must be an empty list (no function is event-driven)"
+            ));
         }
         let schedule = str_of(f, "schedule");
         if !schedule.is_empty() {
@@ -253,7 +272,9 @@ fn functions(
             None => v.push(format!("{at}: `execute` must be a list of roles")),
             Some(roles) if is_server_only(id) => {
                 if !roles.is_empty() {
-                    v.push(format!("{at}: `execute` must be [] (API keys only), is {roles:?}"));
+                    v.push(format!(
+                        "{at}: `execute` must be [] (API keys only), is {roles:?}"
+                    ));
                 }
             }
             Some(roles) => {
@@ -274,7 +295,9 @@ fn functions(
             Some(scopes) => {
                 let got: BTreeSet<&str> = scopes.iter().map(String::as_str).collect();
                 if got != want {
-                    v.push(format!("{at}: `scopes` must be exactly {want:?} (least privilege), is {got:?}"));
+                    v.push(format!(
+                        "{at}: `scopes` must be exactly {want:?} (least privilege), is {got:?}"
+                    ));
                 }
             }
             None => v.push(format!("{at}: `scopes` must be a list")),
@@ -291,7 +314,9 @@ fn functions(
     }
     for c in crates {
         if !ids.contains(c) {
-            v.push(format!("function crate `{c}` has no entry in appwrite.json"));
+            v.push(format!(
+                "function crate `{c}` has no entry in appwrite.json"
+            ));
         }
     }
 }
@@ -307,10 +332,15 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
         let at = format!("table `{id}`");
         v.keys(&at, table, TABLE_KEYS);
         if !databases.contains(str_of(table, "databaseId")) {
-            v.push(format!("{at}: databaseId `{}` is not in `tablesDB`", str_of(table, "databaseId")));
+            v.push(format!(
+                "{at}: databaseId `{}` is not in `tablesDB`",
+                str_of(table, "databaseId")
+            ));
         }
         if table.get("rowSecurity") != Some(&Value::Bool(false)) {
-            v.push(format!("{at}: `rowSecurity` must be false (table permissions only)"));
+            v.push(format!(
+                "{at}: `rowSecurity` must be false (table permissions only)"
+            ));
         }
         permissions(&at, table, teams, v);
         let columns = table["columns"].as_array().cloned().unwrap_or_default();
@@ -322,10 +352,15 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
                 v.push(format!("{at}: duplicate column `{key}`"));
             }
             if !COLUMN_TYPES.contains(&str_of(c, "type")) {
-                v.push(format!("{at} column `{key}`: type `{}` is not one CLI 12 creates", str_of(c, "type")));
+                v.push(format!(
+                    "{at} column `{key}`: type `{}` is not one CLI 12 creates",
+                    str_of(c, "type")
+                ));
             }
             if c["required"] == true && !c.get("default").is_none_or(Value::is_null) {
-                v.push(format!("{at} column `{key}`: a required column cannot have a default"));
+                v.push(format!(
+                    "{at} column `{key}`: a required column cannot have a default"
+                ));
             }
         }
         for index in table["indexes"].as_array().cloned().unwrap_or_default() {
@@ -346,9 +381,27 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
             }
         }
         match id {
-            "jobs" => model(&at, &columns, job_sample(true), job_sample(false), "$id", v),
-            "job_events" => model(&at, &columns, event_sample(true), event_sample(false), "eventId", v),
-            other => v.push(format!("{at}: unknown table `{other}` (the model has jobs and job_events)")),
+            "jobs" => model(
+                &at,
+                &columns,
+                job_sample(true),
+                job_sample(false),
+                "$id",
+                &[],
+                v,
+            ),
+            "job_events" => model(
+                &at,
+                &columns,
+                event_sample(true),
+                event_sample(false),
+                "eventId",
+                EVENT_STORAGE_COLUMNS,
+                v,
+            ),
+            other => v.push(format!(
+                "{at}: unknown table `{other}` (the model has jobs and job_events)"
+            )),
         }
     }
 }
@@ -358,7 +411,9 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
 fn permissions(at: &str, table: &Value, teams: &BTreeSet<String>, v: &mut Problems) {
     let perms = strings(table, "$permissions").unwrap_or_default();
     if perms.is_empty() {
-        v.push(format!("{at}: `$permissions` must let the dashboard's team read"));
+        v.push(format!(
+            "{at}: `$permissions` must let the dashboard's team read"
+        ));
     }
     for p in perms {
         let team = p
@@ -366,34 +421,65 @@ fn permissions(at: &str, table: &Value, teams: &BTreeSet<String>, v: &mut Proble
             .and_then(|rest| rest.strip_suffix("\")"));
         match team {
             Some(team) if teams.contains(team.split('/').next().unwrap_or(team)) => {}
-            Some(team) => v.push(format!("{at}: permission `{p}` names team `{team}`, not declared in `teams`")),
-            None => v.push(format!("{at}: permission `{p}` is not a team read; only functions (API keys) write")),
+            Some(team) => v.push(format!(
+                "{at}: permission `{p}` names team `{team}`, not declared in `teams`"
+            )),
+            None => v.push(format!(
+                "{at}: permission `{p}` is not a team read; only functions (API keys) write"
+            )),
         }
     }
 }
 
+/// Columns the Appwrite adapter stores beside a `JobEvent`'s fields (docs/appwrite-store.md):
+/// the job's `rev` written with the entry, which orders the log. Each is checked like a field
+/// whose sample value is given here.
+pub const EVENT_STORAGE_COLUMNS: &[(&str, u64)] = &[("jobRev", 0)];
+
 /// Columns against the model: `full` is a sample with every optional field set, `minimal` one
 /// with every optional field unset (so its nulls tell which columns are optional). The row's
 /// `$id` is the id column; `id_column` names the column that also stores it, if any.
-fn model(at: &str, columns: &[Value], full: Value, minimal: Value, id_column: &str, v: &mut Problems) {
+fn model(
+    at: &str,
+    columns: &[Value],
+    full: Value,
+    minimal: Value,
+    id_column: &str,
+    storage: &[(&str, u64)],
+    v: &mut Problems,
+) {
     let by_key: BTreeMap<&str, &Value> = columns.iter().map(|c| (str_of(c, "key"), c)).collect();
-    let full = full.as_object().cloned().unwrap_or_default();
-    let minimal = minimal.as_object().cloned().unwrap_or_default();
+    let mut full = full.as_object().cloned().unwrap_or_default();
+    let mut minimal = minimal.as_object().cloned().unwrap_or_default();
+    for (column, sample) in storage {
+        full.insert(column.to_string(), (*sample).into());
+        minimal.insert(column.to_string(), (*sample).into());
+    }
     let mut fields = BTreeSet::new();
     for (field, value) in &full {
-        let column = if field == "$id" { id_column } else { field.as_str() };
+        let column = if field == "$id" {
+            id_column
+        } else {
+            field.as_str()
+        };
         if column == "$id" {
             continue; // Appwrite's own row id.
         }
         fields.insert(column.to_owned());
         let Some(c) = by_key.get(column) else {
-            v.push(format!("{at}: model field `{field}` has no column `{column}`"));
+            v.push(format!(
+                "{at}: model field `{field}` has no column `{column}`"
+            ));
             continue;
         };
         let cat = format!("{at} column `{column}`");
         let optional = minimal.get(field).is_none_or(Value::is_null);
         if c["required"] != Value::Bool(!optional) {
-            v.push(format!("{cat}: `required` must be {} (the field is {})", !optional, if optional { "optional" } else { "always set" }));
+            v.push(format!(
+                "{cat}: `required` must be {} (the field is {})",
+                !optional,
+                if optional { "optional" } else { "always set" }
+            ));
         }
         if c["array"] != false {
             v.push(format!("{cat}: `array` must be false"));
@@ -415,7 +501,9 @@ fn column_type(at: &str, field: &str, value: &Value, c: &Value, v: &mut Problems
         if ty != "string" || !str_of(c, "format").is_empty() {
             v.push(format!("{at}: must be a plain string ({why})"));
         } else if size.is_none_or(|s| s < min_size) {
-            v.push(format!("{at}: size must be at least {min_size} ({why}), is {size:?}"));
+            v.push(format!(
+                "{at}: size must be at least {min_size} ({why}), is {size:?}"
+            ));
         }
     };
     if let Some(elements) = enum_elements(field) {
@@ -423,7 +511,9 @@ fn column_type(at: &str, field: &str, value: &Value, c: &Value, v: &mut Problems
         if str_of(c, "format") == "enum" {
             let got = strings(c, "elements").unwrap_or_default();
             if ty != "string" || got != elements {
-                v.push(format!("{at}: enum elements must be {elements:?}, are {got:?}"));
+                v.push(format!(
+                    "{at}: enum elements must be {elements:?}, are {got:?}"
+                ));
             }
         } else {
             let longest = elements.iter().map(String::len).max().unwrap_or(0) as u64;
@@ -438,10 +528,19 @@ fn column_type(at: &str, field: &str, value: &Value, c: &Value, v: &mut Problems
             }
         }
         Value::Number(_) => {
-            let (min, max) = if field == "progress" { (0, 100) } else { (0, MAX_SAFE_INTEGER) };
-            let got = (c.get("min").and_then(Value::as_u64), c.get("max").and_then(Value::as_u64));
+            let (min, max) = if field == "progress" {
+                (0, 100)
+            } else {
+                (0, MAX_SAFE_INTEGER)
+            };
+            let got = (
+                c.get("min").and_then(Value::as_u64),
+                c.get("max").and_then(Value::as_u64),
+            );
             if ty != "integer" || got != (Some(min), Some(max)) {
-                v.push(format!("{at}: must be an integer with min {min} and max {max}, is {ty} {got:?}"));
+                v.push(format!(
+                    "{at}: must be an integer with min {min} and max {max}, is {ty} {got:?}"
+                ));
             }
         }
         Value::Object(_) | Value::Array(_) => need_string(
@@ -450,21 +549,37 @@ fn column_type(at: &str, field: &str, value: &Value, c: &Value, v: &mut Problems
         ),
         Value::String(_) => match text_limit(field) {
             Some((limit, why)) => need_string(limit, why),
-            None => v.push(format!("{at}: no known length bound for field `{field}`; add it to validate::text_limit")),
+            None => v.push(format!(
+                "{at}: no known length bound for field `{field}`; add it to validate::text_limit"
+            )),
         },
-        other => v.push(format!("{at}: the model's value {other} has no column type rule")),
+        other => v.push(format!(
+            "{at}: the model's value {other} has no column type rule"
+        )),
     }
 }
 
 /// The values an enum-valued field takes, from the model's own lists.
 fn enum_elements(field: &str) -> Option<Vec<String>> {
-    let names = |all: Vec<Value>| all.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    let names = |all: Vec<Value>| {
+        all.into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
     match field {
         "type" => Some(JobType::ALL.iter().map(|t| t.as_str().to_owned()).collect()),
-        "status" | "fromStatus" | "toStatus" => {
-            Some(JobStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect())
-        }
-        "kind" => Some(names(ALL_EVENT_KINDS.iter().map(|k| serde_json::to_value(k).unwrap_or_default()).collect())),
+        "status" | "fromStatus" | "toStatus" => Some(
+            JobStatus::ALL
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        ),
+        "kind" => Some(names(
+            ALL_EVENT_KINDS
+                .iter()
+                .map(|k| serde_json::to_value(k).unwrap_or_default())
+                .collect(),
+        )),
         _ => None,
     }
 }
@@ -510,9 +625,10 @@ fn text_limit(field: &str) -> Option<(u64, &'static str)> {
         "$id" | "eventId" | "jobId" | "retryOf" => ids,
         "referenceId" => (MAX_REFERENCE_CHARS as u64, "MAX_REFERENCE_CHARS"),
         "idempotencyKey" => (255, "idempotency keys are 1 to 255 bytes"),
-        "progressMessage" | "errorMessage" | "lastReason" | "message" => {
-            (MAX_TEXT_CHARS as u64, "free text is clipped to MAX_TEXT_CHARS")
-        }
+        "progressMessage" | "errorMessage" | "lastReason" | "message" => (
+            MAX_TEXT_CHARS as u64,
+            "free text is clipped to MAX_TEXT_CHARS",
+        ),
         // `user:<id>`, `function:<id>` or `system`.
         "lastActor" | "actor" => (45, "an actor is `function:` plus an id"),
         _ => return None,
@@ -520,7 +636,10 @@ fn text_limit(field: &str) -> Option<(u64, &'static str)> {
 }
 
 fn object(entries: &[(&str, Value)]) -> Map<String, Value> {
-    entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    entries
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 /// A job with every optional field set (`full`) or unset.

@@ -1,0 +1,99 @@
+//! The bundle check's judgement, on data: the rust-version rule over what a release build
+//! compiles, the committed copy of the official lock, and reading the server's answer. (The
+//! builds themselves run in `scripts/check-bundles`.)
+
+use deploy_check::bundle::{self, answered_by_handler, fits_msrv, msrv_violations, parse_response};
+use deploy_check::repo_root;
+use serde_json::json;
+
+fn pkg(id: &str, version: &str, rust_version: Option<&str>) -> serde_json::Value {
+    json!({"id": id, "name": id, "version": version, "rust_version": rust_version})
+}
+
+fn edge(to: &str, kind: Option<&str>) -> serde_json::Value {
+    json!({"pkg": to, "dep_kinds": [{"kind": kind}]})
+}
+
+/// rust_runtime -> handler -> shared -> url -> icu (1.86); shared -dev-> tempfile (1.90).
+fn metadata(icu_rust_version: &str) -> serde_json::Value {
+    json!({
+        "packages": [
+            pkg("rust_runtime", "1.0.0", Some("1.83")),
+            pkg("handler", "0.1.0", Some("1.83")),
+            pkg("shared", "0.1.0", Some("1.83")),
+            pkg("url", "2.5.8", None),
+            pkg("icu_collections", "2.2.0", Some(icu_rust_version)),
+            pkg("tempfile", "9.0.0", Some("1.90")),
+        ],
+        "resolve": {
+            "root": "rust_runtime",
+            "nodes": [
+                {"id": "rust_runtime", "deps": [edge("handler", None)]},
+                {"id": "handler", "deps": [edge("shared", None)]},
+                {"id": "shared", "deps": [edge("url", None), edge("tempfile", Some("dev"))]},
+                {"id": "url", "deps": [edge("icu_collections", None)]},
+                {"id": "icu_collections", "deps": []},
+                {"id": "tempfile", "deps": []},
+            ]
+        }
+    })
+}
+
+#[test]
+fn a_compiled_crate_needing_a_newer_rustc_is_named_with_its_chain() {
+    let err = msrv_violations(&metadata("1.86")).unwrap_err();
+    assert!(
+        err.contains("icu_collections 2.2.0 requires rustc 1.86"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rust_runtime 1.0.0 -> handler 0.1.0 -> shared 0.1.0 -> url 2.5.8 -> icu_collections 2.2.0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dev_dependencies_are_not_judged_because_a_release_build_does_not_compile_them() {
+    assert_eq!(msrv_violations(&metadata("1.82")), Ok(5));
+}
+
+#[test]
+fn rust_versions_compare_by_major_and_minor() {
+    assert!(fits_msrv("1.83") && fits_msrv("1.83.0") && fits_msrv("1.63") && fits_msrv("1.9"));
+    assert!(!fits_msrv("1.84") && !fits_msrv("1.100") && !fits_msrv("2.0"));
+}
+
+#[test]
+fn the_committed_lock_is_the_official_one() {
+    // In CI the reference folder sits beside the clone (../shared); locally at /work/shared.
+    let beside = repo_root().join("../shared/reference/rust-runtime/Cargo.lock");
+    let official = std::fs::read_to_string(&beside)
+        .or_else(|_| std::fs::read_to_string("/work/shared/reference/rust-runtime/Cargo.lock"));
+    match official {
+        Ok(text) => assert_eq!(
+            text,
+            bundle::OFFICIAL_LOCK,
+            "replica/runtime.Cargo.lock drifted"
+        ),
+        Err(_) => eprintln!("reference lock absent here; the committed copy is used as is"),
+    }
+    assert!(bundle::OFFICIAL_LOCK.contains("name = \"rust_runtime\""));
+}
+
+#[test]
+fn only_the_functions_json_counts_as_its_answer() {
+    let err = r#"{"error":{"code":"store_unavailable","message":"x","field":null}}"#;
+    assert!(answered_by_handler(503, err));
+    assert!(answered_by_handler(400, err));
+    assert!(answered_by_handler(200, r#"{"deleted":0}"#));
+    assert!(!answered_by_handler(500, "handler panicked"));
+    assert!(!answered_by_handler(500, r#"{"deleted":0}"#));
+}
+
+#[test]
+fn responses_are_read_whole_or_chunked() {
+    let plain = "HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\n{}";
+    assert_eq!(parse_response(plain), Ok((400, "{}".to_owned())));
+    let chunked = "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"a\r\n3\r\n\":1\r\n1\r\n}\r\n0\r\n\r\n";
+    assert_eq!(parse_response(chunked), Ok((503, "{\"a\":1}".to_owned())));
+}

@@ -1,0 +1,274 @@
+//! The validator on the committed appwrite.json (after packaging into a temporary `dist/`),
+//! and on broken copies of it: each defect is reported, naming what is wrong.
+
+use std::path::Path;
+
+use deploy_check::config::AppwriteConfig;
+use deploy_check::{function_crates, package, repo_root, validate};
+use serde_json::{json, Value};
+
+fn committed() -> AppwriteConfig {
+    AppwriteConfig::load(&repo_root().join("appwrite.json")).unwrap()
+}
+
+/// Packages every function under `base/dist`, as scripts/package does under the repository.
+fn packaged() -> tempfile::TempDir {
+    let base = tempfile::tempdir().unwrap();
+    package::package_all(&repo_root(), &base.path().join("dist")).unwrap();
+    base
+}
+
+fn problems(config: &AppwriteConfig, base: &Path) -> Vec<String> {
+    validate::validate(config, base, &function_crates(&repo_root()).unwrap())
+}
+
+/// The problems of the committed file after `edit`, which must include one containing `says`.
+fn assert_reported(base: &Path, edit: impl FnOnce(&mut Value), says: &str) {
+    let mut config = committed();
+    edit(&mut config.json);
+    let found = problems(&config, base);
+    assert!(
+        found.iter().any(|p| p.contains(says)),
+        "expected a problem containing {says:?}, got {found:#?}"
+    );
+}
+
+fn table<'a>(json: &'a mut Value, id: &str) -> &'a mut Value {
+    json["tables"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["$id"] == id)
+        .unwrap()
+}
+
+fn column<'a>(json: &'a mut Value, table_id: &str, key: &str) -> &'a mut Value {
+    table(json, table_id)["columns"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["key"] == key)
+        .unwrap()
+}
+
+fn function<'a>(json: &'a mut Value, id: &str) -> &'a mut Value {
+    json["functions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["$id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn the_committed_appwrite_json_is_valid_once_packaged() {
+    let base = packaged();
+    assert_eq!(problems(&committed(), base.path()), Vec::<String>::new());
+}
+
+#[test]
+fn function_paths_must_hold_a_packaged_bundle() {
+    let empty = tempfile::tempdir().unwrap();
+    let found = problems(&committed(), empty.path());
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("job-actions") && p.contains("run scripts/package")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn keys_the_cli_does_not_understand_are_reported() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| j["collectionz"] = json!([]),
+        "`collectionz`",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-actions")["entry"] = json!("main.rs"),
+        "`entry`",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "status")["values"] = json!([]),
+        "`values`",
+    );
+}
+
+#[test]
+fn a_model_field_without_column_and_a_column_without_field_are_reported() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| {
+            table(j, "jobs")["columns"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|c| c["key"] != "heartbeatAt")
+        },
+        "model field `heartbeatAt` has no column",
+    );
+    assert_reported(
+        base.path(),
+        |j| {
+            table(j, "job_events")["columns"].as_array_mut().unwrap().push(json!({"key": "extra", "type": "string", "required": false, "array": false, "size": 10}))
+        },
+        "column `extra` matches no model field",
+    );
+}
+
+#[test]
+fn column_types_bounds_and_required_flags_follow_the_model() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "startedAt")["type"] = json!("string"),
+        "`startedAt`: must be a datetime",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "progress")["max"] = json!(1000),
+        "`progress`: must be an integer with min 0 and max 100",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "referenceId")["size"] = json!(64),
+        "size must be at least 255",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "metadata")["size"] = json!(16000),
+        "wrapped JSON",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "completedAt")["required"] = json!(true),
+        "`required` must be false",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "rev")["required"] = json!(false),
+        "`required` must be true",
+    );
+    assert_reported(
+        base.path(),
+        |j| {
+            column(j, "jobs", "status")["elements"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        },
+        "enum elements must be",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "job_events", "jobRev")["type"] = json!("double"),
+        "`jobRev`: must be an integer",
+    );
+}
+
+#[test]
+fn indexes_must_name_existing_columns() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| table(j, "jobs")["indexes"][0]["columns"] = json!(["finishedAt"]),
+        "column `finishedAt` does not exist",
+    );
+}
+
+#[test]
+fn hooks_and_retention_are_server_only_and_the_action_api_is_team_only() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| function(j, "hook-sqs-poll")["execute"] = json!(["any"]),
+        "must be [] (API keys only)",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-retention")["execute"] = json!(["users"]),
+        "must be [] (API keys only)",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-actions")["execute"] = json!(["any"]),
+        "is not a team",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-actions")["execute"] = json!(["team:ops"]),
+        "not declared in `teams`",
+    );
+}
+
+#[test]
+fn scopes_runtime_commands_and_schedules_are_checked() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| {
+            function(j, "hook-bulk-verify")["scopes"] =
+                json!(["rows.read", "rows.write", "users.write"])
+        },
+        "least privilege",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-actions")["runtime"] = json!("rust-1.85"),
+        "`runtime` must be \"rust-1.83\"",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-actions")["commands"] = json!("cargo install"),
+        "`commands` must be \"\"",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-retention")["schedule"] = json!("*/5 * * *"),
+        "4 fields",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "hook-campaign-run")["schedule"] = json!("0 * * * *"),
+        "only job-retention runs on a schedule",
+    );
+}
+
+#[test]
+fn tables_grant_reads_to_declared_teams_and_writes_to_nobody() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| {
+            table(j, "jobs")["$permissions"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("update(\"team:jobs-operators\")"))
+        },
+        "only functions (API keys) write",
+    );
+    assert_reported(
+        base.path(),
+        |j| j["teams"] = json!([]),
+        "not declared in `teams`",
+    );
+}
+
+#[test]
+fn every_function_crate_has_an_entry() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| {
+            j["functions"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|f| f["$id"] != "hook-metrics-fetch")
+        },
+        "function crate `hook-metrics-fetch` has no entry",
+    );
+}
