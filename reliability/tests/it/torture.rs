@@ -1,0 +1,126 @@
+//! At least 10,000 racing operations per run from a recorded seed, then every invariant.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fake_appwrite::{FakeAppwrite, Fault};
+use reliability::{run, run_then, Plan, Report};
+use shared::appwrite::{AppwriteClient, AppwriteConfig, RetryPolicy};
+use shared::store::appwrite::AppwriteStore;
+use sqlite_store::SqliteStore;
+
+fn plan(faults: bool) -> Plan {
+    let seed = std::env::var("TORTURE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    let ops = std::env::var("TORTURE_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    Plan {
+        seed,
+        threads: 8,
+        ops,
+        keys: 6,
+        faults,
+    }
+}
+
+fn verdict(name: &str, plan: Plan, report: &Report) {
+    println!(
+        "torture[{name}] seed={} ops={} succeeded={} refused={} store-errors={} jobs={} events={} progress-samples={} violations={}",
+        plan.seed,
+        report.ops,
+        report.succeeded,
+        report.refused,
+        report.store_errors,
+        report.jobs,
+        report.events,
+        report.samples,
+        report.violations.len()
+    );
+    assert!(report.ops >= plan.ops.min(10_000) - plan.threads);
+    assert!(
+        report.succeeded > report.ops / 3,
+        "too few operations went through: {report:?}"
+    );
+    assert!(
+        report.violations.is_empty(),
+        "seed {} broke invariants:\n{}",
+        plan.seed,
+        report.violations.join("\n")
+    );
+}
+
+fn appwrite_store(fake: &FakeAppwrite) -> AppwriteStore {
+    let vars: HashMap<String, String> = fake.variables();
+    let config = AppwriteConfig::from_lookup(|k| vars.get(k).cloned(), None).expect("config");
+    let slept = Arc::new(Mutex::new(Duration::ZERO));
+    AppwriteStore::new(AppwriteClient::new(config).with_retry(RetryPolicy {
+        attempts: 4,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        // Backoff is recorded, not slept: the torture is about interleavings, not waiting.
+        sleep: Arc::new(move |d| *slept.lock().unwrap() += d),
+    }))
+}
+
+#[test]
+fn racing_workers_users_and_sweeper_keep_every_invariant_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("torture.db")).unwrap();
+    let plan = plan(false);
+    verdict("sqlite", plan, &run(&store, plan));
+}
+
+#[test]
+fn racing_workers_users_and_sweeper_keep_every_invariant_on_the_fake_appwrite() {
+    let fake = FakeAppwrite::start();
+    let store = appwrite_store(&fake);
+    let plan = plan(false);
+    verdict("appwrite", plan, &run(&store, plan));
+}
+
+#[test]
+fn injected_faults_surface_as_errors_and_break_no_invariant() {
+    let fake = FakeAppwrite::start();
+    let store = appwrite_store(&fake);
+    let plan = plan(true);
+    // A steady drizzle of every fault kind on every route while the torture runs.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let injected = std::sync::atomic::AtomicUsize::new(0);
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            let faults = [
+                Fault::RateLimited { reset_in: 0 },
+                Fault::ServerError(503),
+                Fault::ServerError(500),
+                Fault::Drop,
+                Fault::DropAfterApply,
+                Fault::InvalidJson,
+            ];
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                fake.inject("*", faults[i % faults.len()].clone(), 1);
+                injected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        run_then(&store, plan, &|| {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            // Let the injector see the flag before the check reads the store.
+            std::thread::sleep(Duration::from_millis(10));
+            fake.clear_faults();
+        })
+    });
+    println!("faults injected: {}", injected.into_inner());
+    verdict("appwrite+faults", plan, &report);
+}
