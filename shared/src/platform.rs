@@ -42,14 +42,13 @@ pub fn env_lookup() -> Lookup {
 }
 
 /// The production platform for one execution: the Appwrite store built from the request's
-/// `x-appwrite-key` and the function's environment. Until the Appwrite adapter lands this
-/// answers 503, so a deployed function fails loudly instead of writing nowhere.
+/// `x-appwrite-key` and the function's environment. A missing or invalid variable is a 500
+/// naming it (never its value).
 pub fn appwrite_platform(
-    _context: &openruntimes::Context,
+    context: &openruntimes::Context,
 ) -> Result<Platform, crate::http::ApiError> {
-    Err(crate::http::ApiError::new(
-        503,
-        "store_unavailable",
-        "the Appwrite job store is not available in this build",
-    ))
+    let lookup = env_lookup();
+    let store = crate::store::appwrite::AppwriteStore::from_context(context, &lookup)
+        .map_err(|e| crate::http::ApiError::new(500, "invalid_config", e.to_string()))?;
+    Ok(Platform::new(Arc::new(store), lookup))
 }
