@@ -17,9 +17,9 @@ fn sigterm_finishes_the_in_flight_request_then_exits_cleanly() {
             b"",
         )
     });
-    // Wait until the handler has started (its first log line is buffered in memory, so poll
-    // the health endpoint a little and rely on the 3 s sleep inside the handler).
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Give the request time to reach the handler, which then sleeps 3 s. A process gives no
+    // hook to observe that; the in-process test in runtime/tests observes it exactly.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let rc = std::process::Command::new("kill")
         .args(["-TERM", &app.pid().to_string()])
         .status()
