@@ -11,6 +11,7 @@ use std::time::{Duration as Wall, Instant};
 
 use chrono::{DateTime, Duration};
 use job_actions::auth::RoleCache;
+use job_actions::query::{list_query, Params};
 use job_actions::upstream::{Directory, Executions, Rows, UpstreamError};
 use job_actions::{handle_with, Services};
 use openruntimes::{Context, Logger};
@@ -160,7 +161,9 @@ fn main() {
 
     let vars: HashMap<String, String> =
         HashMap::from([("JOBS_OPERATOR_LABELS".into(), "jobs-operator".into())]);
-    let mut platform = Platform::new(Arc::new(store), Arc::new(move |k| vars.get(k).cloned()));
+    let store = Arc::new(store);
+    let sqlite = store.clone();
+    let mut platform = Platform::new(store, Arc::new(move |k| vars.get(k).cloned()));
     platform.clock = Arc::new(now);
     let roles = RoleCache::new();
     let services = Services {
@@ -228,6 +231,16 @@ fn main() {
             ms(percentile(&times, 0.95)),
             ms(*times.last().expect("at least one run"))
         );
+    }
+    // The plans say which index serves each filter: the list's cost is the store's query.
+    println!("\nSQLite plans (`EXPLAIN QUERY PLAN`):\n");
+    for (name, path) in &cases {
+        let raw = path.split_once('?').map_or("", |(_, q)| q);
+        let query = Params::parse(raw)
+            .and_then(|p| list_query(&p))
+            .expect("the bench's own queries are valid");
+        let plan = sqlite.explain_list(&query).unwrap_or_default();
+        println!("- {name}: {}", plan.join(" / "));
     }
     let t = Instant::now();
     let (status, _) = call(&platform, &services, "/v1/jobs/summary");
