@@ -93,6 +93,9 @@ impl From<Failure> for StoreError {
 
 type Result<T> = std::result::Result<T, Failure>;
 
+/// The schema version this build migrates files to (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = schema::VERSION;
+
 /// The SQLite job store. Cheap to share (`Arc`); every method takes a pooled connection.
 pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
@@ -109,6 +112,10 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Page cache per connection (negative: KiB): 16 MB keeps the upper levels of every index in
+/// memory.
+const CACHE_KIB: i64 = -16_000;
+
 /// Per-connection settings. `journal_mode` is a property of the file (set once in `open`);
 /// these are per connection and must be repeated for each one the pool opens.
 fn configure(conn: &mut Connection, options: Options) -> rusqlite::Result<()> {
@@ -116,8 +123,7 @@ fn configure(conn: &mut Connection, options: Options) -> rusqlite::Result<()> {
     // WAL with NORMAL sync: commits survive a process crash; only an OS crash can lose the last
     // few, which is acceptable for job tracking and is what makes small writes cheap.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // 16 MB of page cache per connection: the upper levels of every index stay in memory.
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "cache_size", CACHE_KIB)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -189,6 +195,8 @@ impl SqliteStore {
     ) -> StoreResult<usize> {
         let run = || -> Result<usize> {
             let mut conn = self.conn()?;
+            // A large cache for the load keeps the indexes' pages in memory while they grow.
+            conn.pragma_update(None, "cache_size", -512_000)?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut inserted = 0;
             {
@@ -202,6 +210,7 @@ impl SqliteStore {
                 }
             }
             tx.commit()?;
+            conn.pragma_update(None, "cache_size", CACHE_KIB)?;
             Ok(inserted)
         };
         Ok(run()?)

@@ -115,9 +115,13 @@ pub fn list(conn: &Connection, query: &JobQuery) -> Result<Option<ListSql>, crat
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
+    // Two steps: pick the page's rowids with the filters (served from an index alone when the
+    // filters are covered), then read only those rows. SQLite would otherwise carry whole rows
+    // through the sort of every match in a date range.
+    let order = format!("ORDER BY {order_column} DESC, id DESC");
     let text = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs {filters} \
-         ORDER BY {order_column} DESC, id DESC LIMIT ?"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE rowid IN \
+         (SELECT rowid FROM jobs {filters} {order} LIMIT ?) {order}"
     );
     Ok(Some(ListSql {
         text,

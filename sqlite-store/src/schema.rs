@@ -68,6 +68,15 @@ const MIGRATIONS: &[&str] = &[
         details    TEXT NOT NULL
     );
     CREATE INDEX job_events_job ON job_events (jobId, seq);",
+    // 2: the date-range indexes also carry the creation order key, so a filtered first page is
+    // chosen inside the index (covering: no table row is read until the page is known) and
+    // only its 50 rows are fetched. Without it, a 30-day range at 1M jobs sorted 16k full rows.
+    "DROP INDEX jobs_type_status_started;
+    DROP INDEX jobs_type_status_completed;
+    DROP INDEX jobs_type_status_updated;
+    CREATE INDEX jobs_type_status_started ON jobs (type, status, startedAt, createdAt, id);
+    CREATE INDEX jobs_type_status_completed ON jobs (type, status, completedAt, createdAt, id);
+    CREATE INDEX jobs_type_status_updated ON jobs (type, status, updatedAt, createdAt, id);",
 ];
 
 /// The schema version this code writes and reads.

@@ -98,7 +98,7 @@ fn a_reopened_file_keeps_its_jobs_and_is_not_migrated_twice() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, sqlite_store::SCHEMA_VERSION);
 }
 
 #[test]
