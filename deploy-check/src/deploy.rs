@@ -90,8 +90,10 @@ pub struct Call {
     pub shown: String,
 }
 
-/// The CLI calls of a deploy, in order: store the key in the (private) CLI config, create the
-/// teams the permissions name, create or update the tables, then build and deploy functions.
+/// The CLI calls of a deploy, in order: store endpoint and key in the (private) CLI config — the
+/// CLI keeps a key only in a session, which `--endpoint` creates (it pings the endpoint) —
+/// create the teams the permissions name, create or update the tables, then build and deploy
+/// the functions.
 pub fn calls(settings: &Settings) -> Vec<Call> {
     let cli = settings.cli.join(" ");
     let call = |args: &[&str], shown_args: &[&str]| Call {
@@ -100,8 +102,20 @@ pub fn calls(settings: &Settings) -> Vec<Call> {
     };
     vec![
         call(
-            &["client", "--key", &settings.api_key],
-            &["client", "--key", "<APPWRITE_API_KEY>"],
+            &[
+                "client",
+                "--endpoint",
+                &settings.endpoint,
+                "--key",
+                &settings.api_key,
+            ],
+            &[
+                "client",
+                "--endpoint",
+                &settings.endpoint,
+                "--key",
+                "<APPWRITE_API_KEY>",
+            ],
         ),
         call(&["push", "teams", "--all"], &["push", "teams", "--all"]),
         call(&["push", "tables", "--all"], &["push", "tables", "--all"]),

@@ -50,7 +50,7 @@ fn the_plan_pushes_teams_tables_then_functions_and_never_forces() {
     assert_eq!(
         shown,
         [
-            "npx --yes appwrite-cli@12.0.1 client --key <APPWRITE_API_KEY>",
+            "npx --yes appwrite-cli@12.0.1 client --endpoint https://appwrite.example.test/v1 --key <APPWRITE_API_KEY>",
             "npx --yes appwrite-cli@12.0.1 push teams --all",
             "npx --yes appwrite-cli@12.0.1 push tables --all",
             "npx --yes appwrite-cli@12.0.1 push functions --all",
@@ -124,7 +124,7 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
     );
     for line in [
         "deploy: project `mailer-prod` at https://appwrite.example.test/v1",
-        "   npx --yes appwrite-cli@12.0.1 client --key <APPWRITE_API_KEY>",
+        "   npx --yes appwrite-cli@12.0.1 client --endpoint https://appwrite.example.test/v1 --key <APPWRITE_API_KEY>",
         "   npx --yes appwrite-cli@12.0.1 push teams --all",
         "   npx --yes appwrite-cli@12.0.1 push tables --all",
         "   npx --yes appwrite-cli@12.0.1 push functions --all",
