@@ -366,6 +366,11 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
         for index in table["indexes"].as_array().cloned().unwrap_or_default() {
             let key = str_of(&index, "key");
             v.keys(&format!("{at} index `{key}`"), &index, INDEX_KEYS);
+            if !["key", "unique", "fulltext", "spatial"].contains(&str_of(&index, "type")) {
+                v.push(format!(
+                    "{at} index `{key}`: type must be key, unique, fulltext or spatial"
+                ));
+            }
             let cols = strings(&index, "columns").unwrap_or_default();
             if cols.is_empty() {
                 v.push(format!("{at} index `{key}`: no columns"));
@@ -387,7 +392,7 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
                 job_sample(true),
                 job_sample(false),
                 "$id",
-                &[],
+                JOB_STORAGE_COLUMNS,
                 v,
             ),
             "job_events" => model(
@@ -431,10 +436,23 @@ fn permissions(at: &str, table: &Value, teams: &BTreeSet<String>, v: &mut Proble
     }
 }
 
+/// A column an adapter stores beside a model's fields, checked like a field: its name and its
+/// sample value in the full and in the minimal row (null there when the column is optional).
+pub type StorageColumn = (&'static str, fn(bool) -> Value);
+
 /// Columns the Appwrite adapter stores beside a `JobEvent`'s fields (docs/appwrite-store.md):
-/// the job's `rev` written with the entry, which orders the log. Each is checked like a field
-/// whose sample value is given here.
-pub const EVENT_STORAGE_COLUMNS: &[(&str, u64)] = &[("jobRev", 0)];
+/// the job's `rev` written with the entry, which orders the log.
+pub const EVENT_STORAGE_COLUMNS: &[StorageColumn] = &[("jobRev", |_| Value::from(0))];
+
+/// Columns the Appwrite adapter stores beside a `Job`'s fields: `pendingLog`, the outbox of the
+/// job's newest log entries (wrapped JSON text), optional so rows older than it stay valid.
+pub const JOB_STORAGE_COLUMNS: &[StorageColumn] = &[("pendingLog", |full| {
+    if full {
+        Value::Array(Vec::new())
+    } else {
+        Value::Null
+    }
+})];
 
 /// Columns against the model: `full` is a sample with every optional field set, `minimal` one
 /// with every optional field unset (so its nulls tell which columns are optional). The row's
@@ -445,15 +463,15 @@ fn model(
     full: Value,
     minimal: Value,
     id_column: &str,
-    storage: &[(&str, u64)],
+    storage: &[StorageColumn],
     v: &mut Problems,
 ) {
     let by_key: BTreeMap<&str, &Value> = columns.iter().map(|c| (str_of(c, "key"), c)).collect();
     let mut full = full.as_object().cloned().unwrap_or_default();
     let mut minimal = minimal.as_object().cloned().unwrap_or_default();
     for (column, sample) in storage {
-        full.insert(column.to_string(), (*sample).into());
-        minimal.insert(column.to_string(), (*sample).into());
+        full.insert(column.to_string(), sample(true));
+        minimal.insert(column.to_string(), sample(false));
     }
     let mut fields = BTreeSet::new();
     for (field, value) in &full {

@@ -178,6 +178,11 @@ fn indexes_must_name_existing_columns() {
         |j| table(j, "jobs")["indexes"][0]["columns"] = json!(["finishedAt"]),
         "column `finishedAt` does not exist",
     );
+    assert_reported(
+        base.path(),
+        |j| table(j, "jobs")["indexes"][0]["type"] = json!("btree"),
+        "type must be key, unique, fulltext or spatial",
+    );
 }
 
 #[test]
