@@ -181,7 +181,7 @@ pub fn run_then(store: &dyn JobStore, plan: Plan, before_check: &dyn Fn()) -> Re
                     &store_errors,
                 );
                 s.spawn(move || {
-                    let mut rng = fastrand::Rng::with_seed(plan.seed ^ (t as u64 + 1) * 0x9E37);
+                    let mut rng = fastrand::Rng::with_seed(plan.seed ^ ((t as u64 + 1) * 0x9E37));
                     for _ in 0..per_thread {
                         let op = OPS[rng.usize(..OPS.len())];
                         let outcome = one(store, clock, known, policy, &mut rng, op, plan.keys);
