@@ -189,8 +189,7 @@ pub fn run_then(store: &dyn JobStore, plan: Plan, before_check: &dyn Fn()) -> Re
                             Ok(Some(job_id)) => {
                                 succeeded.fetch_add(1, Ordering::Relaxed);
                                 if let Some(kind) = logged_kind(op) {
-                                    *logged.lock().unwrap().entry((job_id, kind)).or_default() +=
-                                        1;
+                                    *logged.lock().unwrap().entry((job_id, kind)).or_default() += 1;
                                 }
                             }
                             Ok(None) => {
@@ -230,7 +229,12 @@ pub fn run_then(store: &dyn JobStore, plan: Plan, before_check: &dyn Fn()) -> Re
         violations: errors.into_inner().unwrap(),
         ..Report::default()
     };
-    check(store, &logged.into_inner().unwrap(), plan.faults, &mut report);
+    check(
+        store,
+        &logged.into_inner().unwrap(),
+        plan.faults,
+        &mut report,
+    );
     report
 }
 
@@ -450,9 +454,14 @@ fn replay(job: &Job, events: &[JobEvent], v: &mut Vec<String>) {
         }
     }
     if status != job.status {
-        v.push(format!("{}: log ends at {status}, job is {}", job.id, job.status));
+        v.push(format!(
+            "{}: log ends at {status}, job is {}",
+            job.id, job.status
+        ));
     }
-    if job.status != JobStatus::Queued && job.started_at.is_none() && job.status != JobStatus::Cancelled
+    if job.status != JobStatus::Queued
+        && job.started_at.is_none()
+        && job.status != JobStatus::Cancelled
     {
         // A job can be cancelled or failed before it ever ran; anything that ran has startedAt.
         if events.iter().any(|e| e.kind == EventKind::Started) {
