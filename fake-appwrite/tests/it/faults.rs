@@ -215,3 +215,62 @@ fn json_columns_shaped_like_operators_are_stored_verbatim() {
     .unwrap();
     assert_eq!(app.store.get(&started.job.id).unwrap().metadata, metadata);
 }
+
+/// Pause and resume in turn: each call is one write with one log entry.
+fn toggle(store: &dyn JobStore, id: &str, n: i64) -> Result<shared::job::Job, usecase::Error> {
+    let event = if n % 2 == 0 {
+        Event::Pause
+    } else {
+        Event::Resume
+    };
+    usecase::control(&Act::new(store, "user:u1", t(n + 1)), id, event, None)
+}
+
+#[test]
+fn log_entries_whose_append_failed_are_kept_in_the_job_row_and_moved_before_they_leave_it() {
+    let app = spawn_app();
+    let job = start(&app.store, "run-1").job;
+    // The first ten appends fail outright (a garbled answer is not retried); each job write
+    // itself goes through, with its entry in the row's outbox.
+    for n in 0..30 {
+        if n < 10 {
+            app.fake.inject("POST rows", Fault::InvalidJson, 1);
+        }
+        toggle(&app.store, &job.id, n).expect("write");
+    }
+    app.fake.clear_faults();
+    let log = app.another_store().events(&job.id, 100).unwrap();
+    assert_eq!(log.len(), 31, "created + 30 entries, none lost");
+    let mut status = log[0].to_status.unwrap();
+    for e in &log[1..] {
+        assert_eq!(e.from_status, Some(status), "{log:#?}");
+        status = e.to_status.unwrap();
+    }
+    assert_eq!(status, app.store.get(&job.id).unwrap().status);
+    // The outbox was cut twice; what left it was put in `job_events` first.
+    let stored = app.fake.rows("jobmanager", "job_events");
+    assert_eq!(stored.len(), 31, "every entry reached job_events");
+}
+
+#[test]
+fn a_write_that_must_empty_the_outbox_and_cannot_is_refused_with_nothing_written() {
+    let app = spawn_app();
+    let job = start(&app.store, "run-1").job;
+    // Created + 19 entries fill the outbox to its bound; the 20th write must cut it.
+    for n in 0..19 {
+        toggle(&app.store, &job.id, n).expect("write");
+    }
+    let before = app.store.get(&job.id).unwrap();
+    app.fake.inject("GET rows", Fault::ServerError(503), 4);
+    match toggle(&app.store, &job.id, 19) {
+        Err(usecase::Error::Store(e @ StoreError::Unavailable(_))) => {
+            assert!(e.is_retryable());
+            assert!(e.to_string().contains("not written"), "{e}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(app.another_store().get(&job.id).unwrap(), before);
+    // Once Appwrite answers again, the same call goes through.
+    toggle(&app.store, &job.id, 19).expect("write");
+    assert_eq!(app.store.events(&job.id, 100).unwrap().len(), 21);
+}

@@ -8,6 +8,12 @@
 //! refuses with `409 row_update_conflict` if the row changed since. Bulk update by query
 //! (`equal $id` + `equal rev`) looks like a one-request compare-and-set but its find and update
 //! are not known to be atomic, so two writers could both "win"; see the doc for the trade-off.
+//!
+//! The log is kept with a transactional outbox: every row write also carries the job's newest
+//! log entries in the row's `pendingLog` column, so a change and its entries land (or fail)
+//! together. The entries are then appended to `job_events`; if that append fails nothing is
+//! lost, and [`JobStore::events`] merges both. Entries leave the row only once they are known
+//! to be in `job_events`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,6 +40,18 @@ const MAX_PRUNE_BATCH: usize = 100;
 /// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
 const JSON_WRAPPER_VERSION: u64 = 1;
 
+/// The outbox in the job row holds at most this many entries and this many characters of JSON
+/// (the column is TEXT, 65535 characters; the bound keeps rows and reads small)...
+const PENDING_MAX_ENTRIES: usize = 20;
+const PENDING_MAX_CHARS: usize = 16_000;
+/// ...and once over either bound it is cut back to about half, so the request that makes sure
+/// the dropped entries are in `job_events` is paid once per ~10 entries, not on every write.
+const PENDING_KEEP_ENTRIES: usize = 10;
+const PENDING_KEEP_CHARS: usize = 8_000;
+/// An entry larger than this (a huge `details`, e.g. a completion's result) is kept in the row
+/// without its details, which still reach `job_events` through the normal append.
+const PENDING_ENTRY_MAX_CHARS: usize = 12_000;
+
 impl From<AppwriteError> for StoreError {
     fn from(e: AppwriteError) -> Self {
         if e.is_transient() {
@@ -50,12 +68,84 @@ impl From<ConfigError> for StoreError {
     }
 }
 
-/// A row as we last read or wrote it: the job and Appwrite's `$updatedAt`, which is the
-/// version a conditional write sends back.
+/// A row as we last read or wrote it: the job, its outbox of newest log entries, and
+/// Appwrite's `$updatedAt`, which is the version a conditional write sends back.
 #[derive(Debug, Clone)]
 struct Seen {
     job: Job,
+    pending: Vec<Pending>,
     updated_at: String,
+}
+
+/// One log entry as kept in the job row's `pendingLog`: the event, the job revision it was
+/// written with (its place in the log) and its row id in `job_events` (the event id, or the
+/// job id for a created entry).
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    event: JobEvent,
+    rev: u64,
+    row: String,
+}
+
+impl Pending {
+    fn new(event: &JobEvent, rev: u64, row: String) -> Self {
+        Pending {
+            event: event.clone(),
+            rev,
+            row,
+        }
+    }
+
+    /// The entry as stored: the `job_events` row's columns plus its row id. An entry too large
+    /// for the outbox goes without its details (the append still stores them in full).
+    fn encode(&self) -> Value {
+        let mut value = encode_event(&self.event, self.rev);
+        value["$id"] = json!(self.row);
+        if chars(&value) > PENDING_ENTRY_MAX_CHARS {
+            value["details"] = wrap(&json!({"omitted": "too large for the job row"}));
+        }
+        value
+    }
+
+    fn decode(value: &Value) -> StoreResult<Self> {
+        Ok(Pending {
+            event: decode_event(value)?,
+            rev: value
+                .get("jobRev")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| malformed("pendingLog entry without a numeric `jobRev`"))?,
+            row: str_field(value, "$id")?.to_owned(),
+        })
+    }
+}
+
+fn chars(value: &Value) -> usize {
+    value.to_string().chars().count()
+}
+
+/// The `pendingLog` column's value: the entries, oldest first, in the JSON wrapper.
+fn encode_pending(pending: &[Pending]) -> Value {
+    wrap(&Value::Array(pending.iter().map(Pending::encode).collect()))
+}
+
+/// Appends `new` to the outbox and, if that breaks a bound, cuts the oldest entries (never the
+/// new ones: they must be written with their change) down to the keep bounds. Returns what was
+/// cut, which the caller must make sure is in `job_events` before the row is written.
+fn push_pending(pending: &mut Vec<Pending>, new: &[Pending]) -> Vec<Pending> {
+    pending.extend_from_slice(new);
+    let sizes: Vec<usize> = pending.iter().map(|p| chars(&p.encode()) + 1).collect();
+    let total: usize = sizes.iter().sum();
+    if pending.len() <= PENDING_MAX_ENTRIES && total <= PENDING_MAX_CHARS {
+        return Vec::new();
+    }
+    let droppable = pending.len() - new.len();
+    let (mut cut, mut left, mut count) = (0, total, pending.len());
+    while cut < droppable && (count > PENDING_KEEP_ENTRIES || left > PENDING_KEEP_CHARS) {
+        left -= sizes[cut];
+        count -= 1;
+        cut += 1;
+    }
+    pending.drain(..cut).collect()
 }
 
 /// Jobs in Appwrite. Build one per execution (the key is per request); reads remember each
@@ -162,63 +252,108 @@ impl AppwriteStore {
             .ok_or_else(|| malformed("list without a numeric `total`"))
     }
 
-    /// Appends events after their job write. Each row id is the event id, so a retried insert
-    /// is a `row_already_exists` and counts as done.
-    fn append(
-        &self,
-        events: &[JobEvent],
-        rev: u64,
-        row_id: impl Fn(&JobEvent) -> String,
-    ) -> StoreResult<()> {
-        for event in events {
-            match self.client.create_row(
-                self.events_table(),
-                &row_id(event),
-                encode_event(event, rev),
-            ) {
+    /// Inserts entries into `job_events`, in order. The row id is fixed per entry, so a retried
+    /// insert is a `row_already_exists` and counts as done.
+    fn append(&self, entries: &[Pending]) -> Result<(), AppwriteError> {
+        for p in entries {
+            match self
+                .client
+                .create_row(self.events_table(), &p.row, encode_event(&p.event, p.rev))
+            {
                 Ok(_) => {}
                 Err(e) if e.kind() == Some("row_already_exists") => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
         Ok(())
     }
 
-    /// Appends a write's events. The job row is the source of truth and is already written: a
-    /// log entry that still cannot be stored after retries is reported on stderr (the
-    /// function's error log) rather than failing a change that happened.
-    fn append_after_write(&self, job_id: &str, rev: u64, events: &[JobEvent]) {
-        if let Err(e) = self.append(events, rev, |e| e.id.clone()) {
-            eprintln!("job `{job_id}`: could not append its log entries: {e}");
+    /// Appends a write's entries once the row holding them is written. A failure loses
+    /// nothing (the entries are in the row's `pendingLog`, which `events` reads, and they are
+    /// moved to `job_events` before they ever leave the row), so it is only noted on stderr.
+    fn append_after_write(&self, job_id: &str, entries: &[Pending]) {
+        if let Err(e) = self.append(entries) {
+            eprintln!(
+                "job `{job_id}`: log entries kept in the job row for now, append failed: {e}"
+            );
         }
+    }
+
+    /// Makes sure entries about to be cut from a job's outbox are in `job_events`: one list of
+    /// the ones already there, then an insert of any missing. Runs before the row write, so a
+    /// failure here refuses the write with nothing changed.
+    fn flush(&self, job_id: &str, entries: &[Pending]) -> StoreResult<()> {
+        let refused = |e: AppwriteError| {
+            let why = format!(
+                "job `{job_id}`: could not move old log entries out of the job row, so the \
+                 change was not written: {e}"
+            );
+            if e.is_transient() {
+                StoreError::Unavailable(why)
+            } else {
+                StoreError::Backend(why)
+            }
+        };
+        let rows: Vec<Value> = entries.iter().map(|p| json!(p.row)).collect();
+        let reply = self
+            .client
+            .list_rows(
+                self.events_table(),
+                &[
+                    query("equal", Some("$id"), rows),
+                    query("select", None, vec![json!("$id")]),
+                    query("limit", None, vec![json!(entries.len())]),
+                ],
+                false,
+            )
+            .map_err(refused)?;
+        let present: Vec<&str> = rows_of(&reply)?
+            .iter()
+            .filter_map(|r| r.get("$id").and_then(Value::as_str))
+            .collect();
+        let missing: Vec<Pending> = entries
+            .iter()
+            .filter(|p| !present.contains(&p.row.as_str()))
+            .cloned()
+            .collect();
+        self.append(&missing).map_err(refused)
     }
 }
 
 impl JobStore for AppwriteStore {
     fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
         check_sizes(job)?;
-        // The created event's row id is the job id: a create retried after the job row was
-        // inserted (but not its event) re-inserts the same event row, never a second one.
-        let created_row = |_: &JobEvent| job.id.clone();
-        match self
-            .client
-            .create_row(self.jobs(), &job.id, encode_job(job))
-        {
+        // The created entry's row id is the job id: whoever creates the row, its log has
+        // exactly one created entry. It travels in the new row's outbox, so the row and its
+        // first entry are one insert.
+        let entry = [Pending::new(created, job.rev, job.id.clone())];
+        let mut row = encode_job(job);
+        row["pendingLog"] = encode_pending(&entry);
+        match self.client.create_row(self.jobs(), &job.id, row) {
             Ok(reply) => {
                 let seen = decode_job(&reply.body)?;
                 self.remember(seen.clone());
-                self.append(std::slice::from_ref(created), job.rev, created_row)?;
+                self.append_after_write(&job.id, &entry);
                 Ok(Created::New(seen.job))
             }
             Err(e) if e.kind() == Some("row_already_exists") => {
-                let existing = self.read(&job.id)?.job;
-                self.append(std::slice::from_ref(created), job.rev, created_row)?;
+                let existing = self.read(&job.id)?;
+                // Only the row's own created entry may reach the log (ours would be a second
+                // one if the row is someone else's); if it already left the outbox, it is in
+                // `job_events`.
+                let own: Vec<Pending> = existing
+                    .pending
+                    .iter()
+                    .filter(|p| p.row == job.id)
+                    .cloned()
+                    .collect();
+                self.append_after_write(&job.id, &own);
                 // Our own earlier attempt (its answer was lost and the create retried) left
                 // exactly our row: that is still a new job for the caller.
-                if existing == *job {
-                    Ok(Created::New(existing))
+                if existing.job == *job {
+                    Ok(Created::New(existing.job))
                 } else {
-                    Ok(Created::Existing(existing))
+                    Ok(Created::Existing(existing.job))
                 }
             }
             Err(e) => Err(e.into()),
@@ -306,7 +441,22 @@ impl JobStore for AppwriteStore {
                 seen
             }
         };
-        let data = diff(&seen.job, &w.job);
+        let mut data = diff(&seen.job, &w.job);
+        let entries: Vec<Pending> = w
+            .events
+            .iter()
+            .map(|e| Pending::new(e, w.job.rev, e.id.clone()))
+            .collect();
+        // A write without log entries (progress, heartbeat) leaves the outbox alone: the
+        // PATCH carries only the changed job columns.
+        if !entries.is_empty() {
+            let mut pending = seen.pending.clone();
+            let cut = push_pending(&mut pending, &entries);
+            if !cut.is_empty() {
+                self.flush(id, &cut)?;
+            }
+            data.insert("pendingLog".into(), encode_pending(&pending));
+        }
         wait_past(&seen.updated_at);
         let result = self.client.update_row(
             self.jobs(),
@@ -325,7 +475,10 @@ impl JobStore for AppwriteStore {
                 // lost before a retry: only the row itself can tell.
                 self.forget(id);
                 let now = self.read(id)?;
-                if now.job != w.job {
+                let ours = entries
+                    .iter()
+                    .all(|e| now.pending.iter().any(|p| p.event.id == e.event.id));
+                if now.job != w.job || !ours {
                     return Err(StoreError::Conflict { id: id.into() });
                 }
                 now
@@ -336,15 +489,20 @@ impl JobStore for AppwriteStore {
             }
         };
         self.remember(written.clone());
-        self.append_after_write(id, w.job.rev, &w.events);
+        self.append_after_write(id, &entries);
         Ok(written.job)
     }
 
+    /// The log as of one read of the job row: its outbox, merged with `job_events`. The row is
+    /// read first: an entry cut from the outbox since was put in `job_events` before, so the
+    /// list finds it; entries newer than the row (a higher `jobRev`) are left out, so the log
+    /// never shows a later entry while an earlier one is still only in the row.
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
-        let mut out: Vec<JobEvent> = Vec::new();
+        let snapshot = self.read(job_id)?;
+        let mut listed: Vec<(u64, JobEvent)> = Vec::new();
         let mut cursor: Option<String> = None;
-        while out.len() < limit {
-            let page = (limit - out.len()).min(MAX_PAGE);
+        while listed.len() < limit {
+            let page = (limit - listed.len()).min(MAX_PAGE);
             let mut queries = vec![
                 query("equal", Some("jobId"), vec![json!(job_id)]),
                 // Revision order is write order: an entry appended late still sorts after the
@@ -361,7 +519,11 @@ impl JobStore for AppwriteStore {
                 .list_rows(self.events_table(), &queries, false)?;
             let rows = rows_of(&reply)?;
             for row in rows {
-                out.push(decode_event(row)?);
+                let rev = row
+                    .get("jobRev")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("event row without a numeric `jobRev`"))?;
+                listed.push((rev, decode_event(row)?));
             }
             if rows.len() < page {
                 break;
@@ -375,11 +537,18 @@ impl JobStore for AppwriteStore {
                 return Err(malformed("event row without `$id`"));
             }
         }
-        // Every job has its `created` entry, so an empty log means no job (or a pruned one).
-        if out.is_empty() && limit > 0 {
-            self.read(job_id)?;
+        listed.retain(|(rev, _)| *rev <= snapshot.job.rev);
+        // Entries only in the outbox (their append failed) join the listed ones; a stable sort
+        // by revision keeps `$sequence` order within one, and a write's entries reach
+        // `job_events` as a prefix, so the outbox's remainder follows it.
+        for p in &snapshot.pending {
+            if !listed.iter().any(|(_, e)| e.id == p.event.id) {
+                listed.push((p.rev, p.event.clone()));
+            }
         }
-        Ok(out)
+        listed.sort_by_key(|(rev, _)| *rev);
+        listed.truncate(limit);
+        Ok(listed.into_iter().map(|(_, e)| e).collect())
     }
 
     fn prune(
@@ -712,8 +881,22 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         rev: number("rev")?.ok_or_else(|| bad("rev", "missing".into()))?,
         id: id.clone(),
     };
+    let pending = match unwrapped("pendingLog")? {
+        // Rows written before the outbox existed have none.
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(entries)) => entries
+            .iter()
+            .map(Pending::decode)
+            .collect::<StoreResult<_>>()
+            .map_err(|e| bad("pendingLog", e.to_string()))?,
+        Some(other) => return Err(bad("pendingLog", format!("expected an array, got {other}"))),
+    };
     let updated_at = str_field(row, "$updatedAt")?.to_owned();
-    Ok(Seen { job, updated_at })
+    Ok(Seen {
+        job,
+        pending,
+        updated_at,
+    })
 }
 
 fn unwrap_json(raw: &str) -> Result<Value, String> {
@@ -868,6 +1051,64 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("metadata"));
+    }
+
+    fn entry(n: u64, message_chars: usize) -> Pending {
+        let event = JobEvent {
+            id: format!("e{n}"),
+            job_id: "j1".into(),
+            at: crate::job::millis(Utc::now()),
+            kind: EventKind::Progress,
+            actor: "system".into(),
+            message: Some("m".repeat(message_chars)),
+            from_status: Some(JobStatus::Running),
+            to_status: Some(JobStatus::Running),
+            details: Map::new(),
+        };
+        Pending::new(&event, n, format!("e{n}"))
+    }
+
+    #[test]
+    fn the_outbox_survives_the_round_trip_through_its_row() {
+        let mut row = as_row(&job());
+        let pending = vec![entry(1, 10), entry(2, 0)];
+        row["pendingLog"] = encode_pending(&pending);
+        assert_eq!(decode_job(&row).unwrap().pending, pending);
+        // Rows from before the outbox have no such column.
+        assert!(decode_job(&as_row(&job())).unwrap().pending.is_empty());
+    }
+
+    #[test]
+    fn the_outbox_is_cut_to_half_only_past_its_bounds_and_never_loses_the_new_entries() {
+        let mut pending: Vec<Pending> = (1..=PENDING_MAX_ENTRIES as u64)
+            .map(|n| entry(n, 10))
+            .collect();
+        assert!(push_pending(&mut Vec::new(), &pending).is_empty());
+        let cut = push_pending(&mut pending, &[entry(21, 10)]);
+        assert_eq!(cut.len(), 21 - PENDING_KEEP_ENTRIES);
+        assert_eq!(cut[0].rev, 1, "the oldest go first");
+        assert_eq!(pending.len(), PENDING_KEEP_ENTRIES);
+        assert_eq!(pending.last().unwrap().rev, 21);
+
+        // By size: a few long messages trip the character bound before the entry bound.
+        let mut pending: Vec<Pending> = (1..=8).map(|n| entry(n, 1_900)).collect();
+        let cut = push_pending(&mut pending, &[entry(9, 1_900)]);
+        assert!(!cut.is_empty());
+        let kept: usize = pending.iter().map(|p| chars(&p.encode()) + 1).sum();
+        assert!(kept <= PENDING_KEEP_CHARS, "{kept}");
+        assert_eq!(pending.last().unwrap().rev, 9);
+    }
+
+    #[test]
+    fn an_entry_too_large_for_the_outbox_is_kept_without_its_details() {
+        let mut big = entry(1, 10);
+        big.event
+            .details
+            .insert("blob".into(), json!("x".repeat(PENDING_ENTRY_MAX_CHARS)));
+        let kept = Pending::decode(&big.encode()).unwrap();
+        assert_eq!(kept.event.id, "e1");
+        assert!(kept.event.details.get("blob").is_none());
+        assert!(chars(&big.encode()) <= PENDING_ENTRY_MAX_CHARS);
     }
 
     #[test]
