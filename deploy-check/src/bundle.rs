@@ -71,13 +71,24 @@ pub struct Report {
     pub body: String,
 }
 
-/// A request that exercises `handler::main` without Appwrite: a body that is not JSON and no
-/// Appwrite key. Functions refuse it (4xx) or say their store is unreachable (5xx); either way
-/// the answer is the shared HTTP edge's JSON, which only the function's code produces.
+/// A request that exercises `handler::main` as Appwrite would call it (a per-execution key
+/// header; the server gets the variables Appwrite injects, with an endpoint where nothing
+/// listens) but with a body that is not JSON. Functions refuse it (4xx) or say Appwrite is
+/// unreachable (5xx); either way the answer is the shared HTTP edge's JSON, which only the
+/// function's code produces.
 pub fn smoke_request() -> &'static str {
     "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
-     x-appwrite-trigger: http\r\ncontent-length: 8\r\nconnection: close\r\n\r\nnot json"
+     x-appwrite-trigger: http\r\nx-appwrite-key: bundle-check\r\n\
+     content-length: 8\r\nconnection: close\r\n\r\nnot json"
 }
+
+/// The variables Appwrite injects (`reference/appwrite.md` §3.1); port 9 (discard) has no
+/// listener here, so any call to Appwrite fails at once.
+pub const SMOKE_ENV: &[(&str, &str)] = &[
+    ("APPWRITE_FUNCTION_API_ENDPOINT", "http://127.0.0.1:9/v1"),
+    ("APPWRITE_FUNCTION_PROJECT_ID", "bundle-check"),
+    ("APPWRITE_FUNCTION_ID", "bundle-check"),
+];
 
 /// The replica: `<dir>/Cargo.toml`, `<dir>/src/main.rs`, `<dir>/src/function/`.
 pub struct Replica {
@@ -278,6 +289,7 @@ pub fn answered_by_handler(status: u16, body: &str) -> bool {
 fn serve_once(binary: &Path) -> Result<(u16, String), String> {
     let mut child = Command::new(binary)
         .env("PORT", "0")
+        .envs(SMOKE_ENV.iter().copied())
         .env_remove("APPWRITE_API_KEY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
