@@ -168,6 +168,16 @@ fn column_types_bounds_and_required_flags_follow_the_model() {
         |j| column(j, "job_events", "jobRev")["type"] = json!("double"),
         "`jobRev`: must be an integer",
     );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "pendingLog")["size"] = json!(16000),
+        "`pendingLog`: size must be at least",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "pendingLog")["required"] = json!(true),
+        "`pendingLog`: `required` must be false",
+    );
 }
 
 #[test]
