@@ -2,6 +2,10 @@
 //! over HTTP exactly as workers (hooks, with the server key) and the dashboard (the action API,
 //! as the development identity) drive it.
 
+mod captured;
+mod load;
+mod security;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,5 +1,10 @@
 //! Reliability suite, bounded for `scripts/test`: race torture on SQLite and on the fake
-//! Appwrite (with and without injected faults). `TORTURE_SEED` replays a run; `TORTURE_OPS`
-//! makes it longer (see RELIABILITY.md).
+//! Appwrite (with and without injected faults), the bad-input and authorization matrices over
+//! every function's handler, and the secrets scan of answers, logs and errors. `TORTURE_SEED`
+//! replays a run; `TORTURE_OPS` makes it longer (see RELIABILITY.md).
 
+mod authorization;
+mod bad_input;
+mod secrets;
 mod torture;
+mod world;
