@@ -389,8 +389,11 @@ pub fn clip_text(text: &str) -> String {
     }
 }
 
-/// Checks that a JSON object fits the column it is stored in.
-pub fn check_json_size(field: &'static str, value: &Map<String, Value>) -> Result<(), JobError> {
+/// Checks that a JSON value (an object, or an opaque checkpoint) fits the column it is stored in.
+pub fn check_json_size(
+    field: &'static str,
+    value: &(impl Serialize + ?Sized),
+) -> Result<(), JobError> {
     let size = serde_json::to_vec(value)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);

@@ -319,6 +319,10 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
     if req.total == Some(0) {
         return Err(JobError::invalid("total", "must be greater than 0").into());
     }
+    // Checked here, not only in the Appwrite adapter, so every store refuses it alike.
+    if let Some(checkpoint) = &req.checkpoint {
+        check_json_size("checkpoint", checkpoint)?;
+    }
     act.mutate(job_id, |job| {
         let before = job.clone();
         let total = req.total.or(job.total);
@@ -397,6 +401,9 @@ pub fn worker_paused(
     checkpoint: Option<Value>,
     message: Option<String>,
 ) -> Result<Job> {
+    if let Some(checkpoint) = &checkpoint {
+        check_json_size("checkpoint", checkpoint)?;
+    }
     act.mutate(job_id, |job| {
         let from = act.step(job, Event::WorkerPaused)?;
         if checkpoint.is_some() {

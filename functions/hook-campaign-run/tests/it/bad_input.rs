@@ -179,6 +179,23 @@ const CASES: &[Case] = &[
         field: Some("event"),
         control: Some("continue"),
     },
+    // Regression: SQLite stored checkpoints over the column size that Appwrite refuses.
+    Case {
+        what: "progress with a checkpoint too big for its column",
+        given: Given::Running,
+        body: |id| json!({"event": "progress", "jobId": id, "percent": 60, "checkpoint": {"blob": "x".repeat(70_000)}}),
+        status: 400,
+        field: Some("checkpoint"),
+        control: Some("continue"),
+    },
+    Case {
+        what: "paused with a checkpoint too big for its column",
+        given: Given::Running,
+        body: |id| json!({"event": "paused", "jobId": id, "checkpoint": {"blob": "x".repeat(70_000)}}),
+        status: 400,
+        field: Some("checkpoint"),
+        control: Some("continue"),
+    },
 ];
 
 fn given(app: &App, state: Given) -> String {
