@@ -8,16 +8,16 @@
 //! symlinked `/mnt/logs` still works) and down into the configured directory. The id part is
 //! always sanitised first (see `protocol::sanitize_log_id`), so the walk is ours alone.
 //!
-//! `end()` does synchronous file IO, so callers run [`LogSink::end`] on a blocking thread,
-//! never on an async worker.
+//! `end()` does synchronous file IO, and file creation in one directory is serialised by the
+//! kernel (the directory's lock) whoever calls it. So one dedicated writer thread per sink
+//! does all of it, back to back: no threads spinning on the directory lock, no async worker
+//! ever blocked. [`LogSink::end`] hands a finished logger over and waits (it is called from
+//! blocking threads), because the executor reads the files as soon as the response arrives.
 
 use openruntimes::Logger;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-/// Serialises file creation across all blocking threads (see [`LogSink::end`]).
-static CREATE_TURN: Mutex<()> = Mutex::new(());
+use std::sync::mpsc;
 
 /// The directory `openruntimes::Logger::end` always writes under.
 const LOGGER_ROOT: &str = "/mnt/logs";
@@ -27,6 +27,13 @@ const LOGGER_ROOT: &str = "/mnt/logs";
 pub struct LogSink {
     /// Prepended to the sanitised id so `/mnt/logs/{prefix}{id}_logs.log` lands in `logs_dir`.
     prefix: String,
+    /// The writer thread's queue; it exits when the last sink clone is dropped.
+    jobs: mpsc::Sender<Job>,
+}
+
+struct Job {
+    logger: Logger,
+    written: mpsc::SyncSender<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +47,8 @@ pub enum LogsDirError {
     LoggerRoot { source: io::Error },
     #[error("the logs directory {path} is not valid UTF-8")]
     NotUtf8 { path: PathBuf },
+    #[error("cannot start the log writer thread: {0}")]
+    Writer(io::Error),
 }
 
 impl LogSink {
@@ -75,7 +84,17 @@ impl LogSink {
                 .trim_start_matches('/');
             format!("{up}{down}/")
         };
-        Ok(LogSink { prefix })
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("opr-log-writer".into())
+            .spawn(move || {
+                for job in queue {
+                    job.logger.end();
+                    let _ = job.written.send(());
+                }
+            })
+            .map_err(LogsDirError::Writer)?;
+        Ok(LogSink { prefix, jobs })
     }
 
     /// Writes the logger's entries to `{id}_logs.log` / `{id}_errors.log` in the logs
@@ -84,10 +103,16 @@ impl LogSink {
     pub fn end(&self, logger: &Logger, id: &str) {
         let mut writer = logger.clone();
         writer.id = format!("{}{}", self.prefix, id);
-        // Creating files in one directory takes the directory's lock in the kernel; with many
-        // blocking threads creating at once they spin on it (most of the CPU under load when
-        // measured). Taking turns here makes waiters sleep instead, and throughput goes up.
-        let _turn = CREATE_TURN.lock().unwrap_or_else(|p| p.into_inner());
-        writer.end();
+        let (written, wait) = mpsc::sync_channel(1);
+        match self.jobs.send(Job {
+            logger: writer,
+            written,
+        }) {
+            Ok(()) => {
+                let _ = wait.recv();
+            }
+            // The writer thread is gone (it cannot panic, but stay correct): write here.
+            Err(mpsc::SendError(job)) => job.logger.end(),
+        }
     }
 }

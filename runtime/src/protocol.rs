@@ -193,8 +193,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
+            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+F`).
             let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
                 .ok()
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(b) = hex {
                 out.push(b);
@@ -390,6 +392,14 @@ mod tests {
         assert_eq!(percent_decode("%zz"), "%zz");
         assert_eq!(percent_decode("%F0%9F%91%8B"), "👋");
         assert_eq!(percent_decode("%FF"), "");
+    }
+
+    #[test]
+    fn an_escape_with_a_sign_is_malformed_and_stays_literal() {
+        // Found by fuzz/fuzz_targets/runtime_protocol.rs: `%+F` used to decode to 0x0F.
+        assert_eq!(percent_decode("%+F"), "%+F");
+        assert_eq!(percent_decode("%-1x"), "%-1x");
+        assert_eq!(parse_query("r=%+FF")["r"], "%+FF");
     }
 
     #[test]
