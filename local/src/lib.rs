@@ -12,6 +12,7 @@ pub mod functions;
 pub mod gateway;
 pub mod host;
 pub mod manifest;
+pub mod standalone;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
