@@ -714,6 +714,12 @@ fn apply(
                             )
                         }
                     };
+                    // Bulk operations act on every matching row: the list default of 25
+                    // applies to reads only (`no queries = ALL rows`, §1.2).
+                    let mut queries = queries;
+                    if !queries.iter().any(|q| q["method"] == "limit") {
+                        queries.push(json!({"method": "limit", "values": [u32::MAX]}));
+                    }
                     let ids: Vec<String> =
                         match select(rows.values().collect(), Ok(queries), Some(rows)) {
                             Ok(found) => found
