@@ -448,7 +448,8 @@ impl SqliteStore {
     fn try_counts(&self) -> Result<Vec<Count>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT type, status, count(*) FROM jobs GROUP BY type, status ORDER BY type, status",
+            // Maintained by triggers (schema migration 3): one row per pair ever seen.
+            "SELECT type, status, n FROM job_counts WHERE n > 0 ORDER BY type, status",
         )?;
         let mut rows = stmt.query([])?;
         let mut counts = Vec::new();

@@ -77,6 +77,45 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX jobs_type_status_started ON jobs (type, status, startedAt, createdAt, id);
     CREATE INDEX jobs_type_status_completed ON jobs (type, status, completedAt, createdAt, id);
     CREATE INDEX jobs_type_status_updated ON jobs (type, status, updatedAt, createdAt, id);",
+    // 3: first pages that read about one page of index entries, and O(1) counts.
+    //
+    // - History within a type (newest completion first) is a merge of one ordered stream per
+    //   (type, status): the completion index breaks ties by `id` right after `completedAt` so
+    //   each stream is in `(completedAt, id)` order; `createdAt` stays in it for ranges on
+    //   `completedAt` ordered by creation (still covering).
+    // - The reference index carries `createdAt, id`, so a prefix matching few jobs picks its
+    //   page inside the index (covering) instead of reading every matching row.
+    // - `job_counts` holds the number of jobs per (type, status), kept by triggers in the same
+    //   transaction as every insert, status or type change and delete, so `counts()` reads at
+    //   most types x statuses rows instead of scanning every job. A progress write updates
+    //   neither column, so it does not fire the update trigger.
+    "DROP INDEX jobs_type_status_completed;
+    CREATE INDEX jobs_type_status_completed ON jobs (type, status, completedAt, id, createdAt);
+    DROP INDEX jobs_reference;
+    CREATE INDEX jobs_reference ON jobs (referenceId, type, status, createdAt, id);
+
+    CREATE TABLE job_counts (
+        type   TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (type, status)
+    ) WITHOUT ROWID;
+    INSERT INTO job_counts (type, status, n)
+        SELECT type, status, count(*) FROM jobs GROUP BY type, status;
+    CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_counts (type, status, n) VALUES (new.type, new.status, 1)
+            ON CONFLICT (type, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+        UPDATE job_counts SET n = n - 1 WHERE type = old.type AND status = old.status;
+    END;
+    CREATE TRIGGER job_counts_update AFTER UPDATE OF type, status ON jobs
+        WHEN old.type IS NOT new.type OR old.status IS NOT new.status
+    BEGIN
+        UPDATE job_counts SET n = n - 1 WHERE type = old.type AND status = old.status;
+        INSERT INTO job_counts (type, status, n) VALUES (new.type, new.status, 1)
+            ON CONFLICT (type, status) DO UPDATE SET n = n + 1;
+    END;",
 ];
 
 /// The schema version this code writes and reads.

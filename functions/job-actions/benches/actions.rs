@@ -246,8 +246,7 @@ fn main() {
     let (status, _) = call(&platform, &services, "/v1/jobs/summary");
     println!(
         "\nThe summary (`/v1/jobs/summary`, counts per type and status) took {} ms once \
-         (status {status}): it scans the status index, so the dashboard should poll it less \
-         often than the list.",
+         (status {status}).",
         ms(t.elapsed())
     );
 }
