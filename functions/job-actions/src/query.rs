@@ -104,6 +104,10 @@ fn decode(raw: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3)?;
+            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+5`).
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
             let hex = std::str::from_utf8(hex).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
@@ -330,6 +334,9 @@ mod tests {
             ("limit=1&limit=2", "limit"),
             ("cursor=..%2F..%2Fetc", "cursor"),
             ("q=%ZZ", "q"),
+            // A sign is not a hex digit (`from_str_radix` accepts `+5`).
+            ("q=%+5", "q"),
+            ("q=%-1", "q"),
         ];
         for (raw, field) in cases {
             let err = parse(raw).unwrap_err();
