@@ -27,8 +27,9 @@ const LOGGER_ROOT: &str = "/mnt/logs";
 pub struct LogSink {
     /// Prepended to the sanitised id so `/mnt/logs/{prefix}{id}_logs.log` lands in `logs_dir`.
     prefix: String,
-    /// The writer thread's queue; it exits when the last sink clone is dropped.
-    jobs: mpsc::Sender<Job>,
+    /// The writer thread's queue; it exits when the last sink clone is dropped. `None` when
+    /// `/mnt/logs` cannot exist here (a laptop without root): log files are then skipped.
+    jobs: Option<mpsc::Sender<Job>>,
 }
 
 struct Job {
@@ -62,8 +63,18 @@ impl LogSink {
             })
         };
         create(logs_dir)?;
-        std::fs::create_dir_all(LOGGER_ROOT)
-            .map_err(|source| LogsDirError::LoggerRoot { source })?;
+        if let Err(source) = std::fs::create_dir_all(LOGGER_ROOT) {
+            // Serving matters more than log files: without root on a laptop, keep answering
+            // and say once why the files are missing.
+            eprintln!(
+                "{}; log files are not written",
+                LogsDirError::LoggerRoot { source }
+            );
+            return Ok(LogSink {
+                prefix: String::new(),
+                jobs: None,
+            });
+        }
         let canonical = |path: &Path| {
             std::fs::canonicalize(path).map_err(|source| LogsDirError::Create {
                 path: path.to_owned(),
@@ -94,17 +105,21 @@ impl LogSink {
                 }
             })
             .map_err(LogsDirError::Writer)?;
-        Ok(LogSink { prefix, jobs })
+        Ok(LogSink {
+            prefix,
+            jobs: Some(jobs),
+        })
     }
 
     /// Writes the logger's entries to `{id}_logs.log` / `{id}_errors.log` in the logs
     /// directory (both files are created even when empty, as the executor reads both).
     /// `id` must already be sanitised.
     pub fn end(&self, logger: &Logger, id: &str) {
+        let Some(jobs) = &self.jobs else { return };
         let mut writer = logger.clone();
         writer.id = format!("{}{}", self.prefix, id);
         let (written, wait) = mpsc::sync_channel(1);
-        match self.jobs.send(Job {
+        match jobs.send(Job {
             logger: writer,
             written,
         }) {
