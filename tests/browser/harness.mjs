@@ -11,7 +11,11 @@ import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const KEY = "browser-test-server-key-0123456789";
-export const screenshots = join(root, "docs", "screenshots");
+// Test runs write their screenshots under target/ to look at; `UPDATE_SCREENSHOTS=1` refreshes
+// the committed ones in docs/screenshots (shown in the README).
+export const screenshots = process.env.UPDATE_SCREENSHOTS === "1"
+  ? join(root, "docs", "screenshots")
+  : join(process.env.CARGO_TARGET_DIR || join(root, "target"), "screenshots");
 
 function binary() {
   if (process.env.JOBS_DEV_BIN) return process.env.JOBS_DEV_BIN;
