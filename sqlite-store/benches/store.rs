@@ -7,11 +7,11 @@
 
 use std::time::{Duration as Wall, Instant};
 
-use chrono::{DateTime, Duration};
-use serde_json::{json, Map};
-use shared::job::{EventKind, Job, JobEvent, JobStatus, JobType, Timestamp};
+use chrono::Duration;
+use shared::job::{JobStatus, JobType};
 use shared::store::{DateField, DateRange, JobQuery, JobStore, Order, Scope};
 use shared::usecase::{self, Act};
+use sqlite_store::synthetic::{job as synthetic, now};
 use sqlite_store::SqliteStore;
 
 const SIZES: &[usize] = &[10_000, 100_000, 1_000_000];
@@ -21,84 +21,6 @@ const PROGRESS_CALLS: u64 = 20_000;
 const PRUNE_JOBS: usize = 100_000;
 const PRUNE_KEEP: usize = 100;
 const PRUNE_BATCH: usize = 10_000;
-
-/// "Now" for the generated data: the newest job was created just before it.
-fn now() -> Timestamp {
-    DateTime::from_timestamp_millis(1_798_761_600_000).expect("a valid instant")
-}
-
-/// A cheap, well-spread hash so the data is varied but reproducible.
-fn mix(i: u64) -> u64 {
-    let mut x = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// Job `i` of a history of `span` spread evenly over the year before `now`, newest last: 97%
-/// finished (mostly completed), the rest active, of the four types evenly.
-fn synthetic(i: u64, count: u64, span: Duration) -> (Job, Vec<JobEvent>) {
-    let h = mix(i);
-    let created =
-        now() - span + Duration::milliseconds(span.num_milliseconds() * i as i64 / count as i64);
-    let job_type = JobType::ALL[(h % 4) as usize];
-    let status = match (h >> 8) % 100 {
-        0..=79 => JobStatus::Completed,
-        80..=89 => JobStatus::Failed,
-        90..=96 => JobStatus::Cancelled,
-        97 => JobStatus::Queued,
-        98 => JobStatus::Running,
-        _ => JobStatus::Paused,
-    };
-    let started = (status != JobStatus::Queued).then(|| created + Duration::seconds(2));
-    let completed = status
-        .is_final()
-        .then(|| created + Duration::seconds(60 + ((h >> 16) % 7_200) as i64));
-    let updated = completed.or(started).unwrap_or(created);
-    let job = Job {
-        id: format!("j{:011x}{:016x}", created.timestamp_millis(), h),
-        job_type,
-        status,
-        reference_id: format!("campaign-{}", (h >> 24) % 5_000),
-        progress: if status == JobStatus::Completed {
-            100
-        } else {
-            ((h >> 32) % 100) as u8
-        },
-        progress_message: Some("sent 120 of 200".into()),
-        started_at: started,
-        updated_at: updated,
-        completed_at: completed,
-        error_message: (status == JobStatus::Failed).then(|| "SES throttled".into()),
-        metadata: match json!({"campaignId": format!("c-{}", h % 5_000), "listSize": 200}) {
-            serde_json::Value::Object(map) => map,
-            _ => Map::new(),
-        },
-        created_at: created,
-        heartbeat_at: updated,
-        done: Some(120),
-        total: Some(200),
-        checkpoint: None,
-        result: None,
-        idempotency_key: None,
-        last_actor: None,
-        last_reason: None,
-        retry_of: None,
-        rev: 1,
-    };
-    let created_event = JobEvent {
-        id: format!("e{}", &job.id[1..]),
-        job_id: job.id.clone(),
-        at: created,
-        kind: EventKind::Created,
-        actor: "function:hook-campaign-run".into(),
-        message: None,
-        from_status: None,
-        to_status: Some(JobStatus::Running),
-        details: Map::new(),
-    };
-    (job, vec![created_event])
-}
 
 fn percentile(sorted: &[Wall], p: usize) -> Wall {
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]

@@ -22,6 +22,7 @@ use shared::store::{
 mod codec;
 mod query;
 mod schema;
+pub mod synthetic;
 
 use codec::{EVENT_COLUMNS, JOB_COLUMNS};
 
