@@ -274,6 +274,15 @@ fn actor(hook: &Hook, ctx: &Context) -> Result<String, ApiError> {
     }
 }
 
+/// A hook function's Appwrite entry point: builds this execution's platform (the store from
+/// the request's key), then handles the request.
+pub fn main(hook: &Hook, context: Context) -> Response {
+    match crate::platform::appwrite_platform(&context) {
+        Ok(platform) => handle(hook, context, &platform),
+        Err(err) => http::error(&context, &err),
+    }
+}
+
 /// The hook handler: authorizes, parses, runs the use case, answers job + control.
 pub fn handle(hook: &Hook, context: Context, platform: &Platform) -> Response {
     match answer(hook, &context, platform) {

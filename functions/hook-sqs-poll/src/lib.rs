@@ -4,7 +4,7 @@
 use openruntimes::{Context, Response};
 use shared::hooks::{self, Hook};
 use shared::job::JobType;
-use shared::platform::{self, Platform};
+use shared::platform::Platform;
 
 /// This function: its job type is fixed here, never taken from a request body.
 pub const HOOK: Hook = Hook {
@@ -14,10 +14,7 @@ pub const HOOK: Hook = Hook {
 
 /// The Appwrite entry point: builds this execution's platform, then handles the request.
 pub fn main(context: Context) -> Response {
-    match platform::appwrite_platform(&context) {
-        Ok(platform) => handle(context, &platform),
-        Err(err) => shared::http::error(&context, &err),
-    }
+    hooks::main(&HOOK, context)
 }
 
 /// The handler on an injected platform (the local dev server and tests use SQLite).
