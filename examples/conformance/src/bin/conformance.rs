@@ -1,5 +1,0 @@
-//! Serves the conformance function through the shim; configured by `OPEN_RUNTIMES_*` variables.
-
-fn main() -> std::process::ExitCode {
-    runtime::serve(conformance::main)
-}

@@ -1,0 +1,101 @@
+//! Serves the dashboard (`/dashboard` in the repository): `/jobs` and `/jobs/:id` answer the
+//! page, `/assets/*` and `/config.js` the files. The files are compiled into the binary; with
+//! `JOBS_DEV_DASHBOARD_DIR` they are read from disk on each request instead (edit and reload).
+//! Only the names listed here are served, so no path from a request ever reaches the disk.
+
+use std::path::Path;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::Response;
+
+macro_rules! files {
+    ($($name:literal => $mime:literal),+ $(,)?) => {
+        /// (name under dashboard/, content type, compiled-in bytes)
+        const FILES: &[(&str, &str, &[u8])] = &[
+            $(($name, $mime, include_bytes!(concat!("../../../dashboard/", $name)))),+
+        ];
+    };
+}
+
+files! {
+    "index.html" => "text/html; charset=utf-8",
+    "config.js" => "text/javascript; charset=utf-8",
+    "assets/app.js" => "text/javascript; charset=utf-8",
+    "assets/api.js" => "text/javascript; charset=utf-8",
+    "assets/ui.js" => "text/javascript; charset=utf-8",
+    "assets/list.js" => "text/javascript; charset=utf-8",
+    "assets/detail.js" => "text/javascript; charset=utf-8",
+    "assets/realtime.js" => "text/javascript; charset=utf-8",
+    "assets/style.css" => "text/css; charset=utf-8",
+}
+
+/// Which dashboard file answers `path`, if any.
+pub fn file_for(path: &str) -> Option<&'static str> {
+    if path == "/jobs"
+        || path == "/jobs/"
+        || (path.starts_with("/jobs/") && !path[6..].contains('/'))
+    {
+        return Some("index.html");
+    }
+    let name = path.strip_prefix('/')?;
+    FILES
+        .iter()
+        .find(|(n, _, _)| *n == name && *n != "index.html")
+        .map(|(n, _, _)| *n)
+}
+
+pub fn serve(path: &str, dir: Option<&Path>) -> Response<Full<Bytes>> {
+    if path == "/" {
+        return Response::builder()
+            .status(302)
+            .header("location", "/jobs")
+            .body(Full::new(Bytes::new()))
+            .expect("static response");
+    }
+    let Some((name, mime, embedded)) =
+        file_for(path).and_then(|n| FILES.iter().find(|(f, _, _)| *f == n))
+    else {
+        return Response::builder()
+            .status(404)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(Full::new(Bytes::from_static(
+                b"Not found. The dashboard is at /jobs.",
+            )))
+            .expect("static response");
+    };
+    let bytes = dir
+        .and_then(|d| std::fs::read(d.join(name)).ok())
+        .map_or_else(|| Bytes::from_static(embedded), Bytes::from);
+    Response::builder()
+        .header("content-type", *mime)
+        .header("cache-control", "no-cache")
+        .header("x-content-type-options", "nosniff")
+        // No inline scripts, no third-party origins: the page loads only its own files.
+        .header(
+            "content-security-policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        )
+        .body(Full::new(bytes))
+        .expect("static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_routes_answer_the_page_and_assets_their_files() {
+        assert_eq!(file_for("/jobs"), Some("index.html"));
+        assert_eq!(file_for("/jobs/job_123"), Some("index.html"));
+        assert_eq!(file_for("/assets/app.js"), Some("assets/app.js"));
+        assert_eq!(file_for("/config.js"), Some("config.js"));
+    }
+
+    #[test]
+    fn nothing_outside_the_list_is_served() {
+        assert_eq!(file_for("/assets/../../Cargo.toml"), None);
+        assert_eq!(file_for("/jobs/a/b"), None);
+        assert_eq!(file_for("/index.html"), None);
+    }
+}

@@ -1,0 +1,148 @@
+// Test harness: starts the real `jobs-dev` binary on a free port with a temporary data folder
+// (demo workers off), seeds jobs through Appwrite's executions endpoint exactly as workers do,
+// and opens Debian's Chromium through playwright-core (which never downloads a browser).
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const KEY = "browser-test-server-key-0123456789";
+// Test runs write their screenshots under target/ to look at; `UPDATE_SCREENSHOTS=1` refreshes
+// the committed ones in docs/screenshots (shown in the README).
+export const screenshots = process.env.UPDATE_SCREENSHOTS === "1"
+  ? join(root, "docs", "screenshots")
+  : join(process.env.CARGO_TARGET_DIR || join(root, "target"), "screenshots");
+
+function binary() {
+  if (process.env.JOBS_DEV_BIN) return process.env.JOBS_DEV_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(root, "target");
+  const bin = join(target, "debug", "jobs-dev");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run testing/browser/run (it builds it)`);
+  return bin;
+}
+
+/** Starts jobs-dev; resolves to `{url, stop}` once it prints its address. */
+export async function startServer({ role = "operator" } = {}) {
+  const data = mkdtempSync(join(tmpdir(), "jobs-dev-"));
+  const child = spawn(binary(), [], {
+    env: { ...process.env, JOBS_DEV_PORT: "0", JOBS_DEV_DATA_DIR: data, JOBS_DEV_KEY: KEY, JOBS_DEV_ROLE: role, JOBS_DEV_DEMO: "0" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`jobs-dev did not start:\n${out}`)), 60000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/ready at (http:\/\/[^\s]+)\/jobs/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`jobs-dev exited with ${code}:\n${out}`)));
+  });
+  child.stdout.resume();
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a function through the executions endpoint with the server key; resolves to its JSON answer. */
+export async function execute(url, functionId, body, { path = "/", method = "POST" } = {}) {
+  const res = await fetch(`${url}/v1/functions/${functionId}/executions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-appwrite-key": KEY, "x-appwrite-project": "jobmanager" },
+    body: JSON.stringify({ body: body ? JSON.stringify(body) : "", async: false, path, method, headers: { "content-type": "application/json" } }),
+  });
+  const execution = await res.json();
+  if (res.status !== 201) throw new Error(`execution refused: ${JSON.stringify(execution)}`);
+  const answer = JSON.parse(execution.responseBody || "null");
+  if (execution.responseStatusCode >= 300) throw new Error(`${functionId} answered ${execution.responseStatusCode}: ${execution.responseBody}`);
+  return answer;
+}
+
+const HOOKS = { CAMPAIGN_RUN: "hook-campaign-run", BULK_VERIFY: "hook-bulk-verify", SQS_POLL: "hook-sqs-poll", METRICS_FETCH: "hook-metrics-fetch" };
+
+/** A worker's view of one job: start it, then report like a real worker would. */
+export async function worker(url, type, referenceId, start = {}) {
+  const hook = HOOKS[type];
+  const started = await execute(url, hook, { event: "start", referenceId, ...start });
+  const jobId = started.job.$id;
+  const send = (event, body = {}) => execute(url, hook, { event, jobId, ...body });
+  return {
+    jobId,
+    progress: (body) => send("progress", body),
+    heartbeat: (body) => send("heartbeat", body),
+    complete: (body) => send("complete", body),
+    fail: (error) => send("fail", { error }),
+  };
+}
+
+/** Calls the action API as the development identity (as the dashboard does). */
+export async function action(url, method, path, body) {
+  const res = await fetch(`${url}/v1/functions/job-actions/executions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ body: body ? JSON.stringify(body) : "", path, method }),
+  });
+  const execution = await res.json();
+  return { status: execution.responseStatusCode, body: JSON.parse(execution.responseBody || "null") };
+}
+
+export async function openBrowser({ colorScheme = "light", viewport = { width: 1400, height: 900 } } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), "chromium-profile-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    colorScheme,
+    viewport,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+      "--no-first-run", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  const errors = [];
+  context.on("page", (p) => p.on("pageerror", (e) => errors.push(e.message)));
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("pageerror", (e) => errors.push(e.message));
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The table row of a job. */
+export function row(page, jobId) {
+  return page.locator(`tr[data-id="${jobId}"]`);
+}
+
+/** Retries `check` (which throws or returns false) until it passes or `ms` elapse. */
+export async function eventually(check, ms = 12000, what = "condition") {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      const ok = await check();
+      if (ok !== false) return ok;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
