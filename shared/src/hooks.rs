@@ -182,7 +182,7 @@ impl HookRequest {
 }
 
 /// Deserializes an event's members, naming the offending one in the error.
-fn fields<T: DeserializeOwned>(object: Value) -> Result<T, ApiError> {
+pub(crate) fn fields<T: DeserializeOwned>(object: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(object).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

@@ -112,7 +112,7 @@ impl<'a> Act<'a> {
     /// Read-modify-write with compare-and-set: `change` edits a copy of the job and returns the
     /// events to append, or `None` when nothing needs writing. Retried on conflict, so `change`
     /// must be a pure function of the job it is given.
-    fn mutate(
+    pub(crate) fn mutate(
         &self,
         job_id: &str,
         mut change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,

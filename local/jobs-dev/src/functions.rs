@@ -17,5 +17,6 @@ pub fn linked() -> Vec<(&'static str, Handle)> {
         ("hook-metrics-fetch", hook_metrics_fetch::handle),
         ("job-actions", job_actions::handle),
         ("job-retention", job_retention::handle),
+        ("job-observer", job_observer::handle),
     ]
 }

@@ -135,6 +135,9 @@ pub fn expected_scopes(id: &str) -> &'static [&'static str] {
     }
 }
 
+/// The webhook target: executable by anyone, authenticated by Appwrite's webhook signature.
+pub const OBSERVER: &str = "job-observer";
+
 /// Functions only API keys (other functions, the scheduler) may execute.
 pub fn is_server_only(id: &str) -> bool {
     id.starts_with("hook-") || id == "job-retention"
@@ -270,6 +273,13 @@ fn functions(
         }
         match strings(f, "execute") {
             None => v.push(format!("{at}: `execute` must be a list of roles")),
+            // A webhook reaches a function's domain only when `execute` lets anyone in
+            // (docs/appwrite-notes.md § Webhooks and execution events); its signature is the gate.
+            Some(roles) if id == OBSERVER => {
+                if roles != ["any"] {
+                    v.push(format!("{at}: `execute` must be [\"any\"], is {roles:?}"));
+                }
+            }
             Some(roles) if is_server_only(id) => {
                 if !roles.is_empty() {
                     v.push(format!(

@@ -21,7 +21,8 @@ fn a_bundle_is_a_handler_package_holding_the_function_crate_and_shared() {
             "hook-sqs-poll",
             "hook-metrics-fetch",
             "job-actions",
-            "job-retention"
+            "job-retention",
+            "job-observer"
         ]
     );
     let dir = out.path().join("job-actions");

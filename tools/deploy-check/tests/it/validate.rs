@@ -196,6 +196,22 @@ fn indexes_must_name_existing_columns() {
 }
 
 #[test]
+fn the_observer_is_executable_by_anyone_and_nothing_else() {
+    let base = packaged();
+    for execute in [
+        json!([]),
+        json!(["team:jobs-operators"]),
+        json!(["any", "users"]),
+    ] {
+        assert_reported(
+            base.path(),
+            |j| function(j, "job-observer")["execute"] = execute.clone(),
+            "must be [\"any\"]",
+        );
+    }
+}
+
+#[test]
 fn hooks_and_retention_are_server_only_and_the_action_api_is_team_only() {
     let base = packaged();
     assert_reported(

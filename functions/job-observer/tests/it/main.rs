@@ -1,0 +1,279 @@
+//! The observer through its real handler on SQLite with a fixed clock: the signature gate,
+//! the replay window, bad bodies, and un-adopted functions' executions mirrored as jobs whatever
+//! the order or repetition of their events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use openruntimes::{Context, Logger};
+use serde_json::{json, Value};
+use shared::job::{format_timestamp, JobStatus, JobType, Timestamp};
+use shared::platform::Platform;
+use shared::store::{JobQuery, JobStore};
+use sqlite_store::SqliteStore;
+
+const URL: &str = "https://observer.example.test/";
+const SECRET: &str = "webhook-signature-key-0123456789";
+
+struct App {
+    store: Arc<SqliteStore>,
+    platform: Platform,
+}
+
+fn t0() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+}
+
+fn spawn_app() -> App {
+    spawn_app_with(&[])
+}
+
+fn spawn_app_with(extra: &[(&str, &str)]) -> App {
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let mut vars: HashMap<String, String> = [
+        ("JOBS_OBSERVER_SECRET", SECRET),
+        ("JOBS_OBSERVER_URL", URL),
+        ("JOBS_OBSERVE_SQS_POLLER", "SQS_POLL"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let mut platform = Platform::new(store.clone(), Arc::new(move |k| vars.get(k).cloned()));
+    platform.clock = Arc::new(t0);
+    App { store, platform }
+}
+
+/// An execution document as Appwrite's webhook sends it.
+fn execution(id: &str, function: &str, status: &str, duration: f64) -> Value {
+    let created = t0() - Duration::seconds(30);
+    json!({
+        "$id": id, "$createdAt": format_timestamp(&created), "$updatedAt": format_timestamp(&created),
+        "$permissions": [], "functionId": function, "deploymentId": "d1", "trigger": "schedule",
+        "status": status, "requestMethod": "POST", "requestPath": "/", "requestHeaders": [],
+        "responseStatusCode": if status == "failed" { 500 } else if status == "completed" { 200 } else { 0 },
+        "responseBody": "", "responseHeaders": [], "logs": "",
+        "errors": if status == "failed" { "Operation timed out" } else { "" },
+        "duration": duration, "scheduledAt": null,
+    })
+}
+
+fn delivery(body: &[u8], signature: Option<&str>) -> Context {
+    let mut context = Context::new(Logger::new("disabled", Some("t".into())).unwrap());
+    context.req.method = "POST".into();
+    let headers = &mut context.req.headers;
+    headers.insert("x-appwrite-trigger".into(), "http".into());
+    headers.insert("x-appwrite-user-id".into(), "".into());
+    headers.insert(
+        "x-appwrite-webhook-events".into(),
+        "functions.*.executions.*.update".into(),
+    );
+    if let Some(signature) = signature {
+        headers.insert("x-appwrite-webhook-signature".into(), signature.into());
+    }
+    context.req.set_body_binary(body.to_vec());
+    context
+}
+
+impl App {
+    fn deliver_raw(&self, context: Context) -> (u16, Value) {
+        let response = job_observer::handle(context, &self.platform);
+        (
+            response.status_code,
+            serde_json::from_slice(&response.body).unwrap(),
+        )
+    }
+
+    /// Delivers `doc` signed as Appwrite signs it.
+    fn deliver(&self, doc: &Value) -> (u16, Value) {
+        let body = doc.to_string();
+        let signature = job_observer::signature::sign(URL, body.as_bytes(), SECRET);
+        self.deliver_raw(delivery(body.as_bytes(), Some(&signature)))
+    }
+
+    fn jobs(&self) -> Vec<shared::job::Job> {
+        self.store.list(&JobQuery::default()).unwrap().jobs
+    }
+}
+
+#[test]
+fn a_forged_signature_is_refused_with_401_and_writes_nothing() {
+    let app = spawn_app();
+    let body = execution("e1", "sqs-poller", "completed", 2.0).to_string();
+    let forged = job_observer::signature::sign(URL, body.as_bytes(), "guessed-secret-key");
+    let (status, answer) = app.deliver_raw(delivery(body.as_bytes(), Some(&forged)));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("invalid_signature"))
+    );
+    assert_eq!(answer["error"]["field"], "x-appwrite-webhook-signature");
+    let (status, _) = app.deliver_raw(delivery(body.as_bytes(), None));
+    assert_eq!(status, 401);
+    assert!(app.jobs().is_empty());
+}
+
+#[test]
+fn a_signature_over_another_body_is_refused() {
+    let app = spawn_app();
+    let signed = execution("e1", "sqs-poller", "completed", 2.0).to_string();
+    let signature = job_observer::signature::sign(URL, signed.as_bytes(), SECRET);
+    let tampered = execution("e1", "sqs-poller", "failed", 2.0).to_string();
+    let (status, _) = app.deliver_raw(delivery(tampered.as_bytes(), Some(&signature)));
+    assert_eq!(status, 401);
+    assert!(app.jobs().is_empty());
+}
+
+#[test]
+fn a_stale_event_is_refused_with_401_and_writes_nothing() {
+    let app = spawn_app_with(&[("JOBS_OBSERVER_MAX_AGE_SECONDS", "600")]);
+    let mut doc = execution("e1", "sqs-poller", "completed", 2.0);
+    let old = format_timestamp(&(t0() - Duration::hours(2)));
+    doc["$createdAt"] = json!(old);
+    doc["$updatedAt"] = json!(old);
+    let (status, answer) = app.deliver(&doc);
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("stale_event"))
+    );
+    assert!(app.jobs().is_empty());
+}
+
+#[test]
+fn an_unadopted_function_execution_becomes_a_job_that_reaches_its_final_state() {
+    let app = spawn_app();
+    let (status, answer) = app.deliver(&execution("e1", "sqs-poller", "waiting", 0.0));
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("created")));
+    assert_eq!(app.jobs()[0].status, JobStatus::Queued);
+    let (_, answer) = app.deliver(&execution("e1", "sqs-poller", "completed", 12.5));
+    assert_eq!(answer["outcome"], "updated");
+    let jobs = app.jobs();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(
+        (job.job_type, job.status, job.progress),
+        (JobType::SqsPoll, JobStatus::Completed, 100)
+    );
+    assert_eq!(job.duration_ms(t0()), Some(12_500));
+    assert_eq!(job.metadata["observed"], true);
+    assert_eq!(job.metadata["executionId"], "e1");
+    let log = app.store.events(&job.id, 10).unwrap();
+    assert_eq!(log.last().unwrap().details["executionId"], "e1");
+}
+
+#[test]
+fn a_failed_execution_fails_its_job_with_what_happened() {
+    let app = spawn_app();
+    app.deliver(&execution("e2", "sqs-poller", "failed", 900.0));
+    let job = &app.jobs()[0];
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error_message.as_deref().unwrap();
+    for part in ["e2", "900.0 s", "status code 500", "Operation timed out"] {
+        assert!(error.contains(part), "{error}");
+    }
+}
+
+#[test]
+fn duplicated_and_out_of_order_events_converge_on_the_same_final_state() {
+    let events = [
+        execution("e3", "sqs-poller", "waiting", 0.0),
+        execution("e3", "sqs-poller", "processing", 0.0),
+        execution("e3", "sqs-poller", "completed", 3.0),
+    ];
+    let orders: [&[usize]; 4] = [&[0, 1, 2], &[2, 1, 0], &[1, 2, 2, 0, 1], &[2, 0, 2]];
+    for order in orders {
+        let app = spawn_app();
+        for &i in order {
+            assert_eq!(app.deliver(&events[i]).0, 200);
+        }
+        let jobs = app.jobs();
+        assert_eq!(jobs.len(), 1, "order {order:?}");
+        assert_eq!(jobs[0].status, JobStatus::Completed, "order {order:?}");
+        assert_eq!(jobs[0].duration_ms(t0()), Some(3_000), "order {order:?}");
+    }
+}
+
+#[test]
+fn a_repeated_final_event_changes_nothing() {
+    let app = spawn_app();
+    app.deliver(&execution("e4", "sqs-poller", "completed", 1.0));
+    let before = app.jobs()[0].clone();
+    let (status, answer) = app.deliver(&execution("e4", "sqs-poller", "failed", 1.0));
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("unchanged"))
+    );
+    assert_eq!(app.jobs()[0], before);
+}
+
+#[test]
+fn a_body_that_is_not_an_execution_is_a_400_naming_the_field_and_writes_nothing() {
+    let app = spawn_app();
+    let cases = [
+        (
+            json!({"functionId": "sqs-poller", "status": "waiting"}),
+            "$id",
+        ),
+        (
+            json!({"$id": "e1", "functionId": "sqs-poller", "status": "asleep"}),
+            "status",
+        ),
+        (
+            json!({"$id": "e1", "functionId": "sqs poller", "status": "waiting"}),
+            "functionId",
+        ),
+        (
+            json!({"$id": "e1", "functionId": "f", "status": "waiting", "duration": -1}),
+            "duration",
+        ),
+        (
+            json!({"$id": "e1", "functionId": "f", "status": "waiting", "$createdAt": "yesterday"}),
+            "$createdAt",
+        ),
+        (json!([1, 2]), "$id"),
+    ];
+    for (doc, field) in cases {
+        let (status, answer) = app.deliver(&doc);
+        assert_eq!(
+            (status, answer["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{doc}"
+        );
+    }
+    let body = b"not json";
+    let signature = job_observer::signature::sign(URL, body, SECRET);
+    assert_eq!(app.deliver_raw(delivery(body, Some(&signature))).0, 400);
+    assert!(app.jobs().is_empty());
+}
+
+#[test]
+fn executions_of_functions_that_are_not_mapped_create_no_job() {
+    let app = spawn_app();
+    let (status, answer) = app.deliver(&execution("e5", "orchestrator", "waiting", 0.0));
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")));
+    assert!(app.jobs().is_empty());
+}
+
+#[test]
+fn a_missing_secret_or_a_bad_mapping_is_a_500_naming_the_variable() {
+    let app = spawn_app_with(&[("JOBS_OBSERVER_SECRET", "")]);
+    let (status, answer) = app.deliver(&execution("e1", "sqs-poller", "waiting", 0.0));
+    assert_eq!(status, 500);
+    assert_eq!(answer["error"]["code"], "invalid_config");
+    let app = spawn_app_with(&[("JOBS_OBSERVE_SQS_POLLER", "POLLING")]);
+    let (status, answer) = app.deliver(&execution("e1", "sqs-poller", "waiting", 0.0));
+    assert_eq!(status, 500);
+    assert!(app.jobs().is_empty());
+    // 5xx bodies stay neutral; the variable's name is in the function's error log.
+    assert_eq!(answer["error"]["code"], "invalid_config");
+}
+
+#[test]
+fn only_post_is_accepted() {
+    let app = spawn_app();
+    let mut context = delivery(b"", None);
+    context.req.method = "GET".into();
+    assert_eq!(app.deliver_raw(context).0, 405);
+}
