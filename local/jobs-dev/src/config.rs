@@ -63,6 +63,13 @@ pub struct DevConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// `JOBS_DEV_PROJECT` (default `jobmanager`): the project id callers send.
     pub project: String,
+    /// `JOBS_DEV_WEBHOOK_EVENTS`: comma-separated Appwrite event names the local webhook
+    /// subscribes to (e.g. `functions.sqs-poller.executions.*`); empty: no webhook.
+    pub webhook_events: Vec<String>,
+    /// `JOBS_DEV_WEBHOOK_URL` (default: `job-observer`'s domain on the dev server).
+    pub webhook_url: Option<String>,
+    /// `JOBS_DEV_WEBHOOK_SECRET` (random when unset): the webhook's signature key.
+    pub webhook_secret: String,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -78,6 +85,9 @@ impl std::fmt::Debug for DevConfig {
             .field("manifest", &self.manifest)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("project", &self.project)
+            .field("webhook_events", &self.webhook_events)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &"<redacted>")
             .finish()
     }
 }
@@ -138,10 +148,44 @@ impl DevConfig {
             Some(k) => k,
             None => random_key(),
         };
+        let webhook_events: Vec<String> = get("JOBS_DEV_WEBHOOK_EVENTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect();
+        let event_chars = |e: &str| {
+            e.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '*'))
+        };
+        if let Some(bad) = webhook_events.iter().find(|e| !event_chars(e)) {
+            problems.push(format!(
+                "JOBS_DEV_WEBHOOK_EVENTS: {bad:?} is not an Appwrite event name"
+            ));
+        }
+        let webhook_url = get("JOBS_DEV_WEBHOOK_URL");
+        if webhook_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            problems.push("JOBS_DEV_WEBHOOK_URL: must start with http:// or https://".to_owned());
+        }
+        let webhook_secret = match get("JOBS_DEV_WEBHOOK_SECRET") {
+            // Appwrite's own minimum for a webhook secret.
+            Some(k) if k.len() < 8 => {
+                problems.push("JOBS_DEV_WEBHOOK_SECRET: must be at least 8 characters".to_owned());
+                k
+            }
+            Some(k) => k,
+            None => random_key(),
+        };
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
         Ok(DevConfig {
+            webhook_events,
+            webhook_url,
+            webhook_secret,
             host,
             port,
             data_dir: get("JOBS_DEV_DATA_DIR")
@@ -209,6 +253,31 @@ mod tests {
         let text = err.to_string();
         for name in ["JOBS_DEV_PORT", "JOBS_DEV_ROLE", "JOBS_DEV_KEY"] {
             assert!(text.contains(name), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_webhook_is_off_by_default_and_its_bad_settings_are_named() {
+        assert!(config(&[]).unwrap().webhook_events.is_empty());
+        let c = config(&[(
+            "JOBS_DEV_WEBHOOK_EVENTS",
+            "functions.a.executions.*, functions.b.executions.*",
+        )])
+        .unwrap();
+        assert_eq!(c.webhook_events.len(), 2);
+        let err = config(&[
+            ("JOBS_DEV_WEBHOOK_EVENTS", "functions a"),
+            ("JOBS_DEV_WEBHOOK_URL", "ftp://x"),
+            ("JOBS_DEV_WEBHOOK_SECRET", "short"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for name in [
+            "JOBS_DEV_WEBHOOK_EVENTS",
+            "JOBS_DEV_WEBHOOK_URL",
+            "JOBS_DEV_WEBHOOK_SECRET",
+        ] {
+            assert!(err.contains(name), "{err}");
         }
     }
 

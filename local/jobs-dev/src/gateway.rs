@@ -46,6 +46,8 @@ pub enum Caller {
     Key,
     /// The scheduler.
     Schedule,
+    /// An anonymous request to the function's domain (`crate::domain`).
+    Domain,
 }
 
 /// Appwrite's error answer: `{"message","code","type","version"}`.
@@ -57,7 +59,7 @@ pub struct AwError {
 }
 
 impl AwError {
-    fn new(code: u16, kind: &'static str, message: impl Into<String>) -> AwError {
+    pub fn new(code: u16, kind: &'static str, message: impl Into<String>) -> AwError {
         AwError {
             code,
             kind,
@@ -65,7 +67,7 @@ impl AwError {
         }
     }
 
-    fn body(&self) -> Value {
+    pub fn body(&self) -> Value {
         json!({"message": self.message, "code": self.code, "type": self.kind, "version": "local"})
     }
 }
@@ -188,6 +190,8 @@ pub struct Gateway {
     executions: Mutex<VecDeque<(String, Value)>>,
     logs_dir: PathBuf,
     counter: std::sync::atomic::AtomicU64,
+    /// The local project webhook, when configured (`crate::webhook`).
+    webhook: std::sync::OnceLock<crate::webhook::Webhook>,
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -206,6 +210,19 @@ impl Gateway {
             executions: Mutex::new(VecDeque::new()),
             logs_dir,
             counter: std::sync::atomic::AtomicU64::new(0),
+            webhook: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Turns on the local webhook for every later execution.
+    pub fn set_webhook(&self, webhook: crate::webhook::Webhook) {
+        let _ = self.webhook.set(webhook);
+    }
+
+    /// Publishes an execution event to the webhook, if there is one.
+    fn emit(&self, action: &str, doc: &Value) {
+        if let Some(webhook) = self.webhook.get() {
+            webhook.emit(action, doc);
         }
     }
 
@@ -252,6 +269,19 @@ impl Gateway {
                 "Function with the requested ID could not be found.",
             ));
         }
+        if caller == Caller::Domain {
+            let execute = hosted
+                .as_ref()
+                .map(|h| h.spec.execute.clone())
+                .unwrap_or_default();
+            if !execute.iter().any(|r| r == "any" || r == "guests") {
+                return Err(AwError::new(
+                    401,
+                    "function_execute_permission_missing",
+                    "To execute function using domain, execute permissions must include \"any\" or \"guests\".",
+                ));
+            }
+        }
         if caller == Caller::User {
             let execute = hosted
                 .as_ref()
@@ -282,7 +312,7 @@ impl Gateway {
             "logs": "", "errors": "", "duration": 0.0, "scheduledAt": null,
         });
         if let Some(internal) = internal {
-            if caller == Caller::User {
+            if matches!(caller, Caller::User | Caller::Domain) {
                 return Err(AwError::new(
                     401,
                     "user_unauthorized",
@@ -293,6 +323,7 @@ impl Gateway {
             doc["status"] = json!("completed");
             doc["responseStatusCode"] = json!(200);
             self.remember(&id, &doc);
+            self.emit("create", &doc);
             return Ok((if req.is_async { 202 } else { 201 }, doc));
         }
         let hosted = hosted.expect("checked above");
@@ -303,6 +334,7 @@ impl Gateway {
         };
         if req.is_async {
             self.remember(&id, &doc);
+            self.emit("create", &doc);
             let this = self.clone();
             let (id2, mut doc2) = (id.clone(), doc.clone());
             tokio::spawn(async move {
@@ -318,6 +350,7 @@ impl Gateway {
                 )
                 .await;
                 this.remember(&id2, &doc2);
+                this.emit("update", &doc2);
             });
             return Ok((202, doc));
         }
@@ -337,6 +370,8 @@ impl Gateway {
             return Err(AwError::new(408, "function_synchronous_timeout", "Synchronous function execution timed out. Use asynchronous execution instead, or ensure the execution duration doesn't exceed 30 seconds."));
         }
         self.remember(&id, &doc);
+        // A synchronous execution's one event is the API's `create`, with the finished document.
+        self.emit("create", &doc);
         Ok((201, doc))
     }
 
@@ -470,6 +505,10 @@ impl Gateway {
                         }
                     }
                 }
+            }
+            (_, ["domains", function_id, rest @ ..]) => {
+                let (function_id, rest) = ((*function_id).to_owned(), rest.join("/"));
+                return Ok(crate::domain::serve(self.clone(), &function_id, &rest, req).await);
             }
             (&Method::GET, ["v1", "functions", _, "executions", execution_id]) => {
                 let kept = lock(&self.executions);

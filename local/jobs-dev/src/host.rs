@@ -57,6 +57,12 @@ pub fn variables(config: &DevConfig, function_id: &str, endpoint: &str) -> HashM
             vars.insert(format!("JOBS_WORKER_{job_type}"), (*worker).to_owned());
         }
     }
+    if function_id == job_observer::FUNCTION_ID {
+        // The observer accepts what the local webhook signs (`crate::webhook`).
+        if let Some(webhook) = crate::webhook::Webhook::from_config(config, endpoint) {
+            vars.extend(webhook.observer_variables());
+        }
+    }
     for (k, v) in std::env::vars() {
         if k.starts_with("JOBS_") && !k.starts_with("JOBS_DEV_") {
             vars.insert(k, v);

@@ -8,11 +8,13 @@ pub mod config;
 pub mod cron;
 pub mod dashboard;
 pub mod demo;
+pub mod domain;
 pub mod functions;
 pub mod gateway;
 pub mod host;
 pub mod manifest;
 pub mod standalone;
+pub mod webhook;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -114,6 +116,9 @@ pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
     )
     .await?;
     let gateway = Arc::new(Gateway::new(config.clone(), hosted, logs_dir));
+    if let Some(webhook) = webhook::Webhook::from_config(&config, &endpoint) {
+        gateway.set_webhook(webhook);
+    }
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(accept(
         listener,

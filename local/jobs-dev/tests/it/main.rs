@@ -4,6 +4,7 @@
 
 mod captured;
 mod load;
+mod observer;
 mod security;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,128 @@
+//! The whole observer path on the real binary: executions the dev server runs are delivered by
+//! its local webhook, signed like Appwrite's, to `job-observer` through the function's domain,
+//! and show up as jobs. Every wait is on a condition with a generous timeout.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{spawn_app_with, App, KEY};
+
+const OBSERVE_RETENTION: [(&str, &str); 3] = [
+    (
+        "JOBS_DEV_WEBHOOK_EVENTS",
+        "functions.job-retention.executions.*",
+    ),
+    ("JOBS_DEV_WEBHOOK_SECRET", "e2e-webhook-secret-0123456789"),
+    // job-retention never calls a hook: here it stands for an un-adopted function.
+    ("JOBS_OBSERVE_JOB_RETENTION", "METRICS_FETCH"),
+];
+
+impl App {
+    fn jobs(&self) -> Vec<Value> {
+        let (code, list) = self.action("GET", "/v1/jobs?limit=50", Value::Null);
+        assert_eq!(code, 200, "{list}");
+        list["jobs"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Polls the job list until `done` holds for it (60 s at most).
+    fn wait_for_jobs(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let jobs = self.jobs();
+            if done(&jobs) {
+                return jobs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {jobs:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn run_async(&self, function: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{}/v1/functions/{function}/executions", self.url))
+            .header("x-appwrite-key", KEY)
+            .json(&json!({"async": true, "body": ""}))
+            .send()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 202);
+        res.json::<Value>().unwrap()["$id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+#[test]
+fn an_unadopted_function_execution_appears_as_a_job_and_completes() {
+    let (app, _) = spawn_app_with("operator", &OBSERVE_RETENTION);
+    let execution = app.run_async("job-retention");
+    let jobs = app.wait_for_jobs("a completed mirror job", |jobs| {
+        jobs.iter().any(|j| j["status"] == "COMPLETED")
+    });
+    let job = &jobs[0];
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(job["type"], "METRICS_FETCH");
+    assert_eq!(job["metadata"]["executionId"], execution.as_str());
+    assert_eq!(job["metadata"]["observed"], true);
+    let id = job["$id"].as_str().unwrap();
+    let (_, detail) = app.action("GET", &format!("/v1/jobs/{id}"), Value::Null);
+    let linked = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["details"]["executionId"] == execution.as_str());
+    assert!(linked, "{detail:#}");
+}
+
+#[test]
+fn an_unadopted_function_execution_that_fails_fails_its_job_with_the_execution_named() {
+    let mut vars = OBSERVE_RETENTION.to_vec();
+    // An invalid setting makes every retention run answer 500: a failed execution.
+    vars.push(("JOBS_RETENTION_KEEP", "many"));
+    let (app, _) = spawn_app_with("operator", &vars);
+    let execution = app.run_async("job-retention");
+    let jobs = app.wait_for_jobs("a failed mirror job", |jobs| {
+        jobs.iter().any(|j| j["status"] == "FAILED")
+    });
+    let error = jobs[0]["errorMessage"].as_str().unwrap();
+    assert!(
+        error.contains(&execution) && error.contains("status code 500"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_delivery_with_a_forged_signature_is_refused_and_writes_nothing() {
+    let (app, _) = spawn_app_with("operator", &OBSERVE_RETENTION);
+    let body = json!({"$id": "forged1", "functionId": "job-retention", "status": "completed",
+        "duration": 1.0, "responseStatusCode": 200});
+    let res = app
+        .http
+        .post(format!("{}/domains/job-observer/", app.url))
+        .header("x-appwrite-webhook-signature", "c2lnbmVkIGJ5IG5vYm9keQ==")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let answer: Value = res.json().unwrap();
+    assert_eq!(answer["error"]["code"], "invalid_signature");
+    assert!(app.jobs().is_empty());
+}
+
+#[test]
+fn a_function_whose_execute_does_not_allow_anyone_has_no_domain() {
+    let (app, _) = spawn_app_with("operator", &OBSERVE_RETENTION);
+    let res = app
+        .http
+        .post(format!("{}/domains/job-retention/", app.url))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let answer: Value = res.json().unwrap();
+    assert_eq!(answer["type"], "function_execute_permission_missing");
+}
