@@ -105,7 +105,10 @@ export function renderDetail(main, id, role) {
         el("h1", {}, el("span", { text: `${typeLabel(job.type)} ` }), el("span", { class: "ref", text: job.referenceId })),
         badge(job.status),
       ),
-      el("section", { class: "card", "aria-label": "Progress" }, progressBar(job), actions(job)),
+      el("section", { class: "card", "aria-label": "Progress" }, progressBar(job), actions(job),
+        job.metadata && job.metadata.observed === true
+          ? el("p", { class: "muted observed", text: `Observed from Appwrite execution ${job.metadata.executionId || ""}: the function does not report to Job Manager, so it cannot be paused or resumed.` })
+          : null),
       job.errorMessage ? el("section", { class: "card error-box", role: "note", "aria-label": "Error" }, el("h2", { text: "Error" }), el("pre", { class: "error-text", text: job.errorMessage })) : null,
       el("div", { class: "grid" },
         el("section", { class: "card", "aria-labelledby": "h-fields" }, el("h2", { id: "h-fields", text: "Details" }), fields(job)),

@@ -24,6 +24,14 @@ pub fn timestamp(t: &Timestamp) -> String {
 /// The actions `job` allows now, for a caller who may act; checked against the state machine
 /// so the dashboard never offers a button the API would refuse.
 pub fn actions(job: &Job) -> Vec<&'static str> {
+    if shared::observer::is_mirror(job) {
+        // A job mirroring an execution (docs/observer.md): no worker would honour a pause or
+        // resume, and a retry has no worker to start; cancelling only closes it.
+        return match transition(job.status, Event::Cancel) {
+            Ok(_) => vec!["cancel"],
+            Err(_) => Vec::new(),
+        };
+    }
     let mut out = Vec::new();
     for (event, name) in [
         (Event::Pause, "pause"),
@@ -156,6 +164,26 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn a_job_mirroring_an_execution_offers_only_cancel_while_active() {
+        let mut job: Job = serde_json::from_value(serde_json::json!({
+            "$id": "k1", "type": "SQS_POLL", "status": "RUNNING", "referenceId": "f/e1",
+            "progress": 0, "progressMessage": null, "startedAt": null,
+            "updatedAt": "2026-01-02T03:04:05.000+00:00", "completedAt": null,
+            "errorMessage": null, "metadata": {"observed": true},
+            "createdAt": "2026-01-02T03:04:05.000+00:00",
+            "heartbeatAt": "2026-01-02T03:04:05.000+00:00", "done": null, "total": null,
+            "checkpoint": null, "result": null, "idempotencyKey": null, "lastActor": null,
+            "lastReason": null, "retryOf": null, "rev": 1
+        }))
+        .unwrap();
+        assert_eq!(actions(&job), ["cancel"]);
+        job.status = JobStatus::Failed;
+        assert!(actions(&job).is_empty());
+        job.metadata.clear();
+        assert_eq!(actions(&job), ["retry"]);
     }
 
     #[test]

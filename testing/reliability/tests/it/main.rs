@@ -5,6 +5,7 @@
 
 mod authorization;
 mod bad_input;
+mod observer;
 mod secrets;
 mod torture;
 mod world;

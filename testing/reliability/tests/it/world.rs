@@ -27,6 +27,8 @@ pub enum Endpoint {
     Hook(JobType),
     Actions,
     Retention,
+    /// The execution observer, reached by Appwrite's webhook.
+    Observer,
 }
 
 impl Endpoint {
@@ -45,6 +47,7 @@ impl Endpoint {
             Endpoint::Hook(JobType::MetricsFetch) => "hook-metrics-fetch",
             Endpoint::Actions => "job-actions",
             Endpoint::Retention => "job-retention",
+            Endpoint::Observer => "job-observer",
         }
     }
 }
@@ -90,7 +93,7 @@ pub struct World {
     pub platform: Platform,
     pub upstream: Upstream,
     pub roles: RoleCache,
-    now: Timestamp,
+    pub now: Timestamp,
 }
 
 /// One request, as the runtime hands it to a handler.
@@ -155,11 +158,19 @@ impl Res {
 /// Everything stored: each job as JSON (with its `rev`) and each job's full log.
 pub type Snapshot = Vec<(Value, Vec<Value>)>;
 
-/// The variables every function sees: label roles for job-actions, nothing else.
+/// The observer's webhook: its URL and signature key.
+pub const WEBHOOK_URL: &str = "https://observer.example.test/";
+pub const WEBHOOK_SECRET: &str = "matrix-webhook-secret-0123456789";
+
+/// The variables every function sees: label roles for job-actions, the observer's webhook and
+/// one un-adopted function (`sqs-poller`) for it to mirror.
 const VARS: &[(&str, &str)] = &[
     ("JOBS_OPERATOR_LABELS", "jobs-operator"),
     ("JOBS_VIEWER_LABELS", "jobs-viewer"),
     ("JOBS_WORKER_CAMPAIGN_RUN", "orchestrator"),
+    ("JOBS_OBSERVER_URL", WEBHOOK_URL),
+    ("JOBS_OBSERVER_SECRET", WEBHOOK_SECRET),
+    ("JOBS_OBSERVE_SQS_POLLER", "SQS_POLL"),
 ];
 
 impl World {
@@ -281,6 +292,7 @@ impl World {
                 job_actions::handle_with(ctx, p, &services)
             }
             Endpoint::Retention => job_retention::handle(ctx, p),
+            Endpoint::Observer => job_observer::handle(ctx, p),
         };
         let body = String::from_utf8_lossy(&response.body).into_owned();
         let json = serde_json::from_str(&body).unwrap_or(Value::Null);
