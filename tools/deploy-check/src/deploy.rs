@@ -172,6 +172,7 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         println!("   {}", call.shown);
     }
     println!("   (never --force: the CLI asks before deleting or recreating anything remote)");
+    let observer = crate::webhook::plan_from_env()?;
     if dry_run {
         println!("dry run: nothing was packaged, written or sent");
         return Ok(());
@@ -205,6 +206,14 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
                 call.shown
             ));
         }
+    }
+    if let Some(observer) = &observer {
+        crate::webhook::deploy(
+            observer,
+            &settings.endpoint,
+            &settings.project_id,
+            &settings.api_key,
+        )?;
     }
     println!("deploy: done");
     Ok(())

@@ -2,7 +2,7 @@
 //! [`package`] generates one self-contained bundle per function (`dist/<id>/`), [`bundle`]
 //! builds each inside a replica of Appwrite's rust-1.83 build workspace and sends it a real
 //! request, [`validate`] checks `appwrite.json` against the CLI 12 format and the job model,
-//! [`deploy`] plans (and runs) the Appwrite CLI calls. [`cargo`] reads `cargo metadata`.
+//! [`deploy`] plans (and runs) the Appwrite CLI calls, [`webhook`] the observer's webhook. [`cargo`] reads `cargo metadata`.
 
 pub mod bundle;
 pub mod cargo;
@@ -11,6 +11,7 @@ pub mod cron;
 pub mod deploy;
 pub mod package;
 pub mod validate;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 

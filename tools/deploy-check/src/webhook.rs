@@ -1,0 +1,461 @@
+//! The deploy's last step: the project webhook that feeds `job-observer` (docs/observer.md),
+//! created through Appwrite's Webhooks API because appwrite-cli 12.0.1 cannot pass a webhook
+//! secret (docs/appwrite-notes.md § Webhooks and execution events).
+//!
+//! Configured by `JOBS_OBSERVED_FUNCTIONS` (the function ids to observe, comma-separated) and
+//! `JOBS_OBSERVER_URL` (the observer's domain URL, from the console). On the first deploy it
+//! generates a secret, stores it and the URL as `job-observer`'s variables, then creates the
+//! webhook with that secret; on later deploys it updates the webhook's URL and events and the
+//! URL variable, and keeps the secret (a new one would be refused by running instances that
+//! still hold the old variable until their next cold start).
+
+use serde_json::{json, Value};
+use shared::appwrite::{AppwriteClient, AppwriteConfig, AppwriteError, Call, Retry, Secret};
+
+/// The webhook's id, stable so a second deploy finds it.
+pub const WEBHOOK_ID: &str = "job-observer";
+pub const OBSERVER: &str = "job-observer";
+const NAME: &str = "Job Manager execution observer";
+
+/// What the step needs from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub functions: Vec<String>,
+    pub url: String,
+}
+
+impl WebhookSettings {
+    /// `None` when no function is to be observed (the step is skipped); every problem named.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<WebhookSettings>, Vec<String>> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let Some(list) = get("JOBS_OBSERVED_FUNCTIONS") else {
+            return Ok(None);
+        };
+        let mut problems = Vec::new();
+        let functions: Vec<String> = list
+            .split(',')
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect();
+        for f in &functions {
+            if !shared::store::id::is_valid(f) {
+                problems.push(format!(
+                    "JOBS_OBSERVED_FUNCTIONS: `{f}` is not a function id"
+                ));
+            }
+            if f == OBSERVER {
+                // Its own executions would call it again, forever.
+                problems.push("JOBS_OBSERVED_FUNCTIONS must not list job-observer".into());
+            }
+        }
+        // Appwrite accepts at most 100 events per webhook; one per function.
+        if functions.is_empty() || functions.len() > 100 {
+            problems.push("JOBS_OBSERVED_FUNCTIONS must list 1 to 100 function ids".into());
+        }
+        let url = get("JOBS_OBSERVER_URL").unwrap_or_default();
+        if !url.starts_with("https://") && !url.starts_with("http://") {
+            problems.push(
+                "JOBS_OBSERVER_URL must be job-observer's domain URL (console → job-observer → Domains)"
+                    .into(),
+            );
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Some(WebhookSettings { functions, url }))
+    }
+
+    /// The webhook's events: every execution event of each observed function.
+    pub fn events(&self) -> Vec<String> {
+        self.functions
+            .iter()
+            .map(|f| format!("functions.{f}.executions.*"))
+            .collect()
+    }
+
+    /// The plan, as printed by `--dry-run` (the secret never shown).
+    pub fn plan(&self) -> Vec<String> {
+        vec![
+            format!(
+                "POST /v1/functions/{OBSERVER}/variables JOBS_OBSERVER_URL={} and JOBS_OBSERVER_SECRET=<generated> (first deploy; later: PUT the URL, keep the secret)",
+                self.url
+            ),
+            format!(
+                "POST /v1/webhooks {WEBHOOK_ID} url={} events={} tls=true secret=<the same> (later deploys: PUT url and events)",
+                self.url,
+                self.events().join(",")
+            ),
+        ]
+    }
+}
+
+/// The Appwrite calls the step makes; a trait so tests record them without a network.
+pub trait Api {
+    /// Sends one request; `Err` carries the HTTP status (0 when none) and Appwrite's error type.
+    fn send(&self, method: &str, path: &str, body: Value) -> Result<Value, (u16, String)>;
+}
+
+/// [`Api`] over the shared Appwrite client, with the deploy's API key.
+pub struct Remote(AppwriteClient);
+
+impl Remote {
+    pub fn new(endpoint: &str, project: &str, api_key: &str) -> Remote {
+        Remote(AppwriteClient::new(AppwriteConfig {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            project: project.to_owned(),
+            key: Secret::new(api_key),
+            database_id: String::new(),
+            jobs_table: String::new(),
+            events_table: String::new(),
+            timeout: std::time::Duration::from_secs(30),
+        }))
+    }
+}
+
+impl Api for Remote {
+    fn send(&self, method: &str, path: &str, body: Value) -> Result<Value, (u16, String)> {
+        let method =
+            reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| (0, "method".into()))?;
+        let is_get = method == reqwest::Method::GET;
+        let mut call = Call::new(
+            method,
+            path,
+            if is_get {
+                Retry::Idempotent
+            } else {
+                Retry::OnlyRateLimit
+            },
+        );
+        if !is_get {
+            call.body = Some(body);
+        }
+        self.0
+            .send(&call)
+            .map(|r| r.body)
+            .map_err(|e: AppwriteError| {
+                (
+                    e.status().unwrap_or(0),
+                    e.kind().map_or_else(|| e.to_string(), str::to_owned),
+                )
+            })
+    }
+}
+
+/// A fresh webhook secret: 32 random bytes from the OS, as hex.
+pub fn generate_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Creates or updates the webhook and the observer's variables. Returns what it did, one line
+/// per call, never the secret.
+pub fn apply(
+    api: &dyn Api,
+    settings: &WebhookSettings,
+    secret: &str,
+) -> Result<Vec<String>, String> {
+    let mut done = Vec::new();
+    let fail = |what: &str, (status, kind): (u16, String)| {
+        format!("{what}: Appwrite answered {status} {kind}")
+    };
+    let variables = format!("/functions/{OBSERVER}/variables");
+    let existing = api
+        .send("GET", &variables, Value::Null)
+        .map_err(|e| fail("listing job-observer's variables", e))?;
+    let find = |key: &str| {
+        existing["variables"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["key"] == key)
+            .and_then(|v| v["$id"].as_str())
+            .map(str::to_owned)
+    };
+    let webhook = json!({
+        "webhookId": WEBHOOK_ID, "name": NAME, "url": settings.url, "events": settings.events(),
+        "enabled": true, "tls": true, "secret": secret,
+    });
+    let secret_id = find(shared::observer::SECRET_VAR);
+    // The variables first: the observer must accept the webhook's first delivery.
+    for (key, value, is_secret) in [
+        (shared::observer::URL_VAR, settings.url.as_str(), false),
+        (shared::observer::SECRET_VAR, secret, true),
+    ] {
+        match find(key) {
+            Some(_) if key == shared::observer::SECRET_VAR => {
+                done.push(format!("kept {key} (the webhook keeps its secret)"));
+            }
+            Some(id) => {
+                api.send(
+                    "PUT",
+                    &format!("{variables}/{id}"),
+                    json!({"key": key, "value": value, "secret": is_secret}),
+                )
+                .map_err(|e| fail(&format!("updating {key}"), e))?;
+                done.push(format!("updated {key}"));
+            }
+            None => {
+                api.send("POST", &variables, json!({"variableId": "unique()", "key": key, "value": value, "secret": is_secret}))
+                    .map_err(|e| fail(&format!("creating {key}"), e))?;
+                done.push(format!("created {key}"));
+            }
+        }
+    }
+    match api.send("POST", "/webhooks", webhook.clone()) {
+        Ok(_) if secret_id.is_none() => done.push(format!("created webhook {WEBHOOK_ID}")),
+        Ok(_) => {
+            // A webhook deleted by hand while its secret variable stayed: align the variable.
+            let id = secret_id.unwrap_or_default();
+            api.send(
+                "PUT",
+                &format!("{variables}/{id}"),
+                json!({"key": shared::observer::SECRET_VAR, "value": secret, "secret": true}),
+            )
+            .map_err(|e| fail("updating JOBS_OBSERVER_SECRET", e))?;
+            done.push(format!(
+                "created webhook {WEBHOOK_ID} and updated JOBS_OBSERVER_SECRET"
+            ));
+        }
+        Err((409, _)) => {
+            let mut update = webhook;
+            if let Some(map) = update.as_object_mut() {
+                map.remove("webhookId");
+                map.remove("secret");
+            }
+            api.send("PUT", &format!("/webhooks/{WEBHOOK_ID}"), update)
+                .map_err(|e| fail("updating the webhook", e))?;
+            done.push(format!("updated webhook {WEBHOOK_ID} (url, events)"));
+            if secret_id.is_none() {
+                // The variable was missing, so the webhook's key is unknown: give it ours.
+                api.send(
+                    "PATCH",
+                    &format!("/webhooks/{WEBHOOK_ID}/secret"),
+                    json!({"secret": secret}),
+                )
+                .map_err(|e| fail("setting the webhook's secret", e))?;
+                done.push(format!("set the secret of webhook {WEBHOOK_ID}"));
+            }
+        }
+        Err(e) => return Err(fail("creating the webhook", e)),
+    }
+    Ok(done)
+}
+
+/// Reads the step's settings from the environment and prints its plan (nothing when no function
+/// is observed). Part of the deploy's printed plan, so `--dry-run` shows it.
+pub fn plan_from_env() -> Result<Option<WebhookSettings>, String> {
+    let settings = WebhookSettings::from_lookup(|name| std::env::var(name).ok())
+        .map_err(|problems| problems.join("; "))?;
+    match &settings {
+        None => println!(
+            "4. observer webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)"
+        ),
+        Some(s) => {
+            println!("4. observer webhook (Appwrite REST API, with APPWRITE_API_KEY):");
+            for line in s.plan() {
+                println!("   {line}");
+            }
+        }
+    }
+    Ok(settings)
+}
+
+/// Carries the step out against the deploy's project.
+pub fn deploy(
+    settings: &WebhookSettings,
+    endpoint: &str,
+    project: &str,
+    api_key: &str,
+) -> Result<(), String> {
+    let remote = Remote::new(endpoint, project, api_key);
+    for line in apply(&remote, settings, &generate_secret()?)? {
+        println!("observer webhook: {line}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Appwrite as far as the step sees it: the webhook and the observer's variables.
+    #[derive(Default)]
+    struct Recorded {
+        calls: Mutex<Vec<(String, String, Value)>>,
+        variables: Mutex<Vec<(String, String, String)>>,
+        webhook_secret: Mutex<Option<String>>,
+    }
+
+    impl Api for Recorded {
+        fn send(&self, method: &str, path: &str, body: Value) -> Result<Value, (u16, String)> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push((method.into(), path.into(), body.clone()));
+            let mut vars = self.variables.lock().unwrap();
+            let mut secret = self.webhook_secret.lock().unwrap();
+            match (method, path) {
+                ("GET", _) => Ok(
+                    json!({"variables": vars.iter().map(|(id, k, _)| json!({"$id": id, "key": k})).collect::<Vec<_>>()}),
+                ),
+                ("POST", "/webhooks") if secret.is_some() => {
+                    Err((409, "webhook_already_exists".into()))
+                }
+                ("POST", "/webhooks") | ("PATCH", _) => {
+                    *secret = body["secret"].as_str().map(str::to_owned);
+                    Ok(json!({}))
+                }
+                ("POST", _) => {
+                    let id = format!("v{}", vars.len());
+                    vars.push((
+                        id,
+                        body["key"].as_str().unwrap().into(),
+                        body["value"].as_str().unwrap().into(),
+                    ));
+                    Ok(json!({}))
+                }
+                ("PUT", p) if p.contains("/variables/") => {
+                    let id = p.rsplit('/').next().unwrap();
+                    let v = vars.iter_mut().find(|(i, _, _)| i == id).unwrap();
+                    v.2 = body["value"].as_str().unwrap().into();
+                    Ok(json!({}))
+                }
+                _ => Ok(json!({})),
+            }
+        }
+    }
+
+    impl Recorded {
+        fn variable(&self, key: &str) -> Option<String> {
+            self.variables
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, k, _)| k == key)
+                .map(|v| v.2.clone())
+        }
+    }
+
+    fn settings() -> WebhookSettings {
+        WebhookSettings::from_lookup(|k| match k {
+            "JOBS_OBSERVED_FUNCTIONS" => Some("orchestrator, sqs-poller".into()),
+            "JOBS_OBSERVER_URL" => Some("https://observer.example.test/".into()),
+            _ => None,
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_first_deploy_stores_the_variables_then_creates_the_webhook_with_the_same_secret() {
+        let appwrite = Recorded::default();
+        apply(&appwrite, &settings(), "secret-one-0123456789").unwrap();
+        assert_eq!(
+            appwrite.variable("JOBS_OBSERVER_SECRET").as_deref(),
+            Some("secret-one-0123456789")
+        );
+        assert_eq!(
+            appwrite.variable("JOBS_OBSERVER_URL").as_deref(),
+            Some("https://observer.example.test/")
+        );
+        assert_eq!(
+            appwrite.webhook_secret.lock().unwrap().as_deref(),
+            Some("secret-one-0123456789")
+        );
+        let calls = appwrite.calls.lock().unwrap();
+        let create = calls
+            .iter()
+            .find(|(m, p, _)| m == "POST" && p == "/webhooks")
+            .unwrap();
+        assert_eq!(
+            create.2["events"],
+            json!([
+                "functions.orchestrator.executions.*",
+                "functions.sqs-poller.executions.*"
+            ])
+        );
+        assert_eq!(create.2["tls"], true);
+        let last_variable = calls
+            .iter()
+            .rposition(|(_, p, _)| p.contains("/variables"))
+            .unwrap();
+        let webhook = calls.iter().position(|(_, p, _)| p == "/webhooks").unwrap();
+        assert!(
+            last_variable < webhook,
+            "variables must exist before the first delivery"
+        );
+    }
+
+    #[test]
+    fn a_second_deploy_updates_url_and_events_and_keeps_the_secret() {
+        let appwrite = Recorded::default();
+        apply(&appwrite, &settings(), "secret-one-0123456789").unwrap();
+        let done = apply(&appwrite, &settings(), "secret-two-0123456789").unwrap();
+        assert_eq!(
+            appwrite.variable("JOBS_OBSERVER_SECRET").as_deref(),
+            Some("secret-one-0123456789")
+        );
+        assert_eq!(
+            appwrite.webhook_secret.lock().unwrap().as_deref(),
+            Some("secret-one-0123456789")
+        );
+        assert!(
+            done.iter().any(|l| l.contains("updated webhook")),
+            "{done:?}"
+        );
+        let calls = appwrite.calls.lock().unwrap();
+        let update = calls
+            .iter()
+            .find(|(m, p, _)| m == "PUT" && p == "/webhooks/job-observer")
+            .unwrap();
+        assert!(update.2.get("secret").is_none());
+    }
+
+    #[test]
+    fn a_webhook_whose_secret_variable_is_missing_gets_the_new_secret() {
+        let appwrite = Recorded::default();
+        *appwrite.webhook_secret.lock().unwrap() = Some("unknown-old-secret".into());
+        apply(&appwrite, &settings(), "secret-two-0123456789").unwrap();
+        assert_eq!(
+            appwrite.webhook_secret.lock().unwrap().as_deref(),
+            Some("secret-two-0123456789")
+        );
+        assert_eq!(
+            appwrite.variable("JOBS_OBSERVER_SECRET").as_deref(),
+            Some("secret-two-0123456789")
+        );
+    }
+
+    #[test]
+    fn nothing_observed_skips_the_step_and_bad_settings_are_named() {
+        assert_eq!(WebhookSettings::from_lookup(|_| None), Ok(None));
+        let problems = WebhookSettings::from_lookup(|k| match k {
+            "JOBS_OBSERVED_FUNCTIONS" => Some("job-observer, bad id".into()),
+            _ => None,
+        })
+        .unwrap_err()
+        .join("\n");
+        for part in [
+            "must not list job-observer",
+            "`bad id`",
+            "JOBS_OBSERVER_URL",
+        ] {
+            assert!(problems.contains(part), "{problems}");
+        }
+    }
+
+    #[test]
+    fn the_plan_never_shows_a_secret() {
+        let plan = settings().plan().join("\n");
+        assert!(plan.contains("<generated>") && plan.contains("functions.sqs-poller.executions.*"));
+        assert_eq!(generate_secret().unwrap().len(), 64);
+    }
+}
