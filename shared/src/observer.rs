@@ -20,7 +20,7 @@ use crate::http::ApiError;
 use crate::job::{
     self, clip_text, parse_timestamp, Event, EventKind, Job, JobStatus, JobType, Timestamp,
 };
-use crate::store::{id, Created, StoreError};
+use crate::store::{id, Created, StoreError, Write};
 use crate::usecase::{self, Act};
 
 /// The observer's secret: the webhook's signature key (`docs/deploy.md`).
@@ -446,7 +446,25 @@ fn failure_message(exec: &Execution) -> String {
 fn mirror(act: &Act, job_type: JobType, exec: &Execution) -> usecase::Result<Outcome> {
     let job_id = mirror_job_id(exec);
     match act.store.get(&job_id) {
-        Ok(_) => {}
+        // The common case costs one read (a repeat) or one read and one conditional write;
+        // only a concurrent change sends it through the re-reading loop below.
+        Ok(current) => {
+            let mut next = current.clone();
+            let Some(entries) = advance(act, &mut next, exec)? else {
+                return Ok(Outcome::of("unchanged", Some(&current)));
+            };
+            next.rev = current.rev + 1;
+            let write = Write {
+                job: next,
+                expected_rev: current.rev,
+                events: entries,
+            };
+            match act.store.write(&write) {
+                Ok(job) => return Ok(Outcome::of("updated", Some(&job))),
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Err(StoreError::NotFound(_)) => {
             // A first event already past `waiting` walks the new job forward through the state
             // machine before it is stored (as `start` stores a job RUNNING); its one `created`
