@@ -15,9 +15,7 @@ pub const HEADER: &str = "x-appwrite-webhook-signature";
 fn mac(url: &str, body: &[u8], secret: &str) -> Hmac<Sha1> {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
     let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    // PHP's rawurldecode: `%XX` sequences decoded, `+` left alone, invalid bytes kept as is.
-    let url: Vec<u8> = percent_encoding::percent_decode_str(url).collect();
-    mac.update(&url);
+    mac.update(&shared::url::raw_decode(url));
     mac.update(body);
     mac
 }

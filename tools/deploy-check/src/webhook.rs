@@ -148,10 +148,8 @@ impl Api for Remote {
 }
 
 /// A fresh webhook secret: 32 random bytes from the OS, as hex.
-pub fn generate_secret() -> Result<String, String> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| format!("no random source: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+pub fn generate_secret() -> String {
+    shared::random::hex(32)
 }
 
 /// Creates or updates the webhook and the observer's variables. Returns what it did, one line
@@ -275,7 +273,7 @@ pub fn deploy(
     api_key: &str,
 ) -> Result<(), String> {
     let remote = Remote::new(endpoint, project, api_key);
-    for line in apply(&remote, settings, &generate_secret()?)? {
+    for line in apply(&remote, settings, &generate_secret())? {
         println!("observer webhook: {line}");
     }
     Ok(())
@@ -456,6 +454,6 @@ mod tests {
     fn the_plan_never_shows_a_secret() {
         let plan = settings().plan().join("\n");
         assert!(plan.contains("<generated>") && plan.contains("functions.sqs-poller.executions.*"));
-        assert_eq!(generate_secret().unwrap().len(), 64);
+        assert_eq!(generate_secret().len(), 64);
     }
 }
