@@ -20,7 +20,7 @@ use crate::http::ApiError;
 use crate::job::{
     self, clip_text, parse_timestamp, Event, EventKind, Job, JobStatus, JobType, Timestamp,
 };
-use crate::store::{id, Created, StoreError, Write};
+use crate::store::{id, Created, JobQuery, Scope, StoreError, Write};
 use crate::usecase::{self, Act};
 
 /// The observer's secret: the webhook's signature key (`docs/deploy.md`).
@@ -340,7 +340,7 @@ fn type_names() -> String {
 pub fn observe(act: &Act, observed: Observed, exec: &Execution) -> usecase::Result<Outcome> {
     match observed {
         Observed::Unadopted(job_type) => mirror(act, job_type, exec),
-        Observed::Worker => Ok(Outcome::of("ignored", None)),
+        Observed::Worker => fail_dead_worker(act, exec),
     }
 }
 
@@ -536,10 +536,109 @@ fn new_mirror(act: &Act, job_type: JobType, job_id: &str, exec: &Execution) -> J
         last_reason: None,
         retry_of: None,
         rev: 1,
+        // The state machine numbers the run (a start makes it 1); the execution is the job's.
+        run: 0,
+        execution_id: Some(exec.id.clone()),
     }
 }
 
 /// Whether a job mirrors an execution (no worker cooperates: pause and resume do nothing).
 pub fn is_mirror(job: &Job) -> bool {
     job.metadata.get("observed") == Some(&Value::Bool(true))
+}
+
+/// Active jobs (any type) searched for a worker's execution, at most this many per event.
+pub const WORKER_SEARCH_LIMIT: usize = 500;
+
+/// A worker's execution ended: if it still holds a job (the job's current run reported this
+/// execution id), that job fails now, through the state machine, fenced by the run.
+///
+/// Fails: RUNNING or QUEUED with the execution `failed`, RUNNING with it `completed` (the worker
+/// exited without reporting the end). Leaves alone: PAUSED (the user paused; resume starts a new
+/// run), final jobs, and jobs whose current run reported another execution (a newer run).
+fn fail_dead_worker(act: &Act, exec: &Execution) -> usecase::Result<Outcome> {
+    if !exec.status.is_final() {
+        return Ok(Outcome::of("ignored", None));
+    }
+    let Some(held) = find_by_execution(act, &exec.id)? else {
+        return Ok(Outcome::of("ignored", None));
+    };
+    let mut failed = false;
+    let job = act.mutate(&held.id, |job| {
+        failed = false;
+        // Re-checked on the fresh row: the run may have moved on since the search.
+        let dead = job.execution_id.as_deref() == Some(exec.id.as_str())
+            && match exec.status {
+                ExecStatus::Failed => matches!(job.status, JobStatus::Running | JobStatus::Queued),
+                _ => job.status == JobStatus::Running,
+            };
+        if !dead {
+            return Ok(None);
+        }
+        let from = job.status;
+        job.apply(Event::Fail, act.now)
+            .map_err(usecase::Error::from)?;
+        let message = worker_failure_message(exec, from);
+        job.error_message = Some(message.clone());
+        job.last_actor = Some(act.actor.clone());
+        failed = true;
+        Ok(Some(vec![job::JobEvent {
+            id: id::fresh('e', act.now),
+            job_id: job.id.clone(),
+            at: act.now,
+            kind: EventKind::Failed,
+            actor: act.actor.clone(),
+            message: Some(message),
+            from_status: Some(from),
+            to_status: Some(job.status),
+            details: exec.details(),
+        }]))
+    })?;
+    Ok(Outcome::of(
+        if failed { "failed" } else { "unchanged" },
+        Some(&job),
+    ))
+}
+
+/// The active job whose current run reported `execution_id`, if any.
+fn find_by_execution(act: &Act, execution_id: &str) -> usecase::Result<Option<Job>> {
+    let mut query = JobQuery {
+        scope: Scope::Active,
+        limit: WORKER_SEARCH_LIMIT.min(crate::store::MAX_PAGE),
+        ..JobQuery::default()
+    };
+    let mut seen = 0;
+    loop {
+        let page = act.store.list(&query)?;
+        seen += page.jobs.len();
+        if let Some(job) = page
+            .jobs
+            .into_iter()
+            .find(|j| j.execution_id.as_deref() == Some(execution_id))
+        {
+            return Ok(Some(job));
+        }
+        match page.next_cursor {
+            Some(cursor) if seen < WORKER_SEARCH_LIMIT => query.cursor = Some(cursor),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// What happened to a worker's execution, for the job's error message.
+fn worker_failure_message(exec: &Execution, from: JobStatus) -> String {
+    let how = match exec.status {
+        ExecStatus::Failed => "failed",
+        _ => "ended without reporting the job's end",
+    };
+    let mut text = format!(
+        "worker execution {} of {} {how} after {:.1} s with status code {} while the job was {from}",
+        exec.id, exec.function_id, exec.duration, exec.response_status_code
+    );
+    let errors = exec.errors.trim();
+    if !errors.is_empty() {
+        text.push_str(": ");
+        text.push_str(errors);
+    }
+    clip_text(&text)
 }

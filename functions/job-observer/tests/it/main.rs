@@ -1,6 +1,7 @@
 //! The observer through its real handler on SQLite with a fixed clock: the signature gate,
 //! the replay window, bad bodies, and un-adopted functions' executions mirrored as jobs whatever
-//! the order or repetition of their events.
+//! the order or repetition of their events, and workers whose execution died failing their job
+//! (fenced by the run's execution).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -251,8 +252,10 @@ fn a_body_that_is_not_an_execution_is_a_400_naming_the_field_and_writes_nothing(
 #[test]
 fn executions_of_functions_that_are_not_mapped_create_no_job() {
     let app = spawn_app();
-    let (status, answer) = app.deliver(&execution("e5", "orchestrator", "waiting", 0.0));
-    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")));
+    for status in ["waiting", "failed", "completed"] {
+        let (code, answer) = app.deliver(&execution("e5", "orchestrator", status, 0.0));
+        assert_eq!((code, answer["outcome"].as_str()), (200, Some("ignored")));
+    }
     assert!(app.jobs().is_empty());
 }
 
@@ -276,4 +279,145 @@ fn only_post_is_accepted() {
     let mut context = delivery(b"", None);
     context.req.method = "GET".into();
     assert_eq!(app.deliver_raw(context).0, 405);
+}
+
+/// A CAMPAIGN_RUN job started by a worker whose execution is `execution`, as the hook does.
+fn worker_job(app: &App, reference: &str, execution: &str) -> String {
+    let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0())
+        .in_run(None, Some(execution.to_owned()));
+    shared::usecase::start(
+        &act,
+        JobType::CampaignRun,
+        shared::usecase::Start {
+            reference_id: reference.into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .job
+    .id
+}
+
+fn job(app: &App, id: &str) -> shared::job::Job {
+    app.store.get(id).unwrap()
+}
+
+#[test]
+fn a_worker_execution_that_fails_fails_its_running_job_at_once_with_the_execution_linked() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-1", "w1");
+    let (status, answer) = app.deliver(&execution("w1", "orchestrator", "failed", 900.0));
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("failed")),
+        "{answer}"
+    );
+    let job = job(&app, &id);
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error_message.unwrap();
+    for part in [
+        "w1",
+        "orchestrator",
+        "900.0 s",
+        "status code 500",
+        "Operation timed out",
+    ] {
+        assert!(error.contains(part), "{error}");
+    }
+    let log = app.store.events(&id, 10).unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.details["executionId"], "w1");
+    assert_eq!(last.actor, "function:job-observer");
+}
+
+#[test]
+fn a_worker_execution_that_completes_while_its_job_runs_fails_the_job() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-2", "w2");
+    let (_, answer) = app.deliver(&execution("w2", "orchestrator", "completed", 3.0));
+    assert_eq!(answer["outcome"], "failed", "{answer}");
+    let error = job(&app, &id).error_message.unwrap();
+    assert!(error.contains("ended without reporting"), "{error}");
+}
+
+#[test]
+fn a_worker_execution_that_ends_after_its_job_finished_or_paused_changes_nothing() {
+    let app = spawn_app();
+    let done = worker_job(&app, "campaign-3", "w3");
+    let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0());
+    shared::usecase::complete(&act, &done, Default::default(), None, None).unwrap();
+    let paused = worker_job(&app, "campaign-4", "w4");
+    shared::usecase::control(&act, &paused, shared::job::Event::Pause, None).unwrap();
+    for (exec, id, status) in [
+        ("w3", &done, JobStatus::Completed),
+        ("w4", &paused, JobStatus::Paused),
+    ] {
+        let before = job(&app, id);
+        let (code, _) = app.deliver(&execution(exec, "orchestrator", "failed", 1.0));
+        assert_eq!(code, 200);
+        assert_eq!(job(&app, id), before);
+        assert_eq!(before.status, status);
+    }
+}
+
+#[test]
+fn a_newer_run_is_never_failed_by_an_old_executions_event() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-5", "old-exec");
+    // The job is taken over by a new run from another execution (a resume's re-triggered worker).
+    let act = shared::usecase::Act::new(&*app.store, "user:alice", t0());
+    shared::usecase::control(&act, &id, shared::job::Event::Pause, None).unwrap();
+    shared::usecase::control(&act, &id, shared::job::Event::Resume, None).unwrap();
+    let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0())
+        .in_run(None, Some("new-exec".into()));
+    shared::usecase::start(
+        &act,
+        JobType::CampaignRun,
+        shared::usecase::Start {
+            reference_id: "campaign-5".into(),
+            job_id: Some(id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let running = job(&app, &id);
+    assert_eq!(
+        (running.status, running.execution_id.as_deref()),
+        (JobStatus::Running, Some("new-exec"))
+    );
+    for status in ["failed", "completed"] {
+        let (code, answer) = app.deliver(&execution("old-exec", "orchestrator", status, 1.0));
+        assert_eq!(
+            (code, answer["outcome"].as_str()),
+            (200, Some("ignored")),
+            "{answer}"
+        );
+    }
+    assert_eq!(job(&app, &id), running);
+    // The current run's own execution still fails it.
+    app.deliver(&execution("new-exec", "orchestrator", "failed", 1.0));
+    assert_eq!(job(&app, &id).status, JobStatus::Failed);
+}
+
+#[test]
+fn duplicated_and_reordered_worker_events_converge() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-6", "w6");
+    let events = [
+        execution("w6", "orchestrator", "waiting", 0.0),
+        execution("w6", "orchestrator", "failed", 2.0),
+    ];
+    for i in [1, 0, 1, 1, 0] {
+        assert_eq!(app.deliver(&events[i]).0, 200);
+    }
+    let job = job(&app, &id);
+    assert_eq!(job.status, JobStatus::Failed);
+    let failures = app
+        .store
+        .events(&id, 50)
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == shared::job::EventKind::Failed)
+        .count();
+    assert_eq!(failures, 1);
 }

@@ -6,6 +6,7 @@
 mod authorization;
 mod bad_input;
 mod observer;
+mod runs;
 mod secrets;
 mod torture;
 mod world;
