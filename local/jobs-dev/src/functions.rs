@@ -18,5 +18,7 @@ pub fn linked() -> Vec<(&'static str, Handle)> {
         ("job-actions", job_actions::handle),
         ("job-retention", job_retention::handle),
         ("job-observer", job_observer::handle),
+        // Test-only: hosted when a manifest lists it (the observer's end-to-end tests).
+        (crate::stuck::FUNCTION_ID, crate::stuck::handle),
     ]
 }

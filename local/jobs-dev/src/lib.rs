@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod host;
 pub mod manifest;
 pub mod standalone;
+pub mod stuck;
 pub mod webhook;
 
 use std::convert::Infallible;

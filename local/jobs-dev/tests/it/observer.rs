@@ -42,11 +42,21 @@ impl App {
     }
 
     fn run_async(&self, function: &str) -> String {
+        self.run_async_with(function, Value::Null)
+    }
+
+    /// Starts an async execution with `body` (as JSON text) and the server key; its id.
+    fn run_async_with(&self, function: &str, body: Value) -> String {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
         let res = self
             .http
             .post(format!("{}/v1/functions/{function}/executions", self.url))
             .header("x-appwrite-key", KEY)
-            .json(&json!({"async": true, "body": ""}))
+            .json(&json!({"async": true, "body": body}))
             .send()
             .unwrap();
         assert_eq!(res.status().as_u16(), 202);
@@ -125,4 +135,79 @@ fn a_function_whose_execute_does_not_allow_anyone_has_no_domain() {
     assert_eq!(res.status().as_u16(), 401);
     let answer: Value = res.json().unwrap();
     assert_eq!(answer["type"], "function_execute_permission_missing");
+}
+
+#[test]
+fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_within_a_second_of_the_event() {
+    // The repository's functions plus the stuck worker, with a 1 s timeout.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../appwrite.json");
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo).unwrap()).unwrap();
+    manifest["functions"].as_array_mut().unwrap().push(json!({
+        "$id": jobs_dev::stuck::FUNCTION_ID, "execute": [], "schedule": "", "timeout": 1,
+    }));
+    let path = dir.path().join("appwrite.json");
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let (app, _) = spawn_app_with(
+        "operator",
+        &[
+            ("JOBS_DEV_MANIFEST", path.to_str().unwrap()),
+            (
+                "JOBS_DEV_WEBHOOK_EVENTS",
+                "functions.demo-stuck-worker.executions.*",
+            ),
+        ],
+    );
+    let execution = app.run_async_with(
+        jobs_dev::stuck::FUNCTION_ID,
+        json!({"referenceId": "campaign-stuck", "hangMs": 4000}),
+    );
+    // The worker reports, so the job runs; then its execution is cut at its timeout.
+    let jobs = app.wait_for_jobs("the stuck worker's job to fail", |jobs| {
+        jobs.iter()
+            .any(|j| j["referenceId"] == "campaign-stuck" && j["status"] == "FAILED")
+    });
+    let job = jobs
+        .iter()
+        .find(|j| j["referenceId"] == "campaign-stuck")
+        .unwrap();
+    let error = job["errorMessage"].as_str().unwrap();
+    assert!(
+        error.contains(&execution) && error.contains("timed out"),
+        "{error}"
+    );
+    // Within one second of the event: the execution's end as Appwrite records it
+    // (`$updatedAt`) to the job's `completedAt`, both stamped by the dev server.
+    let doc: Value = app
+        .http
+        .get(format!(
+            "{}/v1/functions/demo-stuck-worker/executions/{execution}",
+            app.url
+        ))
+        .header("x-appwrite-key", KEY)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(doc["status"], "failed", "{doc}");
+    let ended = chrono::DateTime::parse_from_rfc3339(doc["$updatedAt"].as_str().unwrap()).unwrap();
+    let failed =
+        chrono::DateTime::parse_from_rfc3339(job["completedAt"].as_str().unwrap()).unwrap();
+    let lag = (failed - ended).num_milliseconds();
+    assert!(
+        (0..=1_000).contains(&lag),
+        "failed {lag} ms after the execution ended"
+    );
+    let id = job["$id"].as_str().unwrap();
+    let (_, detail) = app.action("GET", &format!("/v1/jobs/{id}"), Value::Null);
+    let last = detail["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            last["kind"].as_str(),
+            last["details"]["executionId"].as_str()
+        ),
+        (Some("failed"), Some(execution.as_str())),
+        "{last}"
+    );
 }
