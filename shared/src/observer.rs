@@ -563,41 +563,66 @@ fn fail_dead_worker(act: &Act, exec: &Execution) -> usecase::Result<Outcome> {
     let Some(held) = find_by_execution(act, &exec.id)? else {
         return Ok(Outcome::of("ignored", None));
     };
+    // The row the search read is the first compare-and-set's base (a conflict re-reads), so
+    // the common case costs the search and one write.
+    let mut next = held.clone();
+    let Some(entries) = fail_run(act, &mut next, exec)? else {
+        return Ok(Outcome::of("unchanged", Some(&held)));
+    };
+    next.rev = held.rev + 1;
+    let write = Write {
+        job: next,
+        expected_rev: held.rev,
+        events: entries,
+    };
+    match act.store.write(&write) {
+        Ok(job) => return Ok(Outcome::of("failed", Some(&job))),
+        Err(StoreError::Conflict { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
     let mut failed = false;
     let job = act.mutate(&held.id, |job| {
-        failed = false;
-        // Re-checked on the fresh row: the run may have moved on since the search.
-        let dead = job.execution_id.as_deref() == Some(exec.id.as_str())
-            && match exec.status {
-                ExecStatus::Failed => matches!(job.status, JobStatus::Running | JobStatus::Queued),
-                _ => job.status == JobStatus::Running,
-            };
-        if !dead {
-            return Ok(None);
-        }
-        let from = job.status;
-        job.apply(Event::Fail, act.now)
-            .map_err(usecase::Error::from)?;
-        let message = worker_failure_message(exec, from);
-        job.error_message = Some(message.clone());
-        job.last_actor = Some(act.actor.clone());
-        failed = true;
-        Ok(Some(vec![job::JobEvent {
-            id: id::fresh('e', act.now),
-            job_id: job.id.clone(),
-            at: act.now,
-            kind: EventKind::Failed,
-            actor: act.actor.clone(),
-            message: Some(message),
-            from_status: Some(from),
-            to_status: Some(job.status),
-            details: exec.details(),
-        }]))
+        let entries = fail_run(act, job, exec)?;
+        failed = entries.is_some();
+        Ok(entries)
     })?;
-    Ok(Outcome::of(
-        if failed { "failed" } else { "unchanged" },
-        Some(&job),
-    ))
+    let outcome = if failed { "failed" } else { "unchanged" };
+    Ok(Outcome::of(outcome, Some(&job)))
+}
+
+/// Fails `job` if it is still held by the run that reported `exec` and that execution's end
+/// means the run died; returns the log entry, or `None` when the job is not (or no longer)
+/// that run's: checked on whichever row the compare-and-set is based on.
+fn fail_run(
+    act: &Act,
+    job: &mut Job,
+    exec: &Execution,
+) -> usecase::Result<Option<Vec<job::JobEvent>>> {
+    let held = job.execution_id.as_deref() == Some(exec.id.as_str());
+    let dead = match exec.status {
+        ExecStatus::Failed => matches!(job.status, JobStatus::Running | JobStatus::Queued),
+        _ => job.status == JobStatus::Running,
+    };
+    if !(held && dead) {
+        return Ok(None);
+    }
+    let from = job.status;
+    job.apply(Event::Fail, act.now)
+        .map_err(usecase::Error::from)?;
+    let message = worker_failure_message(exec, from);
+    job.error_message = Some(message.clone());
+    job.last_actor = Some(act.actor.clone());
+    Ok(Some(vec![job::JobEvent {
+        id: id::fresh('e', act.now),
+        job_id: job.id.clone(),
+        at: act.now,
+        kind: EventKind::Failed,
+        actor: act.actor.clone(),
+        message: Some(message),
+        from_status: Some(from),
+        to_status: Some(job.status),
+        details: exec.details(),
+    }]))
 }
 
 /// The active job whose current run reported `execution_id`, if any.

@@ -51,3 +51,59 @@ fn a_mirrored_execution_event_costs_at_most_three_requests_and_a_repeat_one() {
     assert_eq!(job.status, shared::job::JobStatus::Completed);
     println!("{}", table.join("\n"));
 }
+
+#[test]
+fn a_dead_worker_execution_costs_at_most_three_requests_and_other_events_at_most_one() {
+    let app = spawn_app();
+    let store = app.another_store();
+    let t0 = shared::store::conformance::t0();
+    let act = Act::new(&store, "function:orchestrator", t0).in_run(None, Some("w1".into()));
+    let started = shared::usecase::start(
+        &act,
+        shared::job::JobType::CampaignRun,
+        shared::usecase::Start {
+            reference_id: "campaign-1".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let worker_event = |id: &str, status: &str| {
+        let doc = serde_json::json!({"$id": id, "functionId": "orchestrator", "status": status,
+            "responseStatusCode": 500, "duration": 900.0});
+        Execution::parse(doc.to_string().as_bytes()).unwrap()
+    };
+    let mut table = Vec::new();
+    for (what, exec, budget) in [
+        (
+            "waiting (nothing to do: no request)",
+            worker_event("w1", "waiting"),
+            0,
+        ),
+        (
+            "another execution ended (search only)",
+            worker_event("w9", "failed"),
+            1,
+        ),
+        (
+            "the job's execution failed (search, then one write)",
+            worker_event("w1", "failed"),
+            3,
+        ),
+        (
+            "the same event again (search only)",
+            worker_event("w1", "failed"),
+            1,
+        ),
+    ] {
+        let store = app.another_store();
+        app.fake.reset_requests();
+        let act = Act::new(&store, "function:job-observer", t0);
+        let outcome = observer::observe(&act, Observed::Worker, &exec).unwrap();
+        let requests = app.fake.total_requests();
+        table.push(format!("{what}: {} → {requests} requests", outcome.outcome));
+        assert!(requests <= budget, "{what}: {requests} requests");
+    }
+    let job = app.another_store().get(&started.job.id).unwrap();
+    assert_eq!(job.status, shared::job::JobStatus::Failed);
+    println!("{}", table.join("\n"));
+}
