@@ -292,6 +292,12 @@ impl Call {
 
 pub use crate::url::segment;
 
+/// A timestamp in Appwrite's own datetime form (`2026-11-29T11:48:05.456+00:00`), for values we
+/// write to Appwrite and for `jobs-dev`'s imitation of its documents.
+pub fn datetime(t: &crate::job::Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
+
 /// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {
     let mut q = json!({"method": method, "values": values});

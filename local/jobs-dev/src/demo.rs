@@ -27,15 +27,6 @@ pub const WORKER_FUNCTIONS: &[(&str, &str)] = &[
     ("METRICS_FETCH", "demo-worker-metrics-fetch"),
 ];
 
-fn hook_for(job_type: JobType) -> &'static str {
-    match job_type {
-        JobType::CampaignRun => "hook-campaign-run",
-        JobType::BulkVerify => "hook-bulk-verify",
-        JobType::SqsPoll => "hook-sqs-poll",
-        JobType::MetricsFetch => "hook-metrics-fetch",
-    }
-}
-
 /// What every demo worker needs: where the executions endpoint is and the server key.
 #[derive(Clone)]
 pub struct Demo {
@@ -84,7 +75,7 @@ impl Demo {
             &self.endpoint,
             &self.project,
             &self.key,
-            hook_for(job_type),
+            JobType::hook_function(job_type),
             Some(format!(
                 "demo-worker-{}",
                 job_type.as_str().to_lowercase().replace('_', "-")
