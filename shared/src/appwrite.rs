@@ -124,7 +124,7 @@ impl AppwriteConfig {
     /// The configuration of one function execution: variables plus the request's key.
     pub fn from_context(
         context: &openruntimes::Context,
-        lookup: &crate::platform::Lookup,
+        lookup: &crate::config::Lookup,
     ) -> Result<Self, ConfigError> {
         let key = context.req.headers.get(KEY_HEADER).map(String::as_str);
         Self::from_lookup(|name| lookup(name), key)

@@ -22,11 +22,11 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::appwrite::{query, AppwriteClient, AppwriteConfig, AppwriteError, ConfigError, Reply};
+use crate::config::Lookup;
 use crate::job::{
     parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType, Timestamp,
     MAX_JSON_BYTES,
 };
-use crate::platform::Lookup;
 use crate::store::{
     Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
     MAX_PAGE,
