@@ -58,38 +58,21 @@ impl std::fmt::Debug for ObserverConfig {
 
 impl ObserverConfig {
     /// Reads every variable, naming each missing or invalid one (never a value) at once.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-        let secret = get(SECRET_VAR).unwrap_or_default();
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let mut vars = crate::config::Vars::new(lookup);
+        let secret = vars.required(SECRET_VAR, "the webhook's signature key; docs/observer.md");
         // Appwrite refuses webhook secrets shorter than 8 characters.
-        if secret.len() < 8 {
-            problems.push(format!("{SECRET_VAR} must be set (at least 8 characters)"));
+        if !secret.is_empty() && secret.len() < 8 {
+            vars.problem(SECRET_VAR, "must be at least 8 characters");
         }
-        let url = get(URL_VAR).unwrap_or_default();
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            problems.push(format!("{URL_VAR} must be the webhook's http(s) URL"));
+        let url = vars.required(URL_VAR, "the webhook's URL, as registered in Appwrite");
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+            vars.problem(URL_VAR, "must be the webhook's http(s) URL");
         }
-        let max_age = match get(MAX_AGE_VAR) {
-            None => DEFAULT_MAX_AGE_SECS,
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if (1..=MAX_MAX_AGE_SECS).contains(&n) => n,
-                _ => {
-                    problems.push(format!(
-                        "{MAX_AGE_VAR} must be a whole number of seconds from 1 to {MAX_MAX_AGE_SECS}"
-                    ));
-                    DEFAULT_MAX_AGE_SECS
-                }
-            },
-        };
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(ObserverConfig {
+        let max_age = vars.number(MAX_AGE_VAR, 1..=MAX_MAX_AGE_SECS, DEFAULT_MAX_AGE_SECS);
+        vars.finish(ObserverConfig {
             secret,
             url,
             max_age: Duration::seconds(max_age),
@@ -313,10 +296,7 @@ pub fn observed(
     function_id: &str,
 ) -> Result<Observed, ApiError> {
     let name = observe_var(function_id);
-    match lookup(&name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-    {
+    match crate::config::Vars::new(lookup).get(&name) {
         None => Ok(Observed::Worker),
         Some(v) => v.parse().map(Observed::Unadopted).map_err(|_| {
             ApiError::new(

@@ -44,8 +44,10 @@ fn observe(ctx: &Context, platform: &Platform) -> Result<observer::Outcome, ApiE
             format!("the observer accepts POST, not `{}`", ctx.req.method),
         ));
     }
-    let config = ObserverConfig::from_lookup(|name| platform.var(name))
-        .map_err(|problems| ApiError::new(500, "invalid_config", problems.join("; ")))?;
+    let config = ObserverConfig::from_lookup(|name| platform.var(name)).map_err(|e| {
+        ApiError::new(500, "invalid_config", e.to_string())
+            .with_extra(json!({"variables": e.variables()}))
+    })?;
     let body = ctx.req.body_binary();
     let signed = ctx
         .req

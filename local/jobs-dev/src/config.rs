@@ -92,9 +92,7 @@ impl std::fmt::Debug for DevConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {}", .0.join("; "))]
-pub struct ConfigError(pub Vec<String>);
+pub use shared::config::ConfigError;
 
 impl DevConfig {
     pub fn from_env() -> Result<DevConfig, ConfigError> {
@@ -102,105 +100,90 @@ impl DevConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<DevConfig, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-        let host = match get("JOBS_DEV_HOST") {
+        let mut vars = shared::config::Vars::new(lookup);
+        let host = match vars.get("JOBS_DEV_HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(v) => v.parse().unwrap_or_else(|_| {
-                problems.push(format!("JOBS_DEV_HOST: {v:?} is not an IP address"));
+                vars.problem("JOBS_DEV_HOST", format!("{v:?} is not an IP address"));
                 IpAddr::from([127, 0, 0, 1])
             }),
         };
-        let port = match get("JOBS_DEV_PORT") {
-            None => DEFAULT_PORT,
-            Some(v) => v.parse().unwrap_or_else(|_| {
-                problems.push(format!("JOBS_DEV_PORT: {v:?} is not a port number"));
-                DEFAULT_PORT
-            }),
-        };
-        let role = match get("JOBS_DEV_ROLE").as_deref() {
+        let port = vars.number("JOBS_DEV_PORT", 0..=u16::MAX, DEFAULT_PORT);
+        let role = match vars.get("JOBS_DEV_ROLE").as_deref() {
             None | Some("operator") => Role::Operator,
             Some("viewer") => Role::Viewer,
             Some(other) => {
-                problems.push(format!(
-                    "JOBS_DEV_ROLE: {other:?} is neither `operator` nor `viewer`"
-                ));
+                vars.problem(
+                    "JOBS_DEV_ROLE",
+                    format!("{other:?} is neither `operator` nor `viewer`"),
+                );
                 Role::Operator
             }
         };
-        let demo = match get("JOBS_DEV_DEMO").as_deref() {
-            None | Some("0" | "false" | "no" | "off") => false,
-            Some("1" | "true" | "yes" | "on") => true,
-            Some(other) => {
-                problems.push(format!("JOBS_DEV_DEMO: {other:?} is not 0 or 1"));
-                false
-            }
-        };
-        let key = match get("JOBS_DEV_KEY") {
+        let demo = vars.flag("JOBS_DEV_DEMO", false);
+        let key = match vars.get("JOBS_DEV_KEY") {
             Some(k) if k.len() < 16 => {
-                problems.push("JOBS_DEV_KEY: must be at least 16 characters".to_owned());
+                vars.problem("JOBS_DEV_KEY", "must be at least 16 characters");
                 k
             }
             Some(k) => k,
             None => random_key(),
         };
-        let webhook_events: Vec<String> = get("JOBS_DEV_WEBHOOK_EVENTS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|e| e.trim().to_owned())
-            .filter(|e| !e.is_empty())
-            .collect();
+        let webhook_events = vars.list("JOBS_DEV_WEBHOOK_EVENTS");
         let event_chars = |e: &str| {
             e.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '*'))
         };
         if let Some(bad) = webhook_events.iter().find(|e| !event_chars(e)) {
-            problems.push(format!(
-                "JOBS_DEV_WEBHOOK_EVENTS: {bad:?} is not an Appwrite event name"
-            ));
+            vars.problem(
+                "JOBS_DEV_WEBHOOK_EVENTS",
+                format!("{bad:?} is not an Appwrite event name"),
+            );
         }
-        let webhook_url = get("JOBS_DEV_WEBHOOK_URL");
+        let webhook_url = vars.get("JOBS_DEV_WEBHOOK_URL");
         if webhook_url
             .as_deref()
             .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
         {
-            problems.push("JOBS_DEV_WEBHOOK_URL: must start with http:// or https://".to_owned());
+            vars.problem(
+                "JOBS_DEV_WEBHOOK_URL",
+                "must start with http:// or https://",
+            );
         }
-        let webhook_secret = match get("JOBS_DEV_WEBHOOK_SECRET") {
+        let webhook_secret = match vars.get("JOBS_DEV_WEBHOOK_SECRET") {
             // Appwrite's own minimum for a webhook secret.
             Some(k) if k.len() < 8 => {
-                problems.push("JOBS_DEV_WEBHOOK_SECRET: must be at least 8 characters".to_owned());
+                vars.problem("JOBS_DEV_WEBHOOK_SECRET", "must be at least 8 characters");
                 k
             }
             Some(k) => k,
             None => random_key(),
         };
-        if !problems.is_empty() {
-            return Err(ConfigError(problems));
-        }
-        Ok(DevConfig {
+        let config = DevConfig {
             webhook_events,
             webhook_url,
             webhook_secret,
             host,
             port,
-            data_dir: get("JOBS_DEV_DATA_DIR")
+            data_dir: vars
+                .get("JOBS_DEV_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".data"), PathBuf::from),
             role,
-            user_id: get("JOBS_DEV_USER").unwrap_or_else(|| "dev-user".to_owned()),
+            user_id: vars
+                .get("JOBS_DEV_USER")
+                .unwrap_or_else(|| "dev-user".to_owned()),
             key,
             demo,
-            manifest: get("JOBS_DEV_MANIFEST").map_or_else(
+            manifest: vars.get("JOBS_DEV_MANIFEST").map_or_else(
                 || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../appwrite.json")),
                 PathBuf::from,
             ),
-            dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
-            project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
-        })
+            dashboard_dir: vars.get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
+            project: vars
+                .get("JOBS_DEV_PROJECT")
+                .unwrap_or_else(|| "jobmanager".to_owned()),
+        };
+        vars.finish(config)
     }
 }
 

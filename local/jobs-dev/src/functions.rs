@@ -22,3 +22,12 @@ pub fn linked() -> Vec<(&'static str, Handle)> {
         (crate::stuck::FUNCTION_ID, crate::stuck::handle),
     ]
 }
+
+/// The demo worker function re-triggered on resume/retry, per job type (`JOBS_WORKER_<TYPE>`
+/// when the demo runs). The demo registers them; the host sets the variables.
+pub const DEMO_WORKERS: &[(&str, &str)] = &[
+    ("CAMPAIGN_RUN", "demo-worker-campaign-run"),
+    ("BULK_VERIFY", "demo-worker-bulk-verify"),
+    ("SQS_POLL", "demo-worker-sqs-poll"),
+    ("METRICS_FETCH", "demo-worker-metrics-fetch"),
+];

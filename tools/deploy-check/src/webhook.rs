@@ -28,47 +28,39 @@ impl WebhookSettings {
     /// `None` when no function is to be observed (the step is skipped); every problem named.
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<WebhookSettings>, Vec<String>> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let Some(list) = get("JOBS_OBSERVED_FUNCTIONS") else {
+    ) -> Result<Option<WebhookSettings>, shared::config::ConfigError> {
+        let mut vars = shared::config::Vars::new(lookup);
+        let functions = vars.list("JOBS_OBSERVED_FUNCTIONS");
+        if functions.is_empty() {
             return Ok(None);
-        };
-        let mut problems = Vec::new();
-        let functions: Vec<String> = list
-            .split(',')
-            .map(|f| f.trim().to_owned())
-            .filter(|f| !f.is_empty())
-            .collect();
+        }
         for f in &functions {
             if !shared::store::id::is_valid(f) {
-                problems.push(format!(
-                    "JOBS_OBSERVED_FUNCTIONS: `{f}` is not a function id"
-                ));
+                vars.problem(
+                    "JOBS_OBSERVED_FUNCTIONS",
+                    format!("`{f}` is not a function id"),
+                );
             }
             if f == OBSERVER {
                 // Its own executions would call it again, forever.
-                problems.push("JOBS_OBSERVED_FUNCTIONS must not list job-observer".into());
+                vars.problem("JOBS_OBSERVED_FUNCTIONS", "must not list job-observer");
             }
         }
         // Appwrite accepts at most 100 events per webhook; one per function.
-        if functions.is_empty() || functions.len() > 100 {
-            problems.push("JOBS_OBSERVED_FUNCTIONS must list 1 to 100 function ids".into());
-        }
-        let url = get("JOBS_OBSERVER_URL").unwrap_or_default();
-        if !url.starts_with("https://") && !url.starts_with("http://") {
-            problems.push(
-                "JOBS_OBSERVER_URL must be job-observer's domain URL (console → job-observer → Domains)"
-                    .into(),
+        if functions.len() > 100 {
+            vars.problem(
+                "JOBS_OBSERVED_FUNCTIONS",
+                "must list at most 100 function ids",
             );
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        let url = vars.required(
+            "JOBS_OBSERVER_URL",
+            "job-observer's domain URL: console → Functions → job-observer → Domains",
+        );
+        if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
+            vars.problem("JOBS_OBSERVER_URL", "must start with https:// or http://");
         }
-        Ok(Some(WebhookSettings { functions, url }))
+        vars.finish(Some(WebhookSettings { functions, url }))
     }
 
     /// The webhook's events: every execution event of each observed function.
@@ -249,8 +241,8 @@ pub fn apply(
 /// Reads the step's settings from the environment and prints its plan (nothing when no function
 /// is observed). Part of the deploy's printed plan, so `--dry-run` shows it.
 pub fn plan_from_env() -> Result<Option<WebhookSettings>, String> {
-    let settings = WebhookSettings::from_lookup(|name| std::env::var(name).ok())
-        .map_err(|problems| problems.join("; "))?;
+    let settings =
+        WebhookSettings::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     match &settings {
         None => println!(
             "4. observer webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)"
@@ -440,7 +432,7 @@ mod tests {
             _ => None,
         })
         .unwrap_err()
-        .join("\n");
+        .to_string();
         for part in [
             "must not list job-observer",
             "`bad id`",
