@@ -421,3 +421,35 @@ fn duplicated_and_reordered_worker_events_converge() {
         .count();
     assert_eq!(failures, 1);
 }
+
+#[test]
+fn the_webhook_secret_never_appears_in_an_answer_or_the_configuration_debug_text() {
+    let app = spawn_app();
+    let body = execution("e7", "sqs-poller", "completed", 1.0).to_string();
+    let forged = job_observer::signature::sign(URL, body.as_bytes(), "guessed-secret-key");
+    let mut answers = vec![
+        app.deliver_raw(delivery(body.as_bytes(), Some(&forged))).1,
+        app.deliver_raw(delivery(body.as_bytes(), Some(SECRET))).1,
+        app.deliver(&json!({"$id": "bad id"})).1,
+        app.deliver(&execution("e7", "sqs-poller", "completed", 1.0))
+            .1,
+    ];
+    // A secret too short for Appwrite: the 500 names the variable, not its value.
+    let short = spawn_app_with(&[("JOBS_OBSERVER_SECRET", "short")]);
+    answers.push(
+        short
+            .deliver(&execution("e8", "sqs-poller", "waiting", 0.0))
+            .1,
+    );
+    for answer in &answers {
+        assert!(!answer.to_string().contains(SECRET), "{answer}");
+        assert!(!answer.to_string().contains("short\""), "{answer}");
+    }
+    let config = shared::observer::ObserverConfig::from_lookup(|k| match k {
+        "JOBS_OBSERVER_SECRET" => Some(SECRET.into()),
+        "JOBS_OBSERVER_URL" => Some(URL.into()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(!format!("{config:?}").contains(SECRET));
+}
