@@ -120,6 +120,7 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
         .envs(VARS.iter().copied())
         .env("PATH", path)
         .env_remove("APPWRITE_CLI")
+        .env_remove("JOBS_OBSERVED_FUNCTIONS")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -148,4 +149,40 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
         "{stdout}"
     );
     assert!(!mark.exists(), "a dry run ran the CLI");
+}
+
+#[test]
+fn a_dry_run_prints_the_observer_webhook_plan_without_a_secret() {
+    let run = |extra: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_deploy-check"))
+            .args(["deploy", "--dry-run"])
+            .envs(VARS.iter().copied())
+            .envs(extra.iter().copied())
+            .env("APPWRITE_CLI", "false")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        ("JOBS_OBSERVED_FUNCTIONS", "orchestrator, sqs-poller"),
+        ("JOBS_OBSERVER_URL", "https://observer.example.test/"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("4. observer webhook"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "events=functions.orchestrator.executions.*,functions.sqs-poller.executions.*"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("JOBS_OBSERVER_SECRET=<generated>"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("standard_0123456789secret"), "{stdout}");
+    // Observed functions without the observer's URL: refused before anything runs.
+    let out = run(&[("JOBS_OBSERVED_FUNCTIONS", "orchestrator")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("JOBS_OBSERVER_URL"), "{stderr}");
 }
