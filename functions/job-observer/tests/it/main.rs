@@ -453,3 +453,35 @@ fn the_webhook_secret_never_appears_in_an_answer_or_the_configuration_debug_text
     .unwrap();
     assert!(!format!("{config:?}").contains(SECRET));
 }
+
+#[test]
+fn a_dead_execution_event_racing_the_workers_own_complete_leaves_one_final_state_and_one_entry() {
+    // Whichever lands first wins through the compare-and-set; the other changes nothing.
+    for round in 0..20 {
+        let app = spawn_app();
+        let reference = format!("campaign-race-{round}");
+        let exec = format!("race{round}");
+        let id = worker_job(&app, &reference, &exec);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0())
+                    .in_run(None, Some(exec.clone()));
+                let _ = shared::usecase::complete(&act, &id, Default::default(), None, None);
+            });
+            s.spawn(|| {
+                let (code, _) = app.deliver(&execution(&exec, "orchestrator", "failed", 1.0));
+                assert_eq!(code, 200);
+            });
+        });
+        let job = job(&app, &id);
+        assert!(job.status.is_final(), "round {round}: {}", job.status);
+        let finals = app
+            .store
+            .events(&id, 50)
+            .unwrap()
+            .iter()
+            .filter(|e| e.to_status.is_some_and(JobStatus::is_final))
+            .count();
+        assert_eq!(finals, 1, "round {round}");
+    }
+}
