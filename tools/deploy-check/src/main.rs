@@ -57,7 +57,10 @@ fn cmd_validate(root: &Path) -> Result<(), String> {
 
 fn validate_repo(root: &Path) -> Result<(), String> {
     let config = AppwriteConfig::load(&root.join("appwrite.json")).map_err(|e| e.to_string())?;
-    let problems = validate::validate(&config, root, &function_crates(root)?);
+    let mut problems = validate::validate(&config, root, &function_crates(root)?);
+    let variables = deploy_check::config::load_variables(&root.join("deploy.json"))
+        .map_err(|e| e.to_string())?;
+    problems.extend(validate::roles(&config, &variables));
     if problems.is_empty() {
         println!("appwrite.json: valid");
         Ok(())
