@@ -80,6 +80,12 @@ struct State {
     teams: HashMap<String, Vec<(String, Vec<String>)>>,
     /// (db, table) → columns and indexes; rows written to a table with columns are checked.
     schemas: HashMap<(String, String), schema::Table>,
+    /// Deployments created (`POST /v1/functions/{id}/deployments`), newest last.
+    deployments: Vec<Value>,
+    /// Functions whose next builds fail.
+    failing_builds: Vec<String>,
+    /// function → its variables.
+    variables: HashMap<String, Vec<Value>>,
 }
 
 struct Shared {
@@ -184,6 +190,21 @@ impl FakeAppwrite {
             .or_default()
             .entry(table.into())
             .or_default();
+    }
+
+    /// Makes every later deployment of `function` end its build as `failed`.
+    pub fn fail_builds_of(&self, function: &str) {
+        self.shared.lock().failing_builds.push(function.to_owned());
+    }
+
+    /// The variables set on `function`, as `{key, value, secret}` documents.
+    pub fn function_variables(&self, function: &str) -> Vec<Value> {
+        self.shared
+            .lock()
+            .variables
+            .get(function)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Makes the next `times` requests on `route` (a label as in [`requests`](Self::requests),
@@ -596,10 +617,12 @@ impl Route {
             (&Method::GET, ["teams", team, "memberships"]) => Some(Route::Memberships {
                 team: team.to_string(),
             }),
-            (m, ["tablesdb", ..] | ["databases", ..]) => Some(Route::Schema {
-                method: m.clone(),
-                parts: parts.clone(),
-            }),
+            (m, ["tablesdb", ..] | ["databases", ..] | ["functions", ..] | ["teams"]) => {
+                Some(Route::Schema {
+                    method: m.clone(),
+                    parts: parts.clone(),
+                })
+            }
             _ => None,
         }
     }
@@ -1015,6 +1038,71 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
         )
     };
     match (method, p.as_slice()) {
+        (&Method::GET, ["teams"]) => {
+            Answer::json(200, json!({"total": state.teams.len(), "teams": []}))
+        }
+        (&Method::GET, ["tablesdb"]) => {
+            let list: Vec<Value> = state
+                .databases
+                .keys()
+                .map(|id| json!({"$id": id, "name": id, "enabled": true}))
+                .collect();
+            Answer::json(200, json!({"total": list.len(), "databases": list}))
+        }
+        (&Method::GET, ["functions"]) => Answer::json(200, json!({"total": 0, "functions": []})),
+        // Deployments: built at once, `ready` unless the function's builds are made to fail.
+        (&Method::POST, ["functions", function, "deployments"]) => {
+            state.sequence += 1;
+            let status = if state.failing_builds.iter().any(|f| f == function) {
+                "failed"
+            } else {
+                "ready"
+            };
+            let deployment = json!({"$id": format!("dep{}", state.sequence), "$createdAt": now,
+                "resourceId": function, "status": status, "buildLogs": ""});
+            state.deployments.push(deployment.clone());
+            Answer::json(202, deployment)
+        }
+        (&Method::GET, ["functions", function, "deployments"]) => {
+            let list: Vec<&Value> = state
+                .deployments
+                .iter()
+                .rev()
+                .filter(|d| d["resourceId"] == *function)
+                .collect();
+            Answer::json(200, json!({"total": list.len(), "deployments": list}))
+        }
+        (&Method::GET, ["functions", function, "variables"]) => {
+            let list = state.variables.get(*function).cloned().unwrap_or_default();
+            Answer::json(200, json!({"total": list.len(), "variables": list}))
+        }
+        (&Method::POST, ["functions", function, "variables"]) => {
+            state.sequence += 1;
+            let variable = json!({"$id": format!("var{}", state.sequence), "key": body["key"],
+                "value": body["value"], "secret": body["secret"].as_bool().unwrap_or(false),
+                "resourceType": "function", "resourceId": function});
+            state
+                .variables
+                .entry(function.to_string())
+                .or_default()
+                .push(variable.clone());
+            Answer::json(201, variable)
+        }
+        (&Method::PUT, ["functions", function, "variables", id]) => {
+            let list = state.variables.entry(function.to_string()).or_default();
+            match list.iter_mut().find(|v| v["$id"] == *id) {
+                Some(v) => {
+                    v["key"] = body["key"].clone();
+                    v["value"] = body["value"].clone();
+                    Answer::json(200, v.clone())
+                }
+                None => Answer::error(
+                    404,
+                    "variable_not_found",
+                    "Variable with the requested ID could not be found.",
+                ),
+            }
+        }
         (&Method::GET, ["tablesdb", db]) => match state.databases.contains_key(*db) {
             true => Answer::json(
                 200,
