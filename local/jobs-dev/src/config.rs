@@ -50,7 +50,7 @@ pub struct DevUser {
 impl DevUser {
     /// The roles Appwrite gives this user when it checks a permission such as `execute`
     /// (appwrite 1.9.6 `src/Appwrite/Utopia/Database/Documents/User.php` `getRoles`, plus `any`
-    /// which every caller holds; docs/appwrite-notes.md "Executions"). Memberships are
+    /// which every caller holds; docs/appwrite-notes.md § Functions, executions and permissions). Memberships are
     /// confirmed with the team role `member`, as `memberships` answers them.
     pub fn roles(&self) -> Vec<String> {
         let mut roles = vec![

@@ -3,7 +3,7 @@
 //! `…/indexes` routes, and `tablesdb/…/tables/{id}` to read them back), answered in Appwrite
 //! 1.9.6's response shape, and the structure check Appwrite runs on every written row.
 //!
-//! The shapes are the ones the CLI compares on its next push (docs/appwrite-notes.md "Schema"):
+//! The shapes are the ones the CLI compares on its next push (docs/appwrite-notes.md § Deployment and the CLI):
 //! a string column answers `"encrypt": false` (`app/init/database/filters.php`,
 //! `subQueryAttributes`), a datetime column `"format": ""` (its `Create.php` stores no format),
 //! an integer `min`/`max` but no `format` (`Response/Model/ColumnInteger.php` has no such rule).

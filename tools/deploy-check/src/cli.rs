@@ -1,7 +1,7 @@
 //! A port of how Appwrite CLI 12.0.1 decides what `push tables` changes on a table that exists:
 //! `lib/commands/push.js` `attributesToCreate`, `checkAttributeChanges`, `compareAttribute`,
 //! `isEmpty`, `isEqual`, with the keys of `lib/config.js` `KeysAttributes` and `changeableKeys`
-//! (docs/appwrite-notes.md "Schema"). Run against the columns and indexes the server answers, it
+//! (docs/appwrite-notes.md § Deployment and the CLI). Run against the columns and indexes the server answers, it
 //! shows offline what the next push would propose: nothing, if `appwrite.json` is written the way
 //! the server answers.
 

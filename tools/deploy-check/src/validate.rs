@@ -421,7 +421,7 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
 /// (`push.js` `checkAttributeChanges` iterates the server's keys; a difference in a key that is
 /// not changeable is a recreation, which drops the column's data). Appwrite 1.9.6 answers
 /// `"encrypt": false` on every plain string column and `"format": ""` on a datetime
-/// (docs/appwrite-notes.md "Schema").
+/// (docs/appwrite-notes.md § Deployment and the CLI).
 fn server_shape(at: &str, c: &Value, v: &mut Problems) {
     let format = c.get("format").and_then(Value::as_str);
     match str_of(c, "type") {
