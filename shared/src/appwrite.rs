@@ -23,6 +23,15 @@ pub const RESPONSE_FORMAT: &str = "1.9.0";
 /// Names of the configuration variables, with defaults where a default is sensible.
 pub mod var {
     pub const ENDPOINT: &str = "APPWRITE_FUNCTION_API_ENDPOINT";
+    /// Wins over [`ENDPOINT`]: Appwrite merges its own `APPWRITE_FUNCTION_API_ENDPOINT`
+    /// (`https://$_APP_DOMAIN/v1`) after the function's variables, so a function variable of
+    /// that name can never change it (docs/appwrite-notes.md § Functions, executions and
+    /// permissions). Set this when the runtimes cannot reach that address (a self-hosted
+    /// install whose public domain does not resolve inside its network).
+    pub const ENDPOINT_OVERRIDE: &str = "JOBS_APPWRITE_ENDPOINT";
+    /// `1` accepts a certificate the runtime cannot verify (a self-hosted install with a
+    /// self-signed certificate). An explicit opt-in: off unless set.
+    pub const SELF_SIGNED: &str = "JOBS_APPWRITE_SELF_SIGNED";
     pub const PROJECT: &str = "APPWRITE_FUNCTION_PROJECT_ID";
     /// Only for tools and tests: inside a function the key comes from the request.
     pub const API_KEY: &str = "APPWRITE_API_KEY";
@@ -69,6 +78,19 @@ pub struct AppwriteConfig {
     pub jobs_table: String,
     pub events_table: String,
     pub timeout: Duration,
+    /// [`var::SELF_SIGNED`]: accept a certificate that cannot be verified.
+    pub accept_invalid_certs: bool,
+}
+
+/// The API endpoint a function should use: [`var::ENDPOINT_OVERRIDE`] if set, else Appwrite's
+/// [`var::ENDPOINT`].
+pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    get(var::ENDPOINT_OVERRIDE).or_else(|| get(var::ENDPOINT))
 }
 
 /// Every missing or invalid variable, named, found in one pass.
@@ -92,20 +114,35 @@ impl AppwriteConfig {
         };
         let mut problems = Vec::new();
 
-        let endpoint = match get(var::ENDPOINT) {
+        let endpoint_name = if get(var::ENDPOINT_OVERRIDE).is_some() {
+            var::ENDPOINT_OVERRIDE
+        } else {
+            var::ENDPOINT
+        };
+        let endpoint = match endpoint_from(&lookup) {
             Some(e) if e.starts_with("http://") || e.starts_with("https://") => {
                 e.trim_end_matches('/').to_owned()
             }
             Some(_) => {
                 problems.push(format!(
-                    "{} must start with http:// or https://",
-                    var::ENDPOINT
+                    "{endpoint_name} must start with http:// or https://"
                 ));
                 String::new()
             }
             None => {
                 problems.push(format!("{} is not set", var::ENDPOINT));
                 String::new()
+            }
+        };
+        let accept_invalid_certs = match get(var::SELF_SIGNED).as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "{} must be 1 (accept a self-signed certificate) or 0, is `{other}`",
+                    var::SELF_SIGNED
+                ));
+                false
             }
         };
         let project = get(var::PROJECT).unwrap_or_else(|| {
@@ -159,6 +196,7 @@ impl AppwriteConfig {
             jobs_table,
             events_table,
             timeout: Duration::from_millis(timeout_ms),
+            accept_invalid_certs,
         })
     }
 
@@ -285,12 +323,20 @@ impl RetryPolicy {
     }
 }
 
-/// One process-wide HTTP client (connection pool, TLS setup); cloning it is cheap.
-fn shared_http() -> Result<reqwest::blocking::Client, AppwriteError> {
-    static HTTP: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
-    HTTP.get_or_init(|| {
+/// One process-wide HTTP client (connection pool, TLS setup) per certificate policy; cloning
+/// it is cheap. The lenient one exists only when [`var::SELF_SIGNED`] asked for it.
+fn shared_http(accept_invalid_certs: bool) -> Result<reqwest::blocking::Client, AppwriteError> {
+    static STRICT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    static LENIENT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    let cell = if accept_invalid_certs {
+        &LENIENT
+    } else {
+        &STRICT
+    };
+    cell.get_or_init(|| {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(accept_invalid_certs)
             .build()
             .map_err(|e| e.without_url().to_string())
     })
@@ -417,7 +463,7 @@ impl AppwriteClient {
 
     /// Sends `call`, retrying transient failures as its `retry` allows.
     pub fn send(&self, call: &Call) -> Result<Reply, AppwriteError> {
-        let http = shared_http()?;
+        let http = shared_http(self.config.accept_invalid_certs)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -694,6 +740,42 @@ mod tests {
         for name in [var::ENDPOINT, var::PROJECT, var::API_KEY] {
             assert!(text.contains(name), "{text} lacks {name}");
         }
+    }
+
+    #[test]
+    fn the_endpoint_override_wins_over_the_endpoint_appwrite_injects() {
+        let base = [
+            (var::ENDPOINT, "https://appwrite.example.com/v1"),
+            (var::PROJECT, "p"),
+            (var::API_KEY, "k"),
+        ];
+        let config = AppwriteConfig::from_lookup(vars(&base), None).unwrap();
+        assert_eq!(config.endpoint, "https://appwrite.example.com/v1");
+        assert!(
+            !config.accept_invalid_certs,
+            "certificates are verified by default"
+        );
+        let mut overridden = base.to_vec();
+        overridden.push((var::ENDPOINT_OVERRIDE, "http://appwrite/v1/"));
+        overridden.push((var::SELF_SIGNED, "1"));
+        let config = AppwriteConfig::from_lookup(vars(&overridden), None).unwrap();
+        assert_eq!(config.endpoint, "http://appwrite/v1");
+        assert!(config.accept_invalid_certs);
+    }
+
+    #[test]
+    fn a_self_signed_opt_in_other_than_0_or_1_is_refused() {
+        let err = AppwriteConfig::from_lookup(
+            vars(&[
+                (var::ENDPOINT, "https://aw.example/v1"),
+                (var::PROJECT, "p"),
+                (var::API_KEY, "k"),
+                (var::SELF_SIGNED, "yes please"),
+            ]),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(var::SELF_SIGNED), "{err}");
     }
 
     #[test]
