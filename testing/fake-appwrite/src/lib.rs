@@ -796,6 +796,9 @@ fn apply(
                     state.sequence += used;
                     answer
                 }
+                Method::PATCH if is_empty_payload(body.get("data").unwrap_or(&Value::Null)) => {
+                    missing_payload()
+                }
                 Method::PATCH | Method::DELETE => {
                     // Bulk update/delete by query (§1.2): no queries means every row.
                     let queries: Vec<Value> = match body.get("queries") {
@@ -897,6 +900,10 @@ fn apply(
                 Method::GET => Answer::json(200, Value::Object(row.clone())),
                 Method::PATCH => {
                     let data = body.get("data").cloned().unwrap_or(json!({}));
+                    if is_empty_payload(&data) && body.get("permissions").is_none_or(Value::is_null)
+                    {
+                        return missing_payload();
+                    }
                     if let Err(a) = write_checked(row, &data, columns.as_ref()) {
                         return a;
                     }
@@ -1005,6 +1012,26 @@ fn create_row(
     }
     rows.insert(id, row.clone());
     (Answer::json(201, Value::Object(row)), 1)
+}
+
+/// Appwrite refuses an update without data (and, for one row, without permissions): appwrite
+/// 1.9.6 `Databases/Collections/Documents/Update.php` and `Bulk/Update.php`, `empty($data)`.
+fn is_empty_payload(data: &Value) -> bool {
+    match data {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty() || s == "{}" || s == "[]",
+        _ => false,
+    }
+}
+
+fn missing_payload() -> Answer {
+    Answer::error(
+        400,
+        "row_missing_payload",
+        "The row data and permissions are missing. You must provide either row data or permissions to be updated.",
+    )
 }
 
 /// Writes `data` into `row` only if the result passes the table's structure check
@@ -1301,9 +1328,21 @@ fn invalid_query(why: impl Into<String>) -> Answer {
     )
 }
 
+/// Appwrite's `queries` parameter: at most 4,096 characters per query (appwrite 1.9.6
+/// `app/init/constants.php` `APP_LIMIT_ARRAY_ELEMENT_SIZE`, the `queries` param of
+/// `TablesDB/Tables/Rows/XList.php` and of the bulk update and delete).
+const MAX_QUERY_CHARS: usize = 4096;
+
 /// One query: a JSON string (or, nested in `and`/`or`, an object) as in §1.4.
 fn parse_query(raw: &Value) -> Result<Value, Answer> {
     let q = match raw {
+        Value::String(s) if s.chars().count() > MAX_QUERY_CHARS => {
+            return Err(Answer::error(
+                400,
+                "general_argument_invalid",
+                "Invalid `queries` param: Value must a valid array no longer than 100 items and Value must be a valid string and at least 1 chars and no longer than 4096 chars",
+            ))
+        }
         Value::String(s) => serde_json::from_str::<Value>(s)
             .map_err(|_| invalid_query(format!("`{s}` is not JSON")))?,
         Value::Object(_) => raw.clone(),
@@ -1315,6 +1354,17 @@ fn parse_query(raw: &Value) -> Result<Value, Answer> {
     }
     if !q.get("values").is_none_or(Value::is_array) {
         return Err(invalid_query("`values` must be an array"));
+    }
+    // Nested queries must be objects: utopia-php/database 6.0.0 `Query::parseQuery(array)`
+    // is called on each, and a string there is a PHP TypeError, which Appwrite answers 500.
+    if (method == "and" || method == "or") && !values(&q).iter().all(Value::is_object) {
+        return Err(Answer::error(500, "general_unknown", "Server Error"));
+    }
+    // utopia-php/database 6.0.0 `Validator/Query/Limit.php`: `Range(1, maxLimit)`.
+    if method == "limit" && values(&q).first().and_then(Value::as_u64).unwrap_or(0) < 1 {
+        return Err(invalid_query(
+            "Invalid limit: Value must be a valid range between 1 and 5,000",
+        ));
     }
     // Appwrite caps each list of values at 500 (§1.4).
     if q.get("values")
@@ -1362,7 +1412,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             (Some(tx), Some(ty)) => Some(tx.cmp(&ty)),
             _ => match (x.parse::<u64>(), y.parse::<u64>()) {
                 (Ok(nx), Ok(ny)) => Some(nx.cmp(&ny)),
-                _ => Some(x.cmp(y)),
+                _ => Some(collate(x, y)),
             },
         },
         (Value::String(x), Value::Number(y)) | (Value::Number(y), Value::String(x)) => {
@@ -1375,6 +1425,14 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         }
         _ => None,
     }
+}
+
+/// Text order as production compares it: MariaDB's `utf8mb4` default collation,
+/// `utf8mb4_general_ci`, is case-insensitive (utopia-php/database 6.0.0
+/// `Adapter/MariaDB.php` creates the database `DEFAULT CHARACTER SET utf8mb4`), for `equal`,
+/// `startsWith` and ordering alike.
+fn collate(x: &str, y: &str) -> Ordering {
+    x.to_lowercase().cmp(&y.to_lowercase())
 }
 
 fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
@@ -1406,7 +1464,7 @@ fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
         "isNull" => cell.is_null(),
         "isNotNull" => !cell.is_null(),
         "startsWith" => match (cell, first) {
-            (Value::String(c), Value::String(p)) => c.starts_with(p.as_str()),
+            (Value::String(c), Value::String(p)) => c.to_lowercase().starts_with(&p.to_lowercase()),
             _ => false,
         },
         "and" | "or" => {
