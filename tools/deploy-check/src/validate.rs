@@ -448,6 +448,17 @@ pub type Variables = BTreeMap<String, BTreeMap<String, String>>;
 /// be allowed to read every table (the dashboard's Realtime subscription reads rows directly).
 pub fn roles(config: &AppwriteConfig, variables: &Variables) -> Vec<String> {
     let mut v = Problems::default();
+    for function in variables.keys() {
+        let declared = config
+            .entries("functions")
+            .iter()
+            .any(|f| str_of(f, "$id") == function);
+        if !declared {
+            v.push(format!(
+                "deploy.json: variables for `{function}`, which appwrite.json does not declare"
+            ));
+        }
+    }
     let vars = variables.get("job-actions").cloned().unwrap_or_default();
     let mut granted = BTreeSet::new();
     for (name, prefix) in [
