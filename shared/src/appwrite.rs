@@ -4,9 +4,7 @@
 //! never touch HTTP details. Not the official SDK: that needs rustc 1.85, is async-only and
 //! shares header state between clones (§6.2).
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -93,12 +91,7 @@ pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> 
     get(var::ENDPOINT_OVERRIDE).or_else(|| get(var::ENDPOINT))
 }
 
-/// Every missing or invalid variable, named, found in one pass.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Appwrite configuration is incomplete: {}", .problems.join("; "))]
-pub struct ConfigError {
-    pub problems: Vec<String>,
-}
+pub use crate::config::ConfigError;
 
 impl AppwriteConfig {
     /// Builds the configuration from a variable lookup and, inside a function, the request's
@@ -107,88 +100,48 @@ impl AppwriteConfig {
         lookup: impl Fn(&str) -> Option<String>,
         request_key: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
+        let mut vars = crate::config::Vars::new(lookup);
+        // The override wins over the endpoint Appwrite injects (see `var::ENDPOINT_OVERRIDE`).
+        let (endpoint_name, endpoint) = match vars.get(var::ENDPOINT_OVERRIDE) {
+            Some(e) => (var::ENDPOINT_OVERRIDE, e),
+            None => (
+                var::ENDPOINT,
+                vars.required(var::ENDPOINT, "Appwrite sets it in every function"),
+            ),
         };
-        let mut problems = Vec::new();
-
-        let endpoint_name = if get(var::ENDPOINT_OVERRIDE).is_some() {
-            var::ENDPOINT_OVERRIDE
+        let endpoint = if endpoint.is_empty()
+            || endpoint.starts_with("http://")
+            || endpoint.starts_with("https://")
+        {
+            endpoint.trim_end_matches('/').to_owned()
         } else {
-            var::ENDPOINT
-        };
-        let endpoint = match endpoint_from(&lookup) {
-            Some(e) if e.starts_with("http://") || e.starts_with("https://") => {
-                e.trim_end_matches('/').to_owned()
-            }
-            Some(_) => {
-                problems.push(format!(
-                    "{endpoint_name} must start with http:// or https://"
-                ));
-                String::new()
-            }
-            None => {
-                problems.push(format!("{} is not set", var::ENDPOINT));
-                String::new()
-            }
-        };
-        let accept_invalid_certs = match get(var::SELF_SIGNED).as_deref() {
-            None | Some("0") => false,
-            Some("1") => true,
-            Some(other) => {
-                problems.push(format!(
-                    "{} must be 1 (accept a self-signed certificate) or 0, is `{other}`",
-                    var::SELF_SIGNED
-                ));
-                false
-            }
-        };
-        let project = get(var::PROJECT).unwrap_or_else(|| {
-            problems.push(format!("{} is not set", var::PROJECT));
+            vars.problem(endpoint_name, "must start with http:// or https://");
             String::new()
-        });
-        let key = request_key
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .or_else(|| get(var::API_KEY))
-            .unwrap_or_else(|| {
-                problems.push(format!(
-                    "no API key: the request has no `{KEY_HEADER}` header and {} is not set",
-                    var::API_KEY
-                ));
+        };
+        let project = vars.required(var::PROJECT, "Appwrite sets it in every function");
+        let key = match request_key.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) => k.to_owned(),
+            None => vars.get(var::API_KEY).unwrap_or_else(|| {
+                vars.problem(
+                    var::API_KEY,
+                    format!("is not set and the request has no `{KEY_HEADER}` header"),
+                );
                 String::new()
-            });
+            }),
+        };
         let mut id = |name: &str, default: &str| {
-            let value = get(name).unwrap_or_else(|| default.to_owned());
+            let value = vars.get(name).unwrap_or_else(|| default.to_owned());
             if !crate::store::id::is_valid(&value) {
-                problems.push(format!("{name} `{value}` is not a valid Appwrite id"));
+                vars.problem(name, format!("`{value}` is not a valid Appwrite id"));
             }
             value
         };
         let database_id = id(var::DATABASE, var::DEFAULT_DATABASE);
         let jobs_table = id(var::JOBS_TABLE, var::DEFAULT_JOBS_TABLE);
         let events_table = id(var::EVENTS_TABLE, var::DEFAULT_EVENTS_TABLE);
-        let timeout_ms = match get(var::TIMEOUT_MS) {
-            None => var::DEFAULT_TIMEOUT_MS,
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(ms) if ms > 0 => ms,
-                _ => {
-                    problems.push(format!(
-                        "{} `{raw}` is not a positive number of milliseconds",
-                        var::TIMEOUT_MS
-                    ));
-                    var::DEFAULT_TIMEOUT_MS
-                }
-            },
-        };
-
-        if !problems.is_empty() {
-            return Err(ConfigError { problems });
-        }
-        Ok(AppwriteConfig {
+        let timeout_ms = vars.number(var::TIMEOUT_MS, 1..=600_000, var::DEFAULT_TIMEOUT_MS);
+        let accept_invalid_certs = vars.flag(var::SELF_SIGNED, false);
+        vars.finish(AppwriteConfig {
             endpoint,
             project,
             key: Secret(key),
@@ -199,7 +152,6 @@ impl AppwriteConfig {
             accept_invalid_certs,
         })
     }
-
     /// The configuration of one function execution: variables plus the request's key.
     pub fn from_context(
         context: &openruntimes::Context,
@@ -311,7 +263,7 @@ impl RetryPolicy {
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         let ceiling = exp.min(self.max_delay);
         // Full jitter in [ceiling/2, ceiling]: spreads retries of concurrent executions.
-        let jitter = RandomState::new().build_hasher().finish() % 1_000;
+        let jitter = crate::random::u64() % 1_000;
         let jittered = ceiling / 2 + ceiling.mul_f64(jitter as f64 / 2_000.0);
         let reset_wait = rate_limit_reset.and_then(|reset| {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
@@ -377,18 +329,7 @@ impl Call {
     }
 }
 
-/// Percent-encodes one path segment (ids are usually safe already; user input may not be).
-pub fn segment(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::url::segment;
 
 /// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {
@@ -853,11 +794,5 @@ mod tests {
                 .status(),
             Some(502)
         );
-    }
-
-    #[test]
-    fn path_segments_are_escaped() {
-        assert_eq!(segment("job_1.a-b"), "job_1.a-b");
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
     }
 }

@@ -6,11 +6,14 @@
 //! depend on anything local-only (SQLite, the runtime shim).
 
 pub mod appwrite;
+pub mod config;
 pub mod hooks;
 pub mod http;
 pub mod job;
 pub mod platform;
+pub mod random;
 pub mod retention;
 pub mod store;
 pub mod tracker;
+pub mod url;
 pub mod usecase;

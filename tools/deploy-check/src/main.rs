@@ -146,7 +146,7 @@ fn cmd_deploy(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     let mut settings = deploy::Settings::from_lookup(|name| std::env::var(name).ok())
-        .map_err(|problems| problems.join("\n       "))?;
+        .map_err(|e| e.to_string())?;
     settings.ci = ci;
     deploy::run(root, &settings, dry_run)
 }
