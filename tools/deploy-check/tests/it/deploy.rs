@@ -182,6 +182,15 @@ fn deploy_with(
     fake: &fake_appwrite::FakeAppwrite,
     args: &[&str],
 ) -> (std::process::Output, String) {
+    deploy_with_key(fake, args, None)
+}
+
+/// Like [`deploy_with`], with another API key than the fake's.
+fn deploy_with_key(
+    fake: &fake_appwrite::FakeAppwrite,
+    args: &[&str],
+    key: Option<String>,
+) -> (std::process::Output, String) {
     let _dist = DIST
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -205,7 +214,7 @@ fn deploy_with(
         .env("STAND_IN_LOG", &log)
         .env("APPWRITE_ENDPOINT", fake.endpoint())
         .env("APPWRITE_PROJECT_ID", fake.project())
-        .env("APPWRITE_API_KEY", fake.key())
+        .env("APPWRITE_API_KEY", key.unwrap_or(fake.key()))
         .env("APPWRITE_CLI", script.to_str().unwrap())
         .env("STAND_IN_FUNCTIONS", functions.join(" "))
         .env("STAND_IN_PROJECT", fake.project())
@@ -283,4 +292,16 @@ fn a_ci_deploy_stops_before_pushing_when_a_table_would_change() {
     assert!(!out.status.success());
     assert!(stderr.contains("table `jobs` does not exist"), "{stderr}");
     assert!(!calls.contains("push"), "{calls}");
+}
+
+#[test]
+fn a_key_without_the_read_scopes_stops_the_deploy_before_anything_is_pushed_naming_them() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    let (out, calls) = deploy_with_key(&fake, &[], Some("a-key-of-another-project".into()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for scope in ["teams.read", "databases.read", "functions.read"] {
+        assert!(stderr.contains(scope), "{scope} not named: {stderr}");
+    }
+    assert!(calls.is_empty(), "the CLI ran: {calls}");
 }
