@@ -86,6 +86,8 @@ struct State {
     failing_builds: Vec<String>,
     /// function → its variables.
     variables: HashMap<String, Vec<Value>>,
+    /// database → its document (`$id`, `name`, `enabled`), for those created through the API.
+    database_documents: HashMap<String, Value>,
 }
 
 struct Shared {
@@ -1068,7 +1070,7 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
             let list: Vec<Value> = state
                 .databases
                 .keys()
-                .map(|id| json!({"$id": id, "name": id, "enabled": true}))
+                .map(|id| database_document(state, id, &now))
                 .collect();
             Answer::json(200, json!({"total": list.len(), "databases": list}))
         }
@@ -1127,10 +1129,7 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
             }
         }
         (&Method::GET, ["tablesdb", db]) => match state.databases.contains_key(*db) {
-            true => Answer::json(
-                200,
-                json!({"$id": db, "name": db, "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"}),
-            ),
+            true => Answer::json(200, database_document(state, db, &now)),
             false => Answer::error(404, "database_not_found", "Database not found"),
         },
         (&Method::POST, ["tablesdb"]) => {
@@ -1145,10 +1144,13 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
                 return Answer::error(409, "database_already_exists", "Database already exists");
             }
             state.databases.insert(id.to_owned(), HashMap::new());
-            Answer::json(
-                201,
-                json!({"$id": id, "name": body.get("name").cloned().unwrap_or(json!(id)), "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"}),
-            )
+            let document = json!({"$id": id, "name": body.get("name").cloned().unwrap_or(json!(id)),
+                "$createdAt": now, "$updatedAt": now,
+                "enabled": body.get("enabled").and_then(Value::as_bool).unwrap_or(true), "type": "tablesdb"});
+            state
+                .database_documents
+                .insert(id.to_owned(), document.clone());
+            Answer::json(201, document)
         }
         (&Method::POST, ["tablesdb", db, "tables"]) => {
             let Some(id) = body.get("tableId").and_then(Value::as_str) else {
@@ -1211,6 +1213,14 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
             "The requested route was not found.",
         ),
     }
+}
+
+/// A database as `GET /v1/tablesdb/{id}` answers it (`Response/Model/Database.php`); one made
+/// by `add_table` is named after its id.
+fn database_document(state: &State, id: &str, now: &str) -> Value {
+    state.database_documents.get(id).cloned().unwrap_or_else(|| {
+        json!({"$id": id, "name": id, "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"})
+    })
 }
 
 /// Writes `data` into `row`. A string that decodes to an object with a known operator

@@ -387,6 +387,14 @@ fn tables_match(api: &AppwriteClient, config: &AppwriteConfig) -> Result<(), Str
             }
             Err(e) => return Err(format!("cannot read table `{id}`: {e}")),
         };
+        for change in crate::cli::resource_changes(
+            &remote,
+            table,
+            crate::cli::KEYS_TABLE,
+            &["columns", "indexes"],
+        ) {
+            problems.push(format!("table `{id}`: {change}"));
+        }
         let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
         for (what, remote, local) in [
             ("column", list(&remote, "columns"), list(table, "columns")),
