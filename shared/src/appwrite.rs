@@ -155,7 +155,7 @@ impl AppwriteConfig {
     /// The configuration of one function execution: variables plus the request's key.
     pub fn from_context(
         context: &openruntimes::Context,
-        lookup: &crate::platform::Lookup,
+        lookup: &crate::config::Lookup,
     ) -> Result<Self, ConfigError> {
         let key = context.req.headers.get(KEY_HEADER).map(String::as_str);
         Self::from_lookup(|name| lookup(name), key)
@@ -330,6 +330,12 @@ impl Call {
 }
 
 pub use crate::url::segment;
+
+/// A timestamp in Appwrite's own datetime form (`2026-11-29T11:48:05.456+00:00`), for values we
+/// write to Appwrite and for `jobs-dev`'s imitation of its documents.
+pub fn datetime(t: &crate::job::Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
 
 /// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {

@@ -7,6 +7,11 @@
 use std::fmt;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
+use std::sync::Arc;
+
+/// Where a function reads its variables: the process environment in production, a map in
+/// tests. Shared by the platform and every configuration that is built from it.
+pub type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// One unusable variable and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,12 +46,12 @@ impl fmt::Display for ConfigError {
     }
 }
 
-type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+type BorrowedLookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 
 /// A variable lookup (the environment, a function's variables, a test's map) that collects
 /// problems as values are read; [`Vars::finish`] turns them into one [`ConfigError`].
 pub struct Vars<'a> {
-    lookup: Lookup<'a>,
+    lookup: BorrowedLookup<'a>,
     problems: Vec<Problem>,
 }
 
