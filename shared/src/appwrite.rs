@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::Method;
+pub use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -21,6 +21,15 @@ pub const RESPONSE_FORMAT: &str = "1.9.0";
 /// Names of the configuration variables, with defaults where a default is sensible.
 pub mod var {
     pub const ENDPOINT: &str = "APPWRITE_FUNCTION_API_ENDPOINT";
+    /// Wins over [`ENDPOINT`]: Appwrite merges its own `APPWRITE_FUNCTION_API_ENDPOINT`
+    /// (`https://$_APP_DOMAIN/v1`) after the function's variables, so a function variable of
+    /// that name can never change it (docs/appwrite-notes.md § Functions, executions and
+    /// permissions). Set this when the runtimes cannot reach that address (a self-hosted
+    /// install whose public domain does not resolve inside its network).
+    pub const ENDPOINT_OVERRIDE: &str = "JOBS_APPWRITE_ENDPOINT";
+    /// `1` accepts a certificate the runtime cannot verify (a self-hosted install with a
+    /// self-signed certificate). An explicit opt-in: off unless set.
+    pub const SELF_SIGNED: &str = "JOBS_APPWRITE_SELF_SIGNED";
     pub const PROJECT: &str = "APPWRITE_FUNCTION_PROJECT_ID";
     /// Only for tools and tests: inside a function the key comes from the request.
     pub const API_KEY: &str = "APPWRITE_API_KEY";
@@ -67,6 +76,19 @@ pub struct AppwriteConfig {
     pub jobs_table: String,
     pub events_table: String,
     pub timeout: Duration,
+    /// [`var::SELF_SIGNED`]: accept a certificate that cannot be verified.
+    pub accept_invalid_certs: bool,
+}
+
+/// The API endpoint a function should use: [`var::ENDPOINT_OVERRIDE`] if set, else Appwrite's
+/// [`var::ENDPOINT`].
+pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    get(var::ENDPOINT_OVERRIDE).or_else(|| get(var::ENDPOINT))
 }
 
 pub use crate::config::ConfigError;
@@ -79,14 +101,21 @@ impl AppwriteConfig {
         request_key: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let mut vars = crate::config::Vars::new(lookup);
-        let endpoint = vars.required(var::ENDPOINT, "Appwrite sets it in every function");
+        // The override wins over the endpoint Appwrite injects (see `var::ENDPOINT_OVERRIDE`).
+        let (endpoint_name, endpoint) = match vars.get(var::ENDPOINT_OVERRIDE) {
+            Some(e) => (var::ENDPOINT_OVERRIDE, e),
+            None => (
+                var::ENDPOINT,
+                vars.required(var::ENDPOINT, "Appwrite sets it in every function"),
+            ),
+        };
         let endpoint = if endpoint.is_empty()
             || endpoint.starts_with("http://")
             || endpoint.starts_with("https://")
         {
             endpoint.trim_end_matches('/').to_owned()
         } else {
-            vars.problem(var::ENDPOINT, "must start with http:// or https://");
+            vars.problem(endpoint_name, "must start with http:// or https://");
             String::new()
         };
         let project = vars.required(var::PROJECT, "Appwrite sets it in every function");
@@ -111,6 +140,7 @@ impl AppwriteConfig {
         let jobs_table = id(var::JOBS_TABLE, var::DEFAULT_JOBS_TABLE);
         let events_table = id(var::EVENTS_TABLE, var::DEFAULT_EVENTS_TABLE);
         let timeout_ms = vars.number(var::TIMEOUT_MS, 1..=600_000, var::DEFAULT_TIMEOUT_MS);
+        let accept_invalid_certs = vars.flag(var::SELF_SIGNED, false);
         vars.finish(AppwriteConfig {
             endpoint,
             project,
@@ -119,6 +149,7 @@ impl AppwriteConfig {
             jobs_table,
             events_table,
             timeout: Duration::from_millis(timeout_ms),
+            accept_invalid_certs,
         })
     }
     /// The configuration of one function execution: variables plus the request's key.
@@ -244,12 +275,20 @@ impl RetryPolicy {
     }
 }
 
-/// One process-wide HTTP client (connection pool, TLS setup); cloning it is cheap.
-fn shared_http() -> Result<reqwest::blocking::Client, AppwriteError> {
-    static HTTP: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
-    HTTP.get_or_init(|| {
+/// One process-wide HTTP client (connection pool, TLS setup) per certificate policy; cloning
+/// it is cheap. The lenient one exists only when [`var::SELF_SIGNED`] asked for it.
+fn shared_http(accept_invalid_certs: bool) -> Result<reqwest::blocking::Client, AppwriteError> {
+    static STRICT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    static LENIENT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    let cell = if accept_invalid_certs {
+        &LENIENT
+    } else {
+        &STRICT
+    };
+    cell.get_or_init(|| {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(accept_invalid_certs)
             .build()
             .map_err(|e| e.without_url().to_string())
     })
@@ -371,7 +410,7 @@ impl AppwriteClient {
 
     /// Sends `call`, retrying transient failures as its `retry` allows.
     pub fn send(&self, call: &Call) -> Result<Reply, AppwriteError> {
-        let http = shared_http()?;
+        let http = shared_http(self.config.accept_invalid_certs)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -648,6 +687,42 @@ mod tests {
         for name in [var::ENDPOINT, var::PROJECT, var::API_KEY] {
             assert!(text.contains(name), "{text} lacks {name}");
         }
+    }
+
+    #[test]
+    fn the_endpoint_override_wins_over_the_endpoint_appwrite_injects() {
+        let base = [
+            (var::ENDPOINT, "https://appwrite.example.com/v1"),
+            (var::PROJECT, "p"),
+            (var::API_KEY, "k"),
+        ];
+        let config = AppwriteConfig::from_lookup(vars(&base), None).unwrap();
+        assert_eq!(config.endpoint, "https://appwrite.example.com/v1");
+        assert!(
+            !config.accept_invalid_certs,
+            "certificates are verified by default"
+        );
+        let mut overridden = base.to_vec();
+        overridden.push((var::ENDPOINT_OVERRIDE, "http://appwrite/v1/"));
+        overridden.push((var::SELF_SIGNED, "1"));
+        let config = AppwriteConfig::from_lookup(vars(&overridden), None).unwrap();
+        assert_eq!(config.endpoint, "http://appwrite/v1");
+        assert!(config.accept_invalid_certs);
+    }
+
+    #[test]
+    fn a_self_signed_opt_in_other_than_0_or_1_is_refused() {
+        let err = AppwriteConfig::from_lookup(
+            vars(&[
+                (var::ENDPOINT, "https://aw.example/v1"),
+                (var::PROJECT, "p"),
+                (var::API_KEY, "k"),
+                (var::SELF_SIGNED, "yes please"),
+            ]),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(var::SELF_SIGNED), "{err}");
     }
 
     #[test]
