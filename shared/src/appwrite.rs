@@ -1,8 +1,9 @@
 //! A small blocking client for the few Appwrite REST endpoints Job Manager uses: TablesDB rows
-//! (`reference/appwrite.md` §1.2), function executions (§3.3), users and team memberships (§8).
+//! (`docs/appwrite-notes.md`: Row endpoints), function executions (Creating an execution),
+//! users and team memberships (Users and memberships).
 //! It owns configuration, headers, retries and error decoding, so the store and the action API
 //! never touch HTTP details. Not the official SDK: that needs rustc 1.85, is async-only and
-//! shares header state between clones (§6.2).
+//! shares header state between clones (appwrite-notes: The official Rust SDK).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -12,10 +13,10 @@ pub use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The response/request model version we speak. Pinned so a server upgrade never changes the
-/// shapes we parse: the server down-converts to this format (§1.3). 1.9.0 is the self-hosted
-/// line our reference was verified against (1.9.6); the TablesDB row models are the same in
-/// the Cloud 2.x line.
+/// The response/request model version we speak. Pinned so a server upgrade never changes the shapes
+/// we parse: the server down-converts to this format (appwrite-notes: Response format). 1.9.0 is
+/// the self-hosted line our notes were verified against (1.9.6); the TablesDB row models are the
+/// same in the Cloud 2.x line.
 pub const RESPONSE_FORMAT: &str = "1.9.0";
 
 /// Names of the configuration variables, with defaults where a default is sensible.
@@ -43,7 +44,7 @@ pub mod var {
     pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 }
 
-/// The request header carrying the per-execution key (§3.2; lower-cased by the runtime).
+/// The request header carrying the per-execution key (appwrite-notes: Per-execution key).
 pub const KEY_HEADER: &str = "x-appwrite-key";
 
 /// A secret that never shows in `Debug` output, logs or error messages.
@@ -162,7 +163,8 @@ impl AppwriteConfig {
     }
 }
 
-/// What went wrong talking to Appwrite. Appwrite's own error `type` and message are kept (§1.5).
+/// What went wrong talking to Appwrite. Appwrite's own error `type` and message are kept
+/// (appwrite-notes: Error body).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppwriteError {
     #[error("Appwrite answered {status} `{kind}`: {message}")]
@@ -311,7 +313,8 @@ pub struct Call {
     pub path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Value>,
-    /// `X-Appwrite-Timestamp`: the write applies only if the row was not updated after it (§1.9).
+    /// `X-Appwrite-Timestamp`: the write applies only if the row was not updated after it
+    /// (appwrite-notes: Conditional writes).
     pub timestamp: Option<String>,
     pub retry: Retry,
 }
@@ -337,7 +340,8 @@ pub fn datetime(t: &crate::job::Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
 }
 
-/// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
+/// A query in Appwrite's JSON wire format (appwrite-notes: Query wire format):
+/// `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {
     let mut q = json!({"method": method, "values": values});
     if let Some(attribute) = attribute {
@@ -346,7 +350,7 @@ pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> Strin
     q.to_string()
 }
 
-/// A function execution as far as we read it (§3.3).
+/// A function execution as far as we read it (appwrite-notes: Creating an execution).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Execution {
     #[serde(rename = "$id")]
@@ -493,7 +497,7 @@ impl AppwriteClient {
         (decode(status, &bytes), reset)
     }
 
-    // --- TablesDB rows (§1.2) -------------------------------------------------------------
+    // --- TablesDB rows (appwrite-notes: Row endpoints) --------------------------------------
 
     fn rows_path(&self, table: &str) -> String {
         format!(
@@ -508,7 +512,8 @@ impl AppwriteClient {
         self.send(&Call::new(Method::GET, path, Retry::Idempotent))
     }
 
-    /// Lists rows; `total=false` unless a count is wanted (counting costs the server, §1.4).
+    /// Lists rows; `total=false` unless a count is wanted (counting costs the server;
+    /// appwrite-notes: Query limits).
     pub fn list_rows(
         &self,
         table: &str,
@@ -534,7 +539,8 @@ impl AppwriteClient {
         self.send(&call)
     }
 
-    /// Partial update of one row, conditional on `timestamp` when given (§1.9).
+    /// Partial update of one row, conditional on `timestamp` when given
+    /// (appwrite-notes: Conditional writes).
     pub fn update_row(
         &self,
         table: &str,
@@ -550,7 +556,7 @@ impl AppwriteClient {
     }
 
     /// Deletes every row matching `queries`. Refuses an empty list, which Appwrite would take
-    /// as "delete every row" (§1.2).
+    /// as "delete every row" (appwrite-notes: Bulk update and delete by query).
     pub fn delete_rows(&self, table: &str, queries: &[String]) -> Result<Reply, AppwriteError> {
         if queries.is_empty() {
             return Err(AppwriteError::Api {
@@ -564,7 +570,7 @@ impl AppwriteClient {
         self.send(&call)
     }
 
-    // --- Functions, users, teams (§3.3, §8) ------------------------------------------------
+    // --- Functions, users, teams (appwrite-notes: Creating an execution; Users and memberships)
 
     /// Triggers a function execution. Not idempotent (each call runs the function), so only a
     /// 429 is retried.

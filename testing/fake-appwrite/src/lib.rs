@@ -2,9 +2,9 @@
 //! with JSON queries, function executions, users and team memberships, with Appwrite's headers,
 //! row shapes and error bodies, plus fault injection and per-route request counters.
 //!
-//! Every shape follows `reference/appwrite.md` (section cited at each place); where the
-//! reference marks something as inference, so does the comment here. It is a faithful subset,
-//! not a database: no schema, no permissions, no indexes.
+//! Every shape follows `docs/appwrite-notes.md` (the note cited at each place), which names
+//! the upstream file each fact comes from. It is a faithful subset, not a database: no schema,
+//! no permissions, no indexes.
 //!
 //! ```no_run
 //! let fake = fake_appwrite::FakeAppwrite::start();
@@ -25,13 +25,14 @@ use serde_json::{json, Map, Value};
 
 pub mod schema;
 
-/// The server version the fake claims in error bodies (§1.5).
+/// The server version the fake claims in error bodies (appwrite-notes: Error body).
 pub const VERSION: &str = "1.9.6";
 
 /// A fault to inject into the next matching requests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
-    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead (§1.10).
+    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead
+    /// (appwrite-notes: Rate limits).
     RateLimited { reset_in: u64 },
     /// A 5xx with Appwrite's `general_server_error` body, nothing applied.
     ServerError(u16),
@@ -52,7 +53,7 @@ struct Armed {
     left: usize,
 }
 
-/// A recorded `POST /v1/functions/{id}/executions` (§3.3).
+/// A recorded `POST /v1/functions/{id}/executions` (appwrite-notes: Creating an execution).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedExecution {
     pub function_id: String,
@@ -162,7 +163,8 @@ impl FakeAppwrite {
         }
     }
 
-    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it (§3.1).
+    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it
+    /// (appwrite-notes: Execution environment).
     pub fn endpoint(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -382,7 +384,7 @@ impl Answer {
         }
     }
 
-    /// Appwrite's error body `{message, code, type, version}` (§1.5).
+    /// Appwrite's error body `{message, code, type, version}` (appwrite-notes: Error body).
     fn error(status: u16, kind: &str, message: impl Into<String>) -> Answer {
         Answer::json(
             status,
@@ -457,7 +459,8 @@ async fn handle(
         _ => {}
     }
 
-    // Project then key, as Appwrite checks them (§1.3).
+    // Project then key, as Appwrite checks them (Appwrite 1.9.6 `app/controllers/shared/api.php`
+    // l.150-151 refuses an unknown project before l.204 reads `x-appwrite-key`).
     if project.as_deref() != Some(shared.project.as_str()) {
         return Ok(respond(Answer::error(
             404,
@@ -543,7 +546,8 @@ fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
     Some(fault)
 }
 
-/// The routes the fake serves (§1.2, §3.3, §8).
+/// The routes the fake serves (appwrite-notes: Row endpoints, Creating an execution, Users and
+/// memberships).
 #[derive(Debug, Clone)]
 enum Route {
     Rows {
@@ -643,7 +647,8 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (§1.11).
+/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (appwrite-notes:
+/// Datetimes).
 fn now_text() -> String {
     now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
 }
@@ -705,7 +710,8 @@ fn apply(
             state.executions.push(recorded.clone());
             state.sequence += 1;
             let now = now_text();
-            // The execution model (§3.3): async → 202 and `waiting`; sync → the finished run.
+            // The execution model (appwrite-notes: Creating an execution): async → 202 and
+            // `waiting`; sync → the finished run.
             let execution = json!({
                 "$id": format!("exec{}", state.sequence), "$createdAt": now, "$updatedAt": now,
                 "$permissions": [], "functionId": function, "trigger": "http",
@@ -766,7 +772,8 @@ fn apply(
                 .find(|(k, _)| k == "total")
                 .is_none_or(|(_, v)| v != "false");
             let all: Vec<&Map<String, Value>> = rows.values().collect();
-            // `total` counts every match, before limit/offset/cursor, up to 5000 (§1.2).
+            // `total` counts every match, before limit/offset/cursor, up to 5000 (appwrite-notes:
+            // Query limits).
             let total = if total_wanted {
                 match filter_only(&all, &queries) {
                     Ok(n) => n.min(5000),
@@ -798,7 +805,8 @@ fn apply(
                     missing_payload()
                 }
                 Method::PATCH | Method::DELETE => {
-                    // Bulk update/delete by query (§1.2): no queries means every row.
+                    // Bulk update/delete by query (appwrite-notes: Bulk update and delete by
+                    // query): no queries means every row.
                     let queries: Vec<Value> = match body.get("queries") {
                         None | Some(Value::Null) => Vec::new(),
                         Some(Value::Array(items)) => {
@@ -815,8 +823,9 @@ fn apply(
                             )
                         }
                     };
-                    // Bulk operations act on every matching row: the list default of 25
-                    // applies to reads only (`no queries = ALL rows`, §1.2).
+                    // Bulk operations act on every matching row: the list default of 25 applies to
+                    // reads only (no queries = every row; appwrite-notes: Bulk update and delete by
+                    // query).
                     let mut queries = queries;
                     if !queries.iter().any(|q| q["method"] == "limit") {
                         queries.push(json!({"method": "limit", "values": [u32::MAX]}));
@@ -870,8 +879,9 @@ fn apply(
             let Some(row) = rows.get_mut(&id) else {
                 return not_found_row(&id);
             };
-            // Optimistic concurrency (§1.9): refused when the row is strictly newer than the
-            // request timestamp, compared at millisecond precision. Only update/upsert/delete.
+            // Optimistic concurrency (appwrite-notes: Conditional writes): refused when the row is
+            // strictly newer than the request timestamp, at millisecond precision. Single-row
+            // update and delete only (in 1.9.6 upsert does not take the header).
             if method != Method::GET {
                 if let Some(raw) = timestamp {
                     let Some(ts) = parse_time(raw) else {
@@ -962,7 +972,8 @@ fn table_of_mut<'a>(
     })
 }
 
-/// `POST …/rows` with `{"rowId","data"}` (§1.2); the row JSON of §1.2 with `$sequence` a string.
+/// `POST …/rows` with `{"rowId","data"}`; the row JSON with `$sequence` a string
+/// (appwrite-notes: Row endpoints).
 fn create_row(
     rows: &mut BTreeMap<String, Map<String, Value>>,
     db: &str,
@@ -1223,8 +1234,9 @@ fn database_document(state: &State, id: &str, now: &str) -> Value {
     })
 }
 
-/// Writes `data` into `row`. A string that decodes to an object with a known operator
-/// `method` is applied as that operator (§1.7); that is why JSON columns must be wrapped.
+/// Writes `data` into `row`. A string that decodes to an object with a known operator `method` is
+/// applied as that operator (appwrite-notes: Operator strings); that is why JSON columns must be
+/// wrapped.
 fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
     let Some(data) = data.as_object() else {
         return Err(Answer::error(
@@ -1278,7 +1290,7 @@ fn number(n: f64) -> Value {
 }
 
 fn is_operator(method: &str) -> bool {
-    // The operator methods of §1.7.
+    // The operator methods (appwrite-notes: Operator strings).
     matches!(
         method,
         "increment"
@@ -1339,7 +1351,8 @@ fn invalid_query(why: impl Into<String>) -> Answer {
 /// `TablesDB/Tables/Rows/XList.php` and of the bulk update and delete).
 const MAX_QUERY_CHARS: usize = 4096;
 
-/// One query: a JSON string (or, nested in `and`/`or`, an object) as in §1.4.
+/// One query: a JSON string (or, nested in `and`/`or`, an object); appwrite-notes: Query wire
+/// format.
 fn parse_query(raw: &Value) -> Result<Value, Answer> {
     let q = match raw {
         Value::String(s) if s.chars().count() > MAX_QUERY_CHARS => {
@@ -1372,7 +1385,7 @@ fn parse_query(raw: &Value) -> Result<Value, Answer> {
             "Invalid limit: Value must be a valid range between 1 and 5,000",
         ));
     }
-    // Appwrite caps each list of values at 500 (§1.4).
+    // Appwrite caps each list of values at 500 (appwrite-notes: Query limits).
     if q.get("values")
         .and_then(Value::as_array)
         .is_some_and(|v| v.len() > 500)
@@ -1504,7 +1517,7 @@ fn filter_only(rows: &[&Map<String, Value>], queries: &[Value]) -> Result<usize,
 }
 
 /// Filters, orders (user orders, then `$sequence` as Appwrite's tie-breaker), applies the
-/// cursor, offset and limit (default 25, §1.4) and the selection.
+/// cursor, offset and limit (default 25, appwrite-notes: Query limits) and the selection.
 fn select(
     rows: Vec<&Map<String, Value>>,
     queries: Result<Vec<Value>, Answer>,

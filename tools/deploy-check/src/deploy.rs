@@ -10,9 +10,9 @@
 //! the network.
 //!
 //! It never passes `--force`: on `push tables` that flag answers "yes" to the CLI's question
-//! whether to delete every remote database and table missing from the file
-//! (`reference/appwrite.md` §4.3), and to recreating changed columns, which drops their data.
-//! The CLI stays interactive and asks before any such change.
+//! whether to delete every remote database and table missing from the file (appwrite-notes: push
+//! tables deletes and recreates), and to recreating changed columns, which drops their data. The
+//! CLI stays interactive and asks before any such change.
 //!
 //! The committed `appwrite.json` is never modified (`appwrite client --project-id` would write
 //! into it): the CLI runs in `dist/` on the staged `dist/appwrite.config.json`, with a private
