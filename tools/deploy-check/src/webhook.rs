@@ -10,7 +10,7 @@
 //! still hold the old variable until their next cold start).
 
 use serde_json::{json, Value};
-use shared::appwrite::{AppwriteClient, AppwriteConfig, AppwriteError, Call, Retry, Secret};
+use shared::appwrite::AppwriteClient;
 
 /// The webhook's id, stable so a second deploy finds it.
 pub const WEBHOOK_ID: &str = "job-observer";
@@ -93,49 +93,20 @@ pub trait Api {
     fn send(&self, method: &str, path: &str, body: Value) -> Result<Value, (u16, String)>;
 }
 
-/// [`Api`] over the shared Appwrite client, with the deploy's API key.
-pub struct Remote(AppwriteClient);
+/// [`Api`] over the deploy's Appwrite client (its API key, its retries).
+pub struct Remote<'a>(pub &'a AppwriteClient);
 
-impl Remote {
-    pub fn new(endpoint: &str, project: &str, api_key: &str) -> Remote {
-        Remote(AppwriteClient::new(AppwriteConfig {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            project: project.to_owned(),
-            key: Secret::new(api_key),
-            database_id: String::new(),
-            jobs_table: String::new(),
-            events_table: String::new(),
-            timeout: std::time::Duration::from_secs(30),
-        }))
-    }
-}
-
-impl Api for Remote {
+impl Api for Remote<'_> {
     fn send(&self, method: &str, path: &str, body: Value) -> Result<Value, (u16, String)> {
-        let method =
-            reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| (0, "method".into()))?;
-        let is_get = method == reqwest::Method::GET;
-        let mut call = Call::new(
-            method,
-            path,
-            if is_get {
-                Retry::Idempotent
-            } else {
-                Retry::OnlyRateLimit
-            },
-        );
-        if !is_get {
-            call.body = Some(body);
-        }
-        self.0
-            .send(&call)
-            .map(|r| r.body)
-            .map_err(|e: AppwriteError| {
-                (
-                    e.status().unwrap_or(0),
-                    e.kind().map_or_else(|| e.to_string(), str::to_owned),
-                )
-            })
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| (0, format!("bad method {method}")))?;
+        let body = (method != reqwest::Method::GET).then_some(body);
+        crate::deploy::send(self.0, method, path, body).map_err(|e| {
+            (
+                e.status().unwrap_or(0),
+                e.kind().map_or_else(|| e.to_string(), str::to_owned),
+            )
+        })
     }
 }
 
@@ -245,10 +216,10 @@ pub fn plan_from_env() -> Result<Option<WebhookSettings>, String> {
         WebhookSettings::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     match &settings {
         None => println!(
-            "4. observer webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)"
+            "8. observer webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)"
         ),
         Some(s) => {
-            println!("4. observer webhook (Appwrite REST API, with APPWRITE_API_KEY):");
+            println!("8. observer webhook (Appwrite REST API, with APPWRITE_API_KEY), after readiness:");
             for line in s.plan() {
                 println!("   {line}");
             }
@@ -257,15 +228,9 @@ pub fn plan_from_env() -> Result<Option<WebhookSettings>, String> {
     Ok(settings)
 }
 
-/// Carries the step out against the deploy's project.
-pub fn deploy(
-    settings: &WebhookSettings,
-    endpoint: &str,
-    project: &str,
-    api_key: &str,
-) -> Result<(), String> {
-    let remote = Remote::new(endpoint, project, api_key);
-    for line in apply(&remote, settings, &generate_secret())? {
+/// Carries the step out with the deploy's Appwrite client.
+pub fn deploy(settings: &WebhookSettings, api: &AppwriteClient) -> Result<(), String> {
+    for line in apply(&Remote(api), settings, &generate_secret())? {
         println!("observer webhook: {line}");
     }
     Ok(())

@@ -5,6 +5,7 @@ mod bundle;
 mod codemap;
 mod deploy;
 mod package;
+mod schema;
 mod validate;
 
 use std::path::Path;
