@@ -53,11 +53,25 @@ const PENDING_KEEP_CHARS: usize = 8_000;
 const PENDING_ENTRY_MAX_CHARS: usize = 12_000;
 
 impl From<AppwriteError> for StoreError {
+    /// Sorted by what an operator must do: wait (transient), fix the key's scopes (401/403),
+    /// fix the endpoint / ids / schema (404 on a database, table or route), or read the cause.
+    /// Error types: appwrite 1.9.6 `app/config/errors.php` (docs/appwrite-notes.md § Rows).
     fn from(e: AppwriteError) -> Self {
         if e.is_transient() {
-            StoreError::Unavailable(e.to_string())
-        } else {
-            StoreError::Backend(e.to_string())
+            return StoreError::Unavailable(e.to_string());
+        }
+        match (e.status(), e.kind()) {
+            (Some(401 | 403), _) => StoreError::Denied(e.to_string()),
+            (
+                Some(404),
+                Some(
+                    "database_not_found"
+                    | "table_not_found"
+                    | "general_route_not_found"
+                    | "project_not_found",
+                ),
+            ) => StoreError::Missing(e.to_string()),
+            _ => StoreError::Backend(e.to_string()),
         }
     }
 }

@@ -24,6 +24,14 @@ pub enum StoreError {
     /// Temporarily unavailable (rate limited, overloaded, timed out); safe to retry later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused our credentials (Appwrite 401/403: a key without the needed scope,
+    /// a key of another project). Not retryable: an operator must fix the deployment.
+    #[error("store refused access: {0}")]
+    Denied(String),
+    /// The backend has no such database, table or route (Appwrite 404 other than a missing
+    /// row: a wrong endpoint or id, or a schema that is not deployed).
+    #[error("store location not found: {0}")]
+    Missing(String),
     /// Anything else from the backend, with its own message (never a secret).
     #[error("store error: {0}")]
     Backend(String),
@@ -121,10 +129,10 @@ pub struct JobQuery {
 /// How far back a polling client's next `updatedSince` reaches before the time of the list that
 /// answered it. A write is stamped (`updatedAt`) before it commits; a list that starts between
 /// the two does not see it, so the next delta must reach back past every write still in flight.
-/// A write commits within the execution that stamped it (Appwrite stops an execution at its
-/// `timeout`, at most 300 s in appwrite.json; `tools/deploy-check` keeps every timeout under
-/// this bound) plus one store request in flight (`APPWRITE_TIMEOUT_MS`, 10 s by default).
-/// docs/actions.md § Polling.
+/// A function writes with its execution's key, which Appwrite makes expire `timeout` + 60 s
+/// after the execution starts (docs/appwrite-notes.md § Functions), so no write lands later than
+/// that after its stamp; `tools/deploy-check` holds every `timeout` in appwrite.json to
+/// `DELTA_OVERLAP_SECONDS - 60`. docs/actions.md § Polling.
 pub const DELTA_OVERLAP_SECONDS: i64 = 360;
 
 /// Page size cap for every list, whatever is asked.

@@ -118,7 +118,7 @@ pub const SPECIFICATIONS: &[&str] = &[
 /// one store request (`shared::store::DELTA_OVERLAP_SECONDS`, docs/actions.md § Polling).
 pub const MAX_TIMEOUT: u64 = {
     let overlap = shared::store::DELTA_OVERLAP_SECONDS as u64;
-    // One store request in flight when the execution ends (APPWRITE_TIMEOUT_MS) and a margin.
+    // The execution's key lives `timeout` + 60 s (docs/appwrite-notes.md § Functions).
     let bound = overlap - 60;
     if bound < 900 {
         bound

@@ -7,5 +7,6 @@ mod authorization;
 mod bad_input;
 mod runs;
 mod secrets;
+mod server_errors;
 mod torture;
 mod world;
