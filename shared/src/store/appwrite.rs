@@ -753,6 +753,43 @@ fn opt_ts(t: &Option<Timestamp>) -> Value {
     t.as_ref().map_or(Value::Null, ts)
 }
 
+/// Marks free text that Appwrite would otherwise read as an operator. On every update path
+/// Appwrite 1.9.6 applies any string value, on any column, that JSON-decodes to an object with
+/// an operator `method` (docs/appwrite-notes.md § Operators on update): a worker's message
+/// `{"method":"stringConcat",…}` would be appended, `{"method":"increment",…}` would fail the
+/// write. Such text, and text that already starts with the mark, is stored with the mark in
+/// front (not JSON any more, so plain text to Appwrite); [`unescape_text`] removes exactly one.
+/// U+2060 WORD JOINER: invisible in the console, never produced by our own values.
+pub const TEXT_ESCAPE: char = '\u{2060}';
+
+/// The stored form of a free-text column's value: see [`TEXT_ESCAPE`]. The only place text is
+/// escaped; every free-text job column passes through it in [`encode_job`].
+pub fn escape_text(text: &str) -> String {
+    let operator_shaped = || {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .is_some_and(|v| v.get("method").is_some_and(Value::is_string))
+    };
+    if text.starts_with(TEXT_ESCAPE) || operator_shaped() {
+        format!("{TEXT_ESCAPE}{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The text a stored free-text value stands for: [`escape_text`] undone.
+pub fn unescape_text(stored: String) -> String {
+    match stored.strip_prefix(TEXT_ESCAPE) {
+        Some(text) => text.to_owned(),
+        None => stored,
+    }
+}
+
+fn plain(text: &Option<String>) -> Value {
+    text.as_deref()
+        .map_or(Value::Null, |t| Value::from(escape_text(t)))
+}
+
 /// `{"v":1,"data":…}` as text: see [`JSON_WRAPPER_VERSION`].
 fn wrap(value: &Value) -> Value {
     Value::from(json!({"v": JSON_WRAPPER_VERSION, "data": value}).to_string())
@@ -784,11 +821,14 @@ fn encode_job(job: &Job) -> Value {
     m.insert("status".into(), json!(job.status.as_str()));
     m.insert("referenceId".into(), json!(job.reference_id));
     m.insert("progress".into(), json!(job.progress));
-    m.insert("progressMessage".into(), json!(job.progress_message));
+    // Free text a worker or a user typed: escaped (TEXT_ESCAPE). `referenceId` and
+    // `idempotencyKey` are written once, by a create, where Appwrite parses no operators, and
+    // are queried by value, so they are stored as given.
+    m.insert("progressMessage".into(), plain(&job.progress_message));
     m.insert("startedAt".into(), opt_ts(&job.started_at));
     m.insert("updatedAt".into(), ts(&job.updated_at));
     m.insert("completedAt".into(), opt_ts(&job.completed_at));
-    m.insert("errorMessage".into(), json!(job.error_message));
+    m.insert("errorMessage".into(), plain(&job.error_message));
     m.insert(
         "metadata".into(),
         wrap(&Value::Object(job.metadata.clone())),
@@ -804,7 +844,7 @@ fn encode_job(job: &Job) -> Value {
     );
     m.insert("idempotencyKey".into(), json!(job.idempotency_key));
     m.insert("lastActor".into(), json!(job.last_actor));
-    m.insert("lastReason".into(), json!(job.last_reason));
+    m.insert("lastReason".into(), plain(&job.last_reason));
     m.insert("retryOf".into(), json!(job.retry_of));
     m.insert("rev".into(), json!(job.rev));
     m.insert("run".into(), json!(job.run));
@@ -878,11 +918,11 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         progress: number("progress")?
             .and_then(|p| u8::try_from(p).ok())
             .ok_or_else(|| bad("progress", "missing or above 255".into()))?,
-        progress_message: text("progressMessage")?,
+        progress_message: text("progressMessage")?.map(unescape_text),
         started_at: time("startedAt")?,
         updated_at: required_time("updatedAt")?,
         completed_at: time("completedAt")?,
-        error_message: text("errorMessage")?,
+        error_message: text("errorMessage")?.map(unescape_text),
         metadata: object("metadata", unwrapped("metadata")?)?.unwrap_or_default(),
         created_at: required_time("createdAt")?,
         heartbeat_at: required_time("heartbeatAt")?,
@@ -892,7 +932,7 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         result: object("result", unwrapped("result")?)?,
         idempotency_key: text("idempotencyKey")?,
         last_actor: text("lastActor")?,
-        last_reason: text("lastReason")?,
+        last_reason: text("lastReason")?.map(unescape_text),
         retry_of: text("retryOf")?,
         rev: number("rev")?.ok_or_else(|| bad("rev", "missing".into()))?,
         // Rows written before runs existed are in their first run's position: run 0.

@@ -654,7 +654,12 @@ fn text_limit(field: &str) -> Option<(u64, &'static str)> {
         "$id" | "eventId" | "jobId" | "retryOf" | "executionId" => ids,
         "referenceId" => (MAX_REFERENCE_CHARS as u64, "MAX_REFERENCE_CHARS"),
         "idempotencyKey" => (255, "idempotency keys are 1 to 255 bytes"),
-        "progressMessage" | "errorMessage" | "lastReason" | "message" => (
+        // Plus the one-character operator escape (`shared::store::appwrite::TEXT_ESCAPE`).
+        "progressMessage" | "errorMessage" | "lastReason" => (
+            MAX_TEXT_CHARS as u64 + 1,
+            "free text is clipped to MAX_TEXT_CHARS, plus the operator escape",
+        ),
+        "message" => (
             MAX_TEXT_CHARS as u64,
             "free text is clipped to MAX_TEXT_CHARS",
         ),
