@@ -44,6 +44,26 @@ pub fn default_queued_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
     }
 }
 
+/// The longest duration any threshold or budget may be: ten years, far inside chrono's range
+/// (a clock reading minus it never overflows) and far beyond any sensible setting.
+pub const MAX_SECONDS: i64 = 10 * 366 * 24 * 3600;
+/// The longest retention age, in days (the same ten years).
+pub const MAX_DAYS: i64 = 10 * 366;
+/// The most finished jobs retention may be told to keep.
+pub const MAX_KEEP: i64 = 1_000_000_000;
+
+/// The upper bound of a numeric variable, by its name.
+fn max_of(name: &str) -> i64 {
+    match name {
+        "JOBS_RETENTION_KEEP" => MAX_KEEP,
+        "JOBS_RETENTION_MAX_AGE_DAYS" => MAX_DAYS,
+        "JOBS_RETENTION_BATCH" => MAX_PAGE as i64,
+        // The poller's thresholds are 3 × interval + 60 s: keep that within MAX_SECONDS too.
+        "JOBS_SQS_POLL_INTERVAL_SECONDS" => (MAX_SECONDS - 60) / 3,
+        _ => MAX_SECONDS,
+    }
+}
+
 /// One invalid variable and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidVariable {
@@ -88,15 +108,18 @@ impl RetentionConfig {
     /// Reads the configuration through `lookup` (the environment in production).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut invalid = Vec::new();
+        // Every value is range-checked here, before it becomes a chrono duration or is
+        // subtracted from a clock reading: out-of-range values panic in chrono.
         let mut read = |name: &str, min: i64, default: Option<i64>| -> Option<i64> {
             let raw = lookup(name).filter(|v| !v.trim().is_empty());
             let Some(raw) = raw else { return default };
+            let max = max_of(name);
             match raw.trim().parse::<i64>() {
-                Ok(v) if v >= min => Some(v),
+                Ok(v) if (min..=max).contains(&v) => Some(v),
                 Ok(v) => {
                     invalid.push(InvalidVariable {
                         name: name.to_owned(),
-                        reason: format!("must be at least {min}, got {v}"),
+                        reason: format!("must be {min} to {max}, got {v}"),
                     });
                     default
                 }
@@ -138,14 +161,6 @@ impl RetentionConfig {
             );
             running.push((job_type, Duration::seconds(run.unwrap_or(1))));
             queued.push((job_type, Duration::seconds(queue.unwrap_or(1))));
-        }
-        if let Some(batch) = batch {
-            if batch as usize > MAX_PAGE {
-                invalid.push(InvalidVariable {
-                    name: "JOBS_RETENTION_BATCH".into(),
-                    reason: format!("must be at most {MAX_PAGE}, got {batch}"),
-                });
-            }
         }
         if !invalid.is_empty() {
             return Err(ConfigError { invalid });
@@ -260,16 +275,52 @@ mod tests {
             names(err.clone()),
             [
                 "JOBS_RETENTION_KEEP",
-                "JOBS_STALL_SQS_POLL_SECONDS",
-                "JOBS_RETENTION_BATCH"
+                "JOBS_RETENTION_BATCH",
+                "JOBS_STALL_SQS_POLL_SECONDS"
             ]
         );
         let text = err.to_string();
         assert!(
-            text.contains("JOBS_RETENTION_KEEP must be at least 1, got 0"),
+            text.contains("JOBS_RETENTION_KEEP must be 1 to 1000000000, got 0"),
             "{text}"
         );
         assert!(text.contains("`soon`"), "{text}");
+    }
+
+    /// Values chrono cannot hold (or that overflow once subtracted from now) are invalid
+    /// configuration, named, never a panic.
+    #[test]
+    fn huge_numbers_are_invalid_configuration_not_a_panic() {
+        let huge = i64::MAX.to_string();
+        let vars: Vec<(&str, &str)> = [
+            "JOBS_RETENTION_KEEP",
+            "JOBS_RETENTION_MAX_AGE_DAYS",
+            "JOBS_RETENTION_BATCH",
+            "JOBS_RETENTION_BUDGET_SECONDS",
+            "JOBS_SQS_POLL_INTERVAL_SECONDS",
+            "JOBS_STALL_CAMPAIGN_RUN_SECONDS",
+            "JOBS_QUEUED_SQS_POLL_SECONDS",
+        ]
+        .into_iter()
+        .map(|name| (name, huge.as_str()))
+        .collect();
+        let err = config(&vars).unwrap_err();
+        assert_eq!(names(err).len(), vars.len());
+        // The largest accepted values still leave every cutoff representable.
+        let c = config(&[
+            ("JOBS_RETENTION_MAX_AGE_DAYS", &MAX_DAYS.to_string()),
+            (
+                "JOBS_SQS_POLL_INTERVAL_SECONDS",
+                &((MAX_SECONDS - 60) / 3).to_string(),
+            ),
+            ("JOBS_STALL_CAMPAIGN_RUN_SECONDS", &MAX_SECONDS.to_string()),
+        ])
+        .unwrap();
+        let now = chrono::Utc::now();
+        for (_, d) in c.stall.running.iter().chain(&c.stall.queued) {
+            assert!(now.checked_sub_signed(*d).is_some());
+        }
+        assert!(now.checked_sub_signed(c.max_age.unwrap()).is_some());
     }
 
     #[test]

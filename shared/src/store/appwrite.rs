@@ -40,17 +40,19 @@ const MAX_PRUNE_BATCH: usize = 100;
 /// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
 const JSON_WRAPPER_VERSION: u64 = 1;
 
-/// The outbox in the job row holds at most this many entries and this many characters of JSON
-/// (the column is TEXT, 65535 characters; the bound keeps rows and reads small)...
+/// The outbox in the job row holds at most this many entries and this many bytes of JSON. The
+/// column (string, size 65535) is a MariaDB `TEXT`, which holds 65,535 *bytes*, not characters
+/// (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLType`, docs/appwrite-notes.md § Rows),
+/// so every bound here is in bytes: at most the keep bound plus the new entries, far below it.
 const PENDING_MAX_ENTRIES: usize = 20;
-const PENDING_MAX_CHARS: usize = 16_000;
+const PENDING_MAX_BYTES: usize = 16_000;
 /// ...and once over either bound it is cut back to about half, so the request that makes sure
 /// the dropped entries are in `job_events` is paid once per ~10 entries, not on every write.
 const PENDING_KEEP_ENTRIES: usize = 10;
-const PENDING_KEEP_CHARS: usize = 8_000;
+const PENDING_KEEP_BYTES: usize = 8_000;
 /// An entry larger than this (a huge `details`, e.g. a completion's result) is kept in the row
 /// without its details, which still reach `job_events` through the normal append.
-const PENDING_ENTRY_MAX_CHARS: usize = 12_000;
+const PENDING_ENTRY_MAX_BYTES: usize = 12_000;
 
 impl From<AppwriteError> for StoreError {
     /// Sorted by what an operator must do: wait (transient), fix the key's scopes (401/403),
@@ -115,7 +117,7 @@ impl Pending {
     fn encode(&self) -> Value {
         let mut value = encode_event(&self.event, self.rev);
         value["$id"] = json!(self.row);
-        if chars(&value) > PENDING_ENTRY_MAX_CHARS {
+        if bytes(&value) > PENDING_ENTRY_MAX_BYTES {
             value["details"] = wrap(&json!({"omitted": "too large for the job row"}));
         }
         value
@@ -133,8 +135,9 @@ impl Pending {
     }
 }
 
-fn chars(value: &Value) -> usize {
-    value.to_string().chars().count()
+/// Size of a value's JSON in bytes, as the column stores it (UTF-8).
+fn bytes(value: &Value) -> usize {
+    value.to_string().len()
 }
 
 /// The `pendingLog` column's value: the entries, oldest first, in the JSON wrapper.
@@ -147,14 +150,14 @@ fn encode_pending(pending: &[Pending]) -> Value {
 /// cut, which the caller must make sure is in `job_events` before the row is written.
 fn push_pending(pending: &mut Vec<Pending>, new: &[Pending]) -> Vec<Pending> {
     pending.extend_from_slice(new);
-    let sizes: Vec<usize> = pending.iter().map(|p| chars(&p.encode()) + 1).collect();
+    let sizes: Vec<usize> = pending.iter().map(|p| bytes(&p.encode()) + 1).collect();
     let total: usize = sizes.iter().sum();
-    if pending.len() <= PENDING_MAX_ENTRIES && total <= PENDING_MAX_CHARS {
+    if pending.len() <= PENDING_MAX_ENTRIES && total <= PENDING_MAX_BYTES {
         return Vec::new();
     }
     let droppable = pending.len() - new.len();
     let (mut cut, mut left, mut count) = (0, total, pending.len());
-    while cut < droppable && (count > PENDING_KEEP_ENTRIES || left > PENDING_KEEP_CHARS) {
+    while cut < droppable && (count > PENDING_KEEP_ENTRIES || left > PENDING_KEEP_BYTES) {
         left -= sizes[cut];
         count -= 1;
         cut += 1;
@@ -1155,9 +1158,28 @@ mod tests {
         let mut pending: Vec<Pending> = (1..=8).map(|n| entry(n, 1_900)).collect();
         let cut = push_pending(&mut pending, &[entry(9, 1_900)]);
         assert!(!cut.is_empty());
-        let kept: usize = pending.iter().map(|p| chars(&p.encode()) + 1).sum();
-        assert!(kept <= PENDING_KEEP_CHARS, "{kept}");
+        let kept: usize = pending.iter().map(|p| bytes(&p.encode()) + 1).sum();
+        assert!(kept <= PENDING_KEEP_BYTES, "{kept}");
         assert_eq!(pending.last().unwrap().rev, 9);
+    }
+
+    /// 4-byte characters count four times against the column's 65,535 bytes: the outbox bound
+    /// is in bytes, so it holds whatever the text.
+    #[test]
+    fn the_outbox_stays_within_its_byte_bound_with_four_byte_text() {
+        let mut pending = Vec::new();
+        for n in 1..=40u64 {
+            let mut e = entry(n, 10);
+            e.event.message = Some("😀".repeat(1_900));
+            push_pending(&mut pending, &[e]);
+            let stored = encode_pending(&pending);
+            let size = stored.as_str().map_or(0, str::len);
+            assert!(
+                size <= PENDING_MAX_BYTES + PENDING_ENTRY_MAX_BYTES,
+                "entry {n}: {size} bytes"
+            );
+            assert!(size < 65_535);
+        }
     }
 
     #[test]
@@ -1165,11 +1187,11 @@ mod tests {
         let mut big = entry(1, 10);
         big.event
             .details
-            .insert("blob".into(), json!("x".repeat(PENDING_ENTRY_MAX_CHARS)));
+            .insert("blob".into(), json!("x".repeat(PENDING_ENTRY_MAX_BYTES)));
         let kept = Pending::decode(&big.encode()).unwrap();
         assert_eq!(kept.event.id, "e1");
         assert!(kept.event.details.get("blob").is_none());
-        assert!(chars(&big.encode()) <= PENDING_ENTRY_MAX_CHARS);
+        assert!(bytes(&big.encode()) <= PENDING_ENTRY_MAX_BYTES);
     }
 
     #[test]
