@@ -63,6 +63,9 @@ pub struct DevConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// `JOBS_DEV_PROJECT` (default `jobmanager`): the project id callers send.
     pub project: String,
+    /// `JOBS_DEV_ALLOW_REMOTE=1`: the operator's explicit opt-in to a non-loopback
+    /// `JOBS_DEV_HOST`, where anyone on the network gets the password-less dev identity.
+    pub allow_remote: bool,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -130,6 +133,20 @@ impl DevConfig {
                 false
             }
         };
+        let allow_remote = match get("JOBS_DEV_ALLOW_REMOTE").as_deref() {
+            None | Some("0" | "false" | "no" | "off") => false,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some(other) => {
+                problems.push(format!("JOBS_DEV_ALLOW_REMOTE: {other:?} is not 0 or 1"));
+                false
+            }
+        };
+        if !host.is_loopback() && !allow_remote {
+            problems.push(format!(
+                "JOBS_DEV_HOST: {host} is not a loopback address; anyone who can reach it would act \
+                 as the password-less dev identity. Set JOBS_DEV_ALLOW_REMOTE=1 to do it anyway"
+            ));
+        }
         let key = match get("JOBS_DEV_KEY") {
             Some(k) if k.len() < 16 => {
                 problems.push("JOBS_DEV_KEY: must be at least 16 characters".to_owned());
@@ -156,6 +173,7 @@ impl DevConfig {
             ),
             dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
             project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
+            allow_remote,
         })
     }
 }
@@ -185,6 +203,15 @@ mod tests {
         assert_eq!(c.role, Role::Operator);
         assert!(!c.demo);
         assert!(c.key.starts_with("local_") && c.key.len() > 20);
+    }
+
+    #[test]
+    fn a_non_loopback_host_needs_the_explicit_opt_in() {
+        let err = config(&[("JOBS_DEV_HOST", "0.0.0.0")]).unwrap_err();
+        assert!(err.to_string().contains("JOBS_DEV_ALLOW_REMOTE=1"), "{err}");
+        let c = config(&[("JOBS_DEV_HOST", "0.0.0.0"), ("JOBS_DEV_ALLOW_REMOTE", "1")]).unwrap();
+        assert!(c.allow_remote);
+        assert!(config(&[("JOBS_DEV_HOST", "::1")]).is_ok());
     }
 
     #[test]
