@@ -91,10 +91,10 @@ pub fn dispatch(
                 json!({
                     "jobs": jobs,
                     "nextCursor": page.next_cursor,
-                    "serverTime": view::timestamp(&now),
+                    "serverTime": shared::job::format_timestamp(&now),
                     // What to poll with next: reaches back over writes stamped before this read
                     // that commit after it (shared::store::DELTA_OVERLAP_SECONDS).
-                    "updatedSince": view::timestamp(
+                    "updatedSince": shared::job::format_timestamp(
                         &(now - chrono::Duration::seconds(DELTA_OVERLAP_SECONDS))
                     ),
                 }),
@@ -105,7 +105,7 @@ pub fn dispatch(
             let counts = store.counts().map_err(store_error)?;
             Ok(Reply::Json(
                 200,
-                json!({"counts": counts, "serverTime": view::timestamp(&now)}),
+                json!({"counts": counts, "serverTime": shared::job::format_timestamp(&now)}),
             ))
         }
         Op::Export => export(store, &params, config, &caller, now),
