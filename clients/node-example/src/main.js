@@ -12,11 +12,15 @@ export default async ({ req, res, log }) => {
     .setEndpoint(process.env.APPWRITE_FUNCTION_API_ENDPOINT)
     .setProject(process.env.APPWRITE_FUNCTION_PROJECT_ID)
     .setKey(req.headers['x-appwrite-key']);
-  const tracker = new JobTracker(new Functions(client), 'hook-campaign-run', { caller: 'orchestrator' });
-  const { campaignId, jobId } = req.bodyJson ?? {};
-  const leads = await loadLeads(campaignId);
+  const tracker = new JobTracker(new Functions(client), 'hook-campaign-run', {
+    caller: 'orchestrator', executionId: req.headers['x-appwrite-execution-id'],
+  });
+  // A first run gets {campaignId}; a resume or retry re-triggers with a start body
+  // {event, jobId, run, referenceId, checkpoint} (docs/hooks.md § Runs).
+  const { campaignId, referenceId, jobId, run } = req.bodyJson ?? {};
+  const leads = await loadLeads(campaignId ?? referenceId);
 
-  let control = await tracker.start({ referenceId: campaignId, jobId, total: leads.length });
+  let control = await tracker.start({ referenceId: campaignId ?? referenceId, jobId, run, total: leads.length });
   if (control !== 'continue') return res.json({ stopped: control });
   let sent = tracker.checkpoint?.sent ?? 0; // a resumed run picks up where it paused
   const counts = { sent: 0, failed: 0, bounced: 0 };

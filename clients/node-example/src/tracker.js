@@ -1,11 +1,13 @@
 // A small client of the Job Manager hooks (docs/hooks.md) for Node workers: every call is an
 // Appwrite execution of the hook; answers carry the job and a control value
 // ("continue" | "pause" | "cancel"). Progress is coalesced here too, since each call costs an
-// execution: sent when the percent moves, otherwise at most every `intervalMs`.
+// execution: sent when the percent moves, otherwise at most every `intervalMs`. Every call after
+// `start` carries the `run` the start answer gave (docs/hooks.md § Runs): a call from a run that
+// is over answers control "cancel" with `code` "superseded" and writes nothing.
 import { ExecutionMethod } from 'node-appwrite';
 
 export class JobTracker {
-  constructor(functions, hookId, { caller, intervalMs = 2000 } = {}) {
+  constructor(functions, hookId, { caller, executionId, intervalMs = 2000 } = {}) {
     this.functions = functions;
     this.hookId = hookId;
     this.caller = caller;
@@ -15,6 +17,9 @@ export class JobTracker {
     this.checkpoint = null;
     this.lastSent = 0;
     this.lastPercent = -1;
+    this.run = undefined;
+    this.executionId = executionId; // the worker's own x-appwrite-execution-id
+    this.stopped = undefined; // "superseded" | "run_required" once this run is over
   }
 
   // Sync call: waits for the hook's answer and updates job/control. A 4xx about an existing job
@@ -22,6 +27,8 @@ export class JobTracker {
   async call(request) {
     const headers = { 'content-type': 'application/json' };
     if (this.caller) headers['x-job-caller'] = this.caller;
+    if (request.event !== 'start' && this.run !== undefined) request.run = this.run;
+    if (this.executionId) request.executionId = this.executionId;
     const execution = await this.functions.createExecution(
       this.hookId, JSON.stringify(request), false, '/', ExecutionMethod.POST, headers);
     const body = JSON.parse(execution.responseBody || '{}');
@@ -32,6 +39,8 @@ export class JobTracker {
       throw new Error(`hook refused ${request.event} (${execution.responseStatusCode} ${e.code}): ${e.message}`);
     }
     if (body.checkpoint !== undefined) this.checkpoint = body.checkpoint;
+    if (body.code) this.stopped = body.code;
+    else if (body.run !== undefined) this.run = body.run;
     return this.control;
   }
 
@@ -44,8 +53,9 @@ export class JobTracker {
     return this.control;
   }
 
-  start({ referenceId, jobId, total, message, metadata, idempotencyKey }) {
-    return this.call({ event: 'start', referenceId, jobId, total, message, metadata, idempotencyKey });
+  // A re-trigger body (resume, retry) is itself a start request: pass its `run` along.
+  start({ referenceId, jobId, run, total, message, metadata, idempotencyKey }) {
+    return this.call({ event: 'start', referenceId, jobId, run, total, message, metadata, idempotencyKey });
   }
 
   async progress({ done, total, message, checkpoint }) {
