@@ -60,6 +60,8 @@ fn list_returns_every_job_newest_first_with_derived_fields() {
         "lastReason",
         "retryOf",
         "rev",
+        "run",
+        "executionId",
         "durationMs",
         "etaMs",
         "control",
