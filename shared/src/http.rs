@@ -141,7 +141,7 @@ pub fn json<T: Serialize>(ctx: &Context, status: u16, value: &T) -> Response {
 }
 
 /// The id an operator finds a failed call by: the execution's own id (Appwrite sets
-/// `x-appwrite-execution-id` on every execution, docs/appwrite-notes.md § Functions).
+/// `x-appwrite-execution-id` on every execution; appwrite-notes: Execution id header).
 pub fn request_id(ctx: &Context) -> String {
     ctx.req
         .headers

@@ -3,7 +3,7 @@
 //! table in `docs/appwrite-store.md`, from which `appwrite.json` is generated), idempotent
 //! creates, the conditional write and the mapping of Appwrite errors to [`StoreError`].
 //!
-//! Conditional writes use `X-Appwrite-Timestamp` (`reference/appwrite.md` §1.9): the row's
+//! Conditional writes use `X-Appwrite-Timestamp` (appwrite-notes: Conditional writes): the row's
 //! `$updatedAt` as we read it goes back with the PATCH, and Appwrite, holding the row lock,
 //! refuses with `409 row_update_conflict` if the row changed since. Bulk update by query
 //! (`equal $id` + `equal rev`) looks like a one-request compare-and-set but its find and update
@@ -32,17 +32,18 @@ use crate::store::{
     MAX_PAGE,
 };
 
-/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values (§1.4) and
-/// a function run should stay short.
+/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values
+/// (appwrite-notes: Query limits) and a function run should stay short.
 const MAX_PRUNE_BATCH: usize = 100;
 
 /// Version tag of the JSON wrapper around `metadata`, `result`, `checkpoint` and `details`.
-/// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
+/// The wrapper keeps a user's top-level `"method"` key from being read as an operator
+/// (appwrite-notes: Operator strings).
 const JSON_WRAPPER_VERSION: u64 = 1;
 
 /// The outbox in the job row holds at most this many entries and this many bytes of JSON. The
 /// column (string, size 65535) is a MariaDB `TEXT`, which holds 65,535 *bytes*, not characters
-/// (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLType`, docs/appwrite-notes.md § Rows),
+/// (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLType`; appwrite-notes: Long text columns hold bytes),
 /// so every bound here is in bytes: at most the keep bound plus the new entries, far below it.
 const PENDING_MAX_ENTRIES: usize = 20;
 const PENDING_MAX_BYTES: usize = 16_000;
@@ -57,7 +58,7 @@ const PENDING_ENTRY_MAX_BYTES: usize = 12_000;
 impl From<AppwriteError> for StoreError {
     /// Sorted by what an operator must do: wait (transient), fix the key's scopes (401/403),
     /// fix the endpoint / ids / schema (404 on a database, table or route), or read the cause.
-    /// Error types: appwrite 1.9.6 `app/config/errors.php` (docs/appwrite-notes.md § Rows).
+    /// Error types: appwrite-notes: Error types we act on.
     fn from(e: AppwriteError) -> Self {
         if e.is_transient() {
             return StoreError::Unavailable(e.to_string());
@@ -642,7 +643,8 @@ impl JobStore for AppwriteStore {
         }
 
         // What is still due: beyond `keep`, or older than the cut-off (the two sets nest, so
-        // the larger count is the union's size). Appwrite counts up to 5000 (§1.4).
+        // the larger count is the union's size). Appwrite counts up to 5000
+        // (appwrite-notes: Query limits).
         let total_finished = self.count(vec![finished()])? as usize;
         let mut remaining = total_finished.saturating_sub(keep);
         if let Some(cut) = older_than {
@@ -695,10 +697,10 @@ impl JobStore for AppwriteStore {
     }
 }
 
-/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when
-/// the row is strictly newer than the timestamp sent (§1.9): a write landing in the same
-/// millisecond as the version we read would go unnoticed. Sending our write only once that
-/// millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
+/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when the row
+/// is strictly newer than the timestamp sent (appwrite-notes: Conditional writes): a write landing
+/// in the same millisecond as the version we read would go unnoticed. Sending our write only once
+/// that millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
 /// clock is not behind the server's; across a network the round trips already do.
 fn wait_past(updated_at: &str) {
     let Ok(version) = parse_timestamp("$updatedAt", updated_at) else {
@@ -758,7 +760,7 @@ fn opt_ts(t: &Option<Timestamp>) -> Value {
 
 /// Marks free text that Appwrite would otherwise read as an operator. On every update path
 /// Appwrite 1.9.6 applies any string value, on any column, that JSON-decodes to an object with
-/// an operator `method` (docs/appwrite-notes.md § Operators on update): a worker's message
+/// an operator `method` (appwrite-notes: Operator strings, Operator methods): a worker's message
 /// `{"method":"stringConcat",…}` would be appended, `{"method":"increment",…}` would fail the
 /// write. Such text, and text that already starts with the mark, is stored with the mark in
 /// front (not JSON any more, so plain text to Appwrite); [`unescape_text`] removes exactly one.
@@ -855,8 +857,8 @@ fn encode_job(job: &Job) -> Value {
     Value::Object(m)
 }
 
-/// Only the columns that changed (a partial update, §1.2): smaller requests, and a column we do
-/// not touch is never rewritten from a stale copy.
+/// Only the columns that changed (a partial update, appwrite-notes: Row endpoints): smaller
+/// requests, and a column we do not touch is never rewritten from a stale copy.
 fn diff(old: &Job, new: &Job) -> Map<String, Value> {
     let (Value::Object(old), Value::Object(new)) = (encode_job(old), encode_job(new)) else {
         return Map::new();
@@ -1039,7 +1041,8 @@ mod tests {
     fn job() -> Job {
         let t = crate::job::millis(Utc::now());
         let mut metadata = Map::new();
-        // A top-level "method" would be an operator if stored bare (§1.7).
+        // A top-level "method" would be an operator if stored bare (appwrite-notes: Operator
+        // strings).
         metadata.insert("method".into(), json!("increment"));
         metadata.insert("values".into(), json!([1]));
         Job {

@@ -130,7 +130,7 @@ pub struct JobQuery {
 /// answered it. A write is stamped (`updatedAt`) before it commits; a list that starts between
 /// the two does not see it, so the next delta must reach back past every write still in flight.
 /// A function writes with its execution's key, which Appwrite makes expire `timeout` + 60 s
-/// after the execution starts (docs/appwrite-notes.md § Functions), so no write lands later than
+/// after the execution starts (appwrite-notes: Execution key lifetime), so no write lands later than
 /// that after its stamp; `tools/deploy-check` holds every `timeout` in appwrite.json to
 /// `DELTA_OVERLAP_SECONDS - 60`. docs/actions.md § Polling.
 pub const DELTA_OVERLAP_SECONDS: i64 = 360;

@@ -8,4 +8,5 @@ mod costs;
 mod faults;
 mod live;
 mod operators;
+mod strict;
 mod support;

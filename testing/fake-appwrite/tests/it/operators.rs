@@ -107,10 +107,26 @@ fn operator_shaped_messages_and_reasons_round_trip_unchanged() {
 fn the_fake_parses_operators_on_updates_only_like_appwrite() {
     let app = spawn_app();
     let client = client_on(&app.fake, &[], Arc::new(Mutex::new(Vec::new())));
+    // A complete job row to copy (the fake checks rows against appwrite.json's schema).
+    let act = Act::new(
+        &app.store,
+        "function:orchestrator",
+        shared::store::conformance::t0(),
+    );
+    let start = Start {
+        reference_id: "campaign-1".into(),
+        ..Start::default()
+    };
+    let job = usecase::start(&act, JobType::CampaignRun, start)
+        .unwrap()
+        .job;
+    let mut data = client.get_row("jobs", &job.id).unwrap().body;
+    data.as_object_mut()
+        .unwrap()
+        .retain(|k, _| !k.starts_with('$'));
     let concat = json!({"method": "stringConcat", "values": ["!"]}).to_string();
-    client
-        .create_row("jobs", "r1", json!({"progressMessage": concat.clone()}))
-        .unwrap();
+    data["progressMessage"] = json!(concat);
+    client.create_row("jobs", "r1", data).unwrap();
     let text = |client: &shared::appwrite::AppwriteClient| {
         client.get_row("jobs", "r1").unwrap().body["progressMessage"].clone()
     };
