@@ -15,4 +15,7 @@ mod server;
 
 pub use config::{Config, ConfigError, InvalidVariable};
 pub use logs::LogsDirError;
-pub use server::{serve, serve_handler, Handler, ServeError, Server, ShutdownHandle, STARTUP_LINE};
+pub use server::{
+    serve, serve_handler, shutdown_signal, Handler, ServeError, Server, ShutdownHandle,
+    STARTUP_LINE,
+};

@@ -108,55 +108,39 @@ pub fn calls(settings: &Settings) -> Vec<Call> {
         args: args.iter().map(|a| a.to_string()).collect(),
         shown: format!("{cli} {}", shown_args.join(" ")),
     };
-    if settings.ci {
-        let (teams, functions) = (
-            ["push", "teams", "--all", "--force"],
-            ["push", "functions", "--all", "--force"],
-        );
-        let mut ci = vec![call(
-            &[
-                "client",
-                "--endpoint",
-                &settings.endpoint,
-                "--key",
-                &settings.api_key,
-            ],
-            &[
-                "client",
-                "--endpoint",
-                &settings.endpoint,
-                "--key",
-                "<APPWRITE_API_KEY>",
-            ],
-        )];
-        ci.push(call(&teams, &teams));
-        ci.push(call(&functions, &functions));
-        return ci;
-    }
-    vec![
-        call(
-            &[
-                "client",
-                "--endpoint",
-                &settings.endpoint,
-                "--key",
-                &settings.api_key,
-            ],
-            &[
-                "client",
-                "--endpoint",
-                &settings.endpoint,
-                "--key",
-                "<APPWRITE_API_KEY>",
-            ],
-        ),
-        call(&["push", "teams", "--all"], &["push", "teams", "--all"]),
-        call(&["push", "tables", "--all"], &["push", "tables", "--all"]),
-        call(
+    // The key is shown as a placeholder: a dry run's output may end up in a CI log.
+    let client = call(
+        &[
+            "client",
+            "--endpoint",
+            &settings.endpoint,
+            "--key",
+            &settings.api_key,
+        ],
+        &[
+            "client",
+            "--endpoint",
+            &settings.endpoint,
+            "--key",
+            "<APPWRITE_API_KEY>",
+        ],
+    );
+    let pushes: &[&[&str]] = if settings.ci {
+        // CI asks nothing: only the pushes that never delete are forced (tables are checked).
+        &[
+            &["push", "teams", "--all", "--force"],
+            &["push", "functions", "--all", "--force"],
+        ]
+    } else {
+        &[
+            &["push", "teams", "--all"],
+            &["push", "tables", "--all"],
             &["push", "functions", "--all"],
-            &["push", "functions", "--all"],
-        ),
-    ]
+        ]
+    };
+    std::iter::once(client)
+        .chain(pushes.iter().map(|args| call(args, args)))
+        .collect()
 }
 
 /// `appwrite.json` as the CLI gets it in `dist/`: the project and endpoint filled in, and each
