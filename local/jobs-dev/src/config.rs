@@ -63,6 +63,8 @@ pub struct DevConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// `JOBS_DEV_PROJECT` (default `jobmanager`): the project id callers send.
     pub project: String,
+    /// `JOBS_DEV_FORWARD`: functions executed by forwarding to a runtime elsewhere.
+    pub forward: Vec<crate::forward::Forward>,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -78,6 +80,7 @@ impl std::fmt::Debug for DevConfig {
             .field("manifest", &self.manifest)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("project", &self.project)
+            .field("forward", &self.forward)
             .finish()
     }
 }
@@ -138,6 +141,11 @@ impl DevConfig {
             Some(k) => k,
             None => random_key(),
         };
+        let forward = crate::forward::parse(&get("JOBS_DEV_FORWARD").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                problems.push(format!("JOBS_DEV_FORWARD: {e}"));
+                Vec::new()
+            });
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -156,6 +164,7 @@ impl DevConfig {
             ),
             dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
             project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
+            forward,
         })
     }
 }

@@ -1,0 +1,147 @@
+// The adoption scenarios, each a function that drives the reference workers against a real
+// jobs-dev and answers the problems it found (empty when the scenario held). The scenario
+// tests assert no problems; control-matters.test.js runs the same scenarios with a client that
+// ignores `control` and asserts they do find problems, so they can fail.
+import { randomUUID } from 'node:crypto';
+import { KEY, PROJECT, startJobsDev, waitFor } from './jobsdev.js';
+import { executions, idle, invoke, serve } from './runtime.js';
+import orchestrator from '../../workers/orchestrator.js';
+import bulkVerifyLeads from '../../workers/bulk-verify-leads.js';
+import sqsPoller from '../../workers/sqs-poller.js';
+import fetchAwsMetrics from '../../workers/fetch-aws-metrics.js';
+import { aws, mailer, sqs, verifier } from '../../workers/standins.js';
+
+const BATCH = 10; // orchestrator.js's batch: how far a run may go past a pause or cancel
+
+/** Starts the workers' runtimes and jobs-dev forwarding to them; sets the functions' env. */
+export async function setup() {
+  const runtimes = {
+    orchestrator: await serve(orchestrator, 'orchestrator'),
+    'bulk-verify-leads': await serve(bulkVerifyLeads, 'bulk-verify-leads'),
+  };
+  const dev = await startJobsDev({
+    forward: Object.fromEntries(Object.entries(runtimes).map(([id, r]) => [id, r.url])),
+    workers: { CAMPAIGN_RUN: 'orchestrator', BULK_VERIFY: 'bulk-verify-leads' },
+  });
+  // What Appwrite injects into every function.
+  process.env.APPWRITE_FUNCTION_API_ENDPOINT = dev.endpoint;
+  process.env.APPWRITE_FUNCTION_PROJECT_ID = PROJECT;
+  return {
+    dev,
+    async stop() {
+      await dev.stop();
+      for (const r of Object.values(runtimes)) await r.close();
+    },
+  };
+}
+
+/** An execution of a worker as Appwrite starts it: its key, trigger and execution id. */
+export function run(fn, body, { trigger = 'http', executionId = randomUUID().replaceAll('-', '').slice(0, 20) } = {}) {
+  return invoke(fn, {
+    body,
+    headers: { 'x-appwrite-key': KEY, 'x-appwrite-trigger': trigger, 'x-appwrite-execution-id': executionId },
+  });
+}
+
+/** Calls the action API as the dashboard does; answers `{ status, body }`. */
+export async function action(dev, path, method = 'POST', body = {}) {
+  const execution = await dev.actions.createExecution(
+    'job-actions', method === 'GET' ? '' : JSON.stringify(body), false, path, method,
+    { 'content-type': 'application/json' });
+  return { status: execution.responseStatusCode, body: JSON.parse(execution.responseBody || '{}') };
+}
+
+/** The job of this type and reference (the newest). */
+export async function jobOf(dev, type, referenceId) {
+  const { body } = await action(dev, `/v1/jobs?type=${type}&q=${encodeURIComponent(referenceId)}&limit=50`, 'GET');
+  return body.jobs?.find((/** @type {any} */ j) => j.referenceId === referenceId) ?? null;
+}
+
+async function detail(dev, jobId) {
+  return (await action(dev, `/v1/jobs/${jobId}`, 'GET')).body.job;
+}
+
+async function settled(dev, jobId, status) {
+  return waitFor(async () => idle() && (await detail(dev, jobId))?.status === status && (await detail(dev, jobId)),
+    `job ${jobId} ${status} with no execution running`);
+}
+
+/** Every lead of the campaign sent exactly once. */
+function exactlyOnce(campaignId, count) {
+  const problems = [];
+  const sent = mailer.sent.filter((s) => s.campaignId === campaignId).map((s) => s.leadId);
+  const twice = sent.filter((id, i) => sent.indexOf(id) !== i);
+  if (twice.length) problems.push(`${twice.length} emails sent twice (first: ${twice[0]})`);
+  const missing = count - new Set(sent).size;
+  if (missing) problems.push(`${missing} emails never sent`);
+  return problems;
+}
+
+function sentCount(campaignId) {
+  return mailer.sent.filter((s) => s.campaignId === campaignId).length;
+}
+
+/** A 200-email campaign paused at the 50th email, then resumed: exactly once. */
+export async function pauseThenResume(dev, campaignId = `pause-${randomUUID().slice(0, 8)}`) {
+  const problems = [];
+  mailer.onSend = async (n, id) => {
+    if (id === campaignId && n === 50) {
+      const job = await jobOf(dev, 'CAMPAIGN_RUN', campaignId);
+      await action(dev, `/v1/jobs/${job.$id}/pause`, 'POST', { reason: 'SES quota' });
+    }
+  };
+  const first = await run(orchestrator, { campaignId });
+  mailer.onSend = null;
+  const atPause = sentCount(campaignId);
+  if (atPause > 50 + BATCH) problems.push(`the paused run went on to ${atPause} emails (paused at 50)`);
+  const job = await jobOf(dev, 'CAMPAIGN_RUN', campaignId);
+  if (job.status !== 'PAUSED') problems.push(`after the first run the job is ${job.status}, not PAUSED`);
+  if (first.output?.json?.paused === undefined) problems.push(`the first run did not confirm the pause: ${JSON.stringify(first.output)}`);
+  if (problems.length) return problems;
+  const resumed = await action(dev, `/v1/jobs/${job.$id}/resume`);
+  if (resumed.body.trigger?.status !== 'triggered') return [`resume did not re-trigger: ${JSON.stringify(resumed.body)}`];
+  const done = await settled(dev, job.$id, 'COMPLETED');
+  problems.push(...exactlyOnce(campaignId, 200));
+  if (done.result?.sent !== 200) problems.push(`the job's result is ${JSON.stringify(done.result)}`);
+  return problems;
+}
+
+/** Paused and resumed at the 50th email, before the worker noticed: still exactly once. */
+export async function quickPauseResume(dev, campaignId = `quick-${randomUUID().slice(0, 8)}`) {
+  const problems = [];
+  let jobId = '';
+  mailer.onSend = async (n, id) => {
+    if (id === campaignId && n === 50) {
+      jobId = (await jobOf(dev, 'CAMPAIGN_RUN', campaignId)).$id;
+      await action(dev, `/v1/jobs/${jobId}/pause`);
+      const resumed = await action(dev, `/v1/jobs/${jobId}/resume`);
+      if (resumed.body.trigger?.status !== 'triggered') problems.push(`resume: ${JSON.stringify(resumed.body)}`);
+    }
+  };
+  await run(orchestrator, { campaignId });
+  const done = await settled(dev, jobId, 'COMPLETED');
+  mailer.onSend = null;
+  problems.push(...exactlyOnce(campaignId, 200));
+  if (done.result?.sent !== 200) problems.push(`the job's result is ${JSON.stringify(done.result)}`);
+  return problems;
+}
+
+/** Cancelled at the 70th email: sending stops within one checkpoint. */
+export async function cancelMidRun(dev, campaignId = `cancel-${randomUUID().slice(0, 8)}`) {
+  const problems = [];
+  mailer.onSend = async (n, id) => {
+    if (id === campaignId && n === 70) {
+      const job = await jobOf(dev, 'CAMPAIGN_RUN', campaignId);
+      await action(dev, `/v1/jobs/${job.$id}/cancel`, 'POST', { reason: 'wrong list' });
+    }
+  };
+  await run(orchestrator, { campaignId });
+  mailer.onSend = null;
+  const sent = sentCount(campaignId);
+  if (sent > 70 + BATCH) problems.push(`sent ${sent} emails after a cancel at 70`);
+  const job = await jobOf(dev, 'CAMPAIGN_RUN', campaignId);
+  if (job.status !== 'CANCELLED') problems.push(`the job is ${job.status}, not CANCELLED`);
+  return problems;
+}
+
+export { aws, executions, fetchAwsMetrics, mailer, orchestrator, bulkVerifyLeads, sqs, sqsPoller, verifier, detail, settled, exactlyOnce };
