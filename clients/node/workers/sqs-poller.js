@@ -13,9 +13,8 @@ export default async function sqsPoller({ req, res, log, error }) {
     return res.json({ skipped: tracker.control });
   }
   const received = await sqs.receive();
-  const before = tracker.job?.metadata?.lastHeartbeat?.messagesProcessed ?? 0; // [job-manager]
-  await tracker.heartbeat(`processed ${received} messages`, { // [job-manager]
-    messagesProcessed: before + received,
+  await tracker.heartbeat(`processed ${received} messages`, { // [job-manager] this run's figures
+    messagesProcessed: received,
     lastPollAt: new Date().toISOString(),
   });
   return res.json({ received, jobId: tracker.jobId });

@@ -66,6 +66,15 @@ async function settled(dev, jobId, status) {
     `job ${jobId} ${status} with no execution running`);
 }
 
+/** True when the hooks fence runs: a start answer carries the job's `run` (docs/hooks.md). */
+export async function runsFenced(dev) {
+  const execution = await new (await import('node-appwrite')).Functions(
+    new (await import('node-appwrite')).Client().setEndpoint(`${dev.url}/v1`).setProject(PROJECT).setKey(KEY),
+  ).createExecution('hook-metrics-fetch', JSON.stringify({ event: 'start', referenceId: 'probe-runs' }), false);
+  const answer = JSON.parse(execution.responseBody || '{}');
+  return typeof (answer.run ?? answer.job?.run) === 'number';
+}
+
 /** Every lead of the campaign sent exactly once. */
 function exactlyOnce(campaignId, count) {
   const problems = [];
@@ -141,6 +150,82 @@ export async function cancelMidRun(dev, campaignId = `cancel-${randomUUID().slic
   if (sent > 70 + BATCH) problems.push(`sent ${sent} emails after a cancel at 70`);
   const job = await jobOf(dev, 'CAMPAIGN_RUN', campaignId);
   if (job.status !== 'CANCELLED') problems.push(`the job is ${job.status}, not CANCELLED`);
+  return problems;
+}
+
+/** A verification failing at lead 120 of 300, retried: the retry continues from the checkpoint. */
+export async function failedVerificationRetried(dev, listId = `list-${randomUUID().slice(0, 8)}`) {
+  const problems = [];
+  verifier.failAt = 120;
+  const first = await run(bulkVerifyLeads, { listId, batchId: 'b1', count: 300 });
+  const failed = await jobOf(dev, 'BULK_VERIFY', listId);
+  if (failed.status !== 'FAILED') return [`the first run left the job ${failed.status}: ${JSON.stringify(first.output)}`];
+  const from = (await detail(dev, failed.$id)).checkpoint?.cursor;
+  const before = verifier.verified.filter((v) => v.listId === listId).length;
+  const retried = await action(dev, `/v1/jobs/${failed.$id}/retry`);
+  if (retried.body.trigger?.status !== 'triggered') return [`retry did not re-trigger: ${JSON.stringify(retried.body)}`];
+  const done = await settled(dev, retried.body.job.$id, 'COMPLETED');
+  const again = verifier.verified.filter((v) => v.listId === listId).slice(before);
+  if (again[0]?.leadId !== `${listId}-lead-${from}`) {
+    problems.push(`the retry began at ${again[0]?.leadId}, not at the checkpoint ${from}`);
+  }
+  const expected = { valid: 120, invalid: 60, risky: 60, unknown: 60 }; // standins: verdict by index % 5
+  if (JSON.stringify(done.result, Object.keys(expected).sort()) !== JSON.stringify(expected, Object.keys(expected).sort())) {
+    problems.push(`counts ${JSON.stringify(done.result)} do not add up to ${JSON.stringify(expected)}`);
+  }
+  return problems;
+}
+
+/** Job Manager answering 503 to 9 calls in a row mid-campaign: the campaign still finishes,
+ * exactly once, tracking resumes, and the outage is logged once. */
+export async function outageMidCampaign(dev, campaignId = `outage-${randomUUID().slice(0, 8)}`) {
+  const problems = [];
+  mailer.onSend = (n, id) => {
+    if (id === campaignId && n === 60) dev.proxy.failNext(9); // 3 calls × (1 try + 2 retries)
+  };
+  const r = await run(orchestrator, { campaignId });
+  mailer.onSend = null;
+  problems.push(...exactlyOnce(campaignId, 200));
+  const tracking = r.output?.json?.tracking;
+  if (tracking?.outages !== 1 || tracking?.unavailable !== 3) problems.push(`tracking stats ${JSON.stringify(tracking)}`);
+  const down = r.errors.filter((e) => e.includes('unavailable'));
+  const back = r.errors.filter((e) => e.includes('reachable again'));
+  if (down.length !== 1 || back.length !== 1) problems.push(`outage logged ${down.length}× down, ${back.length}× back: ${r.errors}`);
+  const job = await jobOf(dev, 'CAMPAIGN_RUN', campaignId);
+  if (job.status !== 'COMPLETED' || job.result?.sent !== 200) problems.push(`after the outage the job is ${job.status} ${JSON.stringify(job.result)}`);
+  return problems;
+}
+
+/** The SQS poller over five scheduled runs, paused after the second and resumed after the
+ * third: one job throughout, the paused run skips polling. */
+export async function sqsAcrossScheduledRuns(dev) {
+  const problems = [];
+  sqs.waiting = 100;
+  const polls = sqs.polls.length;
+  const outputs = [];
+  for (let i = 1; i <= 5; i += 1) {
+    if (i === 3) {
+      const job = await jobOf(dev, 'SQS_POLL', 'sqs-poller');
+      await action(dev, `/v1/jobs/${job.$id}/pause`);
+    }
+    if (i === 4) {
+      const job = await jobOf(dev, 'SQS_POLL', 'sqs-poller');
+      await action(dev, `/v1/jobs/${job.$id}/resume`);
+    }
+    outputs.push((await run(sqsPoller, {}, { trigger: 'schedule' })).output?.json);
+  }
+  if (outputs[2]?.skipped !== 'pause') problems.push(`the paused run answered ${JSON.stringify(outputs[2])}`);
+  if (sqs.polls.length - polls !== 4) problems.push(`SQS was polled ${sqs.polls.length - polls} times, not 4`);
+  const ids = new Set(outputs.filter((o) => o?.jobId).map((o) => o.jobId));
+  if (ids.size !== 1) problems.push(`${ids.size} polling jobs, not one`);
+  const job = await jobOf(dev, 'SQS_POLL', 'sqs-poller');
+  if (job.status !== 'RUNNING') problems.push(`the polling job is ${job.status}`);
+  // Heartbeats are stored at most once a second (docs/hooks.md) and these runs come faster than
+  // a schedule's, so the check is on what the polling runs sent.
+  const beats = dev.proxy.hookRequests.filter((h) => h.request.event === 'heartbeat' && h.request.jobId === job.$id);
+  if (beats.length !== 4 || beats.some((h) => h.request.details?.messagesProcessed !== 10)) {
+    problems.push(`heartbeats sent: ${JSON.stringify(beats.map((h) => h.request.details))}`);
+  }
   return problems;
 }
 
