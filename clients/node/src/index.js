@@ -363,7 +363,7 @@ export class JobTracker {
       if (typeof code !== 'number' || code === 0 || code === 408 || code === 429 || code >= 500) {
         throw new Unavailable(message);
       }
-      throw new JobTrackingError(`Appwrite refused the ${event} call: ${message}`, { status: code });
+      return this.refused(new JobTrackingError(`Appwrite refused the ${event} call: ${message}`, { status: code }));
     }
     const status = execution.responseStatusCode;
     let answer;
@@ -384,12 +384,21 @@ export class JobTracker {
       return true;
     }
     if (answer.control) return true; // refused, but told what to do (e.g. cancel: stop)
-    this.stats.rejected += 1;
     const err = answer.error ?? {};
-    const refusal = new JobTrackingError(
+    return this.refused(new JobTrackingError(
       `${this.hookId} refused ${event} (${status} ${err.code}): ${err.message}`,
       { status, code: err.code, field: err.field },
-    );
+    ));
+  }
+
+  /**
+   * A call refused for good (a bad request, a missing scope): retrying cannot help. Thrown when
+   * fail-closed; otherwise logged and counted, and the work goes on.
+   * @param {JobTrackingError} refusal
+   * @returns {false}
+   */
+  refused(refusal) {
+    this.stats.rejected += 1;
     if (this.options.failClosed) throw refusal;
     this.options.log(`job-manager: ${refusal.message}`);
     return false;
