@@ -6,16 +6,19 @@
 // sends only if the answer is `continue`. A pause therefore stops it before the next batch
 // (it confirms with the checkpoint of what it really sent), and a resume, whose new run starts
 // from the stored checkpoint, never resends a batch the old run may still be sending: the old
-// run's next call is answered `cancel` (a superseded run) and it stops.
+// run's next call is answered `cancel` (a superseded run) and it stops. The hook stores a
+// progress call's checkpoint when the percent moves (or a second passed, docs/hooks.md
+// § Coalescing), so a batch is at least 1% of the campaign and the claim reports the batch's
+// end as done: every claim moves the percent and is stored.
 import { HOOKS, JobTracker, retriggerOf } from '@pivotr/job-manager-client'; // [job-manager]
 import { leadsOf, mailer } from './standins.js';
 
-const BATCH = 10;
 
 export default async function orchestrator({ req, res, log, error }) {
   const retrigger = retriggerOf(req); // [job-manager] a resume or retry re-triggered us
   const campaignId = retrigger?.referenceId ?? retrigger?.checkpoint?.campaignId ?? req.bodyJson.campaignId;
   const leads = leadsOf(campaignId, req.bodyJson.count ?? 200);
+  const batch = Math.max(10, Math.ceil(leads.length / 100));
 
   // [job-manager] start (or pick up) the campaign's job; `checkpoint` says where to continue
   const tracker = JobTracker.fromContext({ req, error }, HOOKS.CAMPAIGN_RUN, { caller: 'orchestrator' });
@@ -23,10 +26,10 @@ export default async function orchestrator({ req, res, log, error }) {
   let cursor = tracker.checkpoint?.cursor ?? 0;
 
   while (cursor < leads.length) {
-    const next = Math.min(cursor + BATCH, leads.length);
+    const next = Math.min(cursor + batch, leads.length);
     // [job-manager] claim the batch, learn whether to go on
     await tracker.progress(
-      { done: cursor, message: `${cursor}/${leads.length} emails sent`, checkpoint: { campaignId, cursor: next } },
+      { done: next, message: `${cursor}/${leads.length} emails sent`, checkpoint: { campaignId, cursor: next } },
       { force: true },
     );
     if (tracker.control === 'pause') { // [job-manager]
