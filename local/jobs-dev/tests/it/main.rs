@@ -3,6 +3,7 @@
 //! as the development identity) drive it.
 
 mod captured;
+mod forward;
 mod load;
 mod security;
 
