@@ -84,4 +84,22 @@ test('every hook request the client sent matches the published schema of its eve
   }
   // The scenarios above exercise every event, so every schema was checked against real requests.
   assert.deepEqual([...seen].sort(), [...events].sort());
+  const answer = ajv.compile(JSON.parse(readFileSync(new URL('answer.json', dir), 'utf8')));
+  const answered = env.dev.proxy.hookRequests.filter((h) => h.status >= 200 && h.status < 300);
+  assert.ok(answered.length > 100);
+  for (const { request, answer: body } of answered) {
+    assert.ok(answer(body), `answer to ${JSON.stringify(request)}: ${ajv.errorsText(answer.errors)}`);
+  }
+});
+
+test('every re-trigger body a worker received is a start request the client sends unchanged', async (t) => {
+  if (!(await s.runsFenced(env.dev))) return t.skip('the re-trigger body is a start request once the hooks fence runs (issue 15)');
+  const { default: Ajv } = await import('ajv/dist/2020.js');
+  const { readFileSync } = await import('node:fs');
+  const { retriggerOf } = await import('@pivotr/job-manager-client');
+  const schema = JSON.parse(readFileSync(new URL('../../../docs/schemas/hooks/start.request.json', import.meta.url), 'utf8'));
+  const validate = new Ajv({ strict: false }).compile(schema);
+  const retriggered = s.executions.filter((e) => retriggerOf({ bodyText: e.body }));
+  assert.ok(retriggered.length >= 2, 'the resume and retry scenarios re-triggered workers');
+  for (const e of retriggered) assert.ok(validate(JSON.parse(e.body)), `${e.name}: ${e.body}`);
 });

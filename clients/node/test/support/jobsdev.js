@@ -1,7 +1,8 @@
 // A real `jobs-dev` for the scenario tests: started on a free port with a fresh data folder,
 // the reference workers forwarded to (`JOBS_DEV_FORWARD`) and re-triggered through
 // `JOBS_WORKER_<TYPE>`, behind a small proxy that counts every execution a worker asks for,
-// records the hook requests, and answers 503 to the next N when told (faults by count).
+// records the hook requests and answers, and answers 503 to the next N when told (faults by
+// count).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -75,7 +76,7 @@ export async function startJobsDev({ forward = {}, workers = {} } = {}) {
 async function startProxy(target) {
   /** @type {Record<string, number>} */
   const executions = {};
-  /** @type {Array<{ functionId: string, request: any }>} */
+  /** @type {Array<{ functionId: string, request: any, status: number, answer: any }>} */
   const hookRequests = [];
   let failing = 0;
   const server = http.createServer((req, res) => {
@@ -92,10 +93,11 @@ async function startProxy(target) {
           res.end(JSON.stringify({ message: 'Service unavailable (injected)', code: 503, type: 'general_server_error', version: 'local' }));
           return;
         }
-        if (m[1].startsWith('hook-')) {
-          hookRequests.push({ functionId: m[1], request: JSON.parse(JSON.parse(raw.toString()).body) });
-        }
       }
+      const hook = m && m[1].startsWith('hook-')
+        ? { functionId: m[1], request: JSON.parse(JSON.parse(raw.toString()).body), status: 0, answer: null }
+        : null;
+      if (hook) hookRequests.push(hook);
       const headers = { ...req.headers };
       delete headers.host;
       delete headers['content-length'];
@@ -104,6 +106,11 @@ async function startProxy(target) {
       delete headers['transfer-encoding'];
       const answer = await fetch(`${target}${req.url}`, { method: req.method, headers, body: raw.length ? raw : undefined });
       const body = Buffer.from(await answer.arrayBuffer());
+      if (hook && answer.status === 201) {
+        const execution = JSON.parse(body.toString());
+        hook.status = execution.responseStatusCode;
+        hook.answer = JSON.parse(execution.responseBody || 'null');
+      }
       res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
       res.end(body);
     });
