@@ -278,10 +278,16 @@ export class JobTracker {
   /**
    * @param {unknown} error The error (its message is stored).
    * @param {object} [result] Partial counters.
+   * @param {any} [checkpoint] Where a retry should continue. Sent when the hooks speak runs
+   *   (the same protocol version accepts a checkpoint on `fail`, docs/hooks.md § Runs);
+   *   otherwise the last stored progress checkpoint is the retry's.
    */
-  async fail(error, result) {
+  async fail(error, result, checkpoint) {
     const text = error instanceof Error ? error.message : String(error);
-    await this.send({ event: 'fail', error: text.trim() || 'failed', result });
+    /** @type {Record<string, any>} */
+    const request = { event: 'fail', error: text.trim() || 'failed', result };
+    if (this.run !== undefined) request.checkpoint = checkpoint;
+    await this.send(request);
     return this.control;
   }
 

@@ -25,6 +25,8 @@ export default async function bulkVerifyLeads({ req, res, error }) {
   });
   let cursor = tracker.checkpoint?.cursor ?? 0; // [job-manager]
   const counts = { valid: 0, invalid: 0, risky: 0, unknown: 0, ...tracker.checkpoint?.counts }; // [job-manager]
+  let done = cursor; // leads verified so far, and their counts: the exact point to retry from
+  let doneCounts = { ...counts };
 
   try {
     while (cursor < leads.length) {
@@ -33,7 +35,11 @@ export default async function bulkVerifyLeads({ req, res, error }) {
         return res.json({ stopped: cursor, counts });
       }
       const next = Math.min(cursor + STEP, leads.length);
-      for (let i = cursor; i < next; i += 1) counts[await verifier.verify(listId, leads[i], i)] += 1;
+      for (let i = cursor; i < next; i += 1) {
+        counts[await verifier.verify(listId, leads[i], i)] += 1;
+        done = i + 1;
+        doneCounts = { ...counts };
+      }
       cursor = next;
       await tracker.progress( // [job-manager]
         { done: cursor, message: `${cursor}/${leads.length} leads verified`, checkpoint: { listId, cursor, counts } },
@@ -41,7 +47,7 @@ export default async function bulkVerifyLeads({ req, res, error }) {
       );
     }
   } catch (e) {
-    await tracker.fail(e, counts); // [job-manager] partial counts; the checkpoint is the last batch's
+    await tracker.fail(e, counts, { listId, cursor: done, counts: doneCounts }); // [job-manager] partial counts, where to retry from
     return res.json({ failed: String(e), cursor, counts }, 500);
   }
   await tracker.complete(counts, `${leads.length} leads verified`); // [job-manager]
