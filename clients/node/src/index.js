@@ -168,6 +168,8 @@ export class JobTracker {
     /** @type {Record<string, any> | null} A start that failed open, retried before the next call. */
     this.pendingStart = null;
     this.down = false;
+    /** True once the hook said a newer run holds the job: later calls are not sent. */
+    this.superseded = false;
     this.lastCallAt = -Infinity;
     this.lastPercent = -1;
   }
@@ -298,6 +300,7 @@ export class JobTracker {
    * @returns {Promise<boolean>}
    */
   async send(request) {
+    if (this.superseded) return false;
     if (request.event !== 'start') {
       if (this.pendingStart) {
         const start = this.pendingStart;
@@ -383,6 +386,8 @@ export class JobTracker {
     }
     if (answer.job) this.job = answer.job;
     if (answer.control) this.control = answer.control;
+    // A newer run holds the job: this one is over and must not call again (docs/hooks.md § Runs).
+    if (answer.code === 'superseded' || answer.code === 'run_required') this.superseded = true;
     const run = answer.run ?? answer.job?.run;
     if (typeof run === 'number') this.run = run;
     if (status < 300) {

@@ -140,3 +140,15 @@ test('an Appwrite refusal such as a missing scope is not retried and does not st
   await assert.rejects(new JobTracker(scripted([401]), 'hook-campaign-run', { ...quiet, failClosed: true })
     .start({ referenceId: 'c1' }), JobTrackingError);
 });
+
+test('a superseded answer stops the run and the tracker makes no further call for it', async () => {
+  const fns = scripted([ok({ run: 2 }), { status: 200, body: { job: job({ run: 3 }), control: 'cancel', code: 'superseded', run: 3 } }]);
+  const t = new JobTracker(fns, 'hook-campaign-run', quiet);
+  await t.start({ referenceId: 'c1', retrigger: { jobId: 'j1', run: 1 } });
+  assert.equal(t.run, 2);
+  assert.equal(await t.progress({ done: 10 }, { force: true }), 'cancel');
+  assert.equal(fns.calls[1].request.run, 2);
+  assert.ok(t.stopped);
+  await t.complete({ sent: 10 });
+  assert.equal(fns.calls.length, 2);
+});
