@@ -77,6 +77,9 @@ impl From<usecase::Error> for ApiError {
                     "status": job.status, "event": event, "control": job.control()
                 }))
             }
+            // Hooks answer these as 200 (docs/hooks.md § Runs); other callers never run as a run.
+            E::Stopped { ref job, code } => ApiError::new(409, code.as_str(), e.to_string())
+                .with_extra(json!({"control": "cancel", "run": job.run})),
             E::NotRetryable { ref job } => ApiError::new(409, "not_retryable", e.to_string())
                 .with_extra(json!({"status": job.status, "control": job.control()})),
             E::Store(StoreError::Unavailable(msg)) => {

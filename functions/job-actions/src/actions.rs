@@ -354,7 +354,7 @@ fn act(
         _ => {
             let created = usecase::retry_with(&act, job_id, reason, details)?;
             let (status, trigger) = match &created {
-                Created::New(job) => (201, trigger(ctx, services, config, job, Some(job_id))),
+                Created::New(job) => (201, trigger(ctx, services, config, job)),
                 Created::Existing(job) => (
                     200,
                     json!({
@@ -376,7 +376,7 @@ fn act(
     };
     let job = usecase::control_with(&act, job_id, event, reason, details)?;
     let trigger = if op == Op::Resume {
-        trigger(ctx, services, config, &job, None)
+        trigger(ctx, services, config, &job)
     } else {
         Value::Null
     };
@@ -387,16 +387,11 @@ fn act(
     ))
 }
 
-/// Starts the job's worker asynchronously with its id and checkpoint. A failure does not undo
-/// the action: the job stays QUEUED (the sweeper fails it if no worker ever reports), and the
-/// answer says what happened.
-fn trigger(
-    ctx: &Context,
-    services: &Services,
-    config: &Config,
-    job: &Job,
-    retry_of: Option<&str>,
-) -> Value {
+/// Starts the job's worker asynchronously with the re-trigger body, itself a valid `start`
+/// request carrying the job's id, run, reference and checkpoint (docs/hooks.md § Runs). A
+/// failure does not undo the action: the job stays QUEUED (the sweeper fails it if no worker
+/// ever reports), and the answer says what happened.
+fn trigger(ctx: &Context, services: &Services, config: &Config, job: &Job) -> Value {
     let Some(function_id) = config.worker(job.job_type) else {
         return json!({
             "status": "not_configured",
@@ -406,10 +401,13 @@ fn trigger(
             ),
         });
     };
-    let mut body = json!({"jobId": job.id, "checkpoint": job.checkpoint, "resumed": true});
-    if let Some(old) = retry_of {
-        body["retryOf"] = Value::from(old);
-    }
+    let body = json!({
+        "event": "start",
+        "jobId": job.id,
+        "run": job.run,
+        "referenceId": job.reference_id,
+        "checkpoint": job.checkpoint,
+    });
     match services
         .executions
         .create_execution(function_id, &body.to_string())

@@ -145,19 +145,17 @@ impl Demo {
         std::thread::spawn(move || demo.metrics_every_minute());
     }
 
+    /// A resumed or retried job: the re-trigger body is a `start` request, sent back as is
+    /// (docs/hooks.md § Runs), so this worker's run supersedes the paused one.
     fn resume(&self, job_type: JobType, body: &str) {
-        let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-        let Some(job_id) = body.get("jobId").and_then(Value::as_str) else {
-            eprintln!("jobs-dev demo: re-trigger without jobId ignored");
-            return;
-        };
-        let req = StartRequest {
-            // The hook keeps the job's own reference; this one only has to be valid.
-            reference_id: "resumed".to_owned(),
-            job_id: Some(job_id.to_owned()),
-            ..StartRequest::default()
-        };
-        self.run(job_type, req);
+        let mut body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        if let Some(object) = body.as_object_mut() {
+            object.remove("event");
+        }
+        match serde_json::from_value::<StartRequest>(body) {
+            Ok(req) if req.job_id.is_some() => self.run(job_type, req),
+            _ => eprintln!("jobs-dev demo: re-trigger that is not a start with jobId ignored"),
+        }
     }
 
     fn run(&self, job_type: JobType, req: StartRequest) {

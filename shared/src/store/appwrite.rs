@@ -793,6 +793,8 @@ fn encode_job(job: &Job) -> Value {
     m.insert("lastReason".into(), json!(job.last_reason));
     m.insert("retryOf".into(), json!(job.retry_of));
     m.insert("rev".into(), json!(job.rev));
+    m.insert("run".into(), json!(job.run));
+    m.insert("executionId".into(), json!(job.execution_id));
     Value::Object(m)
 }
 
@@ -879,6 +881,9 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         last_reason: text("lastReason")?,
         retry_of: text("retryOf")?,
         rev: number("rev")?.ok_or_else(|| bad("rev", "missing".into()))?,
+        // Rows written before runs existed are in their first run's position: run 0.
+        run: number("run")?.unwrap_or(0),
+        execution_id: text("executionId")?,
         id: id.clone(),
     };
     let pending = match unwrapped("pendingLog")? {
@@ -1003,6 +1008,8 @@ mod tests {
             last_reason: None,
             retry_of: None,
             rev: 3,
+            run: 1,
+            execution_id: None,
         }
     }
 

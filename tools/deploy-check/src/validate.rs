@@ -640,7 +640,7 @@ fn event_kind_is_listed(kind: EventKind) {
 fn text_limit(field: &str) -> Option<(u64, &'static str)> {
     let ids = (36, "an Appwrite id is at most 36 characters");
     Some(match field {
-        "$id" | "eventId" | "jobId" | "retryOf" => ids,
+        "$id" | "eventId" | "jobId" | "retryOf" | "executionId" => ids,
         "referenceId" => (MAX_REFERENCE_CHARS as u64, "MAX_REFERENCE_CHARS"),
         "idempotencyKey" => (255, "idempotency keys are 1 to 255 bytes"),
         "progressMessage" | "errorMessage" | "lastReason" | "message" => (
@@ -687,6 +687,8 @@ pub fn job_sample(full: bool) -> Value {
         last_reason: some("maintenance"),
         retry_of: some("j0"),
         rev: 3,
+        run: 2,
+        execution_id: some("exec-1"),
     };
     serde_json::to_value(job).expect("a job serializes")
 }

@@ -64,7 +64,7 @@ fn a_progress_or_heartbeat_call_costs_at_most_two_requests() {
     measure("complete (write + log entry)", &mut || {
         let store = app.another_store();
         let act = Act::new(&store, "function:hook-campaign-run", t(7_000));
-        usecase::complete(&act, &id, Map::new(), None).unwrap();
+        usecase::complete(&act, &id, Map::new(), None, None).unwrap();
     });
     measure("list (one page)", &mut || {
         app.another_store().list(&JobQuery::default()).unwrap();

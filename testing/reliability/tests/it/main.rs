@@ -5,6 +5,7 @@
 
 mod authorization;
 mod bad_input;
+mod runs;
 mod secrets;
 mod torture;
 mod world;

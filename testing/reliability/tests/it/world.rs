@@ -220,8 +220,8 @@ impl World {
                 usecase::control(&act, &id, Event::Pause, None).unwrap();
                 usecase::control(&act, &id, Event::Resume, None).unwrap()
             }
-            JobStatus::Completed => usecase::complete(&act, &id, Map::new(), None).unwrap(),
-            JobStatus::Failed => usecase::fail(&act, &id, "SES throttled", None).unwrap(),
+            JobStatus::Completed => usecase::complete(&act, &id, Map::new(), None, None).unwrap(),
+            JobStatus::Failed => usecase::fail(&act, &id, "SES throttled", None, None).unwrap(),
             JobStatus::Cancelled => usecase::control(&act, &id, Event::Cancel, None).unwrap(),
         };
         assert_eq!(job.status, status);
