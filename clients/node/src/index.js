@@ -31,8 +31,9 @@ import { Client, Functions } from 'node-appwrite';
  * @typedef {object} TrackerOptions
  * @property {string} [caller] Sent as `x-job-caller`: the actor in the job's log
  *   (`function:<caller>`). Default: the hook's own id.
- * @property {string} [executionId] The worker's own `x-appwrite-execution-id`, sent on hook
- *   calls once the hook speaks runs (it labels which execution made a run's calls).
+ * @property {string} [executionId] The worker's own `x-appwrite-execution-id`, sent on every
+ *   hook call: the job shows which execution made its run's calls, and a start repeated by the
+ *   same execution (its first answer lost) keeps the run (docs/hooks.md § Runs).
  * @property {boolean} [failClosed] Throw a `JobTrackingError` when Job Manager is unreachable
  *   or answers 5xx, instead of going on without tracking. Default false.
  * @property {number} [progressIntervalMs] Coalescing: a progress call whose percent did not
@@ -161,7 +162,7 @@ export class JobTracker {
     this.control = 'continue';
     /** @type {any} The checkpoint `start` answered (a resumed or retried job's cursor). */
     this.checkpoint = undefined;
-    /** @type {number | undefined} The run this worker holds, once the hook speaks runs. */
+    /** @type {number | undefined} The run this worker holds (docs/hooks.md § Runs). */
     this.run = undefined;
     /** @type {TrackerStats} */
     this.stats = { calls: 0, coalesced: 0, unavailable: 0, outages: 0, rejected: 0 };
@@ -280,16 +281,11 @@ export class JobTracker {
   /**
    * @param {unknown} error The error (its message is stored).
    * @param {object} [result] Partial counters.
-   * @param {any} [checkpoint] Where a retry should continue. Sent when the hooks speak runs
-   *   (the same protocol version accepts a checkpoint on `fail`, docs/hooks.md § Runs);
-   *   otherwise the last stored progress checkpoint is the retry's.
+   * @param {any} [checkpoint] Where a retry should continue (stored with the failure).
    */
   async fail(error, result, checkpoint) {
     const text = error instanceof Error ? error.message : String(error);
-    /** @type {Record<string, any>} */
-    const request = { event: 'fail', error: text.trim() || 'failed', result };
-    if (this.run !== undefined) request.checkpoint = checkpoint;
-    await this.send(request);
+    await this.send({ event: 'fail', error: text.trim() || 'failed', result, checkpoint });
     return this.control;
   }
 
@@ -313,10 +309,8 @@ export class JobTracker {
       if (!this.job) return false;
       request = { ...request, jobId: this.job.$id };
     }
-    if (this.run !== undefined) {
-      request.run = this.run;
-      if (this.options.executionId) request.executionId = this.options.executionId;
-    }
+    if (this.run !== undefined) request.run = this.run;
+    if (this.options.executionId) request.executionId = this.options.executionId;
     const body = JSON.stringify(request);
     for (let attempt = 0; ; attempt += 1) {
       try {

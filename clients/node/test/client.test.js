@@ -47,12 +47,15 @@ test('a re-triggered start picks up the job, its reference and its run, and send
   assert.deepEqual(fns.calls[1].request, { event: 'heartbeat', message: 'alive', jobId: 'j1', run: 3, executionId: 'exec1' });
 });
 
-test('without runs in the answers no run or execution id is sent', async () => {
-  const fns = scripted([ok()]);
+test('a fresh start sends the execution id but no run, and later calls send the run it was given', async () => {
+  const fns = scripted([ok({ run: 1 })]);
   const t = new JobTracker(fns, 'hook-sqs-poll', { executionId: 'exec1', ...quiet });
   await t.start({ referenceId: 'sqs-poller' });
   await t.heartbeat();
-  assert.deepEqual(fns.calls.map((c) => Object.keys(c.request).sort()), [['event', 'referenceId'], ['event', 'jobId']]);
+  assert.deepEqual(fns.calls.map((c) => c.request), [
+    { event: 'start', referenceId: 'sqs-poller', executionId: 'exec1' },
+    { event: 'heartbeat', jobId: 'j1', run: 1, executionId: 'exec1' },
+  ]);
 });
 
 test('an execution not started by a resume or retry has no re-trigger', () => {

@@ -13,7 +13,7 @@ const STEP = 25;
 export default async function bulkVerifyLeads({ req, res, error }) {
   const retrigger = retriggerOf(req); // [job-manager]
   const body = req.bodyJson;
-  const listId = retrigger?.referenceId ?? retrigger?.checkpoint?.listId ?? body.listId;
+  const listId = retrigger?.referenceId ?? body.listId;
   const leads = leadsOf(listId, body.count ?? 300);
 
   const tracker = JobTracker.fromContext({ req, error }, HOOKS.BULK_VERIFY, { caller: 'bulk-verify-leads' }); // [job-manager]
@@ -31,7 +31,7 @@ export default async function bulkVerifyLeads({ req, res, error }) {
   try {
     while (cursor < leads.length) {
       if (tracker.control !== 'continue') { // [job-manager]
-        if (tracker.control === 'pause') await tracker.paused({ listId, cursor, counts }); // [job-manager]
+        if (tracker.control === 'pause') await tracker.paused({ cursor, counts }); // [job-manager]
         return res.json({ stopped: cursor, counts });
       }
       const next = Math.min(cursor + STEP, leads.length);
@@ -42,12 +42,12 @@ export default async function bulkVerifyLeads({ req, res, error }) {
       }
       cursor = next;
       await tracker.progress( // [job-manager]
-        { done: cursor, message: `${cursor}/${leads.length} leads verified`, checkpoint: { listId, cursor, counts } },
+        { done: cursor, message: `${cursor}/${leads.length} leads verified`, checkpoint: { cursor, counts } },
         { force: true },
       );
     }
   } catch (e) {
-    await tracker.fail(e, counts, { listId, cursor: done, counts: doneCounts }); // [job-manager] partial counts, where to retry from
+    await tracker.fail(e, counts, { cursor: done, counts: doneCounts }); // [job-manager] partial counts, where to retry from
     return res.json({ failed: String(e), cursor, counts }, 500);
   }
   await tracker.complete(counts, `${leads.length} leads verified`); // [job-manager]

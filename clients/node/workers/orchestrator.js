@@ -16,7 +16,7 @@ import { leadsOf, mailer } from './standins.js';
 
 export default async function orchestrator({ req, res, log, error }) {
   const retrigger = retriggerOf(req); // [job-manager] a resume or retry re-triggered us
-  const campaignId = retrigger?.referenceId ?? retrigger?.checkpoint?.campaignId ?? req.bodyJson.campaignId;
+  const campaignId = retrigger?.referenceId ?? req.bodyJson.campaignId;
   const leads = leadsOf(campaignId, req.bodyJson.count ?? 200);
   const batch = Math.max(10, Math.ceil(leads.length / 100));
 
@@ -29,11 +29,11 @@ export default async function orchestrator({ req, res, log, error }) {
     const next = Math.min(cursor + batch, leads.length);
     // [job-manager] claim the batch, learn whether to go on
     await tracker.progress(
-      { done: next, message: `${cursor}/${leads.length} emails sent`, checkpoint: { campaignId, cursor: next } },
+      { done: next, message: `${cursor}/${leads.length} emails sent`, checkpoint: { cursor: next } },
       { force: true },
     );
     if (tracker.control === 'pause') { // [job-manager]
-      await tracker.paused({ campaignId, cursor }, `paused after ${cursor} emails`); // [job-manager]
+      await tracker.paused({ cursor }, `paused after ${cursor} emails`); // [job-manager]
       log(`paused at ${cursor}`);
       return res.json({ paused: cursor, tracking: tracker.stats, jobId: tracker.jobId });
     }

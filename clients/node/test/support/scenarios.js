@@ -66,15 +66,6 @@ async function settled(dev, jobId, status) {
     `job ${jobId} ${status} with no execution running`);
 }
 
-/** True when the hooks fence runs: a start answer carries the job's `run` (docs/hooks.md). */
-export async function runsFenced(dev) {
-  const execution = await new (await import('node-appwrite')).Functions(
-    new (await import('node-appwrite')).Client().setEndpoint(`${dev.url}/v1`).setProject(PROJECT).setKey(KEY),
-  ).createExecution('hook-metrics-fetch', JSON.stringify({ event: 'start', referenceId: 'probe-runs' }), false);
-  const answer = JSON.parse(execution.responseBody || '{}');
-  return typeof (answer.run ?? answer.job?.run) === 'number';
-}
-
 /** Every lead of the campaign sent exactly once. */
 function exactlyOnce(campaignId, count) {
   const problems = [];
@@ -127,7 +118,8 @@ export async function quickPauseResume(dev, campaignId = `quick-${randomUUID().s
       if (resumed.body.trigger?.status !== 'triggered') problems.push(`resume: ${JSON.stringify(resumed.body)}`);
     }
   };
-  await run(orchestrator, { campaignId });
+  const old = await run(orchestrator, { campaignId });
+  if (old.output?.json?.stopped === undefined) problems.push(`the superseded run was not stopped: ${JSON.stringify(old.output)}`);
   const done = await settled(dev, jobId, 'COMPLETED');
   mailer.onSend = null;
   problems.push(...exactlyOnce(campaignId, 200));
