@@ -85,9 +85,7 @@ impl std::fmt::Debug for DevConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {}", .0.join("; "))]
-pub struct ConfigError(pub Vec<String>);
+pub use shared::config::ConfigError;
 
 impl DevConfig {
     pub fn from_env() -> Result<DevConfig, ConfigError> {
@@ -95,77 +93,63 @@ impl DevConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<DevConfig, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-        let host = match get("JOBS_DEV_HOST") {
+        let mut vars = shared::config::Vars::new(lookup);
+        let host = match vars.get("JOBS_DEV_HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(v) => v.parse().unwrap_or_else(|_| {
-                problems.push(format!("JOBS_DEV_HOST: {v:?} is not an IP address"));
+                vars.problem("JOBS_DEV_HOST", format!("{v:?} is not an IP address"));
                 IpAddr::from([127, 0, 0, 1])
             }),
         };
-        let port = match get("JOBS_DEV_PORT") {
-            None => DEFAULT_PORT,
-            Some(v) => v.parse().unwrap_or_else(|_| {
-                problems.push(format!("JOBS_DEV_PORT: {v:?} is not a port number"));
-                DEFAULT_PORT
-            }),
-        };
-        let role = match get("JOBS_DEV_ROLE").as_deref() {
+        let port = vars.number("JOBS_DEV_PORT", 0..=u16::MAX, DEFAULT_PORT);
+        let role = match vars.get("JOBS_DEV_ROLE").as_deref() {
             None | Some("operator") => Role::Operator,
             Some("viewer") => Role::Viewer,
             Some(other) => {
-                problems.push(format!(
-                    "JOBS_DEV_ROLE: {other:?} is neither `operator` nor `viewer`"
-                ));
+                vars.problem(
+                    "JOBS_DEV_ROLE",
+                    format!("{other:?} is neither `operator` nor `viewer`"),
+                );
                 Role::Operator
             }
         };
-        let demo = match get("JOBS_DEV_DEMO").as_deref() {
-            None | Some("0" | "false" | "no" | "off") => false,
-            Some("1" | "true" | "yes" | "on") => true,
-            Some(other) => {
-                problems.push(format!("JOBS_DEV_DEMO: {other:?} is not 0 or 1"));
-                false
-            }
-        };
-        let key = match get("JOBS_DEV_KEY") {
+        let demo = vars.flag("JOBS_DEV_DEMO", false);
+        let key = match vars.get("JOBS_DEV_KEY") {
             Some(k) if k.len() < 16 => {
-                problems.push("JOBS_DEV_KEY: must be at least 16 characters".to_owned());
+                vars.problem("JOBS_DEV_KEY", "must be at least 16 characters");
                 k
             }
             Some(k) => k,
             None => random_key(),
         };
-        let forward = crate::forward::parse(&get("JOBS_DEV_FORWARD").unwrap_or_default())
+        let forward = crate::forward::parse(&vars.get("JOBS_DEV_FORWARD").unwrap_or_default())
             .unwrap_or_else(|e| {
-                problems.push(format!("JOBS_DEV_FORWARD: {e}"));
+                vars.problem("JOBS_DEV_FORWARD", e);
                 Vec::new()
             });
-        if !problems.is_empty() {
-            return Err(ConfigError(problems));
-        }
-        Ok(DevConfig {
+        let config = DevConfig {
             host,
             port,
-            data_dir: get("JOBS_DEV_DATA_DIR")
+            data_dir: vars
+                .get("JOBS_DEV_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".data"), PathBuf::from),
             role,
-            user_id: get("JOBS_DEV_USER").unwrap_or_else(|| "dev-user".to_owned()),
+            user_id: vars
+                .get("JOBS_DEV_USER")
+                .unwrap_or_else(|| "dev-user".to_owned()),
             key,
             demo,
-            manifest: get("JOBS_DEV_MANIFEST").map_or_else(
+            manifest: vars.get("JOBS_DEV_MANIFEST").map_or_else(
                 || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../appwrite.json")),
                 PathBuf::from,
             ),
-            dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
-            project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
+            dashboard_dir: vars.get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
+            project: vars
+                .get("JOBS_DEV_PROJECT")
+                .unwrap_or_else(|| "jobmanager".to_owned()),
             forward,
-        })
+        };
+        vars.finish(config)
     }
 }
 
