@@ -118,6 +118,15 @@ pub struct JobQuery {
     pub cursor: Option<String>,
 }
 
+/// How far back a polling client's next `updatedSince` reaches before the time of the list that
+/// answered it. A write is stamped (`updatedAt`) before it commits; a list that starts between
+/// the two does not see it, so the next delta must reach back past every write still in flight.
+/// A write commits within the execution that stamped it (Appwrite stops an execution at its
+/// `timeout`, at most 300 s in appwrite.json; `tools/deploy-check` keeps every timeout under
+/// this bound) plus one store request in flight (`APPWRITE_TIMEOUT_MS`, 10 s by default).
+/// docs/actions.md § Polling.
+pub const DELTA_OVERLAP_SECONDS: i64 = 360;
+
 /// Page size cap for every list, whatever is asked.
 pub const MAX_PAGE: usize = 500;
 

@@ -113,8 +113,19 @@ pub const SPECIFICATIONS: &[&str] = &[
     "s-8vcpu-4gb",
     "s-8vcpu-8gb",
 ];
-/// Appwrite's default upper bound for a function timeout (`_APP_FUNCTIONS_TIMEOUT`).
-pub const MAX_TIMEOUT: u64 = 900;
+/// Appwrite's default upper bound for a function timeout (`_APP_FUNCTIONS_TIMEOUT`), lowered to
+/// what the polling delta reaches back over: a write commits within its execution's timeout plus
+/// one store request (`shared::store::DELTA_OVERLAP_SECONDS`, docs/actions.md § Polling).
+pub const MAX_TIMEOUT: u64 = {
+    let overlap = shared::store::DELTA_OVERLAP_SECONDS as u64;
+    // One store request in flight when the execution ends (APPWRITE_TIMEOUT_MS) and a margin.
+    let bound = overlap - 60;
+    if bound < 900 {
+        bound
+    } else {
+        900
+    }
+};
 /// What the adapter's wrapping (`{"v":1,"data":…}`, the §1.7 operator-string guard) adds to a
 /// JSON document before it is stored in a text column.
 pub const WRAP_OVERHEAD: u64 = r#"{"v":1,"data":}"#.len() as u64;
@@ -248,7 +259,7 @@ fn functions(
         match f.get("timeout").and_then(Value::as_u64) {
             Some(t) if (1..=MAX_TIMEOUT).contains(&t) => {}
             _ => v.push(format!(
-                "{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT}"
+                "{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT} (the polling delta's reach)"
             )),
         }
         if strings(f, "events").is_none_or(|e| !e.is_empty()) {
