@@ -106,6 +106,8 @@ pub struct DevConfig {
     /// `JOBS_DEV_ALLOW_REMOTE=1`: the operator's explicit opt-in to a non-loopback
     /// `JOBS_DEV_HOST`, where anyone on the network gets the password-less dev identity.
     pub allow_remote: bool,
+    /// `JOBS_DEV_FORWARD`: functions executed by forwarding to a runtime elsewhere.
+    pub forward: Vec<crate::forward::Forward>,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -121,6 +123,7 @@ impl std::fmt::Debug for DevConfig {
             .field("manifest", &self.manifest)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("project", &self.project)
+            .field("forward", &self.forward)
             .finish()
     }
 }
@@ -215,6 +218,11 @@ impl DevConfig {
             Some(k) => k,
             None => random_key(),
         };
+        let forward = crate::forward::parse(&vars.get("JOBS_DEV_FORWARD").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                vars.problem("JOBS_DEV_FORWARD", e);
+                Vec::new()
+            });
         let config = DevConfig {
             host,
             port,
@@ -234,6 +242,7 @@ impl DevConfig {
                 .get("JOBS_DEV_PROJECT")
                 .unwrap_or_else(|| "jobmanager".to_owned()),
             allow_remote,
+            forward,
         };
         vars.finish(config)
     }

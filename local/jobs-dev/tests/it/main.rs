@@ -4,6 +4,7 @@
 
 mod captured;
 mod identities;
+mod forward;
 mod load;
 mod security;
 

@@ -50,7 +50,9 @@ fn verdict(name: &str, plan: Plan, report: &Report) {
     assert!(report.ops >= plan.ops.min(10_000) - plan.threads);
     // Refusals by the state machine depend on how the threads interleave, so the run is judged
     // on the operations that reached the store: most of them must go through (faults are at most
-    // one request in five, and retried), and enough of them for the run to mean something.
+    // one request in five, and retried), and enough of them for the run to mean something. This
+    // torture's workers send no run, so after a resume their reports are fenced off (refused);
+    // `runs` tortures workers that do.
     assert!(
         report.succeeded > report.store_errors && report.succeeded > report.ops / 10,
         "too few operations went through: {report:?}"
