@@ -220,6 +220,42 @@ mod tests {
         assert!(text.contains("`soon`"), "{text}");
     }
 
+    /// Values chrono cannot hold (or that overflow once subtracted from now) are invalid
+    /// configuration, named, never a panic.
+    #[test]
+    fn huge_numbers_are_invalid_configuration_not_a_panic() {
+        let huge = i64::MAX.to_string();
+        let vars: Vec<(&str, &str)> = [
+            "JOBS_RETENTION_KEEP",
+            "JOBS_RETENTION_MAX_AGE_DAYS",
+            "JOBS_RETENTION_BATCH",
+            "JOBS_RETENTION_BUDGET_SECONDS",
+            "JOBS_SQS_POLL_INTERVAL_SECONDS",
+            "JOBS_STALL_CAMPAIGN_RUN_SECONDS",
+            "JOBS_QUEUED_SQS_POLL_SECONDS",
+        ]
+        .into_iter()
+        .map(|name| (name, huge.as_str()))
+        .collect();
+        let err = config(&vars).unwrap_err();
+        assert_eq!(names(err).len(), vars.len());
+        // The largest accepted values still leave every cutoff representable.
+        let c = config(&[
+            (
+                "JOBS_RETENTION_MAX_AGE_DAYS",
+                &(MAX_SECONDS / 86_400).to_string(),
+            ),
+            ("JOBS_SQS_POLL_INTERVAL_SECONDS", "86400"),
+            ("JOBS_STALL_CAMPAIGN_RUN_SECONDS", &MAX_SECONDS.to_string()),
+        ])
+        .unwrap();
+        let now = chrono::Utc::now();
+        for (_, d) in c.stall.running.iter().chain(&c.stall.queued) {
+            assert!(now.checked_sub_signed(*d).is_some());
+        }
+        assert!(now.checked_sub_signed(c.max_age.unwrap()).is_some());
+    }
+
     #[test]
     fn a_negative_keep_is_invalid() {
         assert_eq!(

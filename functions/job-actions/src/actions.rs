@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 use shared::http::ApiError;
 use shared::job::{actor_user, Event, Job, JobType, Timestamp};
 use shared::platform::Platform;
-use shared::store::{id, Created, JobQuery, JobStore, Order, StoreError, MAX_PAGE};
+use shared::store::{
+    id, Created, JobQuery, JobStore, Order, StoreError, DELTA_OVERLAP_SECONDS, MAX_PAGE,
+};
 use shared::usecase::{self, Act};
 
 use crate::auth::{self, Caller};
@@ -90,6 +92,11 @@ pub fn dispatch(
                     "jobs": jobs,
                     "nextCursor": page.next_cursor,
                     "serverTime": shared::job::format_timestamp(&now),
+                    // What to poll with next: reaches back over writes stamped before this read
+                    // that commit after it (shared::store::DELTA_OVERLAP_SECONDS).
+                    "updatedSince": shared::job::format_timestamp(
+                        &(now - chrono::Duration::seconds(DELTA_OVERLAP_SECONDS))
+                    ),
                 }),
             ))
         }

@@ -110,6 +110,11 @@ pub struct DevConfig {
     pub webhook_url: Option<String>,
     /// `JOBS_DEV_WEBHOOK_SECRET` (random when unset): the webhook's signature key.
     pub webhook_secret: String,
+    /// `JOBS_DEV_ALLOW_REMOTE=1`: the operator's explicit opt-in to a non-loopback
+    /// `JOBS_DEV_HOST`, where anyone on the network gets the password-less dev identity.
+    pub allow_remote: bool,
+    /// `JOBS_DEV_FORWARD`: functions executed by forwarding to a runtime elsewhere.
+    pub forward: Vec<crate::forward::Forward>,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -128,6 +133,7 @@ impl std::fmt::Debug for DevConfig {
             .field("webhook_events", &self.webhook_events)
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret", &"<redacted>")
+            .field("forward", &self.forward)
             .finish()
     }
 }
@@ -204,6 +210,16 @@ impl DevConfig {
             (None, None) => "dev-user".to_owned(),
         };
         let demo = vars.flag("JOBS_DEV_DEMO", false);
+        let allow_remote = vars.flag("JOBS_DEV_ALLOW_REMOTE", false);
+        if !host.is_loopback() && !allow_remote {
+            vars.problem(
+                "JOBS_DEV_HOST",
+                format!(
+                    "{host} is not a loopback address; anyone who can reach it would act as the \
+                     password-less dev identity. Set JOBS_DEV_ALLOW_REMOTE=1 to do it anyway"
+                ),
+            );
+        }
         let key = match vars.get("JOBS_DEV_KEY") {
             Some(k) if k.len() < 16 => {
                 vars.problem("JOBS_DEV_KEY", "must be at least 16 characters");
@@ -242,6 +258,11 @@ impl DevConfig {
             Some(k) => k,
             None => random_key(),
         };
+        let forward = crate::forward::parse(&vars.get("JOBS_DEV_FORWARD").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                vars.problem("JOBS_DEV_FORWARD", e);
+                Vec::new()
+            });
         let config = DevConfig {
             webhook_events,
             webhook_url,
@@ -263,6 +284,8 @@ impl DevConfig {
             project: vars
                 .get("JOBS_DEV_PROJECT")
                 .unwrap_or_else(|| "jobmanager".to_owned()),
+            allow_remote,
+            forward,
         };
         vars.finish(config)
     }
@@ -294,6 +317,15 @@ mod tests {
         assert!(c.current_user().labels.is_empty());
         assert!(!c.demo);
         assert!(c.key.starts_with("local_") && c.key.len() > 20);
+    }
+
+    #[test]
+    fn a_non_loopback_host_needs_the_explicit_opt_in() {
+        let err = config(&[("JOBS_DEV_HOST", "0.0.0.0")]).unwrap_err();
+        assert!(err.to_string().contains("JOBS_DEV_ALLOW_REMOTE=1"), "{err}");
+        let c = config(&[("JOBS_DEV_HOST", "0.0.0.0"), ("JOBS_DEV_ALLOW_REMOTE", "1")]).unwrap();
+        assert!(c.allow_remote);
+        assert!(config(&[("JOBS_DEV_HOST", "::1")]).is_ok());
     }
 
     #[test]

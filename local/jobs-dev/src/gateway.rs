@@ -469,6 +469,9 @@ impl Gateway {
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<HttpResponse, Infallible> {
+        if let Some(why) = foreign_request(&req, self.config.allow_remote) {
+            return Ok(error(&AwError::new(403, "general_access_forbidden", why)));
+        }
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let key = req
@@ -651,5 +654,96 @@ mod tests {
         assert!(!may_execute(&[], &roles));
         assert!(may_execute(&["team:jobs-operators".to_owned()], &roles));
         assert!(!may_execute(&["team:jobs-viewers".to_owned()], &roles[..1]));
+    }
+}
+
+/// Why a request must be refused because it does not come from this server's own pages or a
+/// local tool, if it must. A page on another site can make the developer's browser send
+/// requests here (a form post needs no CORS preflight), with the password-less dev identity:
+/// so a state-changing request whose `Origin` (or `Sec-Fetch-Site`) names another site is
+/// refused, and on loopback the `Host` must be a loopback name (a rebound DNS name is not).
+/// Tools and workers send no `Origin` and pass.
+pub fn foreign_request<B>(req: &Request<B>, allow_remote: bool) -> Option<&'static str> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let host = header("host").unwrap_or("");
+    if !allow_remote && !is_loopback_host(host) {
+        return Some("jobs-dev answers only requests addressed to localhost");
+    }
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if reads {
+        return None;
+    }
+    if header("sec-fetch-site") == Some("cross-site") {
+        return Some("cross-site requests are refused");
+    }
+    match header("origin") {
+        None => None,
+        Some(origin) => {
+            let authority = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            (authority != Some(host)).then_some("cross-origin requests are refused")
+        }
+    }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod foreign_tests {
+    use super::*;
+
+    fn request(method: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri("/v1/functions/f/executions");
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_refused_and_one_from_the_dashboard_or_a_tool_passes() {
+        let host = ("host", "127.0.0.1:8787");
+        let evil = request("POST", &[host, ("origin", "https://evil.example")]);
+        assert!(foreign_request(&evil, false).is_some());
+        let fetch = request("POST", &[host, ("sec-fetch-site", "cross-site")]);
+        assert!(foreign_request(&fetch, false).is_some());
+        let own = request("POST", &[host, ("origin", "http://127.0.0.1:8787")]);
+        assert_eq!(foreign_request(&own, false), None);
+        let tool = request("POST", &[host]);
+        assert_eq!(foreign_request(&tool, false), None);
+        let page = request("GET", &[host, ("origin", "https://evil.example")]);
+        assert_eq!(foreign_request(&page, false), None, "reads change nothing");
+    }
+
+    #[test]
+    fn a_rebound_host_name_is_refused_on_loopback() {
+        let rebound = request("GET", &[("host", "attacker.example:8787")]);
+        assert!(foreign_request(&rebound, false).is_some());
+        for ok in ["localhost:8787", "127.0.0.1", "[::1]:8787", "LOCALHOST"] {
+            assert_eq!(
+                foreign_request(&request("GET", &[("host", ok)]), false),
+                None,
+                "{ok}"
+            );
+        }
+        assert_eq!(foreign_request(&rebound, true), None, "opted in to remote");
     }
 }

@@ -22,12 +22,25 @@ pub struct Hosted {
     pub spec: FunctionSpec,
     pub addr: SocketAddr,
     pub secret: String,
-    server: runtime_shim::ShutdownHandle,
+    /// `None` for a forwarded function, whose runtime is not ours to stop.
+    server: Option<runtime_shim::ShutdownHandle>,
 }
 
 impl Hosted {
     pub fn stop(&self) {
-        self.server.shutdown();
+        if let Some(server) = &self.server {
+            server.shutdown();
+        }
+    }
+
+    /// A function of `JOBS_DEV_FORWARD`: executed at its own address, without a secret.
+    pub fn forwarded(forward: &crate::forward::Forward) -> Hosted {
+        Hosted {
+            spec: forward.spec(),
+            addr: forward.addr,
+            secret: String::new(),
+            server: None,
+        }
     }
 }
 
@@ -144,7 +157,7 @@ pub async fn start(
                 spec: spec.clone(),
                 addr: server.local_addr(),
                 secret,
-                server: server.shutdown_handle(),
+                server: Some(server.shutdown_handle()),
             }),
         );
     }

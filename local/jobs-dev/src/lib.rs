@@ -9,6 +9,7 @@ pub mod cron;
 pub mod dashboard;
 pub mod demo;
 pub mod domain;
+pub mod forward;
 pub mod functions;
 pub mod gateway;
 pub mod host;
@@ -107,7 +108,7 @@ pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
     // loopback even when the front listens on every interface.
     let endpoint = format!("http://127.0.0.1:{}/v1", addr.port());
 
-    let hosted = host::start(
+    let mut hosted = host::start(
         &config,
         &specs,
         &functions::linked(),
@@ -116,6 +117,12 @@ pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
         &logs_dir,
     )
     .await?;
+    for forward in &config.forward {
+        hosted.insert(
+            forward.function_id.clone(),
+            Arc::new(host::Hosted::forwarded(forward)),
+        );
+    }
     let gateway = Arc::new(Gateway::new(config.clone(), hosted, logs_dir));
     if let Some(webhook) = webhook::Webhook::from_config(&config, &endpoint) {
         gateway.set_webhook(webhook);

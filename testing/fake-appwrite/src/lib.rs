@@ -848,7 +848,9 @@ fn apply(
                             }
                         } else if let Some(r) = rows.get_mut(id) {
                             let data = body.get("data").cloned().unwrap_or(json!({}));
-                            if let Err(a) = write_checked(r, &data, columns.as_ref()) {
+                            if let Err(a) =
+                                write_checked(r, &data, columns.as_ref(), Operators::Parse)
+                            {
                                 return a;
                             }
                             r.insert("$updatedAt".into(), json!(now_text()));
@@ -912,7 +914,7 @@ fn apply(
                     {
                         return missing_payload();
                     }
-                    if let Err(a) = write_checked(row, &data, columns.as_ref()) {
+                    if let Err(a) = write_checked(row, &data, columns.as_ref(), Operators::Parse) {
                         return a;
                     }
                     row.insert("$updatedAt".into(), json!(now_text()));
@@ -1016,7 +1018,12 @@ fn create_row(
     row.insert("$createdAt".into(), json!(now));
     row.insert("$updatedAt".into(), json!(now));
     row.insert("$permissions".into(), json!([]));
-    if let Err(a) = write_checked(&mut row, &Value::Object(data.clone()), columns) {
+    if let Err(a) = write_checked(
+        &mut row,
+        &Value::Object(data.clone()),
+        columns,
+        Operators::Ignore,
+    ) {
         return (a, 0);
     }
     rows.insert(id, row.clone());
@@ -1049,9 +1056,10 @@ fn write_checked(
     row: &mut Map<String, Value>,
     data: &Value,
     columns: Option<&schema::Table>,
+    operators: Operators,
 ) -> Result<(), Answer> {
     let mut next = row.clone();
-    merge(&mut next, data)?;
+    merge(&mut next, data, operators)?;
     if let Some(table) = columns {
         schema::check_row(table, &next).map_err(|(s, k, m)| Answer::error(s, k, m))?;
     }
@@ -1234,10 +1242,19 @@ fn database_document(state: &State, id: &str, now: &str) -> Value {
     })
 }
 
-/// Writes `data` into `row`. A string that decodes to an object with a known operator `method` is
-/// applied as that operator (appwrite-notes: Operator strings); that is why JSON columns must be
-/// wrapped.
-fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
+/// Whether a write path parses operator strings. Appwrite 1.9.6 parses them on update paths
+/// only (row update, upsert, bulk update; `Databases/Http/Databases/Action.php`
+/// `parseOperators`), never on create (appwrite-notes: Operator strings).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operators {
+    Parse,
+    Ignore,
+}
+
+/// Writes `data` into `row`. On update paths, a string on any column that decodes to an object
+/// with a known operator `method` is applied as that operator (appwrite-notes: Operator strings), plain text columns
+/// included: that is why the adapter escapes such text and wraps JSON columns.
+fn merge(row: &mut Map<String, Value>, data: &Value, operators: Operators) -> Result<(), Answer> {
     let Some(data) = data.as_object() else {
         return Err(Answer::error(
             400,
@@ -1251,6 +1268,7 @@ fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
         }
         let operator = value
             .as_str()
+            .filter(|_| operators == Operators::Parse)
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
             .filter(|v| {
                 v.get("method")
@@ -1259,26 +1277,73 @@ fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
             });
         let new = match operator {
             None => value.clone(),
-            Some(op) => {
-                let arg = op["values"].get(0).and_then(Value::as_f64).unwrap_or(1.0);
-                let old = row.get(key).and_then(Value::as_f64).unwrap_or(0.0);
-                match op["method"].as_str().unwrap_or_default() {
-                    "increment" => number(old + arg),
-                    "decrement" => number(old - arg),
-                    "dateSetNow" => json!(now_text()),
-                    other => {
-                        return Err(Answer::error(
-                            400,
-                            "general_argument_invalid",
-                            format!("Operator `{other}` is not supported by the fake"),
-                        ))
-                    }
-                }
-            }
+            Some(op) => apply_operator(key, row.get(key), &op)?,
         };
         row.insert(key.clone(), new);
     }
     Ok(())
+}
+
+/// One operator on a column's current value, as utopia-php/database 6.0.0 applies it
+/// (`Operator.php`, `Validator/Operator.php`): numeric operators on a text value are refused,
+/// string operators work on text. Array and date-offset operators are not needed by Job
+/// Manager and are refused by the fake.
+fn apply_operator(key: &str, old: Option<&Value>, op: &Value) -> Result<Value, Answer> {
+    let method = op["method"].as_str().unwrap_or_default();
+    let values = op["values"].as_array().cloned().unwrap_or_default();
+    let text = |i: usize| {
+        values
+            .get(i)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let invalid = |why: String| {
+        Answer::error(
+            400,
+            "row_invalid_structure",
+            format!("Invalid operator for attribute \"{key}\": {why}"),
+        )
+    };
+    let numeric = matches!(
+        method,
+        "increment" | "decrement" | "multiply" | "divide" | "modulo" | "power"
+    );
+    if numeric {
+        if let Some(Value::String(_)) = old {
+            return Err(invalid(format!(
+                "Cannot apply {method} operator to non-numeric field '{key}'"
+            )));
+        }
+        let arg = values.first().and_then(Value::as_f64).unwrap_or(1.0);
+        let old = old.and_then(Value::as_f64).unwrap_or(0.0);
+        return Ok(number(match method {
+            "increment" => old + arg,
+            "decrement" => old - arg,
+            "multiply" => old * arg,
+            "divide" if arg != 0.0 => old / arg,
+            "modulo" if arg != 0.0 => old % arg,
+            "power" => old.powf(arg),
+            _ => return Err(invalid(format!("Cannot apply {method} operator: by zero"))),
+        }));
+    }
+    let old_text = || match old {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(invalid(format!(
+            "Cannot apply {method} operator to non-string field '{key}'"
+        ))),
+    };
+    match method {
+        "stringConcat" => Ok(json!(old_text()? + &text(0))),
+        "stringReplace" => Ok(json!(old_text()?.replace(&text(0), &text(1)))),
+        "dateSetNow" => Ok(json!(now_text())),
+        other => Err(Answer::error(
+            400,
+            "general_argument_invalid",
+            format!("Operator `{other}` is not supported by the fake"),
+        )),
+    }
 }
 
 fn number(n: f64) -> Value {
@@ -1300,6 +1365,7 @@ fn is_operator(method: &str) -> bool {
             | "modulo"
             | "power"
             | "stringConcat"
+            | "stringReplace"
             | "toggle"
             | "arrayAppend"
             | "arrayPrepend"

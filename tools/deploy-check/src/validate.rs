@@ -119,8 +119,19 @@ pub const SPECIFICATIONS: &[&str] = &[
     "s-8vcpu-4gb",
     "s-8vcpu-8gb",
 ];
-/// Appwrite's default upper bound for a function timeout (`_APP_FUNCTIONS_TIMEOUT`).
-pub const MAX_TIMEOUT: u64 = 900;
+/// Appwrite's default upper bound for a function timeout (`_APP_FUNCTIONS_TIMEOUT`), lowered to
+/// what the polling delta reaches back over: a write commits within its execution's timeout plus
+/// one store request (`shared::store::DELTA_OVERLAP_SECONDS`, docs/actions.md § Polling).
+pub const MAX_TIMEOUT: u64 = {
+    let overlap = shared::store::DELTA_OVERLAP_SECONDS as u64;
+    // The execution's key lives `timeout` + 60 s (appwrite-notes: Execution key lifetime).
+    let bound = overlap - 60;
+    if bound < 900 {
+        bound
+    } else {
+        900
+    }
+};
 /// What the adapter's wrapping (`{"v":1,"data":…}`, the guard of appwrite-notes: Operator strings)
 /// adds to a JSON document before it is stored in a text column.
 pub const WRAP_OVERHEAD: u64 = r#"{"v":1,"data":}"#.len() as u64;
@@ -257,7 +268,7 @@ fn functions(
         match f.get("timeout").and_then(Value::as_u64) {
             Some(t) if (1..=MAX_TIMEOUT).contains(&t) => {}
             _ => v.push(format!(
-                "{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT}"
+                "{at}: `timeout` must be an integer in 1..={MAX_TIMEOUT} (the polling delta's reach)"
             )),
         }
         if strings(f, "events").is_none_or(|e| !e.is_empty()) {
@@ -766,7 +777,12 @@ fn text_limit(field: &str) -> Option<(u64, &'static str)> {
         "$id" | "eventId" | "jobId" | "retryOf" | "executionId" => ids,
         "referenceId" => (MAX_REFERENCE_CHARS as u64, "MAX_REFERENCE_CHARS"),
         "idempotencyKey" => (255, "idempotency keys are 1 to 255 bytes"),
-        "progressMessage" | "errorMessage" | "lastReason" | "message" => (
+        // Plus the one-character operator escape (`shared::store::appwrite::TEXT_ESCAPE`).
+        "progressMessage" | "errorMessage" | "lastReason" => (
+            MAX_TEXT_CHARS as u64 + 1,
+            "free text is clipped to MAX_TEXT_CHARS, plus the operator escape",
+        ),
+        "message" => (
             MAX_TEXT_CHARS as u64,
             "free text is clipped to MAX_TEXT_CHARS",
         ),

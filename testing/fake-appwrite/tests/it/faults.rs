@@ -161,14 +161,15 @@ fn exhausted_retries_are_an_unavailable_error_naming_appwrites_type() {
 fn a_refused_key_is_not_retried_and_its_type_is_reported() {
     let app = spawn_app_with(&[("APPWRITE_API_KEY", "wrong")]);
     match app.store.get("j1") {
-        Err(StoreError::Backend(text)) => {
+        // Denied: the operator must fix the key, which the hooks answer as `appwrite_forbidden`.
+        Err(StoreError::Denied(text)) => {
             assert!(
                 text.contains("401") && text.contains("general_unauthorized_scope"),
                 "{text}"
             );
             assert!(!text.contains("wrong"), "the key never shows: {text}");
         }
-        other => panic!("expected Backend, got {other:?}"),
+        other => panic!("expected Denied, got {other:?}"),
     }
     assert_eq!(app.fake.total_requests(), 1);
     assert!(app.sleeps().is_empty());

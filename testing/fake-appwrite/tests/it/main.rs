@@ -8,5 +8,6 @@ mod costs;
 mod faults;
 mod live;
 mod observer;
+mod operators;
 mod strict;
 mod support;

@@ -8,5 +8,6 @@ mod bad_input;
 mod observer;
 mod runs;
 mod secrets;
+mod server_errors;
 mod torture;
 mod world;

@@ -91,6 +91,12 @@ fn keys_the_cli_does_not_understand_are_reported() {
         |j| function(j, "job-actions")["entry"] = json!("main.rs"),
         "`entry`",
     );
+    // A longer timeout would let a write commit after the polling delta stopped reaching back.
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-retention")["timeout"] = json!(600),
+        "the polling delta's reach",
+    );
     assert_reported(
         base.path(),
         |j| column(j, "jobs", "status")["values"] = json!([]),
