@@ -138,7 +138,7 @@ fn a_function_whose_execute_does_not_allow_anyone_has_no_domain() {
 }
 
 #[test]
-fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_within_a_second_of_the_event() {
+fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_by_the_event_not_the_sweeper() {
     // The repository's functions plus the stuck worker, with a 1 s timeout.
     let dir = tempfile::tempdir().unwrap();
     let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../appwrite.json");
@@ -177,8 +177,9 @@ fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_within_a_second
         error.contains(&execution) && error.contains("timed out"),
         "{error}"
     );
-    // Within one second of the event: the execution's end as Appwrite records it
-    // (`$updatedAt`) to the job's `completedAt`, both stamped by the dev server.
+    // Failed by the execution's event: after the execution ended (as Appwrite records it,
+    // `$updatedAt`), by the observer, long before any stall threshold. How soon is a figure,
+    // printed here and measured in benchmarks, never asserted: it depends on the machine.
     let doc: Value = app
         .http
         .get(format!(
@@ -195,10 +196,8 @@ fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_within_a_second
     let failed =
         chrono::DateTime::parse_from_rfc3339(job["completedAt"].as_str().unwrap()).unwrap();
     let lag = (failed - ended).num_milliseconds();
-    assert!(
-        (0..=1_000).contains(&lag),
-        "failed {lag} ms after the execution ended"
-    );
+    println!("observer: job failed {lag} ms after its worker's execution ended");
+    assert!(lag >= 0, "failed {lag} ms before the execution ended");
     let id = job["$id"].as_str().unwrap();
     let (_, detail) = app.action("GET", &format!("/v1/jobs/{id}"), Value::Null);
     let last = detail["events"].as_array().unwrap().last().unwrap().clone();
@@ -210,4 +209,5 @@ fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_within_a_second
         (Some("failed"), Some(execution.as_str())),
         "{last}"
     );
+    assert_eq!(last["actor"], "function:job-observer", "{last}");
 }
