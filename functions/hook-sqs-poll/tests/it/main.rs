@@ -21,8 +21,12 @@ fn run(app: &App, processed: u64) -> (String, String, bool) {
     if control != "continue" {
         return (id, control, false);
     }
+    // Polling takes a while (heartbeats within a second of a write are coalesced), and the
+    // heartbeat carries the run this start began (docs/hooks.md § Runs).
+    app.advance(Duration::seconds(5));
+    let run = body["run"].clone();
     let (status, body) = app.call(json!({
-        "event": "heartbeat", "jobId": id,
+        "event": "heartbeat", "jobId": id, "run": run,
         "message": format!("{processed} messages processed"),
         "details": {"messagesProcessed": processed, "lastPollAt": app.now().to_rfc3339()}
     }));
