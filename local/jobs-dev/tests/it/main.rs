@@ -5,6 +5,7 @@
 mod captured;
 mod load;
 mod security;
+mod tracker;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
