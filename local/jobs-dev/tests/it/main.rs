@@ -3,6 +3,7 @@
 //! as the development identity) drive it.
 
 mod captured;
+mod cost;
 mod load;
 mod security;
 mod tracker;

@@ -1,23 +1,46 @@
 //! Appwrite requests per use case, counted by the fake, against each use case's budget
 //! (issue 19: at most two per hook call or user action, one for a coalesced call, detail two,
-//! list one, the dashboard summary two). The test fails when a row is over its budget and
-//! prints the table `scripts/bench-appwrite` puts in BENCHMARKS.md
-//! (`cargo test -p fake-appwrite --test it costs -- --nocapture`).
+//! list one, the dashboard summary two). Hook calls go through the hook handler
+//! (`shared::hooks::handle`: parsing, the type check, the use case) on a new store each, as
+//! deployed; actions and reads through the use case or store call their route makes. The test
+//! fails when a row is over its budget and prints the table `scripts/bench-appwrite` puts in
+//! BENCHMARKS.md (`cargo test -p fake-appwrite --test it costs -- --nocapture`).
 
-use serde_json::Map;
-use shared::job::{Event, JobStatus, JobType};
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{json, Map, Value};
+use shared::hooks::{self, Hook};
+use shared::job::{Event, JobStatus, JobType, Timestamp};
+use shared::platform::Platform;
 use shared::store::{JobQuery, JobStore};
 use shared::usecase::{self, Act, Start};
 
 use crate::support::spawn_app;
 
-fn t(ms: i64) -> shared::job::Timestamp {
-    shared::store::conformance::t0() + chrono::Duration::milliseconds(ms)
+fn t(ms: i64) -> Timestamp {
+    shared::store::conformance::t0() + Duration::milliseconds(ms)
 }
 
-/// A hook function acting at `ms`.
-fn hook(store: &dyn JobStore, ms: i64) -> Act<'_> {
-    Act::new(store, "function:hook-campaign-run", t(ms))
+const CAMPAIGNS: Hook = Hook {
+    job_type: JobType::CampaignRun,
+    function_id: "hook-campaign-run",
+};
+
+/// One hook execution at `ms` through the handler; answers the hook's JSON answer.
+fn hook(store: Arc<dyn JobStore>, ms: i64, body: Value) -> Value {
+    let mut platform = Platform::new(store, Arc::new(|_: &str| None));
+    platform.clock = Arc::new(move || t(ms));
+    let context = shared::tracker::server_context(body.to_string().as_bytes(), None).unwrap();
+    let response = hooks::handle(&CAMPAIGNS, context, &platform);
+    let answer: Value = serde_json::from_slice(&response.body).unwrap();
+    assert!(response.status_code < 300, "{answer}");
+    answer
+}
+
+/// A user acting at `ms`.
+fn user(store: &Arc<dyn JobStore>, ms: i64) -> Act<'_> {
+    Act::new(store.as_ref(), "user:u1", t(ms))
 }
 
 /// One row of the table: what was done, the requests it took, its budget (`None`: no budget,
@@ -32,126 +55,127 @@ struct Row {
 fn every_use_case_stays_within_its_appwrite_request_budget() {
     let app = spawn_app();
     let mut table: Vec<Row> = Vec::new();
-    // Each use case runs on a fresh store, as each hook call or action is its own execution.
+    // Each call runs on a new store, as each hook call or action is its own execution.
     let mut measure =
-        |name: &'static str, budget: Option<u64>, f: &mut dyn FnMut(&dyn JobStore)| {
-            let store = app.another_store();
+        |name: &'static str, budget: Option<u64>, f: &mut dyn FnMut(Arc<dyn JobStore>)| {
+            let store: Arc<dyn JobStore> = Arc::new(app.another_store());
             app.fake.reset_requests();
-            f(&store);
+            f(store);
             table.push(Row {
                 name,
                 requests: app.fake.total_requests(),
                 budget,
             });
         };
-    let start = |act: &Act, key: &str| {
-        usecase::start(
-            act,
-            JobType::CampaignRun,
-            Start {
-                reference_id: key.into(),
-                idempotency_key: Some(key.into()),
-                ..Start::default()
-            },
-        )
-        .unwrap()
-        .job
-        .id
-    };
-    let progress = |act: &Act, id: &str, pct: u8| {
-        let req = usecase::Progress {
-            percent: Some(pct),
-            ..Default::default()
-        };
-        usecase::progress(act, id, req).unwrap();
+    let start = |s: Arc<dyn JobStore>, ms: i64, key: &str| -> String {
+        let body = json!({"event": "start", "referenceId": key, "idempotencyKey": key});
+        hook(s, ms, body)["job"]["$id"].as_str().unwrap().to_owned()
     };
 
     let mut id = String::new();
     measure(
         "hook: start (new job, with idempotency key)",
         Some(2),
-        &mut |s| {
-            id = start(&hook(s, 0), "campaign-1");
-        },
+        &mut |s| id = start(s, 0, "campaign-1"),
     );
     measure(
         "hook: start (repeated call: same key, job running)",
         Some(2),
         &mut |s| {
-            start(&hook(s, 5), "campaign-1");
+            start(s, 5, "campaign-1");
         },
     );
+    let progress = |s: Arc<dyn JobStore>, ms: i64, id: &str, pct: u8| {
+        hook(
+            s,
+            ms,
+            json!({"event": "progress", "jobId": id, "percent": pct}),
+        );
+    };
     measure(
         "hook: progress (percent moved: written)",
         Some(2),
-        &mut |s| progress(&hook(s, 10), &id, 5),
+        &mut |s| progress(s, 10, &id, 5),
     );
     measure(
         "hook: progress (unchanged within 1 s: coalesced)",
         Some(1),
-        &mut |s| progress(&hook(s, 20), &id, 5),
+        &mut |s| progress(s, 20, &id, 5),
     );
+    let heartbeat = |s: Arc<dyn JobStore>, ms: i64, id: &str| {
+        hook(s, ms, json!({"event": "heartbeat", "jobId": id}));
+    };
     measure("hook: heartbeat (due: written)", Some(2), &mut |s| {
-        usecase::heartbeat(&hook(s, 5_000), &id, None, Map::new()).unwrap();
+        heartbeat(s, 5_000, &id)
     });
     measure(
         "hook: heartbeat (within 1 s: coalesced)",
         Some(1),
-        &mut |s| {
-            usecase::heartbeat(&hook(s, 5_100), &id, None, Map::new()).unwrap();
-        },
+        &mut |s| heartbeat(s, 5_100, &id),
     );
     measure("action: pause (write + log entry)", Some(2), &mut |s| {
-        let act = Act::new(s, "user:u1", t(6_000));
-        usecase::control(&act, &id, Event::Pause, None).unwrap();
+        usecase::control(&user(&s, 6_000), &id, Event::Pause, None).unwrap();
     });
     measure(
         "hook: paused (worker stopped, checkpoint)",
         Some(2),
         &mut |s| {
-            let checkpoint = Some(serde_json::json!({"offset": 500}));
-            usecase::worker_paused(&hook(s, 6_500), &id, checkpoint, None).unwrap();
+            let body = json!({"event": "paused", "jobId": id, "checkpoint": {"offset": 500}});
+            hook(s, 6_500, body);
         },
     );
     measure(
         "action: resume (write + log entry; the worker re-trigger is one execution more)",
         Some(2),
         &mut |s| {
-            let act = Act::new(s, "user:u1", t(7_000));
-            usecase::control(&act, &id, Event::Resume, None).unwrap();
+            usecase::control(&user(&s, 7_000), &id, Event::Resume, None).unwrap();
+        },
+    );
+    measure(
+        "hook: start (the re-triggered worker picks up its queued job)",
+        Some(2),
+        &mut |s| {
+            let body = json!({"event": "start", "referenceId": "campaign-1", "jobId": id});
+            hook(s, 7_500, body);
         },
     );
     measure("hook: complete (write + log entry)", Some(2), &mut |s| {
-        usecase::complete(&hook(s, 8_000), &id, Map::new(), None).unwrap();
+        hook(
+            s,
+            8_000,
+            json!({"event": "complete", "jobId": id, "result": {"sent": 10}}),
+        );
     });
     let mut other = String::new();
     measure("hook: start (second job)", Some(2), &mut |s| {
-        other = start(&hook(s, 9_000), "campaign-2");
+        other = start(s, 9_000, "campaign-2")
     });
     measure("hook: fail (write + log entry)", Some(2), &mut |s| {
-        usecase::fail(&hook(s, 9_500), &other, "SES quota exceeded", None).unwrap();
+        hook(
+            s,
+            9_500,
+            json!({"event": "fail", "jobId": other, "error": "SES quota"}),
+        );
     });
     measure(
         "action: retry (new job linked to the failed one)",
         Some(2),
         &mut |s| {
-            let act = Act::new(s, "user:u1", t(10_000));
-            usecase::retry(&act, &other, None).unwrap();
+            usecase::retry(&user(&s, 10_000), &other, None).unwrap();
         },
     );
     let mut third = String::new();
     measure("hook: start (third job)", Some(2), &mut |s| {
-        third = start(&hook(s, 11_000), "campaign-3");
+        third = start(s, 11_000, "campaign-3")
     });
     measure("action: cancel (write + log entry)", Some(2), &mut |s| {
-        let act = Act::new(s, "user:u1", t(12_000));
-        usecase::control(&act, &third, Event::Cancel, None).unwrap();
+        usecase::control(&user(&s, 12_000), &third, Event::Cancel, None).unwrap();
     });
     // A job's 21st log entry overflows the outbox in its row (20 entries): that write first
     // makes sure the oldest entries are in `job_events`. Once per ~10 entries of one job.
     let mut cycled = String::new();
     measure("hook: start (fourth job)", Some(2), &mut |s| {
-        cycled = start(&hook(s, 13_000), "campaign-4");
+        cycled = start(s, 13_000, "campaign-4")
     });
     for i in 0..19 {
         let event = if i % 2 == 0 {
@@ -166,8 +190,7 @@ fn every_use_case_stays_within_its_appwrite_request_budget() {
         "action: resume that cuts the job's outbox (its 21st log entry; once per ~10 entries)",
         None,
         &mut |s| {
-            let act = Act::new(s, "user:u1", t(14_000));
-            usecase::control(&act, &cycled, Event::Resume, None).unwrap();
+            usecase::control(&user(&s, 14_000), &cycled, Event::Resume, None).unwrap();
         },
     );
     measure("read: detail (job and its log)", Some(2), &mut |s| {
@@ -182,7 +205,7 @@ fn every_use_case_stays_within_its_appwrite_request_budget() {
     for &job_type in JobType::ALL {
         for _ in 0..3 {
             n += 1;
-            let act = hook(&app.store, 20_000 + n);
+            let act = Act::new(&app.store, "function:hook", t(20_000 + n));
             let job = usecase::start(
                 &act,
                 job_type,
