@@ -193,7 +193,7 @@ impl FakeAppwrite {
             every,
             kinds,
             seen: 0,
-            rng: seed | 1,
+            rng: fastrand::Rng::with_seed(seed),
             injected: 0,
         });
     }
@@ -483,8 +483,7 @@ struct Schedule {
     every: u64,
     kinds: Vec<Fault>,
     seen: u64,
-    /// xorshift64 state: deterministic from the seed, no dependency for a test-only pick.
-    rng: u64,
+    rng: fastrand::Rng,
     injected: u64,
 }
 
@@ -492,11 +491,8 @@ fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
     if let Some(s) = state.schedule.as_mut() {
         s.seen += 1;
         if s.seen % s.every == 0 {
-            s.rng ^= s.rng << 13;
-            s.rng ^= s.rng >> 7;
-            s.rng ^= s.rng << 17;
             s.injected += 1;
-            return Some(s.kinds[(s.rng % s.kinds.len() as u64) as usize].clone());
+            return Some(s.kinds[s.rng.usize(..s.kinds.len())].clone());
         }
     }
     let armed = state
