@@ -36,6 +36,10 @@ use crate::store::{
 /// a function run should stay short.
 const MAX_PRUNE_BATCH: usize = 100;
 
+/// Rows per bulk upsert: Appwrite's default batch limit (`APP_LIMIT_DATABASE_BATCH`,
+/// `appwrite-notes.md` § Rows and writes).
+const UPSERT_BATCH: usize = 100;
+
 /// Jobs listed per request by [`JobStore::counts`] (`type` and `status` only, about 200 bytes
 /// a row).
 const COUNT_PAGE: usize = 5000;
@@ -55,6 +59,8 @@ const PENDING_KEEP_CHARS: usize = 8_000;
 /// An entry larger than this (a huge `details`, e.g. a completion's result) is kept in the row
 /// without its details, which still reach `job_events` through the normal append.
 const PENDING_ENTRY_MAX_CHARS: usize = 12_000;
+/// What such an entry's details say in the outbox.
+const OMITTED: &str = "too large for the job row";
 
 impl From<AppwriteError> for StoreError {
     fn from(e: AppwriteError) -> Self {
@@ -105,7 +111,7 @@ impl Pending {
     fn encode(&self) -> Value {
         let mut value = self.encode_full();
         if chars(&value) > PENDING_ENTRY_MAX_CHARS {
-            value["details"] = wrap(&json!({"omitted": "too large for the job row"}));
+            value["details"] = wrap(&json!({ "omitted": OMITTED }));
         }
         value
     }
@@ -114,6 +120,11 @@ impl Pending {
         let mut value = encode_event(&self.event, self.rev);
         value["$id"] = json!(self.row);
         value
+    }
+
+    /// Whether this entry, as read back from the outbox, lost its details there.
+    fn details_omitted(&self) -> bool {
+        self.event.details.get("omitted") == Some(&json!(OMITTED))
     }
 
     /// Whether the outbox keeps this entry without its details.
@@ -304,9 +315,10 @@ impl AppwriteStore {
         }
     }
 
-    /// Makes sure entries about to be cut from a job's outbox are in `job_events`: one list of
-    /// the ones already there, then an insert of any missing. Runs before the row write, so a
-    /// failure here refuses the write with nothing changed.
+    /// Makes sure entries about to be cut from a job's outbox are in `job_events`: one bulk
+    /// upsert per 100 entries (the entries are immutable and keep their row ids, so writing one
+    /// that is already there changes nothing). Runs before the row write, so a failure here
+    /// refuses the write with nothing changed.
     fn flush(&self, job_id: &str, entries: &[Pending]) -> StoreResult<()> {
         let refused = |e: AppwriteError| {
             let why = format!(
@@ -319,29 +331,25 @@ impl AppwriteStore {
                 StoreError::Backend(why)
             }
         };
-        let rows: Vec<Value> = entries.iter().map(|p| json!(p.row)).collect();
-        let reply = self
-            .client
-            .list_rows(
-                self.events_table(),
-                &[
-                    query("equal", Some("$id"), rows),
-                    query("select", None, vec![json!("$id")]),
-                    query("limit", None, vec![json!(entries.len())]),
-                ],
-                false,
-            )
-            .map_err(refused)?;
-        let present: Vec<&str> = rows_of(&reply)?
-            .iter()
-            .filter_map(|r| r.get("$id").and_then(Value::as_str))
-            .collect();
-        let missing: Vec<Pending> = entries
-            .iter()
-            .filter(|p| !present.contains(&p.row.as_str()))
-            .cloned()
-            .collect();
-        self.append(&missing).map_err(refused)
+        // An entry kept without its details was appended in full after its write; an upsert
+        // would replace that with the short copy, so those go through a plain insert.
+        let (short, full): (Vec<Pending>, Vec<Pending>) =
+            entries.iter().cloned().partition(Pending::details_omitted);
+        self.append(&short).map_err(refused)?;
+        for batch in full.chunks(UPSERT_BATCH) {
+            let rows = batch
+                .iter()
+                .map(|p| {
+                    let mut row = encode_event(&p.event, p.rev);
+                    row["$id"] = json!(p.row);
+                    row
+                })
+                .collect();
+            self.client
+                .upsert_rows(self.events_table(), rows)
+                .map_err(refused)?;
+        }
+        Ok(())
     }
 
     /// [`JobStore::events`] as of one read of the job row (see there).

@@ -237,7 +237,7 @@ fn log_entries_stay_in_the_job_row_until_its_outbox_is_cut_and_none_is_lost() {
     let mut refused = 0;
     for n in 0..30 {
         if n == 19 {
-            app.fake.inject("POST rows", Fault::InvalidJson, 1);
+            app.fake.inject("PUT rows", Fault::InvalidJson, 1);
         }
         if toggle(&app.store, &job.id, n).is_err() {
             refused += 1;
@@ -268,7 +268,7 @@ fn a_write_that_must_empty_the_outbox_and_cannot_is_refused_with_nothing_written
         toggle(&app.store, &job.id, n).expect("write");
     }
     let before = app.store.get(&job.id).unwrap();
-    app.fake.inject("GET rows", Fault::ServerError(503), 4);
+    app.fake.inject("PUT rows", Fault::ServerError(503), 4);
     match toggle(&app.store, &job.id, 19) {
         Err(usecase::Error::Store(e @ StoreError::Unavailable(_))) => {
             assert!(e.is_retryable());
