@@ -218,7 +218,8 @@ export function renderList(main, role) {
     const data = await api.list(p);
     for (const job of data.jobs) if (!state.jobs.has(job.$id)) upsert(job);
     state.cursor = f.view === "history" && state.jobs.size >= PAGE.history ? null : data.nextCursor;
-    if (!state.serverTime) state.serverTime = data.serverTime;
+    // The next delta reaches back over writes still in flight (docs/actions.md, Polling).
+    if (!state.serverTime) state.serverTime = data.updatedSince;
     render();
   }
 
@@ -231,7 +232,7 @@ export function renderList(main, role) {
       p.set("updatedSince", state.serverTime);
       p.set("limit", "500");
       const data = await api.list(p);
-      state.serverTime = data.serverTime;
+      state.serverTime = data.updatedSince;
       const oldest = [...state.jobs.values()].reduce((m, j) => (m === null || sortKey(j, f.view) < m ? sortKey(j, f.view) : m), null);
       for (const job of data.jobs) {
         const before = state.jobs.get(job.$id);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::http::{self, ApiError};
-use crate::job::{actor_function, Control, Job, JobType};
+use crate::job::{actor_function, Control, Job, JobType, StopCode};
 use crate::platform::Platform;
 use crate::store::{id, JobStore};
 use crate::usecase::{self, Act};
@@ -47,6 +47,16 @@ pub struct StartRequest {
     pub metadata: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The re-trigger body's run: a start carrying an older run than the job's is superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// Accepted so a re-trigger body can be sent back unchanged; the stored checkpoint (answered
+    /// as `checkpoint`) is the one to resume from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Value>,
+    /// The calling worker's own execution id, stored on the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// Progress: either `percent`, or `done` (of `total`, given now or at start).
@@ -64,6 +74,12 @@ pub struct ProgressRequest {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Value>,
+    /// The run from the `start` answer (docs/hooks.md § Runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// The calling worker's own execution id, stored on the job when the call is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// Proof of life, with optional details (e.g. messages processed, last poll time).
@@ -75,6 +91,12 @@ pub struct HeartbeatRequest {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Map<String, Value>>,
+    /// The run from the `start` answer (docs/hooks.md § Runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// The calling worker's own execution id, stored on the job when the call is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// The worker confirms it stopped after a `pause` answer, leaving where to resume.
@@ -86,6 +108,12 @@ pub struct PausedRequest {
     pub checkpoint: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The run from the `start` answer (docs/hooks.md § Runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// The calling worker's own execution id, stored on the job when the call is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// The worker finished, with a result summary for the history.
@@ -97,6 +125,15 @@ pub struct CompleteRequest {
     pub result: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Always stored: where a retry picks up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Value>,
+    /// The run from the `start` answer (docs/hooks.md § Runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// The calling worker's own execution id, stored on the job when the call is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// The worker failed.
@@ -107,6 +144,15 @@ pub struct FailRequest {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Map<String, Value>>,
+    /// Always stored: where a retry picks up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Value>,
+    /// The run from the `start` answer (docs/hooks.md § Runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// The calling worker's own execution id, stored on the job when the call is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
 }
 
 /// One hook request; on the wire an object whose `event` member names the variant.
@@ -168,6 +214,19 @@ impl HookRequest {
         })
     }
 
+    /// The run and execution the request says it comes from.
+    pub fn run_tag(&self) -> (Option<u64>, Option<&str>) {
+        let (run, execution) = match self {
+            HookRequest::Start(r) => (r.run, &r.execution_id),
+            HookRequest::Progress(r) => (r.run, &r.execution_id),
+            HookRequest::Heartbeat(r) => (r.run, &r.execution_id),
+            HookRequest::Paused(r) => (r.run, &r.execution_id),
+            HookRequest::Complete(r) => (r.run, &r.execution_id),
+            HookRequest::Fail(r) => (r.run, &r.execution_id),
+        };
+        (run, execution.as_deref())
+    }
+
     /// The job the request is about, when it names one.
     pub fn job_id(&self) -> Option<&str> {
         match self {
@@ -207,6 +266,12 @@ fn fields<T: DeserializeOwned>(object: Value) -> Result<T, ApiError> {
 pub struct HookAnswer {
     pub job: Job,
     pub control: Control,
+    /// The job's current run, to send back on every later call.
+    #[serde(default)]
+    pub run: u64,
+    /// Set when the call wrote nothing because it is not the current run (`control: cancel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<StopCode>,
     /// Start only: whether this call created the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<bool>,
@@ -219,9 +284,20 @@ impl HookAnswer {
     fn of(job: Job) -> HookAnswer {
         HookAnswer {
             control: job.control(),
+            run: job.run,
             job,
+            code: None,
             created: None,
             checkpoint: None,
+        }
+    }
+
+    /// The answer to a call from a run that is over: stop, nothing was written.
+    fn stopped(job: Job, code: StopCode) -> HookAnswer {
+        HookAnswer {
+            control: Control::Cancel,
+            code: Some(code),
+            ..HookAnswer::of(job)
         }
     }
 }
@@ -306,8 +382,26 @@ fn answer(hook: &Hook, ctx: &Context, platform: &Platform) -> Result<(u16, HookA
     let request =
         HookRequest::parse(&body).map_err(|e| attach_job(store, hook, job_hint(&body), e))?;
     let hint = request.job_id().map(str::to_owned);
-    let act = Act::new(store, actor, platform.now()).of_type(hook.job_type);
-    run(hook, &act, request).map_err(|e| attach_job(store, hook, hint, e))
+    let (run_no, execution_id) = request.run_tag();
+    if let Some(execution_id) = execution_id {
+        if !id::is_valid(execution_id) {
+            let err = ApiError::invalid(
+                "executionId",
+                "must be an execution id: at most 36 characters of a-z, A-Z, 0-9, `.`, `_`, `-`",
+            );
+            return Err(attach_job(store, hook, hint, err));
+        }
+    }
+    let act = Act::new(store, actor, platform.now())
+        .of_type(hook.job_type)
+        .in_run(run_no, execution_id.map(str::to_owned));
+    match run(hook, &act, request) {
+        // A call from a run that is over is understood and answered (200), not refused.
+        Err(Rejection::UseCase(usecase::Error::Stopped { job, code })) => {
+            Ok((200, HookAnswer::stopped(*job, code)))
+        }
+        other => other.map_err(|e| attach_job(store, hook, hint, e)),
+    }
 }
 
 /// A request's error, carrying the job and its control value when the job exists.
@@ -386,10 +480,14 @@ fn run(hook: &Hook, act: &Act, request: HookRequest) -> Result<(u16, HookAnswer)
             usecase::heartbeat(act, &r.job_id, r.message, r.details.unwrap_or_default())?
         }
         HookRequest::Paused(r) => usecase::worker_paused(act, &r.job_id, r.checkpoint, r.message)?,
-        HookRequest::Complete(r) => {
-            usecase::complete(act, &r.job_id, r.result.unwrap_or_default(), r.message)?
-        }
-        HookRequest::Fail(r) => usecase::fail(act, &r.job_id, &r.error, r.result)?,
+        HookRequest::Complete(r) => usecase::complete(
+            act,
+            &r.job_id,
+            r.result.unwrap_or_default(),
+            r.message,
+            r.checkpoint,
+        )?,
+        HookRequest::Fail(r) => usecase::fail(act, &r.job_id, &r.error, r.result, r.checkpoint)?,
     };
     Ok((200, HookAnswer::of(job)))
 }

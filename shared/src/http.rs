@@ -18,6 +18,9 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra members merged into the body next to `error` (e.g. the job and its control value).
     pub extra: Option<Value>,
+    /// What went wrong underneath, for the function's error log only: never in the body.
+    /// (Boxed: keeps the error small enough to return by value everywhere.)
+    pub cause: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -28,6 +31,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             extra: None,
+            cause: None,
         }
     }
 
@@ -36,6 +40,12 @@ impl ApiError {
             field: Some(field.into()),
             ..ApiError::new(400, "invalid_input", message)
         }
+    }
+
+    /// Records the underlying cause, logged (once, by [`error`]) but never answered.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into().into_boxed_str());
+        self
     }
 
     pub fn with_extra(mut self, extra: Value) -> Self {
@@ -77,19 +87,43 @@ impl From<usecase::Error> for ApiError {
                     "status": job.status, "event": event, "control": job.control()
                 }))
             }
+            // Hooks answer these as 200 (docs/hooks.md § Runs); other callers never run as a run.
+            E::Stopped { ref job, code } => ApiError::new(409, code.as_str(), e.to_string())
+                .with_extra(json!({"control": "cancel", "run": job.run})),
             E::NotRetryable { ref job } => ApiError::new(409, "not_retryable", e.to_string())
                 .with_extra(json!({"status": job.status, "control": job.control()})),
+            // 5xx: a stable code the operator looks up in docs/hooks.md § Errors, a neutral
+            // message, and the cause for the log.
             E::Store(StoreError::Unavailable(msg)) => {
                 ApiError::new(503, "store_unavailable", "the job store is unavailable")
-                    .with_extra(json!({"retryable": true, "detail": msg}))
+                    .with_extra(json!({"retryable": true}))
+                    .with_cause(msg)
             }
-            E::Store(StoreError::Conflict { .. }) => ApiError::new(
+            E::Store(StoreError::Conflict { id }) => ApiError::new(
                 503,
                 "busy",
                 "the job changed concurrently too often; retry the request",
             )
-            .with_extra(json!({"retryable": true})),
-            E::Store(_) => ApiError::new(500, "internal", "internal error"),
+            .with_extra(json!({"retryable": true}))
+            .with_cause(format!("compare-and-set on job `{id}` kept conflicting")),
+            E::Store(StoreError::Denied(msg)) => ApiError::new(
+                500,
+                "appwrite_forbidden",
+                "Appwrite refused this function's key (missing scope or wrong project)",
+            )
+            .with_cause(msg),
+            E::Store(StoreError::Missing(msg)) => ApiError::new(
+                500,
+                "appwrite_not_found",
+                "Appwrite has no such database, table or endpoint (check the configuration)",
+            )
+            .with_cause(msg),
+            E::Store(StoreError::Backend(msg)) => {
+                ApiError::new(500, "store_error", "the job store failed").with_cause(msg)
+            }
+            E::Store(other) => {
+                ApiError::new(500, "internal", "internal error").with_cause(other.to_string())
+            }
         }
     }
 }
@@ -106,17 +140,42 @@ pub fn json<T: Serialize>(ctx: &Context, status: u16, value: &T) -> Response {
     }
 }
 
-/// Answers an error, logging server errors' causes through the context (never secrets).
+/// The id an operator finds a failed call by: the execution's own id (Appwrite sets
+/// `x-appwrite-execution-id` on every execution; appwrite-notes: Execution id header).
+pub fn request_id(ctx: &Context) -> String {
+    ctx.req
+        .headers
+        .get("x-appwrite-execution-id")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// The one line a server error is logged as: status, stable code, request id and the cause.
+/// Causes come from our own errors and Appwrite's messages, which never carry the key.
+pub fn log_line(err: &ApiError, request_id: &str) -> String {
+    format!(
+        "{} {} request {request_id}: {}",
+        err.status,
+        err.code,
+        err.cause.as_deref().unwrap_or(&err.message)
+    )
+}
+
+/// Answers an error. A server error is logged once to the function's error log
+/// (`context.error`) with its cause and request id, and answered with its stable code, a
+/// neutral message and the `requestId`, never the cause.
 pub fn error(ctx: &Context, err: &ApiError) -> Response {
     if err.is_server_error() {
-        ctx.error(format!("{} {}: {}", err.status, err.code, err.message));
-        let mut neutral = err.clone();
-        neutral.extra = neutral.extra.map(|mut v| {
-            if let Some(map) = v.as_object_mut() {
-                map.remove("detail");
-            }
-            v
-        });
+        let id = request_id(ctx);
+        ctx.error(log_line(err, &id));
+        let mut extra = match err.extra.clone() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        extra.insert("requestId".into(), Value::String(id));
+        let neutral = err.clone().with_extra(Value::Object(extra));
         return ctx.res.json(neutral.body(), Some(err.status), None);
     }
     ctx.res.json(err.body(), Some(err.status), None)

@@ -24,9 +24,51 @@ pub fn parse_timestamp(field: &'static str, raw: &str) -> Result<Timestamp, JobE
         .map_err(|_| JobError::invalid(field, format!("`{raw}` is not an RFC 3339 timestamp")))
 }
 
-/// Formats a timestamp the way Appwrite does: `2026-11-29T11:48:05.456+00:00`.
+/// Formats a timestamp for our JSON (hook answers, the action API, the dashboard), the one
+/// format every job and log entry serializes with: RFC 3339 UTC with exactly three fraction
+/// digits, `2026-11-29T11:48:05.000Z`, so columns line up and strings sort as times. (Appwrite's
+/// own wire format is `appwrite::datetime`.)
 pub fn format_timestamp(t: &Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Serde for timestamp fields in [`format_timestamp`]'s form; any RFC 3339 offset is read.
+mod time_serde {
+    use super::{format_timestamp, Timestamp};
+    use chrono::DateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let raw = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(serde::de::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|raw| {
+                    DateTime::parse_from_rfc3339(&raw)
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
+    }
 }
 
 /// Errors of the job model itself: bad values and illegal transitions. Each names the field or
@@ -106,6 +148,27 @@ string_enum!(
         Cancelled => "CANCELLED",
     }
 );
+
+impl JobType {
+    /// The hook function each job type reports through: the one table from job type to
+    /// function id (appwrite.json declares the same ids; `tools/deploy-check` checks it).
+    pub const fn hook_function(self) -> &'static str {
+        match self {
+            JobType::CampaignRun => "hook-campaign-run",
+            JobType::BulkVerify => "hook-bulk-verify",
+            JobType::SqsPoll => "hook-sqs-poll",
+            JobType::MetricsFetch => "hook-metrics-fetch",
+        }
+    }
+
+    /// The job type whose hook is `function_id`, if it is one.
+    pub fn of_hook_function(function_id: &str) -> Option<JobType> {
+        JobType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.hook_function() == function_id)
+    }
+}
 
 impl JobStatus {
     pub const ACTIVE: &'static [JobStatus] =
@@ -239,13 +302,18 @@ pub struct Job {
     pub reference_id: String,
     pub progress: u8,
     pub progress_message: Option<String>,
+    #[serde(with = "time_serde::option")]
     pub started_at: Option<Timestamp>,
+    #[serde(with = "time_serde")]
     pub updated_at: Timestamp,
+    #[serde(with = "time_serde::option")]
     pub completed_at: Option<Timestamp>,
     pub error_message: Option<String>,
     pub metadata: Map<String, Value>,
+    #[serde(with = "time_serde")]
     pub created_at: Timestamp,
     /// Last sign of life from the worker (or the time it was queued); the sweeper compares it.
+    #[serde(with = "time_serde")]
     pub heartbeat_at: Timestamp,
     /// Units of work done and expected, when the worker counts (e.g. emails sent of 200).
     pub done: Option<u64>,
@@ -263,11 +331,98 @@ pub struct Job {
     /// Bumped by every write; stores apply a write only if the row still has the revision it was
     /// read at, which makes every read-modify-write a compare-and-set.
     pub rev: u64,
+    /// The current run: one worker's tenure. Advanced by every start that picks the job up and by
+    /// resume (see [`Job::apply`]); only calls of the current run may change the job
+    /// ([`Job::fence`]). 0 until a worker first picks the job up. docs/hooks.md § Runs.
+    #[serde(default)]
+    pub run: u64,
+    /// The execution id the last written hook call carried (the worker's own execution).
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// How a worker's call relates to the job's current run, decided by [`Job::fence`] and
+/// [`Job::fence_start`] on the freshly read row before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence {
+    /// The call belongs to the current run (or starts a new one): apply it.
+    Current,
+    /// A start that repeats the current run's own start (same execution): answer, write nothing.
+    Repeat,
+    /// A start on a PAUSED job: it waits for resume; answer `pause`, write nothing.
+    Wait,
+    /// Not the current run: write nothing, answer `control: cancel` with this code.
+    Stop(StopCode),
+}
+
+/// Why a call was told to stop without writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCode {
+    /// An older run, or a queued job that waits for its re-triggered worker's start.
+    Superseded,
+    /// No run sent, on a job that has had more than one run.
+    RunRequired,
+}
+
+impl StopCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopCode::Superseded => "superseded",
+            StopCode::RunRequired => "run_required",
+        }
+    }
 }
 
 impl Job {
     pub fn control(&self) -> Control {
         Control::for_status(self.status)
+    }
+
+    /// Fences a worker's report (anything but `start`) by the run it carries; the table is in
+    /// docs/hooks.md § Runs. A run the job never had is invalid input. Final jobs pass, so the
+    /// state machine refuses the event as before (409 with `control: cancel`).
+    pub fn fence(&self, run: Option<u64>) -> Result<Fence, JobError> {
+        match run {
+            Some(r) if r > self.run => Err(self.unknown_run(r)),
+            Some(r) if r < self.run => Ok(Fence::Stop(StopCode::Superseded)),
+            _ if self.status.is_final() => Ok(Fence::Current),
+            // A queued job has no live run: only its re-triggered worker's start takes it.
+            _ if self.status == JobStatus::Queued => Ok(Fence::Stop(StopCode::Superseded)),
+            Some(_) => Ok(Fence::Current),
+            // Without a run, only a job that never had a second worker is safe to change.
+            None if self.run <= 1 => Ok(Fence::Current),
+            None => Ok(Fence::Stop(StopCode::RunRequired)),
+        }
+    }
+
+    /// Fences a `start` on an existing job. `Current` means: pick the job up in a new run (or,
+    /// final, let the state machine refuse it). A start from the execution that holds the
+    /// running job repeats its own start (its first answer was lost): answered, not written.
+    /// Otherwise a start carrying an older run is superseded.
+    pub fn fence_start(
+        &self,
+        run: Option<u64>,
+        execution_id: Option<&str>,
+    ) -> Result<Fence, JobError> {
+        let same_execution = execution_id.is_some() && execution_id == self.execution_id.as_deref();
+        match run {
+            Some(r) if r > self.run => Err(self.unknown_run(r)),
+            _ if same_execution && self.status == JobStatus::Running => Ok(Fence::Repeat),
+            Some(r) if r < self.run => Ok(Fence::Stop(StopCode::Superseded)),
+            _ if self.status == JobStatus::Paused => Ok(Fence::Wait),
+            _ => Ok(Fence::Current),
+        }
+    }
+
+    fn unknown_run(&self, run: u64) -> JobError {
+        JobError::invalid(
+            "run",
+            format!(
+                "run {run} was never started; job `{}` is at run {}",
+                self.id, self.run
+            ),
+        )
     }
 
     /// Moves the job through `event` at `now`, maintaining the timestamp invariants:
@@ -283,6 +438,13 @@ impl Job {
         }
         if to.is_final() {
             self.completed_at = Some(now);
+        }
+        // A new run begins when a start picks the job up and when a user resumes it; the run
+        // that was paused is over from that moment (docs/hooks.md § Runs).
+        if matches!(event, Event::Resume)
+            || (event == Event::Start && matches!(from, JobStatus::Queued | JobStatus::Running))
+        {
+            self.run += 1;
         }
         if matches!(
             event,
@@ -370,6 +532,7 @@ pub struct JobEvent {
     #[serde(rename = "$id")]
     pub id: String,
     pub job_id: String,
+    #[serde(with = "time_serde")]
     pub at: Timestamp,
     pub kind: EventKind,
     pub actor: String,
@@ -559,7 +722,27 @@ mod tests {
             last_reason: None,
             retry_of: None,
             rev: 1,
+            run: 0,
+            execution_id: None,
         }
+    }
+
+    #[test]
+    fn timestamps_serialize_with_milliseconds_and_z_and_read_any_offset() {
+        let mut j = job();
+        j.created_at = "2026-01-02T03:04:05+00:00".parse().unwrap();
+        j.started_at = Some(j.created_at);
+        let v = serde_json::to_value(&j).unwrap();
+        assert_eq!(v["createdAt"], "2026-01-02T03:04:05.000Z");
+        assert_eq!(v["startedAt"], "2026-01-02T03:04:05.000Z");
+        assert_eq!(v["completedAt"], Value::Null);
+        let mut v = v;
+        v["createdAt"] = "2026-01-02T04:04:05.250+01:00".into();
+        let back: Job = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            format_timestamp(&back.created_at),
+            "2026-01-02T03:04:05.250Z"
+        );
     }
 
     #[test]
@@ -582,6 +765,87 @@ mod tests {
         assert_eq!(j.updated_at, end);
         assert!(j.apply(E::Fail, end).is_err(), "final states never change");
         assert_eq!(j.status, S::Completed);
+    }
+
+    #[test]
+    fn a_run_begins_with_every_pickup_and_every_resume_and_nothing_else() {
+        let mut j = job();
+        let t = j.created_at;
+        j.apply(E::Start, t).unwrap();
+        assert_eq!(j.run, 1, "the first pickup is run 1");
+        j.apply(E::Progress, t).unwrap();
+        j.apply(E::Heartbeat, t).unwrap();
+        j.apply(E::Pause, t).unwrap();
+        j.apply(E::Start, t).unwrap();
+        assert_eq!(
+            (j.status, j.run),
+            (S::Paused, 1),
+            "a start on a paused job waits"
+        );
+        j.apply(E::Resume, t).unwrap();
+        assert_eq!(
+            (j.status, j.run),
+            (S::Queued, 2),
+            "resume ends the paused run"
+        );
+        j.apply(E::Start, t).unwrap();
+        assert_eq!(j.run, 3);
+        j.apply(E::Start, t).unwrap();
+        assert_eq!(j.run, 4, "a start on a running job takes it over");
+        j.apply(E::Cancel, t).unwrap();
+        assert_eq!(j.run, 4);
+    }
+
+    /// (status, job run, call run) → what `fence` answers for a report.
+    #[test]
+    fn reports_are_fenced_by_run_as_the_table_in_the_docs_says() {
+        use Fence::{Current, Stop};
+        use StopCode::{RunRequired, Superseded};
+        let cases: &[(JobStatus, u64, Option<u64>, Option<Fence>)] = &[
+            (S::Running, 2, Some(3), None),
+            (S::Running, 2, Some(1), Some(Stop(Superseded))),
+            (S::Paused, 2, Some(1), Some(Stop(Superseded))),
+            (S::Completed, 2, Some(1), Some(Stop(Superseded))),
+            (S::Queued, 2, Some(2), Some(Stop(Superseded))),
+            (S::Queued, 1, None, Some(Stop(Superseded))),
+            (S::Running, 2, Some(2), Some(Current)),
+            (S::Paused, 2, Some(2), Some(Current)),
+            (S::Completed, 2, Some(2), Some(Current)),
+            (S::Running, 1, None, Some(Current)),
+            (S::Paused, 1, None, Some(Current)),
+            (S::Running, 2, None, Some(Stop(RunRequired))),
+            (S::Cancelled, 5, None, Some(Current)),
+        ];
+        for &(status, run, call, want) in cases {
+            let mut j = job();
+            (j.status, j.run) = (status, run);
+            assert_eq!(
+                j.fence(call).ok(),
+                want,
+                "{status} run {run}, call {call:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_start_is_fenced_by_run_and_a_repeated_start_of_the_same_execution_is_recognised() {
+        let mut j = job();
+        (j.status, j.run, j.execution_id) = (S::Running, 3, Some("e1".into()));
+        assert_eq!(j.fence_start(None, None), Ok(Fence::Current));
+        assert_eq!(j.fence_start(Some(3), None), Ok(Fence::Current));
+        assert_eq!(
+            j.fence_start(Some(2), None),
+            Ok(Fence::Stop(StopCode::Superseded))
+        );
+        assert_eq!(j.fence_start(Some(2), Some("e1")), Ok(Fence::Repeat));
+        assert_eq!(j.fence_start(None, Some("e1")), Ok(Fence::Repeat));
+        assert_eq!(
+            j.fence_start(Some(2), Some("e2")),
+            Ok(Fence::Stop(StopCode::Superseded))
+        );
+        assert!(j.fence_start(Some(4), None).is_err());
+        j.status = S::Paused;
+        assert_eq!(j.fence_start(Some(3), None), Ok(Fence::Wait));
     }
 
     #[test]

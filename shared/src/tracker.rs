@@ -17,7 +17,7 @@ use crate::hooks::{
     self, CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer, HookRequest,
     PausedRequest, ProgressRequest, StartRequest, CALLER_HEADER,
 };
-use crate::job::{Control, Job, Timestamp};
+use crate::job::{Control, Job, StopCode, Timestamp};
 use crate::platform::{Lookup, Platform};
 
 /// Why a hook call did not produce an answer.
@@ -168,7 +168,7 @@ impl AppwriteTransport {
             message: format!("{what} is not set"),
             retryable: false,
         };
-        let endpoint = lookup("APPWRITE_FUNCTION_API_ENDPOINT")
+        let endpoint = crate::appwrite::endpoint_from(|name| lookup(name))
             .ok_or_else(|| missing("APPWRITE_FUNCTION_API_ENDPOINT"))?;
         let project = lookup("APPWRITE_FUNCTION_PROJECT_ID")
             .ok_or_else(|| missing("APPWRITE_FUNCTION_PROJECT_ID"))?;
@@ -277,7 +277,9 @@ impl Default for Coalescing {
     }
 }
 
-/// A worker's handle on its job.
+/// A worker's handle on its job. It keeps the run its `start` was given and sends it back on
+/// every later call, so a worker whose run was superseded (docs/hooks.md § Runs) is told
+/// `cancel` and never writes; [`JobTracker::stopped`] then says why.
 pub struct JobTracker {
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
@@ -288,6 +290,12 @@ pub struct JobTracker {
     last_sent: Option<Timestamp>,
     last_percent: Option<u8>,
     sent: usize,
+    run: Option<u64>,
+    execution_id: Option<String>,
+    stopped: Option<StopCode>,
+    /// The newest checkpoint given to `progress`, and whether the hook has been sent it.
+    latest_checkpoint: Option<Value>,
+    checkpoint_sent: bool,
 }
 
 impl JobTracker {
@@ -310,7 +318,29 @@ impl JobTracker {
             last_sent: None,
             last_percent: None,
             sent: 0,
+            run: None,
+            execution_id: None,
+            stopped: None,
+            latest_checkpoint: None,
+            checkpoint_sent: true,
         }
+    }
+
+    /// Sends the worker's own execution id (its `x-appwrite-execution-id`) on every call.
+    pub fn execution_id(mut self, execution_id: Option<String>) -> Self {
+        self.execution_id = execution_id;
+        self
+    }
+
+    /// The run this tracker's `start` was given.
+    pub fn run(&self) -> Option<u64> {
+        self.run
+    }
+
+    /// Set when the hook said this run is over (`superseded`, `run_required`): stop, the job
+    /// belongs to another run now.
+    pub fn stopped(&self) -> Option<StopCode> {
+        self.stopped
     }
 
     pub fn coalescing(mut self, coalescing: Coalescing) -> Self {
@@ -350,6 +380,11 @@ impl JobTracker {
         match self.transport.send(&request, wait) {
             Ok(Some(answer)) => {
                 self.control = answer.control;
+                if answer.code.is_some() {
+                    self.stopped = answer.code;
+                } else {
+                    self.run = Some(answer.run);
+                }
                 self.job = Some(answer.job);
                 if answer.checkpoint.is_some() {
                     self.checkpoint = answer.checkpoint;
@@ -369,20 +404,36 @@ impl JobTracker {
         }
     }
 
-    /// Starts the job, or picks up an existing one; always synchronous (the worker needs the id).
-    pub fn start(&mut self, request: StartRequest) -> Result<Control, TrackerError> {
+    /// Starts the job, or picks up an existing one; always synchronous (the worker needs the id
+    /// and its run). A re-trigger body (resume, retry) parses as a `StartRequest` and is sent
+    /// as is.
+    pub fn start(&mut self, mut request: StartRequest) -> Result<Control, TrackerError> {
+        if request.execution_id.is_none() {
+            request.execution_id = self.execution_id.clone();
+        }
         let control = self.call(HookRequest::Start(request), true)?;
         self.last_sent = Some((self.clock)());
         self.last_percent = self.job.as_ref().map(|j| j.progress);
         Ok(control)
     }
 
-    /// Reports progress; skipped (answering the last control value) unless the percent moved or
-    /// the interval passed. Send a `paused` with the checkpoint before stopping, since a skipped
-    /// call's checkpoint is not sent.
+    /// Reports progress; skipped (answering the last control value) unless the percent moved,
+    /// the interval passed, or the checkpoint changed and the last call is at least
+    /// [`COALESCE_WINDOW_MS`](crate::usecase::COALESCE_WINDOW_MS) old: the hook's checkpoint
+    /// bound (docs/hooks.md § Requests). A skipped call's checkpoint is kept and sent with the
+    /// next `paused`, `complete` or `fail`.
     pub fn progress(&mut self, mut request: ProgressRequest) -> Result<Control, TrackerError> {
         request.job_id = self.job_id()?;
+        request.run = self.run;
+        request.execution_id = self.execution_id.clone();
         let now = (self.clock)();
+        if request.checkpoint.is_some() && request.checkpoint != self.latest_checkpoint {
+            self.latest_checkpoint = request.checkpoint.clone();
+            self.checkpoint_sent = false;
+        }
+        let window = Duration::milliseconds(crate::usecase::COALESCE_WINDOW_MS);
+        let checkpoint_due =
+            !self.checkpoint_sent && self.last_sent.is_none_or(|t| now - t >= window);
         let percent = match (request.percent, request.done, request.total) {
             (Some(p), _, _) => Some(p.clamp(0.0, 100.0).floor() as u8),
             (None, Some(done), total) => total
@@ -396,11 +447,15 @@ impl JobTracker {
         let due = self
             .last_sent
             .is_none_or(|t| now - t >= self.coalescing.interval);
-        if !moved && !due {
+        if !moved && !due && !checkpoint_due {
             return Ok(self.control);
+        }
+        if request.checkpoint.is_none() && !self.checkpoint_sent {
+            request.checkpoint = self.latest_checkpoint.clone();
         }
         let wait = !self.coalescing.fire_and_forget;
         let control = self.call(HookRequest::Progress(request), wait)?;
+        self.checkpoint_sent = true;
         self.last_sent = Some(now);
         if percent.is_some() {
             self.last_percent = self.last_percent.max(percent);
@@ -428,6 +483,8 @@ impl JobTracker {
                 job_id,
                 message,
                 details,
+                run: self.run,
+                execution_id: self.execution_id.clone(),
             }),
             true,
         )?;
@@ -435,18 +492,22 @@ impl JobTracker {
         Ok(control)
     }
 
-    /// Confirms the worker stopped after a `pause`, with where to resume.
+    /// Confirms the worker stopped after a `pause`, with where to resume (the newest checkpoint
+    /// given to `progress` when `checkpoint` is `None`).
     pub fn paused(
         &mut self,
         checkpoint: Option<Value>,
         message: Option<String>,
     ) -> Result<Control, TrackerError> {
         let job_id = self.job_id()?;
+        let checkpoint = checkpoint.or_else(|| self.latest_checkpoint.clone());
         self.call(
             HookRequest::Paused(PausedRequest {
                 job_id,
                 checkpoint,
                 message,
+                run: self.run,
+                execution_id: self.execution_id.clone(),
             }),
             true,
         )
@@ -463,11 +524,15 @@ impl JobTracker {
                 job_id,
                 result: Some(result),
                 message,
+                checkpoint: self.latest_checkpoint.clone(),
+                run: self.run,
+                execution_id: self.execution_id.clone(),
             }),
             true,
         )
     }
 
+    /// Reports failure, with the newest checkpoint given to `progress` (a retry starts there).
     pub fn fail(&mut self, error: impl Into<String>) -> Result<Control, TrackerError> {
         let job_id = self.job_id()?;
         self.call(
@@ -475,6 +540,9 @@ impl JobTracker {
                 job_id,
                 error: error.into(),
                 result: None,
+                checkpoint: self.latest_checkpoint.clone(),
+                run: self.run,
+                execution_id: self.execution_id.clone(),
             }),
             true,
         )
@@ -521,6 +589,8 @@ mod tests {
             last_reason: None,
             retry_of: None,
             rev: 1,
+            run: 1,
+            execution_id: None,
         }
     }
 
@@ -535,7 +605,9 @@ mod tests {
             Ok(wait.then(|| HookAnswer {
                 control: *self.control.lock().unwrap(),
                 checkpoint: job.checkpoint.clone(),
+                run: job.run,
                 job,
+                code: None,
                 created: None,
             }))
         }
@@ -692,6 +764,8 @@ mod tests {
         let answer = serde_json::to_string(&HookAnswer {
             job: job(),
             control: Control::Pause,
+            run: 1,
+            code: None,
             created: None,
             checkpoint: None,
         })

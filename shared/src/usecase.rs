@@ -7,8 +7,8 @@ use chrono::Duration;
 use serde_json::{Map, Value};
 
 use crate::job::{
-    self, check_json_size, check_reference, clip_text, millis, percent, Event, EventKind, Job,
-    JobError, JobEvent, JobStatus, JobType, Timestamp,
+    self, check_json_size, check_reference, clip_text, millis, percent, Event, EventKind, Fence,
+    Job, JobError, JobEvent, JobStatus, JobType, StopCode, Timestamp,
 };
 use crate::store::{id, Created, JobQuery, JobStore, Pruned, Scope, StoreError, Write};
 
@@ -32,6 +32,10 @@ pub enum Error {
     Illegal { job: Box<Job>, event: Event },
     #[error("only FAILED or CANCELLED jobs can be retried; this one is {}", job.status)]
     NotRetryable { job: Box<Job> },
+    /// The call is not the job's current run: nothing was written, the worker must stop
+    /// (docs/hooks.md § Runs). Carries the job as stored.
+    #[error("this call is not job `{}`'s current run {}: {}", job.id, job.run, code.as_str())]
+    Stopped { job: Box<Job>, code: StopCode },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -63,7 +67,9 @@ impl Error {
     /// The job the error is about, when it exists (so a worker still learns its control value).
     pub fn job(&self) -> Option<&Job> {
         match self {
-            Error::Illegal { job, .. } | Error::NotRetryable { job } => Some(job),
+            Error::Illegal { job, .. }
+            | Error::NotRetryable { job }
+            | Error::Stopped { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -71,7 +77,8 @@ impl Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Who is acting and when: every use case needs both.
+/// Who is acting and when: every use case needs both. A worker's call also says which run it
+/// belongs to (docs/hooks.md § Runs); users and the sweeper leave `run` empty.
 #[derive(Clone)]
 pub struct Act<'a> {
     pub store: &'a dyn JobStore,
@@ -80,6 +87,14 @@ pub struct Act<'a> {
     /// Set for a hook: the only job type it may touch. Checked on the read a change is based
     /// on, so the check costs no request of its own.
     pub job_type: Option<JobType>,
+    pub run: RunTag,
+}
+
+/// The run a worker's call carries, and the worker's own execution id (stored on written calls).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunTag {
+    pub run: Option<u64>,
+    pub execution_id: Option<String>,
 }
 
 impl<'a> Act<'a> {
@@ -89,6 +104,7 @@ impl<'a> Act<'a> {
             actor: actor.into(),
             now: millis(now),
             job_type: None,
+            run: RunTag::default(),
         }
     }
 
@@ -110,6 +126,35 @@ impl<'a> Act<'a> {
                 ),
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// The same actor, calling as `run` of a job from `execution_id`.
+    pub fn in_run(mut self, run: Option<u64>, execution_id: Option<String>) -> Self {
+        self.run = RunTag { run, execution_id };
+        self
+    }
+
+    /// A worker report's gate, on the freshly read row inside [`Act::mutate`]: a call that is not
+    /// the current run stops here, before anything is changed.
+    fn fence(&self, job: &Job) -> Result<()> {
+        match job.fence(self.run.run)? {
+            Fence::Stop(code) => Err(Error::Stopped {
+                job: Box::new(job.clone()),
+                code,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records the caller's execution on a job about to be written; whether it changed.
+    fn stamp_execution(&self, job: &mut Job) -> bool {
+        match &self.run.execution_id {
+            Some(id) if job.execution_id.as_deref() != Some(id) => {
+                job.execution_id = Some(id.clone());
+                true
+            }
+            _ => false,
         }
     }
 
@@ -244,7 +289,7 @@ pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
             )
             .into());
         }
-        let job = resume_run(act, job, &req)?;
+        let job = pick_up(act, job, &req)?;
         return Ok(Started {
             job,
             created: false,
@@ -253,6 +298,7 @@ pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
 
     let mut job = new_job(act, job_type, reference_id, &req);
     job.apply(Event::Start, act.now)?;
+    act.stamp_execution(&mut job);
     let created = act.event(
         &job,
         EventKind::Created,
@@ -262,9 +308,10 @@ pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
     );
     match act.store.create(&job, &created)? {
         Created::New(job) => Ok(Started { job, created: true }),
-        // Lost a race with an identical retried start: the first one wins.
+        // Lost a race with an identical start: pick the winner's job up in a run of our own,
+        // so the two callers never share a run.
         Created::Existing(job) => Ok(Started {
-            job,
+            job: pick_up(act, job, &req)?,
             created: false,
         }),
     }
@@ -298,30 +345,43 @@ fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &Start) -> J
         last_reason: None,
         retry_of: None,
         rev: 1,
+        run: 0,
+        execution_id: None,
     }
 }
 
 /// A start on an existing job: a re-triggered worker picking up a queued (resumed or retried)
-/// job, or a retried start call. Running jobs are left as they are; paused ones stay paused.
-fn resume_run(act: &Act, read: Job, req: &Start) -> Result<Job> {
+/// job, or a start taking a running one over. Either begins a new run, which supersedes the
+/// previous one; a paused job stays paused (and answers `pause`) until resumed.
+fn pick_up(act: &Act, read: Job, req: &Start) -> Result<Job> {
     let job_id = read.id.clone();
     act.mutate_from(&job_id, Some(read), |job| {
-        if job.status == JobStatus::Running || job.status == JobStatus::Paused {
-            return Ok(None);
+        match job.fence_start(act.run.run, act.run.execution_id.as_deref())? {
+            Fence::Stop(code) => {
+                return Err(Error::Stopped {
+                    job: Box::new(job.clone()),
+                    code,
+                })
+            }
+            Fence::Repeat | Fence::Wait => return Ok(None),
+            Fence::Current => {}
         }
         let from = act.step(job, Event::Start)?;
+        act.stamp_execution(job);
         if let Some(total) = req.total {
             job.total = Some(total);
         }
         if let Some(message) = &req.message {
             job.progress_message = Some(clip_text(message));
         }
+        let mut details = Map::new();
+        details.insert("run".into(), Value::from(job.run));
         let event = act.event(
             job,
             EventKind::Started,
             Some(from),
             req.message.as_deref().map(clip_text),
-            Map::new(),
+            details,
         );
         Ok(Some(vec![event]))
     })
@@ -349,8 +409,10 @@ pub struct Progress {
     pub checkpoint: Option<Value>,
 }
 
-/// Records progress. Coalesced: written when the status or the percent changes, otherwise at
-/// most once per [`COALESCE_WINDOW_MS`]; a skipped call still answers with the current job.
+/// Records progress. Coalesced: written when the status, the percent or the caller's execution
+/// changes, otherwise at most once per [`COALESCE_WINDOW_MS`] (which bounds how stale a stored
+/// checkpoint can be while the worker keeps reporting); a skipped call still answers with the
+/// current job.
 pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
     if let Some(p) = req.percent {
         if p > 100 {
@@ -365,6 +427,7 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
         check_json_size("checkpoint", checkpoint)?;
     }
     act.mutate(job_id, |job| {
+        act.fence(job)?;
         let before = job.clone();
         let total = req.total.or(job.total);
         let pct = match (req.percent, req.done, total) {
@@ -387,9 +450,10 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
         if req.checkpoint.is_some() {
             job.checkpoint = req.checkpoint.clone();
         }
+        let new_execution = act.stamp_execution(job);
         let status_changed = from != job.status;
         let due = (act.now - before.updated_at).num_milliseconds() >= COALESCE_WINDOW_MS;
-        if !status_changed && !moved && !due {
+        if !status_changed && !moved && !due && !new_execution {
             return Ok(None);
         }
         let events = if status_changed {
@@ -410,6 +474,7 @@ pub fn heartbeat(
 ) -> Result<Job> {
     check_json_size("details", &details)?;
     act.mutate(job_id, |job| {
+        act.fence(job)?;
         let before = job.clone();
         let from = act.step(job, Event::Heartbeat)?;
         if let Some(message) = &message {
@@ -421,9 +486,10 @@ pub fn heartbeat(
                 .insert("lastHeartbeat".into(), Value::Object(details.clone()));
             check_json_size("metadata", &job.metadata)?;
         }
+        let new_execution = act.stamp_execution(job);
         let status_changed = from != job.status;
         let due = (act.now - before.updated_at).num_milliseconds() >= COALESCE_WINDOW_MS;
-        if !status_changed && !due {
+        if !status_changed && !due && !new_execution {
             return Ok(None);
         }
         let events = if status_changed {
@@ -446,7 +512,9 @@ pub fn worker_paused(
         check_json_size("checkpoint", checkpoint)?;
     }
     act.mutate(job_id, |job| {
+        act.fence(job)?;
         let from = act.step(job, Event::WorkerPaused)?;
+        act.stamp_execution(job);
         if checkpoint.is_some() {
             job.checkpoint = checkpoint.clone();
         }
@@ -467,10 +535,19 @@ pub fn complete(
     job_id: &str,
     result: Map<String, Value>,
     message: Option<String>,
+    checkpoint: Option<Value>,
 ) -> Result<Job> {
     check_json_size("result", &result)?;
+    if let Some(checkpoint) = &checkpoint {
+        check_json_size("checkpoint", checkpoint)?;
+    }
     act.mutate(job_id, |job| {
+        act.fence(job)?;
         let from = act.step(job, Event::Complete)?;
+        act.stamp_execution(job);
+        if checkpoint.is_some() {
+            job.checkpoint = checkpoint.clone();
+        }
         job.progress = 100;
         if let Some(total) = job.total {
             job.done = Some(total);
@@ -490,12 +567,13 @@ pub fn complete(
     })
 }
 
-/// The worker failed with an error message.
+/// The worker failed with an error message, leaving its checkpoint for a retry.
 pub fn fail(
     act: &Act,
     job_id: &str,
     error: &str,
     result: Option<Map<String, Value>>,
+    checkpoint: Option<Value>,
 ) -> Result<Job> {
     if error.trim().is_empty() {
         return Err(JobError::invalid("error", "must not be empty").into());
@@ -503,9 +581,17 @@ pub fn fail(
     if let Some(result) = &result {
         check_json_size("result", result)?;
     }
+    if let Some(checkpoint) = &checkpoint {
+        check_json_size("checkpoint", checkpoint)?;
+    }
     let error = clip_text(error);
     act.mutate(job_id, |job| {
+        act.fence(job)?;
         let from = act.step(job, Event::Fail)?;
+        act.stamp_execution(job);
+        if checkpoint.is_some() {
+            job.checkpoint = checkpoint.clone();
+        }
         job.error_message = Some(error.clone());
         if result.is_some() {
             job.result = result.clone();
@@ -546,12 +632,16 @@ pub fn control_with(
         let from = act.step(job, event)?;
         job.last_actor = Some(act.actor.clone());
         job.last_reason = reason.clone();
+        let mut details = details.clone();
+        if event == Event::Resume {
+            details.insert("run".into(), Value::from(job.run));
+        }
         let event = act.event(
             job,
             EventKind::for_event(event),
             Some(from),
             reason.clone(),
-            details.clone(),
+            details,
         );
         Ok(Some(vec![event]))
     })

@@ -73,14 +73,26 @@ export async function execute(url, functionId, body, { path = "/", method = "POS
 
 const HOOKS = { CAMPAIGN_RUN: "hook-campaign-run", BULK_VERIFY: "hook-bulk-verify", SQS_POLL: "hook-sqs-poll", METRICS_FETCH: "hook-metrics-fetch" };
 
-/** A worker's view of one job: start it, then report like a real worker would. */
+/** A worker's view of one job: start it, then report like a real worker would, sending back the
+ * run every answer carries (docs/hooks.md, Runs). `pickUp` is the re-triggered worker's start
+ * after a resume. */
 export async function worker(url, type, referenceId, start = {}) {
   const hook = HOOKS[type];
   const started = await execute(url, hook, { event: "start", referenceId, ...start });
   const jobId = started.job.$id;
-  const send = (event, body = {}) => execute(url, hook, { event, jobId, ...body });
+  let run = started.run;
+  const send = async (event, body = {}) => {
+    const answer = await execute(url, hook, { event, jobId, run, ...body });
+    if (answer && answer.run !== undefined && !answer.code) run = answer.run;
+    return answer;
+  };
   return {
     jobId,
+    // The re-trigger body's start: the run the resume began, so the paused run is superseded.
+    pickUp: (resumedRun) => {
+      run = resumedRun;
+      return send("start", { referenceId });
+    },
     progress: (body) => send("progress", body),
     heartbeat: (body) => send("heartbeat", body),
     complete: (body) => send("complete", body),

@@ -31,7 +31,8 @@ before(async () => {
   await campaign.progress({ done: 92, message: "92/200 emails sent", checkpoint: { done: 92 } });
   campaignId = campaign.jobId;
   await action(server.url, "POST", `/v1/jobs/${campaignId}/pause`, { reason: "Checking the unsubscribe link" });
-  await action(server.url, "POST", `/v1/jobs/${campaignId}/resume`, {});
+  const resumed = await action(server.url, "POST", `/v1/jobs/${campaignId}/resume`, {});
+  await campaign.pickUp(resumed.body.job.run);
   await campaign.progress({ done: 96, message: "96/200 emails sent", checkpoint: { done: 96 } });
   mkdirSync(screenshots, { recursive: true });
 });

@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 use shared::http::ApiError;
 use shared::job::{actor_user, Event, Job, JobType, Timestamp};
 use shared::platform::Platform;
-use shared::store::{id, Created, JobQuery, JobStore, Order, StoreError, MAX_PAGE};
+use shared::store::{
+    id, Created, JobQuery, JobStore, Order, StoreError, DELTA_OVERLAP_SECONDS, MAX_PAGE,
+};
 use shared::usecase::{self, Act};
 
 use crate::auth::{self, Caller};
@@ -89,7 +91,12 @@ pub fn dispatch(
                 json!({
                     "jobs": jobs,
                     "nextCursor": page.next_cursor,
-                    "serverTime": view::timestamp(&now),
+                    "serverTime": shared::job::format_timestamp(&now),
+                    // What to poll with next: reaches back over writes stamped before this read
+                    // that commit after it (shared::store::DELTA_OVERLAP_SECONDS).
+                    "updatedSince": shared::job::format_timestamp(
+                        &(now - chrono::Duration::seconds(DELTA_OVERLAP_SECONDS))
+                    ),
                 }),
             ))
         }
@@ -98,7 +105,7 @@ pub fn dispatch(
             let counts = store.counts().map_err(store_error)?;
             Ok(Reply::Json(
                 200,
-                json!({"counts": counts, "serverTime": view::timestamp(&now)}),
+                json!({"counts": counts, "serverTime": shared::job::format_timestamp(&now)}),
             ))
         }
         Op::Export => export(store, &params, config, &caller, now),
@@ -355,7 +362,7 @@ fn act(
         _ => {
             let created = usecase::retry_with(&act, job_id, reason, details)?;
             let (status, trigger) = match &created {
-                Created::New(job) => (201, trigger(ctx, services, config, job, Some(job_id))),
+                Created::New(job) => (201, trigger(ctx, services, config, job)),
                 Created::Existing(job) => (
                     200,
                     json!({
@@ -377,7 +384,7 @@ fn act(
     };
     let job = usecase::control_with(&act, job_id, event, reason, details)?;
     let trigger = if op == Op::Resume {
-        trigger(ctx, services, config, &job, None)
+        trigger(ctx, services, config, &job)
     } else {
         Value::Null
     };
@@ -388,16 +395,11 @@ fn act(
     ))
 }
 
-/// Starts the job's worker asynchronously with its id and checkpoint. A failure does not undo
-/// the action: the job stays QUEUED (the sweeper fails it if no worker ever reports), and the
-/// answer says what happened.
-fn trigger(
-    ctx: &Context,
-    services: &Services,
-    config: &Config,
-    job: &Job,
-    retry_of: Option<&str>,
-) -> Value {
+/// Starts the job's worker asynchronously with the re-trigger body, itself a valid `start`
+/// request carrying the job's id, run, reference and checkpoint (docs/hooks.md § Runs). A
+/// failure does not undo the action: the job stays QUEUED (the sweeper fails it if no worker
+/// ever reports), and the answer says what happened.
+fn trigger(ctx: &Context, services: &Services, config: &Config, job: &Job) -> Value {
     let Some(function_id) = config.worker(job.job_type) else {
         return json!({
             "status": "not_configured",
@@ -407,10 +409,13 @@ fn trigger(
             ),
         });
     };
-    let mut body = json!({"jobId": job.id, "checkpoint": job.checkpoint, "resumed": true});
-    if let Some(old) = retry_of {
-        body["retryOf"] = Value::from(old);
-    }
+    let body = json!({
+        "event": "start",
+        "jobId": job.id,
+        "run": job.run,
+        "referenceId": job.reference_id,
+        "checkpoint": job.checkpoint,
+    });
     match services
         .executions
         .create_execution(function_id, &body.to_string())

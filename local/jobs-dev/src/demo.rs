@@ -17,24 +17,8 @@ use shared::hooks::{ProgressRequest, StartRequest};
 use shared::job::{Control, JobType};
 use shared::tracker::{AppwriteTransport, Coalescing, JobTracker, TrackerError};
 
+use crate::functions::DEMO_WORKERS;
 use crate::gateway::{Gateway, Internal};
-
-/// The worker function re-triggered on resume/retry, per job type (`JOBS_WORKER_<TYPE>`).
-pub const WORKER_FUNCTIONS: &[(&str, &str)] = &[
-    ("CAMPAIGN_RUN", "demo-worker-campaign-run"),
-    ("BULK_VERIFY", "demo-worker-bulk-verify"),
-    ("SQS_POLL", "demo-worker-sqs-poll"),
-    ("METRICS_FETCH", "demo-worker-metrics-fetch"),
-];
-
-fn hook_for(job_type: JobType) -> &'static str {
-    match job_type {
-        JobType::CampaignRun => "hook-campaign-run",
-        JobType::BulkVerify => "hook-bulk-verify",
-        JobType::SqsPoll => "hook-sqs-poll",
-        JobType::MetricsFetch => "hook-metrics-fetch",
-    }
-}
 
 /// What every demo worker needs: where the executions endpoint is and the server key.
 #[derive(Clone)]
@@ -84,7 +68,7 @@ impl Demo {
             &self.endpoint,
             &self.project,
             &self.key,
-            hook_for(job_type),
+            JobType::hook_function(job_type),
             Some(format!(
                 "demo-worker-{}",
                 job_type.as_str().to_lowercase().replace('_', "-")
@@ -98,7 +82,7 @@ impl Demo {
 
     /// Registers the re-trigger functions and starts the scenarios, each on its own thread.
     pub fn start(&self, gateway: &Gateway) {
-        for (job_type, function_id) in WORKER_FUNCTIONS {
+        for (job_type, function_id) in DEMO_WORKERS {
             let job_type: JobType = job_type.parse().expect("constant job types parse");
             let demo = self.clone();
             let retrigger: Internal = Arc::new(move |body: String| {
@@ -145,19 +129,17 @@ impl Demo {
         std::thread::spawn(move || demo.metrics_every_minute());
     }
 
+    /// A resumed or retried job: the re-trigger body is a `start` request, sent back as is
+    /// (docs/hooks.md § Runs), so this worker's run supersedes the paused one.
     fn resume(&self, job_type: JobType, body: &str) {
-        let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-        let Some(job_id) = body.get("jobId").and_then(Value::as_str) else {
-            eprintln!("jobs-dev demo: re-trigger without jobId ignored");
-            return;
-        };
-        let req = StartRequest {
-            // The hook keeps the job's own reference; this one only has to be valid.
-            reference_id: "resumed".to_owned(),
-            job_id: Some(job_id.to_owned()),
-            ..StartRequest::default()
-        };
-        self.run(job_type, req);
+        let mut body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        if let Some(object) = body.as_object_mut() {
+            object.remove("event");
+        }
+        match serde_json::from_value::<StartRequest>(body) {
+            Ok(req) if req.job_id.is_some() => self.run(job_type, req),
+            _ => eprintln!("jobs-dev demo: re-trigger that is not a start with jobId ignored"),
+        }
     }
 
     fn run(&self, job_type: JobType, req: StartRequest) {

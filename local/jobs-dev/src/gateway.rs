@@ -23,7 +23,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::config::DevConfig;
+use crate::config::{DevConfig, DevUser};
 use crate::dashboard;
 use crate::host::Hosted;
 
@@ -163,19 +163,11 @@ impl ExecRequest {
     }
 }
 
-/// The roles of the development identity, in Appwrite's permission syntax.
-pub fn user_roles(config: &DevConfig) -> Vec<String> {
-    vec![
-        "any".to_owned(),
-        "users".to_owned(),
-        format!("user:{}", config.user_id),
-        format!("team:{}", config.role.team()),
-        format!("label:{}", config.role.label()),
-    ]
-}
-
-/// Appwrite's check: a user may execute a function when one of its roles is listed in
-/// `execute`; an empty list means server (API key) only.
+/// Appwrite's gate before a function runs (appwrite 1.9.6
+/// `src/Appwrite/Platform/Modules/Functions/Http/Executions/Create.php`: `isValid(new
+/// Input('execute', …))`): a user may execute a function only when one of its roles is listed in
+/// `execute`, whatever the function would decide itself; an empty list means server (API key)
+/// only. API keys skip the check (`app/controllers/shared/api.php` disables authorization).
 pub fn may_execute(execute: &[String], roles: &[String]) -> bool {
     execute.iter().any(|r| roles.contains(r))
 }
@@ -257,11 +249,12 @@ impl Gateway {
                 .as_ref()
                 .map(|h| h.spec.execute.clone())
                 .unwrap_or_default();
-            if !may_execute(&execute, &user_roles(&self.config)) {
+            let roles = self.config.current_user().roles();
+            if !may_execute(&execute, &roles) {
                 return Err(AwError::new(
                     401,
                     "user_unauthorized",
-                    format!("The current user is not authorized to perform the requested action: `{function_id}` may not be executed by {}.", user_roles(&self.config).join(", ")),
+                    format!("The current user is not authorized to perform the requested action: `{function_id}` lets only [{}] execute it; the caller holds [{}].", execute.join(", "), roles.join(", ")),
                 ));
             }
         }
@@ -271,7 +264,7 @@ impl Gateway {
         } else {
             "http"
         };
-        let now = shared::job::format_timestamp(&chrono::Utc::now());
+        let now = shared::appwrite::datetime(&chrono::Utc::now());
         let mut doc = json!({
             "$id": id, "$createdAt": now, "$updatedAt": now, "$permissions": [],
             "functionId": function_id, "resourceId": function_id, "resourceType": "functions",
@@ -411,7 +404,7 @@ impl Gateway {
             "Execution timed out.".to_owned()
         });
         doc["duration"] = json!(started.elapsed().as_secs_f64());
-        doc["$updatedAt"] = json!(shared::job::format_timestamp(&chrono::Utc::now()));
+        doc["$updatedAt"] = json!(shared::appwrite::datetime(&chrono::Utc::now()));
         ok
     }
 
@@ -441,6 +434,9 @@ impl Gateway {
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<HttpResponse, Infallible> {
+        if let Some(why) = foreign_request(&req, self.config.allow_remote) {
+            return Ok(error(&AwError::new(403, "general_access_forbidden", why)));
+        }
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let key = req
@@ -490,7 +486,9 @@ impl Gateway {
             (&Method::GET, ["v1", "teams", team_id, "memberships"]) => self
                 .server_only(key.as_deref())
                 .map(|()| (200, self.memberships(team_id))),
-            (&Method::GET, ["v1", "account"]) => Ok((200, self.account())),
+            (&Method::GET, ["v1", "account"]) => {
+                Ok((200, user_document(self.config.current_user())))
+            }
             (&Method::GET, ["v1", "health"]) => Ok((200, json!({"status": "pass"}))),
             (&Method::GET | &Method::HEAD, _) => {
                 return Ok(dashboard::serve(
@@ -530,33 +528,41 @@ impl Gateway {
     }
 
     fn user(&self, user_id: &str) -> Result<(u16, Value), AwError> {
-        if user_id != self.config.user_id {
-            return Err(AwError::new(
+        let user = self.config.user(user_id).ok_or_else(|| {
+            AwError::new(
                 404,
                 "user_not_found",
                 "User with the requested ID could not be found.",
-            ));
-        }
-        Ok((200, self.account()))
+            )
+        })?;
+        Ok((200, user_document(user)))
     }
 
-    fn account(&self) -> Value {
-        json!({
-            "$id": self.config.user_id, "name": "Local developer", "email": "dev@localhost",
-            "labels": [self.config.role.label()], "status": true,
-        })
-    }
-
+    /// The confirmed memberships of `team_id`: every development user listing that team.
     fn memberships(&self, team_id: &str) -> Value {
-        if team_id != self.config.role.team() {
-            return json!({"total": 0, "memberships": []});
-        }
-        json!({"total": 1, "memberships": [{
-            "$id": format!("membership-{}", self.config.user_id), "userId": self.config.user_id,
-            "teamId": team_id, "roles": ["member"], "confirm": true,
-            "userName": "Local developer", "userEmail": "dev@localhost",
-        }]})
+        let members: Vec<Value> = self
+            .config
+            .users
+            .iter()
+            .filter(|u| u.teams.iter().any(|t| t == team_id))
+            .map(|u| {
+                json!({
+                    "$id": u.membership_id(team_id), "userId": u.id,
+                    "teamId": team_id, "roles": ["member"], "confirm": true,
+                    "userName": u.name, "userEmail": u.email,
+                })
+            })
+            .collect();
+        json!({"total": members.len(), "memberships": members})
     }
+}
+
+/// A development user as Appwrite's user document (the fields job-actions reads).
+fn user_document(user: &DevUser) -> Value {
+    json!({
+        "$id": user.id, "name": user.name, "email": user.email,
+        "labels": user.labels, "status": true,
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -609,5 +615,96 @@ mod tests {
         assert!(!may_execute(&[], &roles));
         assert!(may_execute(&["team:jobs-operators".to_owned()], &roles));
         assert!(!may_execute(&["team:jobs-viewers".to_owned()], &roles[..1]));
+    }
+}
+
+/// Why a request must be refused because it does not come from this server's own pages or a
+/// local tool, if it must. A page on another site can make the developer's browser send
+/// requests here (a form post needs no CORS preflight), with the password-less dev identity:
+/// so a state-changing request whose `Origin` (or `Sec-Fetch-Site`) names another site is
+/// refused, and on loopback the `Host` must be a loopback name (a rebound DNS name is not).
+/// Tools and workers send no `Origin` and pass.
+pub fn foreign_request<B>(req: &Request<B>, allow_remote: bool) -> Option<&'static str> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let host = header("host").unwrap_or("");
+    if !allow_remote && !is_loopback_host(host) {
+        return Some("jobs-dev answers only requests addressed to localhost");
+    }
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if reads {
+        return None;
+    }
+    if header("sec-fetch-site") == Some("cross-site") {
+        return Some("cross-site requests are refused");
+    }
+    match header("origin") {
+        None => None,
+        Some(origin) => {
+            let authority = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
+            (authority != Some(host)).then_some("cross-origin requests are refused")
+        }
+    }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod foreign_tests {
+    use super::*;
+
+    fn request(method: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri("/v1/functions/f/executions");
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_refused_and_one_from_the_dashboard_or_a_tool_passes() {
+        let host = ("host", "127.0.0.1:8787");
+        let evil = request("POST", &[host, ("origin", "https://evil.example")]);
+        assert!(foreign_request(&evil, false).is_some());
+        let fetch = request("POST", &[host, ("sec-fetch-site", "cross-site")]);
+        assert!(foreign_request(&fetch, false).is_some());
+        let own = request("POST", &[host, ("origin", "http://127.0.0.1:8787")]);
+        assert_eq!(foreign_request(&own, false), None);
+        let tool = request("POST", &[host]);
+        assert_eq!(foreign_request(&tool, false), None);
+        let page = request("GET", &[host, ("origin", "https://evil.example")]);
+        assert_eq!(foreign_request(&page, false), None, "reads change nothing");
+    }
+
+    #[test]
+    fn a_rebound_host_name_is_refused_on_loopback() {
+        let rebound = request("GET", &[("host", "attacker.example:8787")]);
+        assert!(foreign_request(&rebound, false).is_some());
+        for ok in ["localhost:8787", "127.0.0.1", "[::1]:8787", "LOCALHOST"] {
+            assert_eq!(
+                foreign_request(&request("GET", &[("host", ok)]), false),
+                None,
+                "{ok}"
+            );
+        }
+        assert_eq!(foreign_request(&rebound, true), None, "opted in to remote");
     }
 }

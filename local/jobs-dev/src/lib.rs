@@ -8,6 +8,7 @@ pub mod config;
 pub mod cron;
 pub mod dashboard;
 pub mod demo;
+pub mod forward;
 pub mod functions;
 pub mod gateway;
 pub mod host;
@@ -126,7 +127,7 @@ pub async fn start_on(config: DevConfig, backend: Backend) -> Result<Dev, StartE
     // loopback even when the front listens on every interface.
     let endpoint = format!("http://127.0.0.1:{}/v1", addr.port());
 
-    let hosted = host::start(
+    let mut hosted = host::start(
         &config,
         &specs,
         &functions::linked(),
@@ -136,6 +137,12 @@ pub async fn start_on(config: DevConfig, backend: Backend) -> Result<Dev, StartE
         &logs_dir,
     )
     .await?;
+    for forward in &config.forward {
+        hosted.insert(
+            forward.function_id.clone(),
+            Arc::new(host::Hosted::forwarded(forward)),
+        );
+    }
     let gateway = Arc::new(Gateway::new(config.clone(), hosted, logs_dir));
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(accept(

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
             }
         };
         print_banner(&dev);
-        wait_for_signal().await;
+        runtime_shim::shutdown_signal().await;
         println!("jobs-dev: stopping…");
         dev.stop().await;
         ExitCode::SUCCESS
@@ -57,10 +57,12 @@ fn print_banner(dev: &jobs_dev::Dev) {
         "  executions:  POST {}/v1/functions/{{functionId}}/executions",
         dev.url()
     );
+    let user = c.current_user();
     println!(
-        "  identity:    {} ({}), project {}",
-        c.user_id,
-        c.role.as_str(),
+        "  identity:    {} (teams [{}], labels [{}]), project {}",
+        user.id,
+        user.teams.join(", "),
+        user.labels.join(", "),
         c.project
     );
     println!("  server key:  set JOBS_DEV_KEY to choose it; workers send it as X-Appwrite-Key");
@@ -74,19 +76,4 @@ fn print_banner(dev: &jobs_dev::Dev) {
     }
     println!("  demo workers: {}", if c.demo { "on" } else { "off" });
     println!("jobs-dev: ready at {}/jobs (Ctrl-C to stop)", dev.url());
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

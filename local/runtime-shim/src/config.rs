@@ -6,8 +6,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Listen address used when `OPEN_RUNTIMES_LISTEN_ADDR` is unset (the official runtime's).
-pub const DEFAULT_LISTEN_ADDR: &str = "0.0.0.0";
+/// Listen address used when `OPEN_RUNTIMES_LISTEN_ADDR` is unset: loopback, unlike the official
+/// runtime's `0.0.0.0`. Handlers trust `x-appwrite-*` headers (the caller's identity), so a port
+/// anyone can reach must at least demand the secret: see [`Config::exposure_problem`].
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1";
 /// Port used when `OPEN_RUNTIMES_PORT` is unset (the official runtime's).
 pub const DEFAULT_PORT: u16 = 3000;
 /// Where `{id}_logs.log` / `{id}_errors.log` go when `OPEN_RUNTIMES_LOGS_DIR` is unset.
@@ -148,11 +150,29 @@ impl Config {
             }
         }
 
+        if let Some(problem) = config.exposure_problem() {
+            errors.push(problem);
+        }
+
         if errors.is_empty() {
             Ok(config)
         } else {
             Err(ConfigError(errors))
         }
+    }
+
+    /// A non-loopback listen address without `OPEN_RUNTIMES_SECRET`: anyone who reaches the
+    /// port could call the function with forged `x-appwrite-*` headers (a user id, a trigger).
+    /// Appwrite's executor always sends the secret, so a real deployment sets both.
+    pub fn exposure_problem(&self) -> Option<InvalidVariable> {
+        (!self.listen_addr.is_loopback() && self.secret.is_empty()).then(|| InvalidVariable {
+            variable: "OPEN_RUNTIMES_SECRET",
+            reason: format!(
+                "must be set to listen on {} (not loopback): without it anyone reaching the \
+                 port can forge the x-appwrite-* headers handlers trust",
+                self.listen_addr
+            ),
+        })
     }
 }
 
@@ -192,7 +212,11 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c, Config::default());
         assert_eq!(c.port, 3000);
-        assert_eq!(c.listen_addr.to_string(), "0.0.0.0");
+        assert_eq!(
+            c.listen_addr.to_string(),
+            "127.0.0.1",
+            "loopback unless told"
+        );
         assert_eq!(c.logs_dir, PathBuf::from("/mnt/logs"));
         assert_eq!(c.telemetry_dir, PathBuf::from("/mnt/telemetry"));
         assert!(c.secret.is_empty());
@@ -227,6 +251,19 @@ mod tests {
             .enforced_headers
             .contains(&("x-open-runtimes-custom".into(), "248".into())));
         assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_non_loopback_address_without_a_secret_is_refused() {
+        let err = config(&[("OPEN_RUNTIMES_LISTEN_ADDR", "0.0.0.0")]).unwrap_err();
+        assert_eq!(err.0[0].variable, "OPEN_RUNTIMES_SECRET");
+        let c = config(&[
+            ("OPEN_RUNTIMES_LISTEN_ADDR", "0.0.0.0"),
+            ("OPEN_RUNTIMES_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0");
+        assert!(config(&[("OPEN_RUNTIMES_LISTEN_ADDR", "::1")]).is_ok());
     }
 
     #[test]

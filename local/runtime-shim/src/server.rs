@@ -90,7 +90,8 @@ fn run_until_signal(handler: Handler) -> Result<(), ServeError> {
     result
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM (what Appwrite's executor and process managers send) or Ctrl-C.
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -134,6 +135,10 @@ impl Server {
 
     /// [`Server::bind`] for an already type-erased handler.
     pub async fn bind_handler(config: Config, handler: Handler) -> Result<Server, ServeError> {
+        // Checked here too, for configurations built without `from_lookup`.
+        if let Some(problem) = config.exposure_problem() {
+            return Err(crate::config::ConfigError(vec![problem]).into());
+        }
         install_panic_hook();
         let logs = LogSink::new(&config.logs_dir)?;
         let addr = SocketAddr::new(config.listen_addr, config.port);

@@ -13,8 +13,8 @@ use shared::store::StoreError;
 /// The job columns, in the order [`job_values`] writes and [`job_from_row`] reads them.
 pub const JOB_COLUMNS: &str = "id, type, status, referenceId, progress, progressMessage, \
     startedAt, updatedAt, completedAt, errorMessage, metadata, createdAt, heartbeatAt, done, \
-    total, checkpoint, result, idempotencyKey, lastActor, lastReason, retryOf, rev";
-const JOB_COLUMN_COUNT: usize = 22;
+    total, checkpoint, result, idempotencyKey, lastActor, lastReason, retryOf, rev, run, executionId";
+const JOB_COLUMN_COUNT: usize = 24;
 
 /// The event columns, in the order [`event_values`] writes and [`event_from_row`] reads them.
 pub const EVENT_COLUMNS: &str =
@@ -73,6 +73,8 @@ pub fn job_values(job: &Job) -> Result<Vec<Sql>, StoreError> {
         opt_text(&job.last_reason),
         opt_text(&job.retry_of),
         int("rev", job.rev)?,
+        int("run", job.run)?,
+        opt_text(&job.execution_id),
     ];
     debug_assert_eq!(values.len(), JOB_COLUMN_COUNT);
     Ok(values)
@@ -212,6 +214,8 @@ pub fn job_from_row(row: &Row) -> Result<Job, StoreError> {
         last_reason: c.get(19, "lastReason")?,
         retry_of: c.get(20, "retryOf")?,
         rev: c.unsigned(21, "rev")?,
+        run: c.unsigned(22, "run")?,
+        execution_id: c.get(23, "executionId")?,
     })
 }
 

@@ -319,10 +319,11 @@ impl SqliteStore {
         let expected = Sql::Integer(
             i64::try_from(write.expected_rev).map_err(|_| JobError::invalid("rev", "too large"))?,
         );
-        if current.last() != Some(&expected) {
+        let columns: Vec<&str> = JOB_COLUMNS.split(',').map(str::trim).collect();
+        let rev = columns.iter().position(|c| *c == "rev");
+        if rev.and_then(|i| current.get(i)) != Some(&expected) {
             return Err(StoreError::Conflict { id: job.id.clone() }.into());
         }
-        let columns: Vec<&str> = JOB_COLUMNS.split(',').map(str::trim).collect();
         let mut sets = Vec::new();
         let mut values = Vec::new();
         for ((column, old), new) in columns.iter().zip(&current).zip(codec::job_values(job)?) {

@@ -116,6 +116,10 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO job_counts (type, status, n) VALUES (new.type, new.status, 1)
             ON CONFLICT (type, status) DO UPDATE SET n = n + 1;
     END;",
+    // 4: run fencing (docs/hooks.md § Runs): the job's current run and the execution id of the
+    // last written hook call. Existing rows start at run 0, where run-less workers still pass.
+    "ALTER TABLE jobs ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN executionId TEXT;",
 ];
 
 /// The schema version this code writes and reads.

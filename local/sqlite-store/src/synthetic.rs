@@ -70,6 +70,8 @@ pub fn job(i: u64, count: u64, span: Duration) -> (Job, Vec<JobEvent>) {
         last_reason: None,
         retry_of: None,
         rev: 1,
+        run: 1,
+        execution_id: None,
     };
     let created_event = JobEvent {
         id: format!("e{}", &job.id[1..]),

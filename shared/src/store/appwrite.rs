@@ -3,7 +3,7 @@
 //! table in `docs/appwrite-store.md`, from which `appwrite.json` is generated), idempotent
 //! creates, the conditional write and the mapping of Appwrite errors to [`StoreError`].
 //!
-//! Conditional writes use `X-Appwrite-Timestamp` (`reference/appwrite.md` §1.9): the row's
+//! Conditional writes use `X-Appwrite-Timestamp` (appwrite-notes: Conditional writes): the row's
 //! `$updatedAt` as we read it goes back with the PATCH, and Appwrite, holding the row lock,
 //! refuses with `409 row_update_conflict` if the row changed since. Bulk update by query
 //! (`equal $id` + `equal rev`) looks like a one-request compare-and-set but its find and update
@@ -22,18 +22,18 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::appwrite::{query, AppwriteClient, AppwriteConfig, AppwriteError, ConfigError, Reply};
+use crate::config::Lookup;
 use crate::job::{
-    format_timestamp, parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType,
-    Timestamp, MAX_JSON_BYTES,
+    parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType, Timestamp,
+    MAX_JSON_BYTES,
 };
-use crate::platform::Lookup;
 use crate::store::{
     Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
     MAX_PAGE,
 };
 
-/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values (§1.4) and
-/// a function run should stay short.
+/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values
+/// (appwrite-notes: Query limits) and a function run should stay short.
 const MAX_PRUNE_BATCH: usize = 100;
 
 /// Rows per bulk upsert: Appwrite's default batch limit (`APP_LIMIT_DATABASE_BATCH`,
@@ -45,29 +45,46 @@ const UPSERT_BATCH: usize = 100;
 const COUNT_PAGE: usize = 5000;
 
 /// Version tag of the JSON wrapper around `metadata`, `result`, `checkpoint` and `details`.
-/// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
+/// The wrapper keeps a user's top-level `"method"` key from being read as an operator
+/// (appwrite-notes: Operator strings).
 const JSON_WRAPPER_VERSION: u64 = 1;
 
-/// The outbox in the job row holds at most this many entries and this many characters of JSON
-/// (the column is TEXT, 65535 characters; the bound keeps rows and reads small)...
+/// The outbox in the job row holds at most this many entries and this many bytes of JSON. The
+/// column (string, size 65535) is a MariaDB `TEXT`, which holds 65,535 *bytes*, not characters
+/// (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLType`; appwrite-notes: Long text columns hold bytes),
+/// so every bound here is in bytes: at most the keep bound plus the new entries, far below it.
 const PENDING_MAX_ENTRIES: usize = 20;
-const PENDING_MAX_CHARS: usize = 16_000;
+const PENDING_MAX_BYTES: usize = 16_000;
 /// ...and once over either bound it is cut back to about half, so the request that makes sure
 /// the dropped entries are in `job_events` is paid once per ~10 entries, not on every write.
 const PENDING_KEEP_ENTRIES: usize = 10;
-const PENDING_KEEP_CHARS: usize = 8_000;
+const PENDING_KEEP_BYTES: usize = 8_000;
 /// An entry larger than this (a huge `details`, e.g. a completion's result) is kept in the row
 /// without its details, which still reach `job_events` through the normal append.
-const PENDING_ENTRY_MAX_CHARS: usize = 12_000;
+const PENDING_ENTRY_MAX_BYTES: usize = 12_000;
 /// What such an entry's details say in the outbox.
 const OMITTED: &str = "too large for the job row";
 
 impl From<AppwriteError> for StoreError {
+    /// Sorted by what an operator must do: wait (transient), fix the key's scopes (401/403),
+    /// fix the endpoint / ids / schema (404 on a database, table or route), or read the cause.
+    /// Error types: appwrite-notes: Error types we act on.
     fn from(e: AppwriteError) -> Self {
         if e.is_transient() {
-            StoreError::Unavailable(e.to_string())
-        } else {
-            StoreError::Backend(e.to_string())
+            return StoreError::Unavailable(e.to_string());
+        }
+        match (e.status(), e.kind()) {
+            (Some(401 | 403), _) => StoreError::Denied(e.to_string()),
+            (
+                Some(404),
+                Some(
+                    "database_not_found"
+                    | "table_not_found"
+                    | "general_route_not_found"
+                    | "project_not_found",
+                ),
+            ) => StoreError::Missing(e.to_string()),
+            _ => StoreError::Backend(e.to_string()),
         }
     }
 }
@@ -110,7 +127,7 @@ impl Pending {
     /// for the outbox goes without its details (the append still stores them in full).
     fn encode(&self) -> Value {
         let mut value = self.encode_full();
-        if chars(&value) > PENDING_ENTRY_MAX_CHARS {
+        if bytes(&value) > PENDING_ENTRY_MAX_BYTES {
             value["details"] = wrap(&json!({ "omitted": OMITTED }));
         }
         value
@@ -129,7 +146,7 @@ impl Pending {
 
     /// Whether the outbox keeps this entry without its details.
     fn is_oversized(&self) -> bool {
-        chars(&self.encode_full()) > PENDING_ENTRY_MAX_CHARS
+        bytes(&self.encode_full()) > PENDING_ENTRY_MAX_BYTES
     }
 
     fn decode(value: &Value) -> StoreResult<Self> {
@@ -144,8 +161,9 @@ impl Pending {
     }
 }
 
-fn chars(value: &Value) -> usize {
-    value.to_string().chars().count()
+/// Size of a value's JSON in bytes, as the column stores it (UTF-8).
+fn bytes(value: &Value) -> usize {
+    value.to_string().len()
 }
 
 /// The `pendingLog` column's value: the entries, oldest first, in the JSON wrapper.
@@ -158,14 +176,14 @@ fn encode_pending(pending: &[Pending]) -> Value {
 /// cut, which the caller must make sure is in `job_events` before the row is written.
 fn push_pending(pending: &mut Vec<Pending>, new: &[Pending]) -> Vec<Pending> {
     pending.extend_from_slice(new);
-    let sizes: Vec<usize> = pending.iter().map(|p| chars(&p.encode()) + 1).collect();
+    let sizes: Vec<usize> = pending.iter().map(|p| bytes(&p.encode()) + 1).collect();
     let total: usize = sizes.iter().sum();
-    if pending.len() <= PENDING_MAX_ENTRIES && total <= PENDING_MAX_CHARS {
+    if pending.len() <= PENDING_MAX_ENTRIES && total <= PENDING_MAX_BYTES {
         return Vec::new();
     }
     let droppable = pending.len() - new.len();
     let (mut cut, mut left, mut count) = (0, total, pending.len());
-    while cut < droppable && (count > PENDING_KEEP_ENTRIES || left > PENDING_KEEP_CHARS) {
+    while cut < droppable && (count > PENDING_KEEP_ENTRIES || left > PENDING_KEEP_BYTES) {
         left -= sizes[cut];
         count -= 1;
         cut += 1;
@@ -663,7 +681,8 @@ impl JobStore for AppwriteStore {
         }
 
         // What is still due: beyond `keep`, or older than the cut-off (the two sets nest, so
-        // the larger count is the union's size). Appwrite counts up to 5000 (§1.4).
+        // the larger count is the union's size). Appwrite counts up to 5000
+        // (appwrite-notes: Query limits).
         let total_finished = self.count(vec![finished()])? as usize;
         let mut remaining = total_finished.saturating_sub(keep);
         if let Some(cut) = older_than {
@@ -754,10 +773,10 @@ impl JobStore for AppwriteStore {
     }
 }
 
-/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when
-/// the row is strictly newer than the timestamp sent (§1.9): a write landing in the same
-/// millisecond as the version we read would go unnoticed. Sending our write only once that
-/// millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
+/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when the row
+/// is strictly newer than the timestamp sent (appwrite-notes: Conditional writes): a write landing
+/// in the same millisecond as the version we read would go unnoticed. Sending our write only once
+/// that millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
 /// clock is not behind the server's; across a network the round trips already do.
 fn wait_past(updated_at: &str) {
     let Ok(version) = parse_timestamp("$updatedAt", updated_at) else {
@@ -808,11 +827,48 @@ fn strings<T: ToString>(items: &[T]) -> Vec<Value> {
 }
 
 fn ts(t: &Timestamp) -> Value {
-    Value::from(format_timestamp(t))
+    Value::from(crate::appwrite::datetime(t))
 }
 
 fn opt_ts(t: &Option<Timestamp>) -> Value {
     t.as_ref().map_or(Value::Null, ts)
+}
+
+/// Marks free text that Appwrite would otherwise read as an operator. On every update path
+/// Appwrite 1.9.6 applies any string value, on any column, that JSON-decodes to an object with
+/// an operator `method` (appwrite-notes: Operator strings, Operator methods): a worker's message
+/// `{"method":"stringConcat",…}` would be appended, `{"method":"increment",…}` would fail the
+/// write. Such text, and text that already starts with the mark, is stored with the mark in
+/// front (not JSON any more, so plain text to Appwrite); [`unescape_text`] removes exactly one.
+/// U+2060 WORD JOINER: invisible in the console, never produced by our own values.
+pub const TEXT_ESCAPE: char = '\u{2060}';
+
+/// The stored form of a free-text column's value: see [`TEXT_ESCAPE`]. The only place text is
+/// escaped; every free-text job column passes through it in [`encode_job`].
+pub fn escape_text(text: &str) -> String {
+    let operator_shaped = || {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .is_some_and(|v| v.get("method").is_some_and(Value::is_string))
+    };
+    if text.starts_with(TEXT_ESCAPE) || operator_shaped() {
+        format!("{TEXT_ESCAPE}{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The text a stored free-text value stands for: [`escape_text`] undone.
+pub fn unescape_text(stored: String) -> String {
+    match stored.strip_prefix(TEXT_ESCAPE) {
+        Some(text) => text.to_owned(),
+        None => stored,
+    }
+}
+
+fn plain(text: &Option<String>) -> Value {
+    text.as_deref()
+        .map_or(Value::Null, |t| Value::from(escape_text(t)))
 }
 
 /// `{"v":1,"data":…}` as text: see [`JSON_WRAPPER_VERSION`].
@@ -846,11 +902,14 @@ fn encode_job(job: &Job) -> Value {
     m.insert("status".into(), json!(job.status.as_str()));
     m.insert("referenceId".into(), json!(job.reference_id));
     m.insert("progress".into(), json!(job.progress));
-    m.insert("progressMessage".into(), json!(job.progress_message));
+    // Free text a worker or a user typed: escaped (TEXT_ESCAPE). `referenceId` and
+    // `idempotencyKey` are written once, by a create, where Appwrite parses no operators, and
+    // are queried by value, so they are stored as given.
+    m.insert("progressMessage".into(), plain(&job.progress_message));
     m.insert("startedAt".into(), opt_ts(&job.started_at));
     m.insert("updatedAt".into(), ts(&job.updated_at));
     m.insert("completedAt".into(), opt_ts(&job.completed_at));
-    m.insert("errorMessage".into(), json!(job.error_message));
+    m.insert("errorMessage".into(), plain(&job.error_message));
     m.insert(
         "metadata".into(),
         wrap(&Value::Object(job.metadata.clone())),
@@ -866,14 +925,16 @@ fn encode_job(job: &Job) -> Value {
     );
     m.insert("idempotencyKey".into(), json!(job.idempotency_key));
     m.insert("lastActor".into(), json!(job.last_actor));
-    m.insert("lastReason".into(), json!(job.last_reason));
+    m.insert("lastReason".into(), plain(&job.last_reason));
     m.insert("retryOf".into(), json!(job.retry_of));
     m.insert("rev".into(), json!(job.rev));
+    m.insert("run".into(), json!(job.run));
+    m.insert("executionId".into(), json!(job.execution_id));
     Value::Object(m)
 }
 
-/// Only the columns that changed (a partial update, §1.2): smaller requests, and a column we do
-/// not touch is never rewritten from a stale copy.
+/// Only the columns that changed (a partial update, appwrite-notes: Row endpoints): smaller
+/// requests, and a column we do not touch is never rewritten from a stale copy.
 fn diff(old: &Job, new: &Job) -> Map<String, Value> {
     let (Value::Object(old), Value::Object(new)) = (encode_job(old), encode_job(new)) else {
         return Map::new();
@@ -938,11 +999,11 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         progress: number("progress")?
             .and_then(|p| u8::try_from(p).ok())
             .ok_or_else(|| bad("progress", "missing or above 255".into()))?,
-        progress_message: text("progressMessage")?,
+        progress_message: text("progressMessage")?.map(unescape_text),
         started_at: time("startedAt")?,
         updated_at: required_time("updatedAt")?,
         completed_at: time("completedAt")?,
-        error_message: text("errorMessage")?,
+        error_message: text("errorMessage")?.map(unescape_text),
         metadata: object("metadata", unwrapped("metadata")?)?.unwrap_or_default(),
         created_at: required_time("createdAt")?,
         heartbeat_at: required_time("heartbeatAt")?,
@@ -952,9 +1013,12 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         result: object("result", unwrapped("result")?)?,
         idempotency_key: text("idempotencyKey")?,
         last_actor: text("lastActor")?,
-        last_reason: text("lastReason")?,
+        last_reason: text("lastReason")?.map(unescape_text),
         retry_of: text("retryOf")?,
         rev: number("rev")?.ok_or_else(|| bad("rev", "missing".into()))?,
+        // Rows written before runs existed are in their first run's position: run 0.
+        run: number("run")?.unwrap_or(0),
+        execution_id: text("executionId")?,
         id: id.clone(),
     };
     let pending = match unwrapped("pendingLog")? {
@@ -997,10 +1061,12 @@ fn encode_event(e: &JobEvent, rev: u64) -> Value {
         "eventId": e.id,
         "jobId": e.job_id,
         "jobRev": rev,
-        "at": format_timestamp(&e.at),
+        "at": crate::appwrite::datetime(&e.at),
         "kind": serde_json::to_value(e.kind).unwrap_or(Value::Null),
         "actor": e.actor,
-        "message": e.message,
+        // An upsert (moving entries out of the outbox) is an update path, where Appwrite reads
+        // operator-shaped text as an operator: stored escaped like the job's free text.
+        "message": e.message.as_deref().map(escape_text),
         "fromStatus": e.from_status.map(JobStatus::as_str),
         "toStatus": e.to_status.map(JobStatus::as_str),
         "details": wrap(&Value::Object(e.details.clone())),
@@ -1038,7 +1104,7 @@ fn decode_event(row: &Value) -> StoreResult<JobEvent> {
             .map_err(|e| bad("at", e.to_string()))?,
         kind,
         actor: text("actor").unwrap_or_default(),
-        message: text("message"),
+        message: text("message").map(unescape_text),
         from_status: status("fromStatus")?,
         to_status: status("toStatus")?,
         details,
@@ -1053,7 +1119,8 @@ mod tests {
     fn job() -> Job {
         let t = crate::job::millis(Utc::now());
         let mut metadata = Map::new();
-        // A top-level "method" would be an operator if stored bare (§1.7).
+        // A top-level "method" would be an operator if stored bare (appwrite-notes: Operator
+        // strings).
         metadata.insert("method".into(), json!("increment"));
         metadata.insert("values".into(), json!([1]));
         Job {
@@ -1079,6 +1146,8 @@ mod tests {
             last_reason: None,
             retry_of: None,
             rev: 3,
+            run: 1,
+            execution_id: None,
         }
     }
 
@@ -1170,9 +1239,28 @@ mod tests {
         let mut pending: Vec<Pending> = (1..=8).map(|n| entry(n, 1_900)).collect();
         let cut = push_pending(&mut pending, &[entry(9, 1_900)]);
         assert!(!cut.is_empty());
-        let kept: usize = pending.iter().map(|p| chars(&p.encode()) + 1).sum();
-        assert!(kept <= PENDING_KEEP_CHARS, "{kept}");
+        let kept: usize = pending.iter().map(|p| bytes(&p.encode()) + 1).sum();
+        assert!(kept <= PENDING_KEEP_BYTES, "{kept}");
         assert_eq!(pending.last().unwrap().rev, 9);
+    }
+
+    /// 4-byte characters count four times against the column's 65,535 bytes: the outbox bound
+    /// is in bytes, so it holds whatever the text.
+    #[test]
+    fn the_outbox_stays_within_its_byte_bound_with_four_byte_text() {
+        let mut pending = Vec::new();
+        for n in 1..=40u64 {
+            let mut e = entry(n, 10);
+            e.event.message = Some("😀".repeat(1_900));
+            push_pending(&mut pending, &[e]);
+            let stored = encode_pending(&pending);
+            let size = stored.as_str().map_or(0, str::len);
+            assert!(
+                size <= PENDING_MAX_BYTES + PENDING_ENTRY_MAX_BYTES,
+                "entry {n}: {size} bytes"
+            );
+            assert!(size < 65_535);
+        }
     }
 
     #[test]
@@ -1180,11 +1268,11 @@ mod tests {
         let mut big = entry(1, 10);
         big.event
             .details
-            .insert("blob".into(), json!("x".repeat(PENDING_ENTRY_MAX_CHARS)));
+            .insert("blob".into(), json!("x".repeat(PENDING_ENTRY_MAX_BYTES)));
         let kept = Pending::decode(&big.encode()).unwrap();
         assert_eq!(kept.event.id, "e1");
         assert!(kept.event.details.get("blob").is_none());
-        assert!(chars(&big.encode()) <= PENDING_ENTRY_MAX_CHARS);
+        assert!(bytes(&big.encode()) <= PENDING_ENTRY_MAX_BYTES);
     }
 
     #[test]

@@ -24,6 +24,14 @@ pub enum StoreError {
     /// Temporarily unavailable (rate limited, overloaded, timed out); safe to retry later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused our credentials (Appwrite 401/403: a key without the needed scope,
+    /// a key of another project). Not retryable: an operator must fix the deployment.
+    #[error("store refused access: {0}")]
+    Denied(String),
+    /// The backend has no such database, table or route (Appwrite 404 other than a missing
+    /// row: a wrong endpoint or id, or a schema that is not deployed).
+    #[error("store location not found: {0}")]
+    Missing(String),
     /// Anything else from the backend, with its own message (never a secret).
     #[error("store error: {0}")]
     Backend(String),
@@ -117,6 +125,15 @@ pub struct JobQuery {
     /// Continue after this job id (the last of the previous page).
     pub cursor: Option<String>,
 }
+
+/// How far back a polling client's next `updatedSince` reaches before the time of the list that
+/// answered it. A write is stamped (`updatedAt`) before it commits; a list that starts between
+/// the two does not see it, so the next delta must reach back past every write still in flight.
+/// A function writes with its execution's key, which Appwrite makes expire `timeout` + 60 s
+/// after the execution starts (appwrite-notes: Execution key lifetime), so no write lands later than
+/// that after its stamp; `tools/deploy-check` holds every `timeout` in appwrite.json to
+/// `DELTA_OVERLAP_SECONDS - 60`. docs/actions.md § Polling.
+pub const DELTA_OVERLAP_SECONDS: i64 = 360;
 
 /// Page size cap for every list, whatever is asked.
 pub const MAX_PAGE: usize = 500;

@@ -2,9 +2,9 @@
 //! with JSON queries, function executions, users and team memberships, with Appwrite's headers,
 //! row shapes and error bodies, plus fault injection and per-route request counters.
 //!
-//! Every shape follows `reference/appwrite.md` (section cited at each place); where the
-//! reference marks something as inference, so does the comment here. It is a faithful subset,
-//! not a database: no schema, no permissions, no indexes.
+//! Every shape follows `docs/appwrite-notes.md` (the note cited at each place), which names
+//! the upstream file each fact comes from. It is a faithful subset, not a database: no schema,
+//! no permissions, no indexes.
 //!
 //! ```no_run
 //! let fake = fake_appwrite::FakeAppwrite::start();
@@ -23,13 +23,16 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
-/// The server version the fake claims in error bodies (§1.5).
+pub mod schema;
+
+/// The server version the fake claims in error bodies (appwrite-notes: Error body).
 pub const VERSION: &str = "1.9.6";
 
 /// A fault to inject into the next matching requests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
-    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead (§1.10).
+    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead
+    /// (appwrite-notes: Rate limits).
     RateLimited { reset_in: u64 },
     /// A 5xx with Appwrite's `general_server_error` body, nothing applied.
     ServerError(u16),
@@ -50,7 +53,7 @@ struct Armed {
     left: usize,
 }
 
-/// A recorded `POST /v1/functions/{id}/executions` (§3.3).
+/// A recorded `POST /v1/functions/{id}/executions` (appwrite-notes: Creating an execution).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedExecution {
     pub function_id: String,
@@ -76,6 +79,16 @@ struct State {
     users: HashMap<String, Vec<String>>,
     /// team → (user, roles)
     teams: HashMap<String, Vec<(String, Vec<String>)>>,
+    /// (db, table) → columns and indexes; rows written to a table with columns are checked.
+    schemas: HashMap<(String, String), schema::Table>,
+    /// Deployments created (`POST /v1/functions/{id}/deployments`), newest last.
+    deployments: Vec<Value>,
+    /// Functions whose next builds fail.
+    failing_builds: Vec<String>,
+    /// function → its variables.
+    variables: HashMap<String, Vec<Value>>,
+    /// database → its document (`$id`, `name`, `enabled`), for those created through the API.
+    database_documents: HashMap<String, Value>,
 }
 
 struct Shared {
@@ -102,11 +115,22 @@ pub struct FakeAppwrite {
 impl FakeAppwrite {
     /// Starts a fake on a free local port with database `jobmanager` and tables `jobs` and
     /// `job_events`, project `test-project` and key `test-key`.
+    /// Their columns and indexes are the repository's `appwrite.json`, created as `push tables`
+    /// creates them, so every row the store writes is checked against the deployed schema.
     pub fn start() -> FakeAppwrite {
         let fake = Self::start_with("test-project", "test-key");
-        fake.add_table("jobmanager", "jobs");
-        fake.add_table("jobmanager", "job_events");
+        fake.add_manifest_tables(include_str!("../../../appwrite.json"));
         fake
+    }
+
+    /// Creates the tables of an `appwrite.json` text with their columns and indexes
+    /// ([`schema::tables_from_manifest`]).
+    pub fn add_manifest_tables(&self, manifest: &str) {
+        let manifest: Value = serde_json::from_str(manifest).expect("appwrite.json is JSON");
+        for (db, id, table) in schema::tables_from_manifest(&manifest, &now_text()) {
+            self.add_table(&db, &id);
+            self.shared.lock().schemas.insert((db, id), table);
+        }
     }
 
     /// Starts an empty fake (no tables) for the given project and key.
@@ -139,7 +163,8 @@ impl FakeAppwrite {
         }
     }
 
-    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it (§3.1).
+    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it
+    /// (appwrite-notes: Execution environment).
     pub fn endpoint(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -169,6 +194,21 @@ impl FakeAppwrite {
             .or_default()
             .entry(table.into())
             .or_default();
+    }
+
+    /// Makes every later deployment of `function` end its build as `failed`.
+    pub fn fail_builds_of(&self, function: &str) {
+        self.shared.lock().failing_builds.push(function.to_owned());
+    }
+
+    /// The variables set on `function`, as `{key, value, secret}` documents.
+    pub fn function_variables(&self, function: &str) -> Vec<Value> {
+        self.shared
+            .lock()
+            .variables
+            .get(function)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Makes the next `times` requests on `route` (a label as in [`requests`](Self::requests),
@@ -344,7 +384,7 @@ impl Answer {
         }
     }
 
-    /// Appwrite's error body `{message, code, type, version}` (§1.5).
+    /// Appwrite's error body `{message, code, type, version}` (appwrite-notes: Error body).
     fn error(status: u16, kind: &str, message: impl Into<String>) -> Answer {
         Answer::json(
             status,
@@ -419,7 +459,8 @@ async fn handle(
         _ => {}
     }
 
-    // Project then key, as Appwrite checks them (§1.3).
+    // Project then key, as Appwrite checks them (Appwrite 1.9.6 `app/controllers/shared/api.php`
+    // l.150-151 refuses an unknown project before l.204 reads `x-appwrite-key`).
     if project.as_deref() != Some(shared.project.as_str()) {
         return Ok(respond(Answer::error(
             404,
@@ -505,7 +546,8 @@ fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
     Some(fault)
 }
 
-/// The routes the fake serves (§1.2, §3.3, §8).
+/// The routes the fake serves (appwrite-notes: Row endpoints, Creating an execution, Users and
+/// memberships).
 #[derive(Debug, Clone)]
 enum Route {
     Rows {
@@ -531,6 +573,11 @@ enum Route {
     },
     Memberships {
         team: String,
+    },
+    /// Databases, tables, columns and indexes (`schema`).
+    Schema {
+        method: Method,
+        parts: Vec<String>,
     },
 }
 
@@ -572,6 +619,12 @@ impl Route {
             (&Method::GET, ["teams", team, "memberships"]) => Some(Route::Memberships {
                 team: team.to_string(),
             }),
+            (m, ["tablesdb", ..] | ["databases", ..] | ["functions", ..] | ["teams"]) => {
+                Some(Route::Schema {
+                    method: m.clone(),
+                    parts: parts.clone(),
+                })
+            }
             _ => None,
         }
     }
@@ -585,6 +638,7 @@ impl Route {
             Route::Executions { .. } => "POST executions".into(),
             Route::User { .. } => "GET user".into(),
             Route::Memberships { .. } => "GET memberships".into(),
+            Route::Schema { method, .. } => format!("{method} schema"),
         }
     }
 }
@@ -593,7 +647,8 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (§1.11).
+/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (appwrite-notes:
+/// Datetimes).
 fn now_text() -> String {
     now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
 }
@@ -629,6 +684,7 @@ fn apply(
     timestamp: Option<&str>,
 ) -> Answer {
     match route {
+        Route::Schema { method, parts } => schema_route(state, &method, &parts, &body),
         Route::Executions { function } => {
             let asynchronous = body.get("async").and_then(Value::as_bool).unwrap_or(false);
             let recorded = RecordedExecution {
@@ -654,7 +710,8 @@ fn apply(
             state.executions.push(recorded.clone());
             state.sequence += 1;
             let now = now_text();
-            // The execution model (§3.3): async → 202 and `waiting`; sync → the finished run.
+            // The execution model (appwrite-notes: Creating an execution): async → 202 and
+            // `waiting`; sync → the finished run.
             let execution = json!({
                 "$id": format!("exec{}", state.sequence), "$createdAt": now, "$updatedAt": now,
                 "$permissions": [], "functionId": function, "trigger": "http",
@@ -715,7 +772,8 @@ fn apply(
                 .find(|(k, _)| k == "total")
                 .is_none_or(|(_, v)| v != "false");
             let all: Vec<&Map<String, Value>> = rows.values().collect();
-            // `total` counts every match, before limit/offset/cursor, up to 5000 (§1.2).
+            // `total` counts every match, before limit/offset/cursor, up to 5000 (appwrite-notes:
+            // Query limits).
             let total = if total_wanted {
                 match filter_only(&all, &queries) {
                     Ok(n) => n.min(5000),
@@ -731,13 +789,15 @@ fn apply(
         }
         Route::RowsMethod { db, table, method } => {
             let sequence = state.sequence;
+            let columns = state.schemas.get(&(db.clone(), table.clone())).cloned();
             let rows = match table_of_mut(state, &db, &table) {
                 Ok(t) => t,
                 Err(a) => return a,
             };
             match method {
                 Method::POST => {
-                    let (answer, used) = create_row(rows, &db, &table, body, sequence);
+                    let (answer, used) =
+                        create_row(rows, &db, &table, body, sequence, columns.as_ref());
                     state.sequence += used;
                     answer
                 }
@@ -766,14 +826,26 @@ fn apply(
                             .and_then(|v| v.as_str().map(str::to_owned))
                             .unwrap_or_else(|| "unique()".into());
                         if let Some(r) = rows.get_mut(&id) {
-                            if let Err(a) = merge(r, &Value::Object(data)) {
+                            if let Err(a) = write_checked(
+                                r,
+                                &Value::Object(data),
+                                columns.as_ref(),
+                                Operators::Parse,
+                            ) {
                                 return a;
                             }
                             r.insert("$updatedAt".into(), json!(now_text()));
                             touched.push(Value::Object(r.clone()));
                         } else {
                             let body = json!({"rowId": id, "data": data});
-                            let (answer, n) = create_row(rows, &db, &table, body, sequence + used);
+                            let (answer, n) = create_row(
+                                rows,
+                                &db,
+                                &table,
+                                body,
+                                sequence + used,
+                                columns.as_ref(),
+                            );
                             if n == 0 {
                                 return answer;
                             }
@@ -784,8 +856,12 @@ fn apply(
                     state.sequence += used;
                     Answer::json(200, json!({"total": touched.len(), "rows": touched}))
                 }
+                Method::PATCH if is_empty_payload(body.get("data").unwrap_or(&Value::Null)) => {
+                    missing_payload()
+                }
                 Method::PATCH | Method::DELETE => {
-                    // Bulk update/delete by query (§1.2): no queries means every row.
+                    // Bulk update/delete by query (appwrite-notes: Bulk update and delete by
+                    // query): no queries means every row.
                     let queries: Vec<Value> = match body.get("queries") {
                         None | Some(Value::Null) => Vec::new(),
                         Some(Value::Array(items)) => {
@@ -802,8 +878,9 @@ fn apply(
                             )
                         }
                     };
-                    // Bulk operations act on every matching row: the list default of 25
-                    // applies to reads only (`no queries = ALL rows`, §1.2).
+                    // Bulk operations act on every matching row: the list default of 25 applies to
+                    // reads only (no queries = every row; appwrite-notes: Bulk update and delete by
+                    // query).
                     let mut queries = queries;
                     if !queries.iter().any(|q| q["method"] == "limit") {
                         queries.push(json!({"method": "limit", "values": [u32::MAX]}));
@@ -826,7 +903,9 @@ fn apply(
                             }
                         } else if let Some(r) = rows.get_mut(id) {
                             let data = body.get("data").cloned().unwrap_or(json!({}));
-                            if let Err(a) = merge(r, &data) {
+                            if let Err(a) =
+                                write_checked(r, &data, columns.as_ref(), Operators::Parse)
+                            {
                                 return a;
                             }
                             r.insert("$updatedAt".into(), json!(now_text()));
@@ -849,6 +928,7 @@ fn apply(
             id,
             method,
         } => {
+            let columns = state.schemas.get(&(db.clone(), table.clone())).cloned();
             let rows = match table_of_mut(state, &db, &table) {
                 Ok(t) => t,
                 Err(a) => return a,
@@ -856,8 +936,9 @@ fn apply(
             let Some(row) = rows.get_mut(&id) else {
                 return not_found_row(&id);
             };
-            // Optimistic concurrency (§1.9): refused when the row is strictly newer than the
-            // request timestamp, compared at millisecond precision. Only update/upsert/delete.
+            // Optimistic concurrency (appwrite-notes: Conditional writes): refused when the row is
+            // strictly newer than the request timestamp, at millisecond precision. Single-row
+            // update and delete only (in 1.9.6 upsert does not take the header).
             if method != Method::GET {
                 if let Some(raw) = timestamp {
                     let Some(ts) = parse_time(raw) else {
@@ -884,7 +965,11 @@ fn apply(
                 Method::GET => Answer::json(200, Value::Object(row.clone())),
                 Method::PATCH => {
                     let data = body.get("data").cloned().unwrap_or(json!({}));
-                    if let Err(a) = merge(row, &data) {
+                    if is_empty_payload(&data) && body.get("permissions").is_none_or(Value::is_null)
+                    {
+                        return missing_payload();
+                    }
+                    if let Err(a) = write_checked(row, &data, columns.as_ref(), Operators::Parse) {
                         return a;
                     }
                     row.insert("$updatedAt".into(), json!(now_text()));
@@ -944,13 +1029,15 @@ fn table_of_mut<'a>(
     })
 }
 
-/// `POST …/rows` with `{"rowId","data"}` (§1.2); the row JSON of §1.2 with `$sequence` a string.
+/// `POST …/rows` with `{"rowId","data"}`; the row JSON with `$sequence` a string
+/// (appwrite-notes: Row endpoints).
 fn create_row(
     rows: &mut BTreeMap<String, Map<String, Value>>,
     db: &str,
     table: &str,
     body: Value,
     sequence: u64,
+    columns: Option<&schema::Table>,
 ) -> (Answer, u64) {
     let Some(data) = body.get("data").and_then(Value::as_object) else {
         return (
@@ -986,16 +1073,243 @@ fn create_row(
     row.insert("$createdAt".into(), json!(now));
     row.insert("$updatedAt".into(), json!(now));
     row.insert("$permissions".into(), json!([]));
-    if let Err(a) = merge(&mut row, &Value::Object(data.clone())) {
+    if let Err(a) = write_checked(
+        &mut row,
+        &Value::Object(data.clone()),
+        columns,
+        Operators::Ignore,
+    ) {
         return (a, 0);
     }
     rows.insert(id, row.clone());
     (Answer::json(201, Value::Object(row)), 1)
 }
 
-/// Writes `data` into `row`. A string that decodes to an object with a known operator
-/// `method` is applied as that operator (§1.7); that is why JSON columns must be wrapped.
-fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
+/// Appwrite refuses an update without data (and, for one row, without permissions): appwrite
+/// 1.9.6 `Databases/Collections/Documents/Update.php` and `Bulk/Update.php`, `empty($data)`.
+fn is_empty_payload(data: &Value) -> bool {
+    match data {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty() || s == "{}" || s == "[]",
+        _ => false,
+    }
+}
+
+fn missing_payload() -> Answer {
+    Answer::error(
+        400,
+        "row_missing_payload",
+        "The row data and permissions are missing. You must provide either row data or permissions to be updated.",
+    )
+}
+
+/// Writes `data` into `row` only if the result passes the table's structure check
+/// ([`schema::check_row`]); otherwise `row` is left as it was.
+fn write_checked(
+    row: &mut Map<String, Value>,
+    data: &Value,
+    columns: Option<&schema::Table>,
+    operators: Operators,
+) -> Result<(), Answer> {
+    let mut next = row.clone();
+    merge(&mut next, data, operators)?;
+    if let Some(table) = columns {
+        schema::check_row(table, &next).map_err(|(s, k, m)| Answer::error(s, k, m))?;
+    }
+    *row = next;
+    Ok(())
+}
+
+/// The schema routes `push tables` uses: create a database or table, create columns (legacy
+/// `databases/{db}/collections/{t}/attributes/{kind}` as CLI 12.0.1 calls them, or
+/// `tablesdb/{db}/tables/{t}/columns/{kind}`) and indexes, read a database or table back.
+fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Value) -> Answer {
+    let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let now = now_text();
+    let refused = |(s, k, m): schema::Refusal| Answer::error(s, k, m);
+    let table_missing = || {
+        Answer::error(
+            404,
+            "table_not_found",
+            "Table with the requested ID could not be found.",
+        )
+    };
+    match (method, p.as_slice()) {
+        (&Method::GET, ["teams"]) => {
+            Answer::json(200, json!({"total": state.teams.len(), "teams": []}))
+        }
+        (&Method::GET, ["tablesdb"]) => {
+            let list: Vec<Value> = state
+                .databases
+                .keys()
+                .map(|id| database_document(state, id, &now))
+                .collect();
+            Answer::json(200, json!({"total": list.len(), "databases": list}))
+        }
+        (&Method::GET, ["functions"]) => Answer::json(200, json!({"total": 0, "functions": []})),
+        // Deployments: built at once, `ready` unless the function's builds are made to fail.
+        (&Method::POST, ["functions", function, "deployments"]) => {
+            state.sequence += 1;
+            let status = if state.failing_builds.iter().any(|f| f == function) {
+                "failed"
+            } else {
+                "ready"
+            };
+            let deployment = json!({"$id": format!("dep{}", state.sequence), "$createdAt": now,
+                "resourceId": function, "status": status, "buildLogs": ""});
+            state.deployments.push(deployment.clone());
+            Answer::json(202, deployment)
+        }
+        (&Method::GET, ["functions", function, "deployments"]) => {
+            let list: Vec<&Value> = state
+                .deployments
+                .iter()
+                .rev()
+                .filter(|d| d["resourceId"] == *function)
+                .collect();
+            Answer::json(200, json!({"total": list.len(), "deployments": list}))
+        }
+        (&Method::GET, ["functions", function, "variables"]) => {
+            let list = state.variables.get(*function).cloned().unwrap_or_default();
+            Answer::json(200, json!({"total": list.len(), "variables": list}))
+        }
+        (&Method::POST, ["functions", function, "variables"]) => {
+            state.sequence += 1;
+            let variable = json!({"$id": format!("var{}", state.sequence), "key": body["key"],
+                "value": body["value"], "secret": body["secret"].as_bool().unwrap_or(false),
+                "resourceType": "function", "resourceId": function});
+            state
+                .variables
+                .entry(function.to_string())
+                .or_default()
+                .push(variable.clone());
+            Answer::json(201, variable)
+        }
+        (&Method::PUT, ["functions", function, "variables", id]) => {
+            let list = state.variables.entry(function.to_string()).or_default();
+            match list.iter_mut().find(|v| v["$id"] == *id) {
+                Some(v) => {
+                    v["key"] = body["key"].clone();
+                    v["value"] = body["value"].clone();
+                    Answer::json(200, v.clone())
+                }
+                None => Answer::error(
+                    404,
+                    "variable_not_found",
+                    "Variable with the requested ID could not be found.",
+                ),
+            }
+        }
+        (&Method::GET, ["tablesdb", db]) => match state.databases.contains_key(*db) {
+            true => Answer::json(200, database_document(state, db, &now)),
+            false => Answer::error(404, "database_not_found", "Database not found"),
+        },
+        (&Method::POST, ["tablesdb"]) => {
+            let Some(id) = body.get("databaseId").and_then(Value::as_str) else {
+                return Answer::error(
+                    400,
+                    "general_argument_invalid",
+                    "Param \"databaseId\" is not optional.",
+                );
+            };
+            if state.databases.contains_key(id) {
+                return Answer::error(409, "database_already_exists", "Database already exists");
+            }
+            state.databases.insert(id.to_owned(), HashMap::new());
+            let document = json!({"$id": id, "name": body.get("name").cloned().unwrap_or(json!(id)),
+                "$createdAt": now, "$updatedAt": now,
+                "enabled": body.get("enabled").and_then(Value::as_bool).unwrap_or(true), "type": "tablesdb"});
+            state
+                .database_documents
+                .insert(id.to_owned(), document.clone());
+            Answer::json(201, document)
+        }
+        (&Method::POST, ["tablesdb", db, "tables"]) => {
+            let Some(id) = body.get("tableId").and_then(Value::as_str) else {
+                return Answer::error(
+                    400,
+                    "general_argument_invalid",
+                    "Param \"tableId\" is not optional.",
+                );
+            };
+            let Some(database) = state.databases.get_mut(*db) else {
+                return Answer::error(404, "database_not_found", "Database not found");
+            };
+            if database.contains_key(id) {
+                return Answer::error(
+                    409,
+                    "table_already_exists",
+                    "A table with the requested ID already exists.",
+                );
+            }
+            database.insert(id.to_owned(), Rows::new());
+            let table = schema::Table {
+                name: body["name"].as_str().unwrap_or(id).to_owned(),
+                permissions: body["permissions"].as_array().cloned().unwrap_or_default(),
+                row_security: body["rowSecurity"].as_bool().unwrap_or(false),
+                ..schema::Table::default()
+            };
+            let answer = schema::table_answer(db, id, &table, &now);
+            state.schemas.insert((db.to_string(), id.to_owned()), table);
+            Answer::json(201, answer)
+        }
+        (&Method::GET, ["tablesdb", db, "tables", table]) => {
+            match state.schemas.get(&(db.to_string(), table.to_string())) {
+                Some(t) => Answer::json(200, schema::table_answer(db, table, t, &now)),
+                None => table_missing(),
+            }
+        }
+        (&Method::POST, ["databases", db, "collections", table, "attributes", kind])
+        | (&Method::POST, ["tablesdb", db, "tables", table, "columns", kind]) => {
+            match state.schemas.get_mut(&(db.to_string(), table.to_string())) {
+                Some(t) => match schema::create_column(t, kind, body, &now) {
+                    Ok(column) => Answer::json(202, column),
+                    Err(e) => refused(e),
+                },
+                None => table_missing(),
+            }
+        }
+        (&Method::POST, ["databases", db, "collections", table, "indexes"])
+        | (&Method::POST, ["tablesdb", db, "tables", table, "indexes"]) => {
+            match state.schemas.get_mut(&(db.to_string(), table.to_string())) {
+                Some(t) => match schema::create_index(t, body, &now) {
+                    Ok(index) => Answer::json(202, index),
+                    Err(e) => refused(e),
+                },
+                None => table_missing(),
+            }
+        }
+        _ => Answer::error(
+            404,
+            "general_route_not_found",
+            "The requested route was not found.",
+        ),
+    }
+}
+
+/// A database as `GET /v1/tablesdb/{id}` answers it (`Response/Model/Database.php`); one made
+/// by `add_table` is named after its id.
+fn database_document(state: &State, id: &str, now: &str) -> Value {
+    state.database_documents.get(id).cloned().unwrap_or_else(|| {
+        json!({"$id": id, "name": id, "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"})
+    })
+}
+
+/// Whether a write path parses operator strings. Appwrite 1.9.6 parses them on update paths
+/// only (row update, upsert, bulk update; `Databases/Http/Databases/Action.php`
+/// `parseOperators`), never on create (appwrite-notes: Operator strings).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operators {
+    Parse,
+    Ignore,
+}
+
+/// Writes `data` into `row`. On update paths, a string on any column that decodes to an object
+/// with a known operator `method` is applied as that operator (appwrite-notes: Operator strings), plain text columns
+/// included: that is why the adapter escapes such text and wraps JSON columns.
+fn merge(row: &mut Map<String, Value>, data: &Value, operators: Operators) -> Result<(), Answer> {
     let Some(data) = data.as_object() else {
         return Err(Answer::error(
             400,
@@ -1009,6 +1323,7 @@ fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
         }
         let operator = value
             .as_str()
+            .filter(|_| operators == Operators::Parse)
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
             .filter(|v| {
                 v.get("method")
@@ -1017,26 +1332,73 @@ fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
             });
         let new = match operator {
             None => value.clone(),
-            Some(op) => {
-                let arg = op["values"].get(0).and_then(Value::as_f64).unwrap_or(1.0);
-                let old = row.get(key).and_then(Value::as_f64).unwrap_or(0.0);
-                match op["method"].as_str().unwrap_or_default() {
-                    "increment" => number(old + arg),
-                    "decrement" => number(old - arg),
-                    "dateSetNow" => json!(now_text()),
-                    other => {
-                        return Err(Answer::error(
-                            400,
-                            "general_argument_invalid",
-                            format!("Operator `{other}` is not supported by the fake"),
-                        ))
-                    }
-                }
-            }
+            Some(op) => apply_operator(key, row.get(key), &op)?,
         };
         row.insert(key.clone(), new);
     }
     Ok(())
+}
+
+/// One operator on a column's current value, as utopia-php/database 6.0.0 applies it
+/// (`Operator.php`, `Validator/Operator.php`): numeric operators on a text value are refused,
+/// string operators work on text. Array and date-offset operators are not needed by Job
+/// Manager and are refused by the fake.
+fn apply_operator(key: &str, old: Option<&Value>, op: &Value) -> Result<Value, Answer> {
+    let method = op["method"].as_str().unwrap_or_default();
+    let values = op["values"].as_array().cloned().unwrap_or_default();
+    let text = |i: usize| {
+        values
+            .get(i)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let invalid = |why: String| {
+        Answer::error(
+            400,
+            "row_invalid_structure",
+            format!("Invalid operator for attribute \"{key}\": {why}"),
+        )
+    };
+    let numeric = matches!(
+        method,
+        "increment" | "decrement" | "multiply" | "divide" | "modulo" | "power"
+    );
+    if numeric {
+        if let Some(Value::String(_)) = old {
+            return Err(invalid(format!(
+                "Cannot apply {method} operator to non-numeric field '{key}'"
+            )));
+        }
+        let arg = values.first().and_then(Value::as_f64).unwrap_or(1.0);
+        let old = old.and_then(Value::as_f64).unwrap_or(0.0);
+        return Ok(number(match method {
+            "increment" => old + arg,
+            "decrement" => old - arg,
+            "multiply" => old * arg,
+            "divide" if arg != 0.0 => old / arg,
+            "modulo" if arg != 0.0 => old % arg,
+            "power" => old.powf(arg),
+            _ => return Err(invalid(format!("Cannot apply {method} operator: by zero"))),
+        }));
+    }
+    let old_text = || match old {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(invalid(format!(
+            "Cannot apply {method} operator to non-string field '{key}'"
+        ))),
+    };
+    match method {
+        "stringConcat" => Ok(json!(old_text()? + &text(0))),
+        "stringReplace" => Ok(json!(old_text()?.replace(&text(0), &text(1)))),
+        "dateSetNow" => Ok(json!(now_text())),
+        other => Err(Answer::error(
+            400,
+            "general_argument_invalid",
+            format!("Operator `{other}` is not supported by the fake"),
+        )),
+    }
 }
 
 fn number(n: f64) -> Value {
@@ -1048,7 +1410,7 @@ fn number(n: f64) -> Value {
 }
 
 fn is_operator(method: &str) -> bool {
-    // The operator methods of §1.7.
+    // The operator methods (appwrite-notes: Operator strings).
     matches!(
         method,
         "increment"
@@ -1058,6 +1420,7 @@ fn is_operator(method: &str) -> bool {
             | "modulo"
             | "power"
             | "stringConcat"
+            | "stringReplace"
             | "toggle"
             | "arrayAppend"
             | "arrayPrepend"
@@ -1104,9 +1467,22 @@ fn invalid_query(why: impl Into<String>) -> Answer {
     )
 }
 
-/// One query: a JSON string (or, nested in `and`/`or`, an object) as in §1.4.
+/// Appwrite's `queries` parameter: at most 4,096 characters per query (appwrite 1.9.6
+/// `app/init/constants.php` `APP_LIMIT_ARRAY_ELEMENT_SIZE`, the `queries` param of
+/// `TablesDB/Tables/Rows/XList.php` and of the bulk update and delete).
+const MAX_QUERY_CHARS: usize = 4096;
+
+/// One query: a JSON string (or, nested in `and`/`or`, an object); appwrite-notes: Query wire
+/// format.
 fn parse_query(raw: &Value) -> Result<Value, Answer> {
     let q = match raw {
+        Value::String(s) if s.chars().count() > MAX_QUERY_CHARS => {
+            return Err(Answer::error(
+                400,
+                "general_argument_invalid",
+                "Invalid `queries` param: Value must a valid array no longer than 100 items and Value must be a valid string and at least 1 chars and no longer than 4096 chars",
+            ))
+        }
         Value::String(s) => serde_json::from_str::<Value>(s)
             .map_err(|_| invalid_query(format!("`{s}` is not JSON")))?,
         Value::Object(_) => raw.clone(),
@@ -1119,7 +1495,18 @@ fn parse_query(raw: &Value) -> Result<Value, Answer> {
     if !q.get("values").is_none_or(Value::is_array) {
         return Err(invalid_query("`values` must be an array"));
     }
-    // Appwrite caps each list of values at 500 (§1.4).
+    // Nested queries must be objects: utopia-php/database 6.0.0 `Query::parseQuery(array)`
+    // is called on each, and a string there is a PHP TypeError, which Appwrite answers 500.
+    if (method == "and" || method == "or") && !values(&q).iter().all(Value::is_object) {
+        return Err(Answer::error(500, "general_unknown", "Server Error"));
+    }
+    // utopia-php/database 6.0.0 `Validator/Query/Limit.php`: `Range(1, maxLimit)`.
+    if method == "limit" && values(&q).first().and_then(Value::as_u64).unwrap_or(0) < 1 {
+        return Err(invalid_query(
+            "Invalid limit: Value must be a valid range between 1 and 5,000",
+        ));
+    }
+    // Appwrite caps each list of values at 500 (appwrite-notes: Query limits).
     if q.get("values")
         .and_then(Value::as_array)
         .is_some_and(|v| v.len() > 500)
@@ -1165,7 +1552,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             (Some(tx), Some(ty)) => Some(tx.cmp(&ty)),
             _ => match (x.parse::<u64>(), y.parse::<u64>()) {
                 (Ok(nx), Ok(ny)) => Some(nx.cmp(&ny)),
-                _ => Some(x.cmp(y)),
+                _ => Some(collate(x, y)),
             },
         },
         (Value::String(x), Value::Number(y)) | (Value::Number(y), Value::String(x)) => {
@@ -1178,6 +1565,14 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         }
         _ => None,
     }
+}
+
+/// Text order as production compares it: MariaDB's `utf8mb4` default collation,
+/// `utf8mb4_general_ci`, is case-insensitive (utopia-php/database 6.0.0
+/// `Adapter/MariaDB.php` creates the database `DEFAULT CHARACTER SET utf8mb4`), for `equal`,
+/// `startsWith` and ordering alike.
+fn collate(x: &str, y: &str) -> Ordering {
+    x.to_lowercase().cmp(&y.to_lowercase())
 }
 
 fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
@@ -1209,7 +1604,7 @@ fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
         "isNull" => cell.is_null(),
         "isNotNull" => !cell.is_null(),
         "startsWith" => match (cell, first) {
-            (Value::String(c), Value::String(p)) => c.starts_with(p.as_str()),
+            (Value::String(c), Value::String(p)) => c.to_lowercase().starts_with(&p.to_lowercase()),
             _ => false,
         },
         "and" | "or" => {
@@ -1243,7 +1638,7 @@ fn filter_only(rows: &[&Map<String, Value>], queries: &[Value]) -> Result<usize,
 }
 
 /// Filters, orders (user orders, then `$sequence` as Appwrite's tie-breaker), applies the
-/// cursor, offset and limit (default 25, §1.4) and the selection.
+/// cursor, offset and limit (default 25, appwrite-notes: Query limits) and the selection.
 fn select(
     rows: Vec<&Map<String, Value>>,
     queries: Result<Vec<Value>, Answer>,

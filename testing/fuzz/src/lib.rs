@@ -273,10 +273,10 @@ fn seeds() -> &'static MemStore {
                 JobStatus::Completed => {
                     let mut result = Map::new();
                     result.insert("sent".into(), json!(200));
-                    usecase::complete(&act, id, result, None).unwrap();
+                    usecase::complete(&act, id, result, None, None).unwrap();
                 }
                 JobStatus::Failed => {
-                    usecase::fail(&act, id, "SES throttled", None).unwrap();
+                    usecase::fail(&act, id, "SES throttled", None, None).unwrap();
                 }
                 JobStatus::Cancelled => {
                     usecase::control(&act, id, Event::Cancel, None).unwrap();

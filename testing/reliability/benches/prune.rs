@@ -41,7 +41,7 @@ fn seed(store: &dyn JobStore, n: usize) {
         if i % 3 == 0 {
             usecase::control(&act, &job.id, Event::Cancel, None).expect("cancel");
         } else {
-            usecase::complete(&act, &job.id, Default::default(), None).expect("complete");
+            usecase::complete(&act, &job.id, Default::default(), None, None).expect("complete");
         }
     }
 }

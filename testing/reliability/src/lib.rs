@@ -1,7 +1,10 @@
 //! Race torture: randomised interleavings of worker reports, user actions and sweeper runs on
 //! a few shared jobs, from a recorded seed, followed by a check of every invariant Job Manager
 //! promises. Runs against any `JobStore`; the test suite runs a bounded version on SQLite and on
-//! the fake Appwrite, `scripts/torture` a longer one.
+//! the fake Appwrite, `scripts/torture` a longer one. [`runs`] tortures run fencing through the
+//! hook protocol: two workers per job and random pause / resume / retry interleavings.
+
+pub mod runs;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -195,8 +198,11 @@ pub fn run_then(store: &dyn JobStore, plan: Plan, before_check: &dyn Fn()) -> Re
                             Ok(None) => {
                                 succeeded.fetch_add(1, Ordering::Relaxed);
                             }
+                            // Run-less reports after a resume are fenced off (`runs` tortures
+                            // the fencing itself).
                             Err(Error::Illegal { .. })
                             | Err(Error::NotRetryable { .. })
+                            | Err(Error::Stopped { .. })
                             | Err(Error::NotFound(_)) => {
                                 refused.fetch_add(1, Ordering::Relaxed);
                             }
@@ -304,8 +310,8 @@ fn one(
             Ok(None)
         }
         Op::WorkerPaused => changed(usecase::worker_paused(&worker, &id, None, None)?),
-        Op::Complete => changed(usecase::complete(&worker, &id, Map::new(), None)?),
-        Op::Fail => changed(usecase::fail(&worker, &id, "torture failure", None)?),
+        Op::Complete => changed(usecase::complete(&worker, &id, Map::new(), None, None)?),
+        Op::Fail => changed(usecase::fail(&worker, &id, "torture failure", None, None)?),
         Op::Pause => changed(usecase::control(&user, &id, Event::Pause, Some("t"))?),
         Op::Resume => changed(usecase::control(&user, &id, Event::Resume, None)?),
         Op::Cancel => changed(usecase::control(&user, &id, Event::Cancel, None)?),

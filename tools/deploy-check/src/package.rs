@@ -1,6 +1,6 @@
 //! The packager behind `scripts/package`: for every function of `appwrite.json`, a generated,
-//! self-contained folder `dist/<id>/` that Appwrite's Rust build accepts (`reference/appwrite.md`
-//! §5.3-5.6). Layout:
+//! self-contained folder `dist/<id>/` that Appwrite's Rust build accepts (appwrite-notes:
+//! How a Rust function is built). Layout:
 //!
 //! ```text
 //! dist/<id>/Cargo.toml              package and lib `handler`, no [workspace], pins
@@ -30,8 +30,8 @@ use crate::config::AppwriteConfig;
 
 /// Exact versions the bundle requires on top of the official runtime's lock so that nothing
 /// needs rustc above 1.83 (cargo 1.83 resolves new crates without looking at `rust-version`).
-/// The lock's `icu_*` 2.2.0 (rustc 1.86) is reached through reqwest -> url -> idna ->
-/// idna_adapter; open-runtimes' own test function pins the same (`reference/appwrite.md` §5.5).
+/// The lock's `icu_*` 2.2.0 (newer than rustc 1.83) is reached through reqwest -> url -> idna ->
+/// idna_adapter; open-runtimes' own test function pins the same (appwrite-notes: MSRV pins).
 /// The bundle check fails, naming the crate and its chain, whenever another one is needed.
 pub const PINS: &[(&str, &str)] = &[
     ("icu_collections", "=2.1.1"),
@@ -41,6 +41,25 @@ pub const PINS: &[(&str, &str)] = &[
     ("icu_provider", "=2.1.1"),
     ("indexmap", "=2.13.0"),
 ];
+
+/// Every registry crate the bundles need that the runtime's lock does not hold, as `name
+/// version` lines: the versions the bundle check resolved and built. Appwrite's build runs
+/// `cargo build` without `--locked` (cargo 1.83, MSRV-unaware), so anything not fixed here would
+/// be resolved afresh at every deployment and could break a later build. Regenerate with
+/// `deploy-check pins`; the bundle check fails when a crate outside the lock is not pinned.
+pub const RESOLVED_PINS: &str = include_str!("../replica/pins.txt");
+
+/// The line that opens the resolution-only pins in a bundle's manifest.
+pub const PINS_SECTION: &str = "[target.'cfg(any())'.dependencies]";
+
+/// [`RESOLVED_PINS`] as (name, version).
+pub fn resolved_pins() -> Vec<(&'static str, &'static str)> {
+    RESOLVED_PINS
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .collect()
+}
 
 /// The `openruntimes` requirement every function crate uses; the handler names it too.
 pub const OPENRUNTIMES: &str =
@@ -163,6 +182,24 @@ pub fn handler_manifest(id: &str) -> String {
     for (name, version) in PINS {
         let _ = writeln!(toml, "{name} = \"{version}\"");
     }
+    toml.push_str(
+        "\n# Every crate outside the runtime's lock, at the version the bundle check resolved and\n\
+         # built: Appwrite builds without --locked, so these would otherwise be resolved afresh at\n\
+         # every deployment. Under a cfg that is never true they only fix versions: no code, no\n\
+         # features.\n",
+    );
+    toml.push_str(PINS_SECTION);
+    toml.push('\n');
+    for (name, version) in resolved_pins() {
+        if PINS.iter().any(|(pinned, _)| *pinned == name) {
+            continue;
+        }
+        let key = format!("pin-{name}-{}", version.replace(['.', '+'], "_"));
+        let _ = writeln!(
+            toml,
+            "{key} = {{ package = \"{name}\", version = \"={version}\", default-features = false }}"
+        );
+    }
     toml
 }
 
@@ -247,7 +284,8 @@ fn check_dependencies(root: &Path, package: &Value, crates: &[String]) -> Result
 }
 
 /// Fails on a `[workspace]` table or `workspace = true` inheritance: Appwrite's build copies the
-/// crate into its own workspace, where neither works (`reference/appwrite.md` §5.4).
+/// crate into its own workspace, where neither works (appwrite-notes: How a Rust function is
+/// built).
 pub fn check_manifest_text(manifest: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;

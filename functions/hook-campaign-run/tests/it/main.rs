@@ -2,6 +2,7 @@
 //! input, a simulated orchestrator across a user pause and resume, and write coalescing.
 
 mod bad_input;
+mod checkpoints;
 mod coalescing;
 mod events;
 mod orchestrator;

@@ -54,7 +54,9 @@ fn resume_queues_the_job_and_triggers_its_worker_with_the_checkpoint() {
         *executions,
         vec![(
             "orchestrator".to_owned(),
-            json!({"jobId": job.id, "checkpoint": {"offset": 50}, "resumed": true})
+            // A valid `start` request: the run the resume began (docs/hooks.md § Runs).
+            json!({"event": "start", "jobId": job.id, "run": job.run + 1, "referenceId": "c1",
+                   "checkpoint": {"offset": 50}})
         )]
     );
 }
@@ -136,7 +138,8 @@ fn retry_of_a_failed_job_creates_a_linked_queued_job_and_triggers_its_worker() {
     let executions = app.fake.executions.lock().unwrap().clone();
     assert_eq!(
         executions[0].1,
-        json!({"jobId": new_id, "checkpoint": {"offset": 50}, "resumed": true, "retryOf": failed.id})
+        json!({"event": "start", "jobId": new_id, "run": 0, "referenceId": "c1",
+               "checkpoint": {"offset": 50}})
     );
     let events = app.store.inner.events(&new_id, 10).unwrap();
     assert_eq!(events[0].actor, "user:alice");

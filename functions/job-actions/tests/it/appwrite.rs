@@ -132,6 +132,7 @@ fn on_appwrite_a_list_costs_one_store_request_and_a_next_page_two() {
     let sent: Value = serde_json::from_str(&executions[0].body).unwrap();
     assert_eq!(
         sent,
-        json!({"jobId": ids[0], "checkpoint": null, "resumed": true})
+        json!({"event": "start", "jobId": ids[0], "run": 2, "referenceId": "camp-0",
+               "checkpoint": null})
     );
 }

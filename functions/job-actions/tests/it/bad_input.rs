@@ -293,7 +293,8 @@ fn an_invalid_configuration_is_a_neutral_500_that_names_nothing() {
     assert_eq!(res.status, 500);
     assert_eq!(
         res.json,
-        json!({"error": {"code": "misconfigured", "message": "the function is misconfigured", "field": null}})
+        json!({"error": {"code": "misconfigured", "message": "the function is misconfigured", "field": null},
+               "requestId": "unknown"})
     );
 }
 

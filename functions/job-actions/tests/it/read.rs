@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 use shared::job::{JobStatus, JobType};
+use shared::store::JobStore;
 
 use crate::support::{spawn_app, TestApp, OPERATOR, VIEWER};
 
@@ -59,6 +60,8 @@ fn list_returns_every_job_newest_first_with_derived_fields() {
         "lastReason",
         "retryOf",
         "rev",
+        "run",
+        "executionId",
         "durationMs",
         "etaMs",
         "control",
@@ -332,4 +335,42 @@ fn detail_has_the_job_its_full_log_and_the_audit_link() {
     let job = app.seed(JobType::CampaignRun, JobStatus::Paused, "c");
     let res = app.get(&format!("/v1/jobs/{}", job.id)).user(VIEWER).send();
     assert_eq!(res.json["auditLogUrl"], Value::Null);
+}
+
+#[test]
+fn a_write_stamped_before_a_list_but_committed_after_it_reaches_the_next_delta() {
+    let (app, ids) = seeded();
+    let running = ids
+        .iter()
+        .find(|id| app.store.inner.get(id).unwrap().status == JobStatus::Running)
+        .unwrap()
+        .clone();
+    app.advance(60);
+    // A hook stamps its write now…
+    let stamped = app.now();
+    app.advance(2);
+    // …a dashboard list starts after the stamp, while the write is still in flight…
+    let page = app.get("/v1/jobs").user(VIEWER).send();
+    assert_eq!(page.status, 200, "{}", page.body);
+    // …and the write commits after the list read it.
+    let act = shared::usecase::Act::new(app.store.as_ref(), "function:orchestrator", stamped);
+    shared::usecase::complete(&act, &running, serde_json::Map::new(), None, None).unwrap();
+    app.advance(5);
+    // Following the answer as documented picks the completion up.
+    let since = page.json["updatedSince"].as_str().unwrap();
+    let delta = app
+        .get(&format!(
+            "/v1/jobs?updatedSince={}",
+            since.replace('+', "%2B")
+        ))
+        .user(VIEWER)
+        .send();
+    assert_eq!(delta.status, 200, "{}", delta.body);
+    let job = delta.json["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["$id"] == running.as_str())
+        .unwrap_or_else(|| panic!("{running} missing from the delta: {}", delta.body));
+    assert_eq!(job["status"], "COMPLETED");
 }

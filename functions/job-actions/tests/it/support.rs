@@ -258,9 +258,9 @@ impl TestApp {
             JobStatus::Completed => {
                 let mut result = Map::new();
                 result.insert("sent".into(), json!(200));
-                usecase::complete(&act, id, result, None).unwrap()
+                usecase::complete(&act, id, result, None, None).unwrap()
             }
-            JobStatus::Failed => usecase::fail(&act, id, "SES throttled", None).unwrap(),
+            JobStatus::Failed => usecase::fail(&act, id, "SES throttled", None, None).unwrap(),
             JobStatus::Cancelled => usecase::control(&act, id, Event::Cancel, None).unwrap(),
         };
         assert_eq!(job.status, status);

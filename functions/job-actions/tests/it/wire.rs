@@ -163,7 +163,8 @@ fn handle_checks_roles_and_triggers_the_worker_through_appwrites_rest_api() {
     let inner: Value = serde_json::from_str(sent["body"].as_str().unwrap()).unwrap();
     assert_eq!(
         inner,
-        json!({"jobId": job.id, "checkpoint": null, "resumed": true})
+        json!({"event": "start", "jobId": job.id, "run": 2, "referenceId": "camp-1",
+               "checkpoint": null})
     );
 
     // A confirmed team membership grants the role; an unknown user has none.

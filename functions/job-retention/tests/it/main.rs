@@ -64,6 +64,8 @@ fn job(id: String, job_type: JobType, status: JobStatus, at: Timestamp) -> Job {
         last_reason: None,
         retry_of: None,
         rev: 1,
+        run: 1,
+        execution_id: None,
     }
 }
 

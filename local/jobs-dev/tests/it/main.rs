@@ -4,6 +4,8 @@
 
 mod captured;
 mod cost;
+mod forward;
+mod identities;
 mod load;
 mod security;
 mod tracker;
@@ -343,4 +345,27 @@ fn scheduled_functions_run_on_their_cron() {
             break;
         }
     }
+}
+
+#[test]
+fn a_cross_site_post_is_refused_before_it_reaches_a_function() {
+    let app = spawn_app("operator");
+    let post = |origin: Option<&str>| {
+        let mut req = app
+            .http
+            .post(format!("{}/v1/functions/job-actions/executions", app.url))
+            .json(&json!({"body": "", "async": false, "path": "/v1/jobs/j1/cancel", "method": "POST"}));
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        req.send().unwrap()
+    };
+    let refused = post(Some("https://evil.example"));
+    assert_eq!(refused.status().as_u16(), 403);
+    let own = post(Some(app.url.as_str()));
+    assert_eq!(
+        own.status().as_u16(),
+        201,
+        "the dashboard's own origin passes"
+    );
 }

@@ -243,6 +243,7 @@ fn migrating_a_version_2_file_counts_the_jobs_it_already_has() {
              CREATE INDEX jobs_type_status_completed
                  ON jobs (type, status, completedAt, createdAt, id);
              CREATE INDEX jobs_reference ON jobs (referenceId, type, status);
+             ALTER TABLE jobs DROP COLUMN run; ALTER TABLE jobs DROP COLUMN executionId;
              PRAGMA user_version = 2;",
         )
         .unwrap();

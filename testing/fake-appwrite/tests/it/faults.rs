@@ -45,8 +45,10 @@ fn a_create_whose_answer_was_lost_is_retried_without_a_second_job() {
     assert_eq!(again.job.id, started.job.id);
     assert!(!again.created);
     assert_eq!(app.fake.rows("jobmanager", "jobs").len(), 1);
-    // One created entry, kept in the job row's outbox.
-    assert_eq!(app.store.events(&started.job.id, 10).unwrap().len(), 1);
+    // It picks the job up in a run of its own (docs/hooks.md § Runs): one more log entry.
+    assert_eq!(again.job.run, started.job.run + 1);
+    assert_eq!(app.store.events(&started.job.id, 10).unwrap().len(), 2);
+    // Its entries are kept in the job row's outbox: none reached `job_events` yet.
     assert!(app.fake.rows("jobmanager", "job_events").is_empty());
 }
 
@@ -161,14 +163,15 @@ fn exhausted_retries_are_an_unavailable_error_naming_appwrites_type() {
 fn a_refused_key_is_not_retried_and_its_type_is_reported() {
     let app = spawn_app_with(&[("APPWRITE_API_KEY", "wrong")]);
     match app.store.get("j1") {
-        Err(StoreError::Backend(text)) => {
+        // Denied: the operator must fix the key, which the hooks answer as `appwrite_forbidden`.
+        Err(StoreError::Denied(text)) => {
             assert!(
                 text.contains("401") && text.contains("general_unauthorized_scope"),
                 "{text}"
             );
             assert!(!text.contains("wrong"), "the key never shows: {text}");
         }
-        other => panic!("expected Backend, got {other:?}"),
+        other => panic!("expected Denied, got {other:?}"),
     }
     assert_eq!(app.fake.total_requests(), 1);
     assert!(app.sleeps().is_empty());

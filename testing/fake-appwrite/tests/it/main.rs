@@ -7,4 +7,6 @@ mod conformance;
 mod costs;
 mod faults;
 mod live;
+mod operators;
+mod strict;
 mod support;

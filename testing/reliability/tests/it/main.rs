@@ -5,6 +5,8 @@
 
 mod authorization;
 mod bad_input;
+mod runs;
 mod secrets;
+mod server_errors;
 mod torture;
 mod world;

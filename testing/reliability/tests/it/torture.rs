@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_appwrite::{FakeAppwrite, Fault};
+use reliability::runs::{self, RunsPlan, RunsReport};
 use reliability::{run, run_then, Plan, Report};
 use shared::appwrite::{AppwriteClient, AppwriteConfig, RetryPolicy};
 use shared::store::appwrite::AppwriteStore;
@@ -49,7 +50,9 @@ fn verdict(name: &str, plan: Plan, report: &Report) {
     assert!(report.ops >= plan.ops.min(10_000) - plan.threads);
     // Refusals by the state machine depend on how the threads interleave, so the run is judged
     // on the operations that reached the store: most of them must go through (faults are at most
-    // one request in five, and retried), and enough of them for the run to mean something.
+    // one request in five, and retried), and enough of them for the run to mean something. This
+    // torture's workers send no run, so after a resume their reports are fenced off (refused);
+    // `runs` tortures workers that do.
     assert!(
         report.succeeded > report.store_errors && report.succeeded > report.ops / 10,
         "too few operations went through: {report:?}"
@@ -62,7 +65,7 @@ fn verdict(name: &str, plan: Plan, report: &Report) {
     );
 }
 
-fn appwrite_store(fake: &FakeAppwrite) -> AppwriteStore {
+pub fn appwrite_store(fake: &FakeAppwrite) -> AppwriteStore {
     let vars: HashMap<String, String> = fake.variables();
     let config = AppwriteConfig::from_lookup(|k| vars.get(k).cloned(), None).expect("config");
     let slept = Arc::new(Mutex::new(Duration::ZERO));
@@ -122,4 +125,71 @@ fn injected_faults_surface_as_errors_and_break_no_invariant() {
     println!("faults injected: {injected}");
     assert!(injected > 0, "the schedule injected no fault");
     verdict("appwrite+faults", plan, &report);
+}
+
+fn runs_plan(threads: usize) -> RunsPlan {
+    let seed = std::env::var("TORTURE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(15);
+    let ops = std::env::var("TORTURE_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    RunsPlan {
+        seed,
+        threads,
+        ops,
+        jobs: 4,
+    }
+}
+
+fn runs_verdict(name: &str, plan: RunsPlan, report: &RunsReport) {
+    println!(
+        "torture-runs[{name}] seed={} threads={} ops={} continued={} stopped={} resumes={} retries={} max-run={} violations={}",
+        plan.seed,
+        plan.threads,
+        report.ops,
+        report.continued,
+        report.stopped,
+        report.resumes,
+        report.retries,
+        report.max_run,
+        report.violations.len()
+    );
+    assert!(report.ops >= plan.ops.min(10_000) - plan.threads);
+    // The interleavings the check is about did happen, many times.
+    assert!(report.resumes > 100, "{report:?}");
+    assert!(report.stopped > 100, "{report:?}");
+    assert!(report.continued > 1_000, "{report:?}");
+    assert!(
+        report.violations.is_empty(),
+        "seed {} broke run fencing:\n{}",
+        plan.seed,
+        report.violations.join("\n")
+    );
+}
+
+#[test]
+fn after_a_resume_at_most_one_run_is_ever_told_to_continue_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
+    let plan = runs_plan(1);
+    runs_verdict("sqlite", plan, &runs::run(store, plan));
+}
+
+#[test]
+fn after_a_resume_at_most_one_run_is_ever_told_to_continue_with_racing_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("runs.db")).unwrap());
+    let plan = runs_plan(4);
+    runs_verdict("sqlite, 4 threads", plan, &runs::run(store, plan));
+}
+
+#[test]
+fn after_a_resume_at_most_one_run_is_ever_told_to_continue_on_the_fake_appwrite() {
+    let fake = FakeAppwrite::start();
+    let store = Arc::new(appwrite_store(&fake));
+    let plan = runs_plan(1);
+    runs_verdict("appwrite", plan, &runs::run(store, plan));
 }

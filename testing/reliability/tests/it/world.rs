@@ -39,10 +39,7 @@ impl Endpoint {
 
     pub fn name(self) -> &'static str {
         match self {
-            Endpoint::Hook(JobType::CampaignRun) => "hook-campaign-run",
-            Endpoint::Hook(JobType::BulkVerify) => "hook-bulk-verify",
-            Endpoint::Hook(JobType::SqsPoll) => "hook-sqs-poll",
-            Endpoint::Hook(JobType::MetricsFetch) => "hook-metrics-fetch",
+            Endpoint::Hook(t) => t.hook_function(),
             Endpoint::Actions => "job-actions",
             Endpoint::Retention => "job-retention",
         }
@@ -220,8 +217,8 @@ impl World {
                 usecase::control(&act, &id, Event::Pause, None).unwrap();
                 usecase::control(&act, &id, Event::Resume, None).unwrap()
             }
-            JobStatus::Completed => usecase::complete(&act, &id, Map::new(), None).unwrap(),
-            JobStatus::Failed => usecase::fail(&act, &id, "SES throttled", None).unwrap(),
+            JobStatus::Completed => usecase::complete(&act, &id, Map::new(), None, None).unwrap(),
+            JobStatus::Failed => usecase::fail(&act, &id, "SES throttled", None, None).unwrap(),
             JobStatus::Cancelled => usecase::control(&act, &id, Event::Cancel, None).unwrap(),
         };
         assert_eq!(job.status, status);

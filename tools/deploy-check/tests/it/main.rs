@@ -2,8 +2,10 @@
 //! the packager's guard-rails, the rust-version check and the deploy driver's dry run.
 
 mod bundle;
+mod codemap;
 mod deploy;
 mod package;
+mod schema;
 mod validate;
 
 use std::path::Path;

@@ -91,6 +91,12 @@ fn keys_the_cli_does_not_understand_are_reported() {
         |j| function(j, "job-actions")["entry"] = json!("main.rs"),
         "`entry`",
     );
+    // A longer timeout would let a write commit after the polling delta stopped reaching back.
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-retention")["timeout"] = json!(600),
+        "the polling delta's reach",
+    );
     assert_reported(
         base.path(),
         |j| column(j, "jobs", "status")["values"] = json!([]),
@@ -211,7 +217,7 @@ fn hooks_and_retention_are_server_only_and_the_action_api_is_team_only() {
     assert_reported(
         base.path(),
         |j| function(j, "job-actions")["execute"] = json!(["any"]),
-        "is not a team",
+        "is not a team or a label",
     );
     assert_reported(
         base.path(),
@@ -285,5 +291,73 @@ fn every_function_crate_has_an_entry() {
                 .retain(|f| f["$id"] != "hook-metrics-fetch")
         },
         "function crate `hook-metrics-fetch` has no entry",
+    );
+}
+
+#[test]
+fn the_former_appwrite_json_without_encrypt_and_with_datetime_format_is_rejected() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| {
+            column(j, "jobs", "referenceId")
+                .as_object_mut()
+                .unwrap()
+                .remove("encrypt");
+        },
+        "column `referenceId`: needs `\"encrypt\": false`",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "startedAt")["format"] = json!("datetime"),
+        "column `startedAt`: `format` must be \"\"",
+    );
+}
+
+fn committed_variables() -> validate::Variables {
+    deploy_check::config::load_variables(&repo_root().join("deploy.json")).unwrap()
+}
+
+#[test]
+fn the_roles_job_actions_grants_agree_with_execute_and_table_reads() {
+    assert_eq!(
+        validate::roles(&committed(), &committed_variables()),
+        Vec::<String>::new()
+    );
+    // A label granted by the variables but missing from `execute`: Appwrite's gate refuses it.
+    let mut config = committed();
+    function(&mut config.json, "job-actions")["execute"] =
+        json!(["team:jobs-viewers", "team:jobs-operators"]);
+    let found = validate::roles(&config, &committed_variables());
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("grant `label:jobs-operator`, but `execute` does not list it")),
+        "{found:#?}"
+    );
+    // A team allowed by `execute` and the tables that no variable grants.
+    let mut vars = committed_variables();
+    vars.get_mut("job-actions")
+        .unwrap()
+        .remove("JOBS_VIEWER_TEAMS");
+    vars.insert("job-action".into(), Default::default());
+    let found = validate::roles(&committed(), &vars);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("variables for `job-action`")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("`execute` lets `team:jobs-viewers` in")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("read(\"team:jobs-viewers\")` lets")),
+        "{found:#?}"
     );
 }
