@@ -539,6 +539,15 @@ impl AppwriteClient {
         self.send(&call)
     }
 
+    /// Creates or replaces up to 100 rows, each carrying its `$id`, in one request (bulk
+    /// upsert, `PUT …/rows`; appwrite-notes: Bulk upsert). Idempotent: a retry writes
+    /// the same rows again.
+    pub fn upsert_rows(&self, table: &str, rows: Vec<Value>) -> Result<Reply, AppwriteError> {
+        let mut call = Call::new(Method::PUT, self.rows_path(table), Retry::Idempotent);
+        call.body = Some(json!({ "rows": rows }));
+        self.send(&call)
+    }
+
     /// Partial update of one row, conditional on `timestamp` when given
     /// (appwrite-notes: Conditional writes).
     pub fn update_row(

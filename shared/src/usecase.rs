@@ -84,6 +84,9 @@ pub struct Act<'a> {
     pub store: &'a dyn JobStore,
     pub actor: String,
     pub now: Timestamp,
+    /// Set for a hook: the only job type it may touch. Checked on the read a change is based
+    /// on, so the check costs no request of its own.
+    pub job_type: Option<JobType>,
     pub run: RunTag,
 }
 
@@ -100,7 +103,29 @@ impl<'a> Act<'a> {
             store,
             actor: actor.into(),
             now: millis(now),
+            job_type: None,
             run: RunTag::default(),
+        }
+    }
+
+    /// Acting as the hook of `job_type`: a job of another type is refused (`jobId` invalid)
+    /// and left untouched.
+    pub fn of_type(mut self, job_type: JobType) -> Self {
+        self.job_type = Some(job_type);
+        self
+    }
+
+    /// Refuses a job of another type than the hook's.
+    fn check_type(&self, job: &Job) -> Result<()> {
+        match self.job_type {
+            Some(t) if t != job.job_type => Err(Error::Invalid {
+                field: "jobId",
+                reason: format!(
+                    "job `{}` is a {} job; this hook tracks {t} jobs",
+                    job.id, job.job_type
+                ),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -160,11 +185,26 @@ impl<'a> Act<'a> {
     pub(crate) fn mutate(
         &self,
         job_id: &str,
+        change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
+    ) -> Result<Job> {
+        self.mutate_from(job_id, None, change)
+    }
+
+    /// [`Act::mutate`] starting from `read`, the job as the caller just read it (one request
+    /// fewer); a conflict re-reads as usual.
+    fn mutate_from(
+        &self,
+        job_id: &str,
+        mut read: Option<Job>,
         mut change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
     ) -> Result<Job> {
         let mut last = None;
         for _ in 0..MAX_ATTEMPTS {
-            let current = self.store.get(job_id)?;
+            let current = match read.take() {
+                Some(job) => job,
+                None => self.store.get(job_id)?,
+            };
+            self.check_type(&current)?;
             let mut next = current.clone();
             let Some(events) = change(&mut next)? else {
                 return Ok(current);
@@ -249,7 +289,7 @@ pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
             )
             .into());
         }
-        let job = pick_up(act, &job.id, &req)?;
+        let job = pick_up(act, job, &req)?;
         return Ok(Started {
             job,
             created: false,
@@ -271,7 +311,7 @@ pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
         // Lost a race with an identical start: pick the winner's job up in a run of our own,
         // so the two callers never share a run.
         Created::Existing(job) => Ok(Started {
-            job: pick_up(act, &job.id, &req)?,
+            job: pick_up(act, job, &req)?,
             created: false,
         }),
     }
@@ -313,8 +353,9 @@ fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &Start) -> J
 /// A start on an existing job: a re-triggered worker picking up a queued (resumed or retried)
 /// job, or a start taking a running one over. Either begins a new run, which supersedes the
 /// previous one; a paused job stays paused (and answers `pause`) until resumed.
-fn pick_up(act: &Act, job_id: &str, req: &Start) -> Result<Job> {
-    act.mutate(job_id, |job| {
+fn pick_up(act: &Act, read: Job, req: &Start) -> Result<Job> {
+    let job_id = read.id.clone();
+    act.mutate_from(&job_id, Some(read), |job| {
         match job.fence_start(act.run.run, act.run.execution_id.as_deref())? {
             Fence::Stop(code) => {
                 return Err(Error::Stopped {

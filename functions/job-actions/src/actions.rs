@@ -112,8 +112,9 @@ pub fn dispatch(
         Op::Detail => {
             params.check(&[])?;
             let id = job_id_of(job_id)?;
-            let job = store.get(id).map_err(store_error)?;
-            let events = store.events(id, EVENTS_LIMIT).map_err(store_error)?;
+            let (job, events) = store
+                .job_with_events(id, EVENTS_LIMIT)
+                .map_err(store_error)?;
             Ok(Reply::Json(
                 200,
                 json!({

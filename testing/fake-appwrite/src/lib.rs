@@ -801,6 +801,61 @@ fn apply(
                     state.sequence += used;
                     answer
                 }
+                Method::PUT => {
+                    // Bulk upsert: each row carries its `$id`; existing rows are replaced
+                    // column by column, missing ones created (appwrite-notes.md § Rows).
+                    let Some(items) = body.get("rows").and_then(Value::as_array) else {
+                        return Answer::error(
+                            400,
+                            "general_argument_invalid",
+                            "Invalid `rows` param",
+                        );
+                    };
+                    let mut touched = Vec::new();
+                    let mut used = 0;
+                    for item in items {
+                        let Some(mut data) = item.as_object().cloned() else {
+                            return Answer::error(
+                                400,
+                                "general_argument_invalid",
+                                "Invalid `rows` param",
+                            );
+                        };
+                        let id = data
+                            .remove("$id")
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| "unique()".into());
+                        if let Some(r) = rows.get_mut(&id) {
+                            if let Err(a) = write_checked(
+                                r,
+                                &Value::Object(data),
+                                columns.as_ref(),
+                                Operators::Parse,
+                            ) {
+                                return a;
+                            }
+                            r.insert("$updatedAt".into(), json!(now_text()));
+                            touched.push(Value::Object(r.clone()));
+                        } else {
+                            let body = json!({"rowId": id, "data": data});
+                            let (answer, n) = create_row(
+                                rows,
+                                &db,
+                                &table,
+                                body,
+                                sequence + used,
+                                columns.as_ref(),
+                            );
+                            if n == 0 {
+                                return answer;
+                            }
+                            used += n;
+                            touched.push(serde_json::from_slice(&answer.body).unwrap_or_default());
+                        }
+                    }
+                    state.sequence += used;
+                    Answer::json(200, json!({"total": touched.len(), "rows": touched}))
+                }
                 Method::PATCH if is_empty_payload(body.get("data").unwrap_or(&Value::Null)) => {
                     missing_payload()
                 }

@@ -3,11 +3,13 @@
 //! as the development identity) drive it.
 
 mod captured;
+mod cost;
 mod forward;
 mod identities;
 mod load;
 mod observer;
 mod security;
+mod tracker;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
