@@ -63,6 +63,9 @@ pub struct DevConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// `JOBS_DEV_PROJECT` (default `jobmanager`): the project id callers send.
     pub project: String,
+    /// `JOBS_DEV_USERS`: development users for the sign-in page (`role:email:password`, comma
+    /// separated; `crate::account`). Unset: no sign-in, every browser call is the dev identity.
+    pub users: Vec<crate::account::DevUser>,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -78,6 +81,7 @@ impl std::fmt::Debug for DevConfig {
             .field("manifest", &self.manifest)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("project", &self.project)
+            .field("users", &self.users)
             .finish()
     }
 }
@@ -138,6 +142,13 @@ impl DevConfig {
             Some(k) => k,
             None => random_key(),
         };
+        let users = match get("JOBS_DEV_USERS") {
+            None => Vec::new(),
+            Some(v) => crate::account::parse_users(&v).unwrap_or_else(|e| {
+                problems.push(format!("JOBS_DEV_USERS: {e}"));
+                Vec::new()
+            }),
+        };
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -156,6 +167,7 @@ impl DevConfig {
             ),
             dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
             project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
+            users,
         })
     }
 }

@@ -72,12 +72,13 @@ pub struct HostError {
     source: runtime_shim::ServeError,
 }
 
-/// Starts one shim per function that is both in `appwrite.json` and linked into this binary.
+/// Starts one shim per function that is both in `appwrite.json` and linked into this binary;
+/// `store(function_id)` gives each function its view of the store.
 pub async fn start(
     config: &DevConfig,
     specs: &[FunctionSpec],
     linked: &[(&'static str, Handle)],
-    store: Arc<dyn JobStore>,
+    store: &dyn Fn(&str) -> Arc<dyn JobStore>,
     endpoint: &str,
     logs_dir: &Path,
 ) -> Result<HashMap<String, Arc<Hosted>>, HostError> {
@@ -92,7 +93,7 @@ pub async fn start(
         };
         let vars = variables(config, &spec.id, endpoint);
         let platform = Platform::new(
-            store.clone(),
+            store(&spec.id),
             Arc::new(move |name: &str| vars.get(name).cloned()),
         );
         let secret = crate::config::random_key();

@@ -796,6 +796,14 @@ fn encode_job(job: &Job) -> Value {
     Value::Object(m)
 }
 
+/// A job as its `jobs` row reads (every column plus `$id`), e.g. the payload a Realtime event
+/// carries; the dev server's Realtime endpoint publishes this so the dashboard sees one shape.
+pub fn job_row(job: &Job) -> Value {
+    let mut row = encode_job(job);
+    row["$id"] = json!(job.id);
+    row
+}
+
 /// Only the columns that changed (a partial update, §1.2): smaller requests, and a column we do
 /// not touch is never rewritten from a stale copy.
 fn diff(old: &Job, new: &Job) -> Map<String, Value> {
