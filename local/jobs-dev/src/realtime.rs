@@ -33,6 +33,9 @@ use tokio_tungstenite::WebSocketStream;
 /// client reconnects and resynchronises instead of silently missing a change.
 const BACKLOG: usize = 1024;
 
+/// The log table of `appwrite.json`.
+const EVENTS_TABLE: &str = "job_events";
+
 /// One row change, as Appwrite's realtime worker receives it.
 #[derive(Debug, Clone)]
 pub struct RowEvent {
@@ -415,19 +418,41 @@ impl NotifyingStore {
         }
     }
 
-    fn publish(&self, job: &Job, action: &'static str) {
+    /// Publishes the job row, then the log rows written with it (`job_events` creates).
+    fn publish(&self, job: &Job, action: &'static str, events: &[JobEvent]) {
+        let now = chrono::Utc::now();
         let mut row = shared::store::appwrite::job_row(job);
-        row["$tableId"] = json!(self.table);
-        row["$databaseId"] = json!(self.hub.database);
-        row["$createdAt"] = json!(format_timestamp(&job.created_at));
-        row["$updatedAt"] = json!(format_timestamp(&job.updated_at));
-        row["$permissions"] = json!([]);
+        self.system_columns(&mut row, &self.table, &job.created_at, &job.updated_at);
         self.hub.publish(RowEvent {
             table: self.table.clone(),
             action,
             row,
-            at: chrono::Utc::now(),
+            at: now,
         });
+        for event in events {
+            let mut row = shared::store::appwrite::event_row(event, job.rev);
+            self.system_columns(&mut row, EVENTS_TABLE, &event.at, &event.at);
+            self.hub.publish(RowEvent {
+                table: EVENTS_TABLE.to_owned(),
+                action: "create",
+                row,
+                at: now,
+            });
+        }
+    }
+
+    fn system_columns(
+        &self,
+        row: &mut Value,
+        table: &str,
+        created: &Timestamp,
+        updated: &Timestamp,
+    ) {
+        row["$tableId"] = json!(table);
+        row["$databaseId"] = json!(self.hub.database);
+        row["$createdAt"] = json!(format_timestamp(created));
+        row["$updatedAt"] = json!(format_timestamp(updated));
+        row["$permissions"] = json!([]);
     }
 }
 
@@ -436,7 +461,7 @@ impl JobStore for NotifyingStore {
         self.counters.add(&self.function, false);
         let out = self.inner.create(job, created)?;
         if let Created::New(job) = &out {
-            self.publish(job, "create");
+            self.publish(job, "create", std::slice::from_ref(created));
         }
         Ok(out)
     }
@@ -454,7 +479,7 @@ impl JobStore for NotifyingStore {
     fn write(&self, write: &Write) -> StoreResult<Job> {
         self.counters.add(&self.function, false);
         let job = self.inner.write(write)?;
-        self.publish(&job, "update");
+        self.publish(&job, "update", &write.events);
         Ok(job)
     }
 

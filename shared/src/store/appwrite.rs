@@ -804,6 +804,13 @@ pub fn job_row(job: &Job) -> Value {
     row
 }
 
+/// A log entry as its `job_events` row reads (with `$id`), for the same purpose as [`job_row`].
+pub fn event_row(event: &JobEvent, rev: u64) -> Value {
+    let mut row = encode_event(event, rev);
+    row["$id"] = json!(event.id);
+    row
+}
+
 /// Only the columns that changed (a partial update, §1.2): smaller requests, and a column we do
 /// not touch is never rewritten from a stale copy.
 fn diff(old: &Job, new: &Job) -> Map<String, Value> {
