@@ -26,10 +26,10 @@ function binary() {
 }
 
 /** Starts jobs-dev; resolves to `{url, stop}` once it prints its address. */
-export async function startServer({ role = "operator" } = {}) {
+export async function startServer({ role = "operator", env = {} } = {}) {
   const data = mkdtempSync(join(tmpdir(), "jobs-dev-"));
   const child = spawn(binary(), [], {
-    env: { ...process.env, JOBS_DEV_PORT: "0", JOBS_DEV_DATA_DIR: data, JOBS_DEV_KEY: KEY, JOBS_DEV_ROLE: role, JOBS_DEV_DEMO: "0" },
+    env: { ...process.env, JOBS_DEV_PORT: "0", JOBS_DEV_DATA_DIR: data, JOBS_DEV_KEY: KEY, JOBS_DEV_ROLE: role, JOBS_DEV_DEMO: "0", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise((resolve, reject) => {
@@ -145,4 +145,34 @@ export async function eventually(check, ms = 12000, what = "condition") {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Serves the dashboard's config.js with `overrides` (e.g. `{realtime: false}`) for this page. */
+export async function withConfig(page, overrides) {
+  await page.route("**/config.js", async (route) => {
+    const res = await route.fetch();
+    const body = `${await res.text()}\nObject.assign(window.JOBS_CONFIG, ${JSON.stringify(overrides)});`;
+    await route.fulfill({ response: res, body });
+  });
+}
+
+/** Records the action-API routes the page asks for (`GET /v1/jobs?…`), with the time asked. */
+export function recordCalls(page) {
+  const calls = [];
+  page.on("request", (req) => {
+    if (!/\/functions\/[^/]+\/executions$/.test(new URL(req.url()).pathname) || req.method() !== "POST") return;
+    try {
+      const body = JSON.parse(req.postData() || "{}");
+      calls.push({ at: Date.now(), method: body.method, path: body.path });
+    } catch (e) {
+      // Not an execution request of ours.
+    }
+  });
+  return calls;
+}
+
+/** The dev server's counters (executions and store calls per function, Realtime). */
+export async function stats(url) {
+  const res = await fetch(`${url}/v1/dev/stats`, { headers: { "x-appwrite-key": KEY } });
+  return res.json();
 }

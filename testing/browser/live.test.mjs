@@ -1,0 +1,136 @@
+// Live updates: Realtime events applied from the row itself, polling every 5 s only while the
+// socket is down, toasts on completion and failure, times and durations from the job's own
+// timestamps, the theme toggle remembered. Time-based checks use Playwright's fake clock, so
+// nothing here depends on how fast the machine is.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, openBrowser, worker, eventually, row, withConfig, recordCalls, action } from "./harness.mjs";
+import { duration, relative } from "../../dashboard/assets/ui.js";
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+/** A fresh browser per test: routes and clocks installed by one test never leak into another. */
+async function fresh(fn) {
+  const browser = await openBrowser();
+  try {
+    await fn(browser);
+    assert.deepEqual(browser.errors, []);
+  } finally {
+    await browser.close();
+  }
+}
+
+test("a hook call shows up through Realtime without the page asking the API", async (t) => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "BULK_VERIFY", "rt-live", { total: 100 });
+    const calls = recordCalls(page);
+    await page.goto(`${server.url}/jobs`);
+    const r = row(page, job.jobId);
+    await r.waitFor();
+    await page.locator('[data-part="refreshed"][data-mode="live"]').waitFor();
+    const asked = calls.length;
+    const started = Date.now();
+    await job.progress({ done: 90, message: "90 of 100 leads verified" });
+    await eventually(async () => (await r.locator(".pct").textContent()) === "90%", 10000, "90%");
+    t.diagnostic(`hook call to screen: ${Date.now() - started} ms`);
+    assert.match(await r.locator(".msg").textContent(), /90 of 100 leads verified/);
+    assert.deepEqual(calls.slice(asked), [], "the row came from the event's payload");
+  });
+});
+
+test("a failure shows a toast with the error, and the error in the row", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "CAMPAIGN_RUN", "rt-fail", { total: 10 });
+    await page.goto(`${server.url}/jobs`);
+    await row(page, job.jobId).waitFor();
+    await page.locator('[data-part="refreshed"][data-mode="live"]').waitFor();
+    await job.fail("SES sending quota exceeded");
+    await page.locator(".toast.t-error", { hasText: "rt-fail failed: SES sending quota exceeded" }).waitFor({ timeout: 10000 });
+    await row(page, job.jobId).locator(".row-error", { hasText: "SES sending quota exceeded" }).waitFor();
+    assert.equal(await row(page, job.jobId).getAttribute("data-status"), "FAILED");
+  });
+});
+
+test("without Realtime the list asks for changes once every 5 seconds, give or take one", async () => {
+  await fresh(async ({ page }) => {
+    await worker(server.url, "SQS_POLL", "poll-1");
+    await withConfig(page, { realtime: false });
+    await page.clock.install();
+    // Each change request is stamped with the page's (fake) clock; requests in flight are counted
+    // so the clock only moves on once the page is idle.
+    await page.addInitScript(() => {
+      window.__asked = [];
+      window.__inflight = 0;
+      const real = window.fetch;
+      window.fetch = function (url, init) {
+        try {
+          const body = JSON.parse((init && init.body) || "{}");
+          if (body.path && body.path.includes("updatedSince=")) window.__asked.push(Date.now());
+        } catch (e) {
+          // Not a JSON body: not an execution.
+        }
+        window.__inflight += 1;
+        return real.apply(this, arguments).finally(() => (window.__inflight -= 1));
+      };
+    });
+    await page.goto(`${server.url}/jobs`);
+    await page.locator("tbody tr").first().waitFor();
+    await page.locator('[data-part="refreshed"][data-mode="polling"]').waitFor();
+    for (let second = 0; second < 21; second++) {
+      await page.clock.runFor(1000);
+      await eventually(() => page.evaluate(() => window.__inflight === 0), 10000, "the page to be idle");
+    }
+    const asked = await page.evaluate(() => window.__asked);
+    assert.ok(asked.length >= 3 && asked.length <= 5, `asked ${asked.length} times in 21 s`);
+    const gaps = asked.slice(1).map((t, i) => t - asked[i]);
+    for (const gap of gaps) assert.ok(gap >= 4000 && gap <= 6000, `gaps between refreshes: ${gaps}`);
+  });
+});
+
+test("timestamp columns and durations follow the job's own times", async () => {
+  await fresh(async ({ page }) => {
+    const running = await worker(server.url, "CAMPAIGN_RUN", "times-running", { total: 10 });
+    const done = await worker(server.url, "BULK_VERIFY", "times-done", { total: 10 });
+    await done.complete({ result: { valid: 10 } });
+    const view = async (id) => (await action(server.url, "GET", `/v1/jobs/${id}`)).body.job;
+    const [r, f] = [await view(running.jobId), await view(done.jobId)];
+    const now = Date.parse(f.completedAt) + 3 * 60 * 1000;
+    await page.clock.install({ time: now });
+    await page.clock.pauseAt(now);
+    await page.goto(`${server.url}/jobs`);
+    const fr = row(page, done.jobId);
+    await fr.waitFor();
+    const cell = (tr, label) => tr.locator(`td[data-label="${label}"]`);
+    assert.equal(await cell(fr, "Started").locator("time").getAttribute("datetime"), f.startedAt);
+    assert.equal(await cell(fr, "Completed").locator("time").getAttribute("datetime"), f.completedAt);
+    assert.equal(await cell(fr, "Completed").textContent(), "3 minutes ago");
+    assert.equal(await cell(fr, "Completed").textContent(), relative(f.completedAt, now));
+    assert.equal(await cell(fr, "Duration").textContent(), duration(Date.parse(f.completedAt) - Date.parse(f.startedAt)));
+    // A running job's duration grows second by second on the page's own clock.
+    await page.clock.runFor(61000);
+    const rr = row(page, running.jobId);
+    await eventually(async () => (await cell(rr, "Duration").textContent()) === duration(now + 61000 - Date.parse(r.startedAt)), 5000, "ticking duration");
+  });
+});
+
+test("the theme toggle is remembered across a reload", async () => {
+  await fresh(async ({ page }) => {
+    await page.goto(`${server.url}/jobs`);
+    const theme = page.locator('[data-part="theme"]');
+    await theme.waitFor();
+    const before = await page.evaluate(() => document.body.dataset.theme || null);
+    assert.equal(before, null, "the system theme at first");
+    await theme.click();
+    assert.equal(await page.evaluate(() => document.body.dataset.theme), "dark");
+    await page.reload();
+    await page.locator('[data-part="theme"]').waitFor();
+    assert.equal(await page.evaluate(() => document.body.dataset.theme), "dark");
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(13, 17, 23)");
+  });
+});
