@@ -70,6 +70,7 @@ struct State {
     databases: HashMap<String, HashMap<String, Rows>>,
     sequence: u64,
     faults: Vec<Armed>,
+    schedule: Option<Schedule>,
     requests: BTreeMap<String, u64>,
     executions: Vec<RecordedExecution>,
     users: HashMap<String, Vec<String>>,
@@ -180,8 +181,37 @@ impl FakeAppwrite {
         });
     }
 
+    /// Fails every `every`-th request (any route) from now on with one of `kinds`, picked by a
+    /// generator seeded with `seed`. The schedule counts requests, never time, so a test sees
+    /// the same share of faults however fast or loaded the machine is.
+    pub fn schedule_faults(&self, every: u64, kinds: Vec<Fault>, seed: u64) {
+        assert!(
+            every > 0 && !kinds.is_empty(),
+            "a fault schedule needs a period and kinds"
+        );
+        self.shared.lock().schedule = Some(Schedule {
+            every,
+            kinds,
+            seen: 0,
+            rng: seed | 1,
+            injected: 0,
+        });
+    }
+
+    /// Faults the schedule has injected so far.
+    pub fn scheduled_faults(&self) -> u64 {
+        self.shared
+            .lock()
+            .schedule
+            .as_ref()
+            .map_or(0, |s| s.injected)
+    }
+
+    /// Clears armed faults and the schedule.
     pub fn clear_faults(&self) {
-        self.shared.lock().faults.clear();
+        let mut state = self.shared.lock();
+        state.faults.clear();
+        state.schedule = None;
     }
 
     /// Requests served per route label (e.g. `GET row`, `PATCH row`, `GET rows`), faults included.
@@ -449,7 +479,26 @@ fn respond(answer: Answer) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+struct Schedule {
+    every: u64,
+    kinds: Vec<Fault>,
+    seen: u64,
+    /// xorshift64 state: deterministic from the seed, no dependency for a test-only pick.
+    rng: u64,
+    injected: u64,
+}
+
 fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
+    if let Some(s) = state.schedule.as_mut() {
+        s.seen += 1;
+        if s.seen % s.every == 0 {
+            s.rng ^= s.rng << 13;
+            s.rng ^= s.rng >> 7;
+            s.rng ^= s.rng << 17;
+            s.injected += 1;
+            return Some(s.kinds[(s.rng % s.kinds.len() as u64) as usize].clone());
+        }
+    }
     let armed = state
         .faults
         .iter_mut()

@@ -106,6 +106,11 @@ pub fn main(context: Context) -> Response {
         "logs" => logs(&context),
         "timeout" => {
             context.log("Timeout start.");
+            // Lets a process-level test see that the request reached the handler (log files are
+            // only written when a request ends). Not part of the public suite's function.
+            if let Some(dir) = std::env::var_os("CONFORMANCE_SIGNAL_DIR") {
+                let _ = std::fs::write(std::path::Path::new(&dir).join("timeout-started"), b"");
+            }
             std::thread::sleep(Duration::from_secs(3));
             context.log("Timeout end.");
             context.res.text("Successful response.", None, None)

@@ -16,6 +16,9 @@ pub struct Captured {
     pub stdout: Arc<Mutex<String>>,
     pub stderr: Arc<Mutex<String>>,
     pub data: tempfile::TempDir,
+    /// The stdout and stderr readers: joined after the process exits, so the kept output is
+    /// complete when a scan reads it.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Captured {
@@ -42,7 +45,7 @@ impl Captured {
         let (tx, rx) = std::sync::mpsc::channel();
         let out = child.stdout.take().unwrap();
         let kept = stdout.clone();
-        std::thread::spawn(move || {
+        let out_reader = std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 if let Some(url) = line.split("ready at ").nth(1) {
                     let url = url.trim_end_matches(" (Ctrl-C to stop)");
@@ -55,7 +58,7 @@ impl Captured {
         });
         let mut err = child.stderr.take().unwrap();
         let kept = stderr.clone();
-        std::thread::spawn(move || {
+        let err_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -78,6 +81,7 @@ impl Captured {
                 .build()
                 .unwrap(),
             key: key.to_owned(),
+            readers: vec![out_reader, err_reader],
             stdout,
             stderr,
             data,
@@ -142,8 +146,11 @@ impl Captured {
             .arg(self.child.id().to_string())
             .status();
         let _ = self.child.wait();
-        // The reader threads see end-of-file once the process is gone.
-        std::thread::sleep(Duration::from_millis(200));
+        // The readers reach end-of-file once the process is gone; after the join every byte it
+        // wrote is kept.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 }
 

@@ -139,18 +139,29 @@ fn keys_and_jwts_never_appear_in_answers_logs_or_server_output() {
         .send()
         .unwrap();
     let doc: Value = res.json().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let read_back = dev
-        .http
-        .get(format!(
-            "{}/v1/functions/hook-campaign-run/executions/{}",
-            dev.url,
-            doc["$id"].as_str().unwrap()
-        ))
-        .header("x-appwrite-key", &key)
-        .send()
-        .unwrap();
-    record((read_back.status().as_u16(), read_back.text().unwrap()));
+    // Read it back once it has finished (polled: an async execution ends when it ends).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let read_back = loop {
+        let res = dev
+            .http
+            .get(format!(
+                "{}/v1/functions/hook-campaign-run/executions/{}",
+                dev.url,
+                doc["$id"].as_str().unwrap()
+            ))
+            .header("x-appwrite-key", &key)
+            .send()
+            .unwrap();
+        let (status, text) = (res.status().as_u16(), res.text().unwrap());
+        let done = serde_json::from_str::<Value>(&text)
+            .map(|d| d["status"] == "completed" || d["status"] == "failed")
+            .unwrap_or(true);
+        if done || std::time::Instant::now() > deadline {
+            break (status, text);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    record(read_back);
     // Other routes of the dev server's Appwrite slice.
     for path in ["/v1/users/dev-user", "/v1/teams/jobs-operators/memberships"] {
         let res = dev

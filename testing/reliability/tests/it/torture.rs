@@ -47,8 +47,11 @@ fn verdict(name: &str, plan: Plan, report: &Report) {
         report.violations.len()
     );
     assert!(report.ops >= plan.ops.min(10_000) - plan.threads);
+    // Refusals by the state machine depend on how the threads interleave, so the run is judged
+    // on the operations that reached the store: most of them must go through (faults are at most
+    // one request in five, and retried), and enough of them for the run to mean something.
     assert!(
-        report.succeeded > report.ops / 3,
+        report.succeeded > report.store_errors && report.succeeded > report.ops / 10,
         "too few operations went through: {report:?}"
     );
     assert!(
@@ -93,34 +96,30 @@ fn injected_faults_surface_as_errors_and_break_no_invariant() {
     let fake = FakeAppwrite::start();
     let store = appwrite_store(&fake);
     let plan = plan(true);
-    // A steady drizzle of every fault kind on every route while the torture runs.
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let injected = std::sync::atomic::AtomicUsize::new(0);
-    let report = std::thread::scope(|s| {
-        s.spawn(|| {
-            let faults = [
-                Fault::RateLimited { reset_in: 0 },
-                Fault::ServerError(503),
-                Fault::ServerError(500),
-                Fault::Drop,
-                Fault::DropAfterApply,
-                Fault::InvalidJson,
-            ];
-            let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                fake.inject("*", faults[i % faults.len()].clone(), 1);
-                injected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                i += 1;
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        });
-        run_then(&store, plan, &|| {
-            stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            // Let the injector see the flag before the check reads the store.
-            std::thread::sleep(Duration::from_millis(10));
-            fake.clear_faults();
-        })
+    // Every 5th request fails with a fault kind picked from the plan's seed: counted by requests,
+    // not time, so the share of faults is the same on a loaded machine as on an idle one.
+    fake.schedule_faults(
+        5,
+        vec![
+            Fault::RateLimited { reset_in: 0 },
+            Fault::ServerError(503),
+            Fault::ServerError(500),
+            Fault::Drop,
+            Fault::DropAfterApply,
+            Fault::InvalidJson,
+        ],
+        plan.seed,
+    );
+    let injected = std::sync::atomic::AtomicU64::new(0);
+    let report = run_then(&store, plan, &|| {
+        injected.store(
+            fake.scheduled_faults(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        fake.clear_faults();
     });
-    println!("faults injected: {}", injected.into_inner());
+    let injected = injected.into_inner();
+    println!("faults injected: {injected}");
+    assert!(injected > 0, "the schedule injected no fault");
     verdict("appwrite+faults", plan, &report);
 }
