@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::Method;
+pub use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -7,7 +7,11 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, openBrowser, worker, row, screenshots } from "./harness.mjs";
 
-const USERS = "operator:ops@pivotr.test:ops-password,viewer:view@pivotr.test:view-password,none:new@pivotr.test:new-password";
+const USERS = JSON.stringify([
+  { id: "ops", email: "ops@pivotr.test", teams: ["jobs-operators"], password: "ops-password" },
+  { id: "view", email: "view@pivotr.test", teams: ["jobs-viewers"], password: "view-password" },
+  { id: "new", email: "new@pivotr.test", password: "new-password" },
+]);
 let server;
 let jobId;
 before(async () => {

@@ -1,111 +1,23 @@
-//! The slice of Appwrite's Account API the dashboard's sign-in page uses, for development users
-//! (`JOBS_DEV_USERS`): `POST /v1/account/sessions/email` (sets the `a_session_<project>` cookie
-//! as Appwrite 1.9.6 does, `app/controllers/api/account.php`), `GET /v1/account`,
-//! `DELETE /v1/account/sessions/current`. With no development users configured, every browser
-//! call is the single development identity (`JOBS_DEV_USER` / `JOBS_DEV_ROLE`) as before.
+//! The slice of Appwrite's Account API the dashboard's sign-in page uses, for the development
+//! users of `JOBS_DEV_USERS` that have a `password`: `POST /v1/account/sessions/email` (sets the
+//! `a_session_<project>` cookies as Appwrite 1.9.6 does, `app/controllers/api/account.php`),
+//! `GET /v1/account`, `DELETE /v1/account/sessions/current`. Once any user has a password,
+//! browser calls act as the user of their session, or as a guest without one; otherwise every
+//! browser call is the current development user (`JOBS_DEV_USER`) as before.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::config::{DevConfig, Role};
+use crate::config::{DevConfig, DevUser};
+use crate::gateway::user_document;
 use crate::realtime::Identity;
-
-/// One development user: `role:email:password` in `JOBS_DEV_USERS` (role `operator`, `viewer`
-/// or `none`: signed in but in no Job Manager team).
-#[derive(Clone, PartialEq, Eq)]
-pub struct DevUser {
-    pub id: String,
-    pub email: String,
-    pub password: String,
-    pub role: Option<Role>,
-}
-
-impl std::fmt::Debug for DevUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevUser")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("password", &"<redacted>")
-            .field("role", &self.role)
-            .finish()
-    }
-}
-
-impl DevUser {
-    pub fn account(&self) -> Value {
-        json!({
-            "$id": self.id, "name": self.email.split('@').next().unwrap_or(""),
-            "email": self.email, "labels": self.role.map(|r| vec![r.label()]).unwrap_or_default(),
-            "status": true, "emailVerification": true,
-        })
-    }
-
-    /// Appwrite's roles of this user (`Authorization` roles of a session).
-    pub fn roles(&self) -> Vec<String> {
-        let mut roles = vec![
-            "any".to_owned(),
-            "users".to_owned(),
-            format!("user:{}", self.id),
-        ];
-        if let Some(role) = self.role {
-            roles.push(format!("team:{}", role.team()));
-            roles.push(format!("label:{}", role.label()));
-        }
-        roles
-    }
-}
-
-/// Parses `JOBS_DEV_USERS`: comma-separated `role:email:password`. The user id is the email's
-/// local part (letters, digits, `-`, `_`, `.`), as readable ids in logs and actors.
-pub fn parse_users(text: &str) -> Result<Vec<DevUser>, String> {
-    let mut users: Vec<DevUser> = Vec::new();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let mut parts = entry.splitn(3, ':');
-        let (Some(role), Some(email), Some(password)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!("{entry:?} is not role:email:password"));
-        };
-        let role = match role {
-            "operator" => Some(Role::Operator),
-            "viewer" => Some(Role::Viewer),
-            "none" => None,
-            other => return Err(format!("{other:?} is not operator, viewer or none")),
-        };
-        let id: String = email.split('@').next().unwrap_or("").to_owned();
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            || !email.contains('@')
-        {
-            return Err(format!(
-                "{email:?} is not an email address with a plain local part"
-            ));
-        }
-        if password.len() < 8 {
-            // Appwrite's minimum password length.
-            return Err(format!(
-                "the password of {email} is shorter than 8 characters"
-            ));
-        }
-        if users.iter().any(|u| u.id == id) {
-            return Err(format!("two users would have the id {id:?}"));
-        }
-        users.push(DevUser {
-            id,
-            email: email.to_owned(),
-            password: password.to_owned(),
-            role,
-        });
-    }
-    Ok(users)
-}
 
 /// Development users and their sessions.
 pub struct Accounts {
     cookie: String,
+    /// The users who may sign in (those with a password).
     users: Vec<DevUser>,
     /// Session secret → user index.
     sessions: Mutex<HashMap<String, usize>>,
@@ -118,7 +30,12 @@ impl Accounts {
     pub fn new(config: &DevConfig) -> Accounts {
         Accounts {
             cookie: format!("a_session_{}", config.project),
-            users: config.users.clone(),
+            users: config
+                .users
+                .iter()
+                .filter(|u| u.password.is_some())
+                .cloned()
+                .collect(),
             sessions: Mutex::new(HashMap::new()),
         }
     }
@@ -126,14 +43,6 @@ impl Accounts {
     /// Whether sign-in is on (development users configured).
     pub fn enabled(&self) -> bool {
         !self.users.is_empty()
-    }
-
-    pub fn user(&self, id: &str) -> Option<&DevUser> {
-        self.users.iter().find(|u| u.id == id)
-    }
-
-    pub fn members(&self, role: Role) -> impl Iterator<Item = &DevUser> {
-        self.users.iter().filter(move |u| u.role == Some(role))
     }
 
     /// The session secret a request's `Cookie` header carries, if any.
@@ -158,7 +67,7 @@ impl Accounts {
         match self.session_user(cookie_header) {
             Some(user) => Identity {
                 roles: user.roles(),
-                account: Some(user.account()),
+                account: Some(user_document(user)),
             },
             None => Identity {
                 roles: vec!["any".to_owned(), "guests".to_owned()],
@@ -185,11 +94,10 @@ impl Accounts {
                 "Param \"email\" and \"password\" are required strings.",
             );
         };
-        let Some(index) = self
-            .users
-            .iter()
-            .position(|u| u.email.eq_ignore_ascii_case(email) && u.password == password)
-        else {
+        let Some(index) = self.users.iter().position(|u| {
+            u.email.eq_ignore_ascii_case(email)
+                && u.password.as_ref().is_some_and(|p| p.0 == password)
+        }) else {
             return error(
                 401,
                 "user_invalid_credentials",
@@ -237,7 +145,7 @@ impl Accounts {
     /// `GET /v1/account`.
     pub fn account(&self, cookie_header: Option<&str>) -> Answer {
         match self.session_user(cookie_header) {
-            Some(user) => (200, user.account(), Vec::new()),
+            Some(user) => (200, user_document(user), Vec::new()),
             None => unauthorized(),
         }
     }
@@ -267,29 +175,66 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn users_are_read_as_role_email_password() {
-        let users =
-            parse_users("operator:ops@example.test:secret-ops, none:new@example.test:secret-new")
-                .unwrap();
-        assert_eq!(users[0].id, "ops");
-        assert_eq!(users[0].role, Some(Role::Operator));
-        assert_eq!(users[1].role, None);
-        assert!(!users[1].roles().iter().any(|r| r.starts_with("team:")));
+    fn accounts() -> Accounts {
+        let config = crate::config::DevConfig::from_lookup(|k| match k {
+            "JOBS_DEV_USERS" => Some(
+                r#"[{"id":"ops","email":"ops@example.test","teams":["jobs-operators"],"password":"ops-password"},
+                    {"id":"bot","teams":["jobs-viewers"]}]"#
+                    .to_owned(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+        Accounts::new(&config)
+    }
+
+    fn cookie_of(answer: &Answer) -> String {
+        answer.2[1].split(';').next().unwrap().to_owned()
     }
 
     #[test]
-    fn bad_user_entries_are_refused_naming_the_problem() {
-        assert!(parse_users("boss:a@b.c:longenough")
-            .unwrap_err()
-            .contains("boss"));
-        assert!(parse_users("viewer:a@b.c:short").unwrap_err().contains("8"));
-        assert!(parse_users("viewer:nope").is_err());
+    fn a_user_with_a_password_signs_in_and_the_cookie_names_the_session() {
+        let a = accounts();
+        assert!(a.enabled());
+        let answer = a.create_session(
+            None,
+            br#"{"email":"OPS@example.test","password":"ops-password"}"#,
+        );
+        assert_eq!(answer.0, 201);
+        let cookie = cookie_of(&answer);
+        assert!(cookie.starts_with("a_session_jobmanager="));
+        let who = a.identity(Some(&cookie));
+        assert!(who.roles.contains(&"team:jobs-operators".to_owned()));
+        assert_eq!(a.account(Some(&cookie)).1["$id"], "ops");
+    }
+
+    #[test]
+    fn wrong_passwords_and_users_without_one_cannot_sign_in() {
+        let a = accounts();
+        assert_eq!(
+            a.create_session(
+                None,
+                br#"{"email":"ops@example.test","password":"nope-nope"}"#
+            )
+            .0,
+            401
+        );
+        assert_eq!(
+            a.create_session(None, br#"{"email":"","password":""}"#).0,
+            401
+        );
+        assert_eq!(a.create_session(None, b"not json").0, 400);
+        assert_eq!(a.identity(None).roles, vec!["any", "guests"]);
     }
 
     #[test]
     fn a_debug_print_never_shows_a_password() {
-        let users = parse_users("viewer:v@example.test:hunter2hunter2").unwrap();
-        assert!(!format!("{users:?}").contains("hunter2"));
+        let config = crate::config::DevConfig::from_lookup(|k| {
+            (k == "JOBS_DEV_USERS").then(|| {
+                r#"[{"id":"v","email":"v@example.test","password":"hunter2hunter2"}]"#.to_owned()
+            })
+        })
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

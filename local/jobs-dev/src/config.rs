@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-/// The development identity's role: which team and label it gets, so job-actions resolves it
-/// exactly as it resolves a real user's.
+/// The shorthand `JOBS_DEV_ROLE` for the default identity: which team it joins. It gets the team
+/// only (no label), like a user added to that team in the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Operator,
@@ -27,13 +27,66 @@ impl Role {
             Role::Viewer => "jobs-viewers",
         }
     }
+}
 
-    /// The Appwrite user label granting this role (`JOBS_*_LABELS` of job-actions).
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Operator => "jobs-operator",
-            Role::Viewer => "jobs-viewer",
+/// One development user: an Appwrite user holding exactly these labels and confirmed team
+/// memberships, nothing more, so `execute` and job-actions see what they would see in production.
+/// Read from `JOBS_DEV_USERS` (a JSON array of these objects; unknown fields are refused, so a
+/// typo does not silently grant nothing).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevUser {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// With a password the user signs in on the dashboard's sign-in page (Account API,
+    /// `crate::account`); once any user has one, browser calls need a session.
+    #[serde(default)]
+    pub password: Option<Password>,
+}
+
+/// A development user's password: compared, never printed.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl DevUser {
+    /// The roles Appwrite gives this user when it checks a permission such as `execute`
+    /// (appwrite 1.9.6 `src/Appwrite/Utopia/Database/Documents/User.php` `getRoles`, plus `any`
+    /// which every caller holds; docs/appwrite-notes.md § Functions, executions and permissions). Memberships are
+    /// confirmed with the team role `member`, as `memberships` answers them.
+    pub fn roles(&self) -> Vec<String> {
+        let mut roles = vec![
+            "any".to_owned(),
+            format!("user:{}", self.id),
+            "users".to_owned(),
+            format!("user:{}/unverified", self.id),
+            "users/unverified".to_owned(),
+        ];
+        for team in &self.teams {
+            roles.push(format!("team:{team}"));
+            roles.push(format!("member:{}", self.membership_id(team)));
+            roles.push(format!("team:{team}/member"));
         }
+        roles.extend(self.labels.iter().map(|l| format!("label:{l}")));
+        roles
+    }
+
+    /// The id of this user's membership of `team` (stable, so `member:` roles are predictable).
+    pub fn membership_id(&self, team: &str) -> String {
+        format!("membership-{team}-{}", self.id)
     }
 }
 
@@ -48,9 +101,11 @@ pub struct DevConfig {
     pub port: u16,
     /// `JOBS_DEV_DATA_DIR` (default `.data`): the SQLite store and function logs.
     pub data_dir: PathBuf,
-    /// `JOBS_DEV_ROLE`: `operator` (default) or `viewer`.
-    pub role: Role,
-    /// `JOBS_DEV_USER` (default `dev-user`): the development identity's user id.
+    /// `JOBS_DEV_USERS`: the development users. Default: one user, `JOBS_DEV_USER`, member of
+    /// the team of `JOBS_DEV_ROLE` (`operator` → `jobs-operators`, `viewer` → `jobs-viewers`).
+    pub users: Vec<DevUser>,
+    /// `JOBS_DEV_USER` (default: the first of `users`, else `dev-user`): the identity callers
+    /// without a server key act as.
     pub user_id: String,
     /// `JOBS_DEV_KEY`: the server key workers send as `X-Appwrite-Key` (random when unset).
     pub key: String,
@@ -63,9 +118,6 @@ pub struct DevConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// `JOBS_DEV_PROJECT` (default `jobmanager`): the project id callers send.
     pub project: String,
-    /// `JOBS_DEV_USERS`: development users for the sign-in page (`role:email:password`, comma
-    /// separated; `crate::account`). Unset: no sign-in, every browser call is the dev identity.
-    pub users: Vec<crate::account::DevUser>,
 }
 
 impl std::fmt::Debug for DevConfig {
@@ -74,14 +126,13 @@ impl std::fmt::Debug for DevConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("data_dir", &self.data_dir)
-            .field("role", &self.role)
+            .field("users", &self.users)
             .field("user_id", &self.user_id)
             .field("key", &"<redacted>")
             .field("demo", &self.demo)
             .field("manifest", &self.manifest)
             .field("dashboard_dir", &self.dashboard_dir)
             .field("project", &self.project)
-            .field("users", &self.users)
             .finish()
     }
 }
@@ -91,6 +142,16 @@ impl std::fmt::Debug for DevConfig {
 pub struct ConfigError(pub Vec<String>);
 
 impl DevConfig {
+    /// The identity callers without a server key act as.
+    pub fn current_user(&self) -> &DevUser {
+        self.user(&self.user_id)
+            .expect("from_lookup checks JOBS_DEV_USER is listed")
+    }
+
+    pub fn user(&self, id: &str) -> Option<&DevUser> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
     pub fn from_env() -> Result<DevConfig, ConfigError> {
         DevConfig::from_lookup(|k| std::env::var(k).ok())
     }
@@ -126,6 +187,39 @@ impl DevConfig {
                 Role::Operator
             }
         };
+        let user = get("JOBS_DEV_USER");
+        let users = match get("JOBS_DEV_USERS") {
+            None => vec![DevUser {
+                id: user.clone().unwrap_or_else(|| "dev-user".to_owned()),
+                name: "Local developer".to_owned(),
+                email: "dev@localhost".to_owned(),
+                labels: Vec::new(),
+                teams: vec![role.team().to_owned()],
+                password: None,
+            }],
+            Some(json) => match serde_json::from_str::<Vec<DevUser>>(&json) {
+                Ok(users) if users.is_empty() => {
+                    problems.push("JOBS_DEV_USERS: lists no user".to_owned());
+                    Vec::new()
+                }
+                Ok(users) => users,
+                Err(e) => {
+                    problems.push(format!(
+                        "JOBS_DEV_USERS: not a JSON array of {{id, name, email, labels, teams}}: {e}"
+                    ));
+                    Vec::new()
+                }
+            },
+        };
+        let user_id = match (user, users.first()) {
+            (Some(u), _) if users.is_empty() || users.iter().any(|x| x.id == u) => u,
+            (Some(u), _) => {
+                problems.push(format!("JOBS_DEV_USER: {u:?} is not in JOBS_DEV_USERS"));
+                u
+            }
+            (None, Some(first)) => first.id.clone(),
+            (None, None) => "dev-user".to_owned(),
+        };
         let demo = match get("JOBS_DEV_DEMO").as_deref() {
             None | Some("0" | "false" | "no" | "off") => false,
             Some("1" | "true" | "yes" | "on") => true,
@@ -142,13 +236,21 @@ impl DevConfig {
             Some(k) => k,
             None => random_key(),
         };
-        let users = match get("JOBS_DEV_USERS") {
-            None => Vec::new(),
-            Some(v) => crate::account::parse_users(&v).unwrap_or_else(|e| {
-                problems.push(format!("JOBS_DEV_USERS: {e}"));
-                Vec::new()
-            }),
-        };
+        for u in users.iter().filter(|u| u.password.is_some()) {
+            if u.email.is_empty() {
+                problems.push(format!(
+                    "JOBS_DEV_USERS: {} has a password but no email to sign in with",
+                    u.id
+                ));
+            }
+            if u.password.as_ref().is_some_and(|p| p.0.len() < 8) {
+                // Appwrite's minimum password length.
+                problems.push(format!(
+                    "JOBS_DEV_USERS: the password of {} is shorter than 8 characters",
+                    u.id
+                ));
+            }
+        }
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -157,8 +259,8 @@ impl DevConfig {
             port,
             data_dir: get("JOBS_DEV_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".data"), PathBuf::from),
-            role,
-            user_id: get("JOBS_DEV_USER").unwrap_or_else(|| "dev-user".to_owned()),
+            users,
+            user_id,
             key,
             demo,
             manifest: get("JOBS_DEV_MANIFEST").map_or_else(
@@ -167,7 +269,6 @@ impl DevConfig {
             ),
             dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
             project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
-            users,
         })
     }
 }
@@ -205,7 +306,8 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.host.to_string(), "127.0.0.1");
         assert_eq!(c.port, 8787);
-        assert_eq!(c.role, Role::Operator);
+        assert_eq!(c.current_user().teams, vec!["jobs-operators"]);
+        assert!(c.current_user().labels.is_empty());
         assert!(!c.demo);
         assert!(c.key.starts_with("local_") && c.key.len() > 20);
     }
@@ -222,6 +324,38 @@ mod tests {
         for name in ["JOBS_DEV_PORT", "JOBS_DEV_ROLE", "JOBS_DEV_KEY"] {
             assert!(text.contains(name), "{text}");
         }
+    }
+
+    #[test]
+    fn users_hold_exactly_the_teams_and_labels_configured() {
+        let c = config(&[
+            (
+                "JOBS_DEV_USERS",
+                r#"[{"id":"ana","labels":["jobs-operator"]},{"id":"bo","teams":["jobs-viewers"]},{"id":"cy"}]"#,
+            ),
+            ("JOBS_DEV_USER", "bo"),
+        ])
+        .unwrap();
+        assert_eq!(c.current_user().id, "bo");
+        let ana = c.user("ana").unwrap().roles();
+        assert!(ana.contains(&"label:jobs-operator".to_owned()));
+        assert!(!ana.iter().any(|r| r.starts_with("team:")));
+        let cy = c.user("cy").unwrap().roles();
+        assert!(!cy
+            .iter()
+            .any(|r| r.starts_with("team:") || r.starts_with("label:")));
+    }
+
+    #[test]
+    fn a_current_user_missing_from_the_list_or_an_unknown_field_is_refused() {
+        let err = config(&[("JOBS_DEV_USERS", r#"[{"id":"ana","label":["typo"]}]"#)]).unwrap_err();
+        assert!(err.to_string().contains("JOBS_DEV_USERS"), "{err}");
+        let err = config(&[
+            ("JOBS_DEV_USERS", r#"[{"id":"ana"}]"#),
+            ("JOBS_DEV_USER", "bo"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("JOBS_DEV_USER:"), "{err}");
     }
 
     #[test]

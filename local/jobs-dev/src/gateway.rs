@@ -29,7 +29,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::account::Accounts;
-use crate::config::DevConfig;
+use crate::config::{DevConfig, DevUser};
 use crate::dashboard;
 use crate::host::Hosted;
 use crate::realtime::{Hub, Identity, StoreCounters};
@@ -170,19 +170,11 @@ impl ExecRequest {
     }
 }
 
-/// The roles of the development identity, in Appwrite's permission syntax.
-pub fn user_roles(config: &DevConfig) -> Vec<String> {
-    vec![
-        "any".to_owned(),
-        "users".to_owned(),
-        format!("user:{}", config.user_id),
-        format!("team:{}", config.role.team()),
-        format!("label:{}", config.role.label()),
-    ]
-}
-
-/// Appwrite's check: a user may execute a function when one of its roles is listed in
-/// `execute`; an empty list means server (API key) only.
+/// Appwrite's gate before a function runs (appwrite 1.9.6
+/// `src/Appwrite/Platform/Modules/Functions/Http/Executions/Create.php`: `isValid(new
+/// Input('execute', …))`): a user may execute a function only when one of its roles is listed in
+/// `execute`, whatever the function would decide itself; an empty list means server (API key)
+/// only. API keys skip the check (`app/controllers/shared/api.php` disables authorization).
 pub fn may_execute(execute: &[String], roles: &[String]) -> bool {
     execute.iter().any(|r| roles.contains(r))
 }
@@ -235,9 +227,10 @@ impl Gateway {
         if self.accounts.enabled() {
             return self.accounts.identity(cookie);
         }
+        let user = self.config.current_user();
         Identity {
-            roles: user_roles(&self.config),
-            account: Some(self.account()),
+            roles: user.roles(),
+            account: Some(user_document(user)),
         }
     }
 
@@ -307,7 +300,7 @@ impl Gateway {
                 return Err(AwError::new(
                     401,
                     "user_unauthorized",
-                    format!("The current user is not authorized to perform the requested action: `{function_id}` may not be executed by {}.", who.roles.join(", ")),
+                    format!("The current user is not authorized to perform the requested action: `{function_id}` lets only [{}] execute it; the caller holds [{}].", execute.join(", "), who.roles.join(", ")),
                 ));
             }
         }
@@ -579,7 +572,9 @@ impl Gateway {
             {
                 return Ok(with_cookies(self.accounts.delete_session(cookie)))
             }
-            (&Method::GET, ["v1", "account"]) => Ok((200, self.account())),
+            (&Method::GET, ["v1", "account"]) => {
+                Ok((200, user_document(self.config.current_user())))
+            }
             (&Method::GET, ["v1", "health"]) => Ok((200, json!({"status": "pass"}))),
             (&Method::GET | &Method::HEAD, _) => {
                 return Ok(dashboard::serve(
@@ -619,60 +614,41 @@ impl Gateway {
     }
 
     fn user(&self, user_id: &str) -> Result<(u16, Value), AwError> {
-        if self.accounts.enabled() {
-            return self
-                .accounts
-                .user(user_id)
-                .map(|u| (200, u.account()))
-                .ok_or_else(|| {
-                    AwError::new(
-                        404,
-                        "user_not_found",
-                        "User with the requested ID could not be found.",
-                    )
-                });
-        }
-        if user_id != self.config.user_id {
-            return Err(AwError::new(
+        let user = self.config.user(user_id).ok_or_else(|| {
+            AwError::new(
                 404,
                 "user_not_found",
                 "User with the requested ID could not be found.",
-            ));
-        }
-        Ok((200, self.account()))
+            )
+        })?;
+        Ok((200, user_document(user)))
     }
 
-    fn account(&self) -> Value {
-        json!({
-            "$id": self.config.user_id, "name": "Local developer", "email": "dev@localhost",
-            "labels": [self.config.role.label()], "status": true,
-        })
-    }
-
+    /// The confirmed memberships of `team_id`: every development user listing that team.
     fn memberships(&self, team_id: &str) -> Value {
-        if self.accounts.enabled() {
-            let members: Vec<Value> = [crate::Role::Operator, crate::Role::Viewer]
-                .into_iter()
-                .filter(|r| r.team() == team_id)
-                .flat_map(|r| self.accounts.members(r))
-                .map(|u| {
-                    json!({
-                        "$id": format!("membership-{}", u.id), "userId": u.id, "teamId": team_id,
-                        "roles": ["member"], "confirm": true, "userEmail": u.email,
-                    })
+        let members: Vec<Value> = self
+            .config
+            .users
+            .iter()
+            .filter(|u| u.teams.iter().any(|t| t == team_id))
+            .map(|u| {
+                json!({
+                    "$id": u.membership_id(team_id), "userId": u.id,
+                    "teamId": team_id, "roles": ["member"], "confirm": true,
+                    "userName": u.name, "userEmail": u.email,
                 })
-                .collect();
-            return json!({"total": members.len(), "memberships": members});
-        }
-        if team_id != self.config.role.team() {
-            return json!({"total": 0, "memberships": []});
-        }
-        json!({"total": 1, "memberships": [{
-            "$id": format!("membership-{}", self.config.user_id), "userId": self.config.user_id,
-            "teamId": team_id, "roles": ["member"], "confirm": true,
-            "userName": "Local developer", "userEmail": "dev@localhost",
-        }]})
+            })
+            .collect();
+        json!({"total": members.len(), "memberships": members})
     }
+}
+
+/// A development user as Appwrite's user document (the fields job-actions reads).
+pub fn user_document(user: &DevUser) -> Value {
+    json!({
+        "$id": user.id, "name": user.name, "email": user.email,
+        "labels": user.labels, "status": true,
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

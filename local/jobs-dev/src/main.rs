@@ -57,10 +57,12 @@ fn print_banner(dev: &jobs_dev::Dev) {
         "  executions:  POST {}/v1/functions/{{functionId}}/executions",
         dev.url()
     );
+    let user = c.current_user();
     println!(
-        "  identity:    {} ({}), project {}",
-        c.user_id,
-        c.role.as_str(),
+        "  identity:    {} (teams [{}], labels [{}]), project {}",
+        user.id,
+        user.teams.join(", "),
+        user.labels.join(", "),
         c.project
     );
     println!("  server key:  set JOBS_DEV_KEY to choose it; workers send it as X-Appwrite-Key");

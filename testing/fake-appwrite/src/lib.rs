@@ -23,6 +23,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+pub mod schema;
+
 /// The server version the fake claims in error bodies (§1.5).
 pub const VERSION: &str = "1.9.6";
 
@@ -76,6 +78,14 @@ struct State {
     users: HashMap<String, Vec<String>>,
     /// team → (user, roles)
     teams: HashMap<String, Vec<(String, Vec<String>)>>,
+    /// (db, table) → columns and indexes; rows written to a table with columns are checked.
+    schemas: HashMap<(String, String), schema::Table>,
+    /// Deployments created (`POST /v1/functions/{id}/deployments`), newest last.
+    deployments: Vec<Value>,
+    /// Functions whose next builds fail.
+    failing_builds: Vec<String>,
+    /// function → its variables.
+    variables: HashMap<String, Vec<Value>>,
 }
 
 struct Shared {
@@ -102,11 +112,22 @@ pub struct FakeAppwrite {
 impl FakeAppwrite {
     /// Starts a fake on a free local port with database `jobmanager` and tables `jobs` and
     /// `job_events`, project `test-project` and key `test-key`.
+    /// Their columns and indexes are the repository's `appwrite.json`, created as `push tables`
+    /// creates them, so every row the store writes is checked against the deployed schema.
     pub fn start() -> FakeAppwrite {
         let fake = Self::start_with("test-project", "test-key");
-        fake.add_table("jobmanager", "jobs");
-        fake.add_table("jobmanager", "job_events");
+        fake.add_manifest_tables(include_str!("../../../appwrite.json"));
         fake
+    }
+
+    /// Creates the tables of an `appwrite.json` text with their columns and indexes
+    /// ([`schema::tables_from_manifest`]).
+    pub fn add_manifest_tables(&self, manifest: &str) {
+        let manifest: Value = serde_json::from_str(manifest).expect("appwrite.json is JSON");
+        for (db, id, table) in schema::tables_from_manifest(&manifest, &now_text()) {
+            self.add_table(&db, &id);
+            self.shared.lock().schemas.insert((db, id), table);
+        }
     }
 
     /// Starts an empty fake (no tables) for the given project and key.
@@ -169,6 +190,21 @@ impl FakeAppwrite {
             .or_default()
             .entry(table.into())
             .or_default();
+    }
+
+    /// Makes every later deployment of `function` end its build as `failed`.
+    pub fn fail_builds_of(&self, function: &str) {
+        self.shared.lock().failing_builds.push(function.to_owned());
+    }
+
+    /// The variables set on `function`, as `{key, value, secret}` documents.
+    pub fn function_variables(&self, function: &str) -> Vec<Value> {
+        self.shared
+            .lock()
+            .variables
+            .get(function)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Makes the next `times` requests on `route` (a label as in [`requests`](Self::requests),
@@ -536,6 +572,11 @@ enum Route {
     Memberships {
         team: String,
     },
+    /// Databases, tables, columns and indexes (`schema`).
+    Schema {
+        method: Method,
+        parts: Vec<String>,
+    },
 }
 
 impl Route {
@@ -576,6 +617,12 @@ impl Route {
             (&Method::GET, ["teams", team, "memberships"]) => Some(Route::Memberships {
                 team: team.to_string(),
             }),
+            (m, ["tablesdb", ..] | ["databases", ..] | ["functions", ..] | ["teams"]) => {
+                Some(Route::Schema {
+                    method: m.clone(),
+                    parts: parts.clone(),
+                })
+            }
             _ => None,
         }
     }
@@ -589,6 +636,7 @@ impl Route {
             Route::Executions { .. } => "POST executions".into(),
             Route::User { .. } => "GET user".into(),
             Route::Memberships { .. } => "GET memberships".into(),
+            Route::Schema { method, .. } => format!("{method} schema"),
         }
     }
 }
@@ -633,6 +681,7 @@ fn apply(
     timestamp: Option<&str>,
 ) -> Answer {
     match route {
+        Route::Schema { method, parts } => schema_route(state, &method, &parts, &body),
         Route::Executions { function } => {
             let asynchronous = body.get("async").and_then(Value::as_bool).unwrap_or(false);
             let recorded = RecordedExecution {
@@ -735,13 +784,15 @@ fn apply(
         }
         Route::RowsMethod { db, table, method } => {
             let sequence = state.sequence;
+            let columns = state.schemas.get(&(db.clone(), table.clone())).cloned();
             let rows = match table_of_mut(state, &db, &table) {
                 Ok(t) => t,
                 Err(a) => return a,
             };
             match method {
                 Method::POST => {
-                    let (answer, used) = create_row(rows, &db, &table, body, sequence);
+                    let (answer, used) =
+                        create_row(rows, &db, &table, body, sequence, columns.as_ref());
                     state.sequence += used;
                     answer
                 }
@@ -787,7 +838,7 @@ fn apply(
                             }
                         } else if let Some(r) = rows.get_mut(id) {
                             let data = body.get("data").cloned().unwrap_or(json!({}));
-                            if let Err(a) = merge(r, &data) {
+                            if let Err(a) = write_checked(r, &data, columns.as_ref()) {
                                 return a;
                             }
                             r.insert("$updatedAt".into(), json!(now_text()));
@@ -810,6 +861,7 @@ fn apply(
             id,
             method,
         } => {
+            let columns = state.schemas.get(&(db.clone(), table.clone())).cloned();
             let rows = match table_of_mut(state, &db, &table) {
                 Ok(t) => t,
                 Err(a) => return a,
@@ -845,7 +897,7 @@ fn apply(
                 Method::GET => Answer::json(200, Value::Object(row.clone())),
                 Method::PATCH => {
                     let data = body.get("data").cloned().unwrap_or(json!({}));
-                    if let Err(a) = merge(row, &data) {
+                    if let Err(a) = write_checked(row, &data, columns.as_ref()) {
                         return a;
                     }
                     row.insert("$updatedAt".into(), json!(now_text()));
@@ -912,6 +964,7 @@ fn create_row(
     table: &str,
     body: Value,
     sequence: u64,
+    columns: Option<&schema::Table>,
 ) -> (Answer, u64) {
     let Some(data) = body.get("data").and_then(Value::as_object) else {
         return (
@@ -947,11 +1000,194 @@ fn create_row(
     row.insert("$createdAt".into(), json!(now));
     row.insert("$updatedAt".into(), json!(now));
     row.insert("$permissions".into(), json!([]));
-    if let Err(a) = merge(&mut row, &Value::Object(data.clone())) {
+    if let Err(a) = write_checked(&mut row, &Value::Object(data.clone()), columns) {
         return (a, 0);
     }
     rows.insert(id, row.clone());
     (Answer::json(201, Value::Object(row)), 1)
+}
+
+/// Writes `data` into `row` only if the result passes the table's structure check
+/// ([`schema::check_row`]); otherwise `row` is left as it was.
+fn write_checked(
+    row: &mut Map<String, Value>,
+    data: &Value,
+    columns: Option<&schema::Table>,
+) -> Result<(), Answer> {
+    let mut next = row.clone();
+    merge(&mut next, data)?;
+    if let Some(table) = columns {
+        schema::check_row(table, &next).map_err(|(s, k, m)| Answer::error(s, k, m))?;
+    }
+    *row = next;
+    Ok(())
+}
+
+/// The schema routes `push tables` uses: create a database or table, create columns (legacy
+/// `databases/{db}/collections/{t}/attributes/{kind}` as CLI 12.0.1 calls them, or
+/// `tablesdb/{db}/tables/{t}/columns/{kind}`) and indexes, read a database or table back.
+fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Value) -> Answer {
+    let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let now = now_text();
+    let refused = |(s, k, m): schema::Refusal| Answer::error(s, k, m);
+    let table_missing = || {
+        Answer::error(
+            404,
+            "table_not_found",
+            "Table with the requested ID could not be found.",
+        )
+    };
+    match (method, p.as_slice()) {
+        (&Method::GET, ["teams"]) => {
+            Answer::json(200, json!({"total": state.teams.len(), "teams": []}))
+        }
+        (&Method::GET, ["tablesdb"]) => {
+            let list: Vec<Value> = state
+                .databases
+                .keys()
+                .map(|id| json!({"$id": id, "name": id, "enabled": true}))
+                .collect();
+            Answer::json(200, json!({"total": list.len(), "databases": list}))
+        }
+        (&Method::GET, ["functions"]) => Answer::json(200, json!({"total": 0, "functions": []})),
+        // Deployments: built at once, `ready` unless the function's builds are made to fail.
+        (&Method::POST, ["functions", function, "deployments"]) => {
+            state.sequence += 1;
+            let status = if state.failing_builds.iter().any(|f| f == function) {
+                "failed"
+            } else {
+                "ready"
+            };
+            let deployment = json!({"$id": format!("dep{}", state.sequence), "$createdAt": now,
+                "resourceId": function, "status": status, "buildLogs": ""});
+            state.deployments.push(deployment.clone());
+            Answer::json(202, deployment)
+        }
+        (&Method::GET, ["functions", function, "deployments"]) => {
+            let list: Vec<&Value> = state
+                .deployments
+                .iter()
+                .rev()
+                .filter(|d| d["resourceId"] == *function)
+                .collect();
+            Answer::json(200, json!({"total": list.len(), "deployments": list}))
+        }
+        (&Method::GET, ["functions", function, "variables"]) => {
+            let list = state.variables.get(*function).cloned().unwrap_or_default();
+            Answer::json(200, json!({"total": list.len(), "variables": list}))
+        }
+        (&Method::POST, ["functions", function, "variables"]) => {
+            state.sequence += 1;
+            let variable = json!({"$id": format!("var{}", state.sequence), "key": body["key"],
+                "value": body["value"], "secret": body["secret"].as_bool().unwrap_or(false),
+                "resourceType": "function", "resourceId": function});
+            state
+                .variables
+                .entry(function.to_string())
+                .or_default()
+                .push(variable.clone());
+            Answer::json(201, variable)
+        }
+        (&Method::PUT, ["functions", function, "variables", id]) => {
+            let list = state.variables.entry(function.to_string()).or_default();
+            match list.iter_mut().find(|v| v["$id"] == *id) {
+                Some(v) => {
+                    v["key"] = body["key"].clone();
+                    v["value"] = body["value"].clone();
+                    Answer::json(200, v.clone())
+                }
+                None => Answer::error(
+                    404,
+                    "variable_not_found",
+                    "Variable with the requested ID could not be found.",
+                ),
+            }
+        }
+        (&Method::GET, ["tablesdb", db]) => match state.databases.contains_key(*db) {
+            true => Answer::json(
+                200,
+                json!({"$id": db, "name": db, "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"}),
+            ),
+            false => Answer::error(404, "database_not_found", "Database not found"),
+        },
+        (&Method::POST, ["tablesdb"]) => {
+            let Some(id) = body.get("databaseId").and_then(Value::as_str) else {
+                return Answer::error(
+                    400,
+                    "general_argument_invalid",
+                    "Param \"databaseId\" is not optional.",
+                );
+            };
+            if state.databases.contains_key(id) {
+                return Answer::error(409, "database_already_exists", "Database already exists");
+            }
+            state.databases.insert(id.to_owned(), HashMap::new());
+            Answer::json(
+                201,
+                json!({"$id": id, "name": body.get("name").cloned().unwrap_or(json!(id)), "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"}),
+            )
+        }
+        (&Method::POST, ["tablesdb", db, "tables"]) => {
+            let Some(id) = body.get("tableId").and_then(Value::as_str) else {
+                return Answer::error(
+                    400,
+                    "general_argument_invalid",
+                    "Param \"tableId\" is not optional.",
+                );
+            };
+            let Some(database) = state.databases.get_mut(*db) else {
+                return Answer::error(404, "database_not_found", "Database not found");
+            };
+            if database.contains_key(id) {
+                return Answer::error(
+                    409,
+                    "table_already_exists",
+                    "A table with the requested ID already exists.",
+                );
+            }
+            database.insert(id.to_owned(), Rows::new());
+            let table = schema::Table {
+                name: body["name"].as_str().unwrap_or(id).to_owned(),
+                permissions: body["permissions"].as_array().cloned().unwrap_or_default(),
+                row_security: body["rowSecurity"].as_bool().unwrap_or(false),
+                ..schema::Table::default()
+            };
+            let answer = schema::table_answer(db, id, &table, &now);
+            state.schemas.insert((db.to_string(), id.to_owned()), table);
+            Answer::json(201, answer)
+        }
+        (&Method::GET, ["tablesdb", db, "tables", table]) => {
+            match state.schemas.get(&(db.to_string(), table.to_string())) {
+                Some(t) => Answer::json(200, schema::table_answer(db, table, t, &now)),
+                None => table_missing(),
+            }
+        }
+        (&Method::POST, ["databases", db, "collections", table, "attributes", kind])
+        | (&Method::POST, ["tablesdb", db, "tables", table, "columns", kind]) => {
+            match state.schemas.get_mut(&(db.to_string(), table.to_string())) {
+                Some(t) => match schema::create_column(t, kind, body, &now) {
+                    Ok(column) => Answer::json(202, column),
+                    Err(e) => refused(e),
+                },
+                None => table_missing(),
+            }
+        }
+        (&Method::POST, ["databases", db, "collections", table, "indexes"])
+        | (&Method::POST, ["tablesdb", db, "tables", table, "indexes"]) => {
+            match state.schemas.get_mut(&(db.to_string(), table.to_string())) {
+                Some(t) => match schema::create_index(t, body, &now) {
+                    Ok(index) => Answer::json(202, index),
+                    Err(e) => refused(e),
+                },
+                None => table_missing(),
+            }
+        }
+        _ => Answer::error(
+            404,
+            "general_route_not_found",
+            "The requested route was not found.",
+        ),
+    }
 }
 
 /// Writes `data` into `row`. A string that decodes to an object with a known operator

@@ -4,7 +4,10 @@
 //! (committed here as `replica/runtime.Cargo.lock`), our own small `main.rs` server, and the
 //! bundle in `src/function/`. Then, for each bundle:
 //! 1. `cargo metadata`: every package the release build compiles must declare `rust-version`
-//!    at most 1.83 (cargo 1.83 refuses newer ones); failures name the crate and its chain;
+//!    at most 1.83 (cargo 1.83 refuses newer ones); failures name the crate and its chain; and
+//!    every registry package the resolution added to the official lock must be pinned to that
+//!    exact version by the bundle (`package::RESOLVED_PINS`), or a later deployment could
+//!    resolve another one;
 //! 2. `cargo build --release` (the lock is reset to the official one first, and not
 //!    `--locked`: like Appwrite, new crates resolve on top of it and locked ones stay);
 //! 3. clippy's `incompatible_msrv` on the bundle's crates, for std APIs newer than 1.83;
@@ -131,6 +134,27 @@ impl Replica {
         command
     }
 
+    /// The registry packages a fresh resolution of `bundle` adds to the official lock, with the
+    /// bundle's resolution-only pins removed: what `package::RESOLVED_PINS` must hold.
+    pub fn outside_lock(&self, bundle: &Bundle) -> Result<Vec<(String, String)>, String> {
+        self.load(bundle)?;
+        let manifest = self.dir.join("src/function/Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
+        let unpinned = text
+            .split(crate::package::PINS_SECTION)
+            .next()
+            .unwrap_or_default();
+        write(&manifest, unpinned)?;
+        cargo::metadata(&self.dir.join("Cargo.toml"), &["--filter-platform", TARGET])?;
+        let resolved =
+            std::fs::read_to_string(self.dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
+        let official = lock_packages(OFFICIAL_LOCK);
+        Ok(lock_packages(&resolved)
+            .into_iter()
+            .filter(|p| !official.contains(p))
+            .collect())
+    }
+
     /// Runs every step for one bundle.
     pub fn check(&self, bundle: &Bundle) -> Result<Report, String> {
         let id = &bundle.id;
@@ -141,6 +165,19 @@ impl Replica {
         let meta = cargo::metadata(&self.dir.join("Cargo.toml"), &["--filter-platform", TARGET])
             .map_err(|e| fail("resolve", e))?;
         let packages = msrv_violations(&meta).map_err(|e| fail("rust-version", e))?;
+        let resolved = std::fs::read_to_string(self.dir.join("Cargo.lock"))
+            .map_err(|e| fail("resolve", e.to_string()))?;
+        let loose = unpinned(OFFICIAL_LOCK, &resolved, &meta);
+        if !loose.is_empty() {
+            return Err(fail(
+                "determinism",
+                format!(
+                    "left to resolution at build time (not in the runtime's lock, not pinned \
+                     exactly by the bundle): {}; run `deploy-check pins`",
+                    loose.join(", ")
+                ),
+            ));
+        }
 
         let started = Instant::now();
         let mut build = self.cargo(&["build", "--release", "--quiet"]);
@@ -263,6 +300,48 @@ pub fn msrv_violations(meta: &Value) -> Result<usize, String> {
     } else {
         Err(problems.join("\n"))
     }
+}
+
+/// The registry packages (`name version`) of a `Cargo.lock` text.
+pub fn lock_packages(lock: &str) -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for block in lock.split("[[package]]").skip(1) {
+        let field = |key: &str| {
+            block.lines().find_map(|l| {
+                let (k, v) = l.split_once(" = ")?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+            })
+        };
+        if let (Some(name), Some(version), Some(source)) =
+            (field("name"), field("version"), field("source"))
+        {
+            if source.starts_with("registry+") {
+                out.insert((name, version));
+            }
+        }
+    }
+    out
+}
+
+/// The packages `resolved` holds beyond `official` that the `handler` package of `meta` does not
+/// require at exactly their version (`=x.y.z`, under any name): what a build without
+/// `--locked` would resolve afresh.
+pub fn unpinned(official: &str, resolved: &str, meta: &Value) -> Vec<String> {
+    let official = lock_packages(official);
+    let pinned: std::collections::BTreeSet<(String, String)> = cargo::package(meta, "handler")
+        .and_then(|h| h["dependencies"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let version = d["req"].as_str()?.strip_prefix('=')?;
+            Some((d["name"].as_str()?.to_owned(), version.trim().to_owned()))
+        })
+        .collect();
+    lock_packages(resolved)
+        .into_iter()
+        .filter(|p| !official.contains(p) && !pinned.contains(p))
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect()
 }
 
 /// Whether a `rust-version` such as `1.83`, `1.70.0` is at most 1.83.

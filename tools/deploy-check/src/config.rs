@@ -80,3 +80,19 @@ impl AppwriteConfig {
             .collect()
     }
 }
+
+/// `deploy.json`, the deployment's own settings beside `appwrite.json` (docs/deploy.md): the
+/// variables `scripts/deploy` sets on each function. The database and the teams come from
+/// `appwrite.json`. Secrets do not belong here; set those in the console.
+pub fn load_variables(path: &Path) -> Result<crate::validate::Variables, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct DeployFile {
+        variables: crate::validate::Variables,
+    }
+    let file: DeployFile =
+        serde_json::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+    Ok(file.variables)
+}

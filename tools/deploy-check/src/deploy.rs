@@ -1,7 +1,13 @@
 //! The deploy driver behind `scripts/deploy`: package the bundles, stage a copy of
-//! `appwrite.json` with the project and endpoint from the environment, then run Appwrite CLI 12
-//! (`push teams`, `push tables`, `push functions`). It prints every step before doing it, and
-//! `--dry-run` prints the exact CLI calls without running anything or touching the network.
+//! `appwrite.json` with the project and endpoint from the environment, check the API key's
+//! scopes, create the database when missing (outside `push tables`, whose single question
+//! would otherwise pair "create it" with "delete every other database": CLI 12.0.1 `push.js`
+//! `checkAndApplyTablesDBChanges`), run Appwrite CLI 12 (`push teams`, `push tables`,
+//! `push functions`), set the function variables of `deploy.json`, then ask Appwrite whether
+//! every function has a `ready` deployment created by this run: `push functions` reports a
+//! failed build and still exits 0, so only that answer says the deploy worked. It prints every
+//! step before doing it, and `--dry-run` prints them all without running anything or touching
+//! the network.
 //!
 //! It never passes `--force`: on `push tables` that flag answers "yes" to the CLI's question
 //! whether to delete every remote database and table missing from the file
@@ -15,9 +21,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use shared::appwrite::{segment, AppwriteClient, Call as ApiCall, Method, Retry};
 
 use crate::config::AppwriteConfig;
+use crate::validate::Variables;
 
 /// The CLI, unless `APPWRITE_CLI` names another (e.g. `appwrite` from a global install).
 pub const DEFAULT_CLI: &str = "npx --yes appwrite-cli@12.0.1";
@@ -167,11 +175,37 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         "2. write {} (appwrite.json with projectId and endpoint; the committed file is not touched)",
         staged.display()
     );
-    println!("3. in {}, with a private HOME, run:", dist.display());
+    let variables =
+        crate::config::load_variables(&root.join("deploy.json")).map_err(|e| e.to_string())?;
+    let database = config
+        .entries("tablesDB")
+        .first()
+        .cloned()
+        .ok_or("appwrite.json declares no database in `tablesDB`")?;
+    let database_id = database["$id"].as_str().unwrap_or_default().to_owned();
+    println!(
+        "3. check the API key's scopes: GET {} (each answers 401 naming a missing scope)",
+        SCOPE_PROBES.map(|(path, _)| path).join(", ")
+    );
+    println!(
+        "4. create database `{database_id}` ({}) unless it exists: GET /tablesdb/{database_id}, then POST /tablesdb",
+        database["name"].as_str().unwrap_or_default()
+    );
+    println!("5. in {}, with a private HOME, run:", dist.display());
     for call in calls(settings) {
         println!("   {}", call.shown);
     }
-    println!("   (never --force: the CLI asks before deleting or recreating anything remote)");
+    println!("   (never --force: the CLI asks before deleting or recreating anything remote; answer no to any deletion)");
+    println!("6. set the function variables of deploy.json:");
+    for (function, vars) in &variables {
+        for (key, value) in vars {
+            println!("   {function}: {key}={value}");
+        }
+    }
+    println!(
+        "7. readiness: each of {} must have a new deployment, `ready` (GET /functions/<id>/deployments)",
+        functions.join(", ")
+    );
     if dry_run {
         println!("dry run: nothing was packaged, written or sent");
         return Ok(());
@@ -183,6 +217,14 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         .map_err(|e| e.to_string())?;
     std::fs::write(&staged, json + "\n")
         .map_err(|e| format!("cannot write {}: {e}", staged.display()))?;
+
+    let api = api_client(settings)?;
+    check_scopes(&api)?;
+    ensure_database(&api, &database)?;
+    let before: Vec<Option<String>> = functions
+        .iter()
+        .map(|f| newest_deployment(&api, f).map(|d| d.map(|d| str_id(&d))))
+        .collect::<Result<_, _>>()?;
 
     let home = PrivateHome::new(&dist)?;
     let npm_cache = std::env::var_os("npm_config_cache").unwrap_or_else(|| {
@@ -206,8 +248,194 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
             ));
         }
     }
-    println!("deploy: done");
+    set_variables(&api, &variables)?;
+    readiness(&api, &functions, &before)?;
+    println!("deploy: done: every function has a ready deployment from this run");
     Ok(())
+}
+
+/// Read probes for the scopes the CLI and this driver need; Appwrite answers a key without the
+/// scope with 401 `general_unauthorized_scope` and names the missing scope in its message. Write
+/// scopes cannot be probed without writing: docs/deploy.md lists them.
+const SCOPE_PROBES: [(&str, &str); 3] = [
+    ("/teams", "teams.read"),
+    ("/tablesdb", "databases.read"),
+    ("/functions", "functions.read"),
+];
+
+fn api_client(settings: &Settings) -> Result<AppwriteClient, String> {
+    use shared::appwrite::var;
+    let config = shared::appwrite::AppwriteConfig::from_lookup(
+        |name| match name {
+            var::ENDPOINT => Some(settings.endpoint.clone()),
+            var::PROJECT => Some(settings.project_id.clone()),
+            var::API_KEY => Some(settings.api_key.clone()),
+            _ => None,
+        },
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(AppwriteClient::new(config))
+}
+
+fn send(
+    api: &AppwriteClient,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, shared::appwrite::AppwriteError> {
+    let retry = if method == Method::GET {
+        Retry::Idempotent
+    } else {
+        Retry::OnlyRateLimit
+    };
+    let mut call = ApiCall::new(method, path, retry);
+    call.body = body;
+    api.send(&call).map(|r| r.body)
+}
+
+fn check_scopes(api: &AppwriteClient) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for (path, scope) in SCOPE_PROBES {
+        match send(api, Method::GET, path, None) {
+            Ok(_) => {}
+            Err(e) if e.status() == Some(401) => missing.push(format!("{scope} (GET {path}: {e})")),
+            Err(e) => return Err(format!("scope check GET {path}: {e}")),
+        }
+    }
+    if missing.is_empty() {
+        println!("scopes: the key may read teams, databases and functions");
+        Ok(())
+    } else {
+        Err(format!("the API key lacks scopes: {}", missing.join("; ")))
+    }
+}
+
+fn ensure_database(api: &AppwriteClient, database: &Value) -> Result<(), String> {
+    let id = database["$id"].as_str().unwrap_or_default();
+    match send(
+        api,
+        Method::GET,
+        &format!("/tablesdb/{}", segment(id)),
+        None,
+    ) {
+        Ok(_) => {
+            println!("database `{id}` exists");
+            Ok(())
+        }
+        Err(e) if e.status() == Some(404) => {
+            send(
+                api,
+                Method::POST,
+                "/tablesdb",
+                Some(json!({"databaseId": id, "name": database["name"], "enabled": true})),
+            )
+            .map_err(|e| format!("cannot create database `{id}`: {e}"))?;
+            println!("database `{id}` created");
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot read database `{id}`: {e}")),
+    }
+}
+
+fn str_id(d: &Value) -> String {
+    d["$id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The newest deployment of `function`, if any (`None` also when the function does not exist yet).
+fn newest_deployment(api: &AppwriteClient, function: &str) -> Result<Option<Value>, String> {
+    let mut call = ApiCall::new(
+        Method::GET,
+        format!("/functions/{}/deployments", segment(function)),
+        Retry::Idempotent,
+    );
+    call.query = vec![
+        (
+            "queries[]",
+            json!({"method": "orderDesc", "attribute": "$createdAt"}).to_string(),
+        ),
+        (
+            "queries[]",
+            json!({"method": "limit", "values": [1]}).to_string(),
+        ),
+    ];
+    match api.send(&call) {
+        Ok(r) => Ok(r.body["deployments"].get(0).cloned()),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(format!("cannot list deployments of {function}: {e}")),
+    }
+}
+
+/// Creates or updates each variable of `deploy.json` (Appwrite reads function variables at every
+/// execution: `src/Appwrite/Platform/Workers/Functions.php`, so no redeploy is needed).
+fn set_variables(api: &AppwriteClient, variables: &Variables) -> Result<(), String> {
+    for (function, vars) in variables {
+        let path = format!("/functions/{}/variables", segment(function));
+        let existing = send(api, Method::GET, &path, None)
+            .map_err(|e| format!("cannot list variables of {function}: {e}"))?;
+        let existing = existing["variables"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for (key, value) in vars {
+            let body = json!({"key": key, "value": value, "secret": false});
+            let result = match existing.iter().find(|v| v["key"] == key.as_str()) {
+                Some(v) => send(
+                    api,
+                    Method::PUT,
+                    &format!("{path}/{}", segment(&str_id(v))),
+                    Some(body),
+                ),
+                None => send(api, Method::POST, &path, Some(body)),
+            };
+            result.map_err(|e| format!("cannot set {key} on {function}: {e}"))?;
+            println!("variable {function}: {key} set");
+        }
+    }
+    Ok(())
+}
+
+/// Every function must have a deployment newer than `before` whose build is `ready`; builds
+/// still running are waited for (up to Appwrite's 900 s build timeout).
+fn readiness(
+    api: &AppwriteClient,
+    functions: &[String],
+    before: &[Option<String>],
+) -> Result<(), String> {
+    let mut failed = Vec::new();
+    for (function, old) in functions.iter().zip(before) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(960);
+        loop {
+            let newest = newest_deployment(api, function)?;
+            let status = newest
+                .as_ref()
+                .and_then(|d| d["status"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            match newest.as_ref().map(str_id) {
+                None => failed.push(format!("{function}: no deployment")),
+                Some(id) if Some(&id) == old.as_ref() => failed.push(format!(
+                    "{function}: no deployment created by this run (newest is {id})"
+                )),
+                Some(id) if status == "ready" => println!("ready: {function} deployment {id}"),
+                Some(id)
+                    if ["waiting", "processing", "building"].contains(&status.as_str())
+                        && std::time::Instant::now() < deadline =>
+                {
+                    println!("waiting: {function} deployment {id} is {status}");
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    continue;
+                }
+                Some(id) => failed.push(format!("{function}: deployment {id} is `{status}`")),
+            }
+            break;
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not deployed: {}", failed.join("; ")))
+    }
 }
 
 /// A throw-away `HOME` for the CLI, removed with everything in it (the stored key) on drop.

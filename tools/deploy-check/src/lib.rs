@@ -2,10 +2,11 @@
 //! [`package`] generates one self-contained bundle per function (`dist/<id>/`), [`bundle`]
 //! builds each inside a replica of Appwrite's rust-1.83 build workspace and sends it a real
 //! request, [`validate`] checks `appwrite.json` against the CLI 12 format and the job model,
-//! [`deploy`] plans (and runs) the Appwrite CLI calls. [`cargo`] reads `cargo metadata`.
+//! [`deploy`] plans (and runs) the Appwrite CLI calls, [`cli`] ports the CLI's schema comparison. [`cargo`] reads `cargo metadata`.
 
 pub mod bundle;
 pub mod cargo;
+pub mod cli;
 pub mod config;
 pub mod cron;
 pub mod deploy;

@@ -5,6 +5,8 @@
 //! - `validate`: the offline appwrite.json validator (after packaging into `dist/`);
 //! - `check-bundles [ID…]`: package, validate, then build each bundle (or the named ones) in
 //!   the replica of Appwrite's rust-1.83 build workspace and send it a request;
+//! - `pins`: resolve every bundle afresh on the official lock and write the crates outside it
+//!   to `replica/pins.txt` (`package::RESOLVED_PINS`);
 //! - `deploy [--dry-run]`: package and push with Appwrite CLI 12 (see `deploy.rs`).
 
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Some("validate") => cmd_validate(&root),
         Some("check-bundles") => cmd_check_bundles(&root, &args[1..]),
         Some("deploy") => cmd_deploy(&root, &args[1..]),
+        Some("pins") => cmd_pins(&root),
         _ => Err("usage: deploy-check package [--out DIR] | validate | check-bundles [ID…] | deploy [--dry-run]".into()),
     };
     match result {
@@ -57,7 +60,10 @@ fn cmd_validate(root: &Path) -> Result<(), String> {
 
 fn validate_repo(root: &Path) -> Result<(), String> {
     let config = AppwriteConfig::load(&root.join("appwrite.json")).map_err(|e| e.to_string())?;
-    let problems = validate::validate(&config, root, &function_crates(root)?);
+    let mut problems = validate::validate(&config, root, &function_crates(root)?);
+    let variables = deploy_check::config::load_variables(&root.join("deploy.json"))
+        .map_err(|e| e.to_string())?;
+    problems.extend(validate::roles(&config, &variables));
     if problems.is_empty() {
         println!("appwrite.json: valid");
         Ok(())
@@ -106,6 +112,27 @@ fn cmd_check_bundles(root: &Path, only: &[String]) -> Result<(), String> {
     } else {
         Err(format!("bundle check failed for {}", failures.join(", ")))
     }
+}
+
+fn cmd_pins(root: &Path) -> Result<(), String> {
+    let bundles = package::package_all(root, &root.join("dist"))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let replica = Replica::new(&target.join("bundle-check"))?;
+    let mut all = std::collections::BTreeSet::new();
+    for bundle in &bundles {
+        all.extend(replica.outside_lock(bundle)?);
+    }
+    let text: String = all.iter().map(|(n, v)| format!("{n} {v}\n")).collect();
+    let path = root.join("tools/deploy-check/replica/pins.txt");
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "{}: {} crates outside the runtime's lock",
+        path.display(),
+        all.len()
+    );
+    Ok(())
 }
 
 fn cmd_deploy(root: &Path, args: &[String]) -> Result<(), String> {

@@ -42,6 +42,25 @@ pub const PINS: &[(&str, &str)] = &[
     ("indexmap", "=2.13.0"),
 ];
 
+/// Every registry crate the bundles need that the runtime's lock does not hold, as `name
+/// version` lines: the versions the bundle check resolved and built. Appwrite's build runs
+/// `cargo build` without `--locked` (cargo 1.83, MSRV-unaware), so anything not fixed here would
+/// be resolved afresh at every deployment and could break a later build. Regenerate with
+/// `deploy-check pins`; the bundle check fails when a crate outside the lock is not pinned.
+pub const RESOLVED_PINS: &str = include_str!("../replica/pins.txt");
+
+/// The line that opens the resolution-only pins in a bundle's manifest.
+pub const PINS_SECTION: &str = "[target.'cfg(any())'.dependencies]";
+
+/// [`RESOLVED_PINS`] as (name, version).
+pub fn resolved_pins() -> Vec<(&'static str, &'static str)> {
+    RESOLVED_PINS
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .collect()
+}
+
 /// The `openruntimes` requirement every function crate uses; the handler names it too.
 pub const OPENRUNTIMES: &str =
     r#"openruntimes = { version = "=1.0.2", package = "openruntimes-types-for-rust" }"#;
@@ -162,6 +181,24 @@ pub fn handler_manifest(id: &str) -> String {
     );
     for (name, version) in PINS {
         let _ = writeln!(toml, "{name} = \"{version}\"");
+    }
+    toml.push_str(
+        "\n# Every crate outside the runtime's lock, at the version the bundle check resolved and\n\
+         # built: Appwrite builds without --locked, so these would otherwise be resolved afresh at\n\
+         # every deployment. Under a cfg that is never true they only fix versions: no code, no\n\
+         # features.\n",
+    );
+    toml.push_str(PINS_SECTION);
+    toml.push('\n');
+    for (name, version) in resolved_pins() {
+        if PINS.iter().any(|(pinned, _)| *pinned == name) {
+            continue;
+        }
+        let key = format!("pin-{name}-{}", version.replace(['.', '+'], "_"));
+        let _ = writeln!(
+            toml,
+            "{key} = {{ package = \"{name}\", version = \"={version}\", default-features = false }}"
+        );
     }
     toml
 }

@@ -3,12 +3,16 @@
 //! - only keys CLI 12.0.1 understands (its `lib/config.js` key sets, §4.2-4.3);
 //! - functions: the rust-1.83 runtime, `main.rs` entrypoint, empty `commands`, `path` =
 //!   `dist/<id>` holding the entrypoint after packaging, `target` ignored, a sane timeout,
-//!   hooks and retention executable by API keys only, the action API by teams only,
+//!   hooks and retention executable by API keys only, the action API by teams and labels,
 //!   least-privilege scopes, valid cron schedules, one entry per function crate;
 //! - tables: columns that match the job model exactly (read from the Rust types by serializing
 //!   a sample `Job` and `JobEvent`: every field has a column of the right type, bounds and
 //!   required flag, and every column a field), indexes over existing columns, read-only table
-//!   permissions for teams that the file declares.
+//!   permissions for teams that the file declares (or labels); every column written the way the
+//!   server answers it, so a second `push tables` proposes no recreation (`cli.rs`);
+//! - [`roles`]: the roles job-actions grants (its `JOBS_*_TEAMS` / `JOBS_*_LABELS` in
+//!   `deploy.json`) are exactly the roles `execute` lets through Appwrite's gate and the roles
+//!   the tables let read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -285,7 +289,8 @@ fn functions(
                     match role.strip_prefix("team:") {
                         Some(team) if teams.contains(team.split('/').next().unwrap_or(team)) => {}
                         Some(team) => v.push(format!("{at}: execute role `{role}` names team `{team}`, not declared in `teams`")),
-                        None => v.push(format!("{at}: execute role `{role}` is not a team; only the configured teams may call it")),
+                        None if role.starts_with("label:") => {}
+                        None => v.push(format!("{at}: execute role `{role}` is not a team or a label; only the configured roles may call it")),
                     }
                 }
             }
@@ -362,6 +367,7 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
                     "{at} column `{key}`: a required column cannot have a default"
                 ));
             }
+            server_shape(&format!("{at} column `{key}`"), c, v);
         }
         for index in table["indexes"].as_array().cloned().unwrap_or_default() {
             let key = str_of(&index, "key");
@@ -411,6 +417,98 @@ fn tables(config: &AppwriteConfig, teams: &BTreeSet<String>, v: &mut Problems) {
     }
 }
 
+/// A column as the server answers it, where CLI 12.0.1 compares the two on every later push
+/// (`push.js` `checkAttributeChanges` iterates the server's keys; a difference in a key that is
+/// not changeable is a recreation, which drops the column's data). Appwrite 1.9.6 answers
+/// `"encrypt": false` on every plain string column and `"format": ""` on a datetime
+/// (docs/appwrite-notes.md § Deployment and the CLI).
+fn server_shape(at: &str, c: &Value, v: &mut Problems) {
+    let format = c.get("format").and_then(Value::as_str);
+    match str_of(c, "type") {
+        "string"
+            if !matches!(format, Some("enum" | "email" | "url" | "ip"))
+                && !c.get("encrypt").is_some_and(Value::is_boolean) =>
+        {
+            v.push(format!("{at}: needs `\"encrypt\": false` as the server answers it; without it every push after the first proposes to recreate the column"));
+        }
+        "datetime" if !format.unwrap_or_default().is_empty() => {
+            v.push(format!("{at}: `format` must be \"\" as the server answers it (a datetime is stored without format); otherwise every push after the first proposes to recreate the column"));
+        }
+        _ => {}
+    }
+}
+
+/// The variables `scripts/deploy` sets per function (`deploy.json` → `variables`).
+pub type Variables = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Roles that work through Appwrite's gate: the roles job-actions grants from its variables
+/// (`team:<id>` per `JOBS_*_TEAMS` entry, `label:<name>` per `JOBS_*_LABELS` entry) must be
+/// exactly the roles its `execute` lists (Appwrite refuses anyone else before the function
+/// runs: `src/Appwrite/Platform/Modules/Functions/Http/Executions/Create.php`), and each must
+/// be allowed to read every table (the dashboard's Realtime subscription reads rows directly).
+pub fn roles(config: &AppwriteConfig, variables: &Variables) -> Vec<String> {
+    let mut v = Problems::default();
+    let vars = variables.get("job-actions").cloned().unwrap_or_default();
+    let mut granted = BTreeSet::new();
+    for (name, prefix) in [
+        ("JOBS_OPERATOR_TEAMS", "team:"),
+        ("JOBS_VIEWER_TEAMS", "team:"),
+        ("JOBS_OPERATOR_LABELS", "label:"),
+        ("JOBS_VIEWER_LABELS", "label:"),
+    ] {
+        for item in vars
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+            .split(',')
+        {
+            if !item.trim().is_empty() {
+                granted.insert(format!("{prefix}{}", item.trim()));
+            }
+        }
+    }
+    if granted.is_empty() {
+        v.push(
+            "deploy.json: job-actions grants no role (set JOBS_*_TEAMS or JOBS_*_LABELS)".into(),
+        );
+    }
+    let execute: BTreeSet<String> = config
+        .entries("functions")
+        .iter()
+        .find(|f| str_of(f, "$id") == "job-actions")
+        .and_then(|f| strings(f, "execute"))
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for role in granted.difference(&execute) {
+        v.push(format!("job-actions: its variables grant `{role}`, but `execute` does not list it, so Appwrite refuses those users before job-actions runs"));
+    }
+    for role in execute.difference(&granted) {
+        v.push(format!("job-actions: `execute` lets `{role}` in, but no JOBS_*_TEAMS / JOBS_*_LABELS variable grants it a role (every call would be 403)"));
+    }
+    for table in config.entries("tables") {
+        let perms: BTreeSet<String> = strings(table, "$permissions")
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for role in &granted {
+            if !perms.contains(&format!("read(\"{role}\")")) {
+                v.push(format!("table `{}`: `{role}` may use job-actions but cannot read the table (the dashboard's live updates need `read(\"{role}\")`)", str_of(table, "$id")));
+            }
+        }
+        for p in &perms {
+            let role = p.trim_start_matches("read(\"").trim_end_matches("\")");
+            if !granted.contains(role) {
+                v.push(format!(
+                    "table `{}`: `{p}` lets `{role}` read jobs, but job-actions grants it no role",
+                    str_of(table, "$id")
+                ));
+            }
+        }
+    }
+    v.0
+}
+
 /// Table permissions: reads for declared teams only; writes are for API keys (functions),
 /// which bypass permissions, so no write permission is granted to anyone.
 fn permissions(at: &str, table: &Value, teams: &BTreeSet<String>, v: &mut Problems) {
@@ -424,13 +522,15 @@ fn permissions(at: &str, table: &Value, teams: &BTreeSet<String>, v: &mut Proble
         let team = p
             .strip_prefix("read(\"team:")
             .and_then(|rest| rest.strip_suffix("\")"));
+        let label = p.starts_with("read(\"label:") && p.ends_with("\")");
         match team {
+            None if label => {}
             Some(team) if teams.contains(team.split('/').next().unwrap_or(team)) => {}
             Some(team) => v.push(format!(
                 "{at}: permission `{p}` names team `{team}`, not declared in `teams`"
             )),
             None => v.push(format!(
-                "{at}: permission `{p}` is not a team read; only functions (API keys) write"
+                "{at}: permission `{p}` is not a team or label read; only functions (API keys) write"
             )),
         }
     }

@@ -5,7 +5,11 @@ use serde_json::{json, Value};
 
 use crate::{spawn_app_with, App, KEY};
 
-const USERS: &str = "operator:ops@example.test:ops-password,viewer:view@example.test:view-password,none:new@example.test:new-password";
+const USERS: &str = r#"[
+    {"id": "ops", "email": "ops@example.test", "teams": ["jobs-operators"], "password": "ops-password"},
+    {"id": "view", "email": "view@example.test", "teams": ["jobs-viewers"], "password": "view-password"},
+    {"id": "new", "email": "new@example.test", "password": "new-password"}
+]"#;
 
 fn sign_in(app: &App, email: &str, password: &str) -> (u16, Option<String>) {
     let res = app

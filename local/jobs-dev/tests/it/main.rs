@@ -4,6 +4,7 @@
 
 mod accounts;
 mod captured;
+mod identities;
 mod load;
 mod security;
 

@@ -97,3 +97,61 @@ fn responses_are_read_whole_or_chunked() {
     let chunked = "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"a\r\n3\r\n\":1\r\n1\r\n}\r\n0\r\n\r\n";
     assert_eq!(parse_response(chunked), Ok((503, "{\"a\":1}".to_owned())));
 }
+
+const REGISTRY: &str = "registry+https://github.com/rust-lang/crates.io-index";
+
+fn lock(packages: &[(&str, &str)]) -> String {
+    let mut text = String::from("version = 3\n");
+    for (name, version) in packages {
+        text.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = \"{REGISTRY}\"\n"
+        ));
+    }
+    text
+}
+
+fn handler_requiring(deps: &[(&str, &str)]) -> serde_json::Value {
+    let deps: Vec<_> = deps
+        .iter()
+        .map(|(name, req)| json!({"name": name, "req": req, "rename": null}))
+        .collect();
+    json!({"packages": [{"id": "handler", "name": "handler", "dependencies": deps}]})
+}
+
+#[test]
+fn a_bundle_leaving_a_crate_outside_the_runtime_lock_to_resolution_fails_the_check() {
+    let official = lock(&[("tokio", "1.48.0"), ("serde", "1.0.228")]);
+    let resolved = lock(&[
+        ("tokio", "1.48.0"),
+        ("serde", "1.0.228"),
+        ("chrono", "0.4.45"),
+        ("sha2", "0.10.9"),
+    ]);
+    // chrono pinned exactly, sha2 only by a caret requirement: sha2 is resolved at build time.
+    let meta = handler_requiring(&[("chrono", "=0.4.45"), ("sha2", "^0.10")]);
+    assert_eq!(
+        bundle::unpinned(&official, &resolved, &meta),
+        ["sha2 0.10.9"]
+    );
+    let meta = handler_requiring(&[("chrono", "=0.4.45"), ("sha2", "=0.10.9")]);
+    assert!(bundle::unpinned(&official, &resolved, &meta).is_empty());
+}
+
+#[test]
+fn every_generated_bundle_pins_each_crate_outside_the_runtime_lock_exactly() {
+    let manifest = deploy_check::package::handler_manifest("job-actions");
+    let pins = deploy_check::package::resolved_pins();
+    assert!(pins.iter().any(|(name, _)| *name == "chrono"), "{pins:?}");
+    for (name, version) in pins {
+        let pinned = manifest.contains(&format!("package = \"{name}\", version = \"={version}\""))
+            || manifest.contains(&format!("{name} = \"={version}\""));
+        assert!(pinned, "{name} {version} is not pinned in:\n{manifest}");
+    }
+    let official = bundle::lock_packages(bundle::OFFICIAL_LOCK);
+    for (name, version) in deploy_check::package::resolved_pins() {
+        assert!(
+            !official.contains(&(name.to_owned(), version.to_owned())),
+            "{name} {version} is in the runtime's lock already"
+        );
+    }
+}

@@ -128,6 +128,9 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
         "   npx --yes appwrite-cli@12.0.1 push teams --all",
         "   npx --yes appwrite-cli@12.0.1 push tables --all",
         "   npx --yes appwrite-cli@12.0.1 push functions --all",
+        "4. create database `jobmanager` (Job Manager) unless it exists: GET /tablesdb/jobmanager, then POST /tablesdb",
+        "   job-actions: JOBS_OPERATOR_LABELS=jobs-operator",
+        "7. readiness: each of hook-campaign-run, hook-bulk-verify, hook-sqs-poll, hook-metrics-fetch, job-actions, job-retention must have a new deployment, `ready` (GET /functions/<id>/deployments)",
         "dry run: nothing was packaged, written or sent",
     ] {
         assert!(
@@ -142,4 +145,90 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
         "{stdout}"
     );
     assert!(!mark.exists(), "a dry run ran the CLI");
+}
+
+/// A stand-in for Appwrite CLI 12: remembers the endpoint and key of `client`, and on
+/// `push functions` creates one deployment per function on the server, then exits 0 whatever
+/// the builds do, as the real `push functions` does.
+const STAND_IN_CLI: &str = r#"#!/bin/sh
+case "$1 $2" in
+  "client --endpoint") printf '%s' "$3" > "$HOME/endpoint"; printf '%s' "$5" > "$HOME/key" ;;
+  "push functions")
+    for f in $STAND_IN_FUNCTIONS; do
+      curl -s -o /dev/null -X POST -H "X-Appwrite-Project: $STAND_IN_PROJECT" \
+        -H "X-Appwrite-Key: $(cat "$HOME/key")" "$(cat "$HOME/endpoint")/functions/$f/deployments"
+    done ;;
+esac
+exit 0
+"#;
+
+/// Real deploys package into the repository's `dist/`: one at a time.
+static DIST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `deploy-check deploy` against `fake` with the stand-in CLI.
+fn deploy_against(fake: &fake_appwrite::FakeAppwrite) -> std::process::Output {
+    let _dist = DIST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let bin = tempfile::tempdir().unwrap();
+    let script = bin.path().join("appwrite");
+    std::fs::write(&script, STAND_IN_CLI).unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    let config = AppwriteConfig::load(&repo_root().join("appwrite.json")).unwrap();
+    let functions: Vec<String> = config
+        .functions()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    Command::new(env!("CARGO_BIN_EXE_deploy-check"))
+        .arg("deploy")
+        .env("APPWRITE_ENDPOINT", fake.endpoint())
+        .env("APPWRITE_PROJECT_ID", fake.project())
+        .env("APPWRITE_API_KEY", fake.key())
+        .env("APPWRITE_CLI", script.to_str().unwrap())
+        .env("STAND_IN_FUNCTIONS", functions.join(" "))
+        .env("STAND_IN_PROJECT", fake.project())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_deploy_whose_one_build_failed_exits_non_zero_naming_it() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    fake.fail_builds_of("job-retention");
+    let out = deploy_against(&fake);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("job-retention: deployment") && stderr.contains("`failed`"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("database `jobmanager` created"), "{stdout}");
+    assert!(stdout.contains("ready: job-actions"), "{stdout}");
+    assert!(!stdout.contains("deploy-key-0123"), "the key leaked");
+    // The variables of deploy.json were set.
+    let vars = fake.function_variables("job-actions");
+    assert!(
+        vars.iter()
+            .any(|v| v["key"] == "JOBS_OPERATOR_LABELS" && v["value"] == "jobs-operator"),
+        "{vars:?}"
+    );
+}
+
+#[test]
+fn a_deploy_whose_builds_all_succeed_exits_zero() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    let out = deploy_against(&fake);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -4,6 +4,7 @@
 mod bundle;
 mod deploy;
 mod package;
+mod schema;
 mod validate;
 
 use std::path::Path;

@@ -211,7 +211,7 @@ fn hooks_and_retention_are_server_only_and_the_action_api_is_team_only() {
     assert_reported(
         base.path(),
         |j| function(j, "job-actions")["execute"] = json!(["any"]),
-        "is not a team",
+        "is not a team or a label",
     );
     assert_reported(
         base.path(),
@@ -285,5 +285,66 @@ fn every_function_crate_has_an_entry() {
                 .retain(|f| f["$id"] != "hook-metrics-fetch")
         },
         "function crate `hook-metrics-fetch` has no entry",
+    );
+}
+
+#[test]
+fn the_former_appwrite_json_without_encrypt_and_with_datetime_format_is_rejected() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| {
+            column(j, "jobs", "referenceId")
+                .as_object_mut()
+                .unwrap()
+                .remove("encrypt");
+        },
+        "column `referenceId`: needs `\"encrypt\": false`",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "startedAt")["format"] = json!("datetime"),
+        "column `startedAt`: `format` must be \"\"",
+    );
+}
+
+fn committed_variables() -> validate::Variables {
+    deploy_check::config::load_variables(&repo_root().join("deploy.json")).unwrap()
+}
+
+#[test]
+fn the_roles_job_actions_grants_agree_with_execute_and_table_reads() {
+    assert_eq!(
+        validate::roles(&committed(), &committed_variables()),
+        Vec::<String>::new()
+    );
+    // A label granted by the variables but missing from `execute`: Appwrite's gate refuses it.
+    let mut config = committed();
+    function(&mut config.json, "job-actions")["execute"] =
+        json!(["team:jobs-viewers", "team:jobs-operators"]);
+    let found = validate::roles(&config, &committed_variables());
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("grant `label:jobs-operator`, but `execute` does not list it")),
+        "{found:#?}"
+    );
+    // A team allowed by `execute` and the tables that no variable grants.
+    let mut vars = committed_variables();
+    vars.get_mut("job-actions")
+        .unwrap()
+        .remove("JOBS_VIEWER_TEAMS");
+    let found = validate::roles(&committed(), &vars);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("`execute` lets `team:jobs-viewers` in")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("read(\"team:jobs-viewers\")` lets")),
+        "{found:#?}"
     );
 }
