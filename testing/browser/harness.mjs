@@ -176,3 +176,32 @@ export async function stats(url) {
   const res = await fetch(`${url}/v1/dev/stats`, { headers: { "x-appwrite-key": KEY } });
   return res.json();
 }
+
+/**
+ * Counts the page's fetches in flight (`window.__inflight`) and stamps each change request
+ * (`updatedSince=`) with the page's own clock (`window.__asked`), so a test driving a fake clock
+ * can wait for the page to be idle before moving time on. Call before `goto`.
+ */
+export async function trackFetches(page) {
+  await page.addInitScript(() => {
+    window.__asked = [];
+    window.__inflight = 0;
+    const real = window.fetch;
+    window.fetch = function (url, init) {
+      try {
+        const body = JSON.parse((init && init.body) || "{}");
+        if (body.path && body.path.includes("updatedSince=")) window.__asked.push(Date.now());
+      } catch (e) {
+        // Not a JSON body: not an execution.
+      }
+      window.__inflight += 1;
+      return real.apply(this, arguments).finally(() => (window.__inflight -= 1));
+    };
+  });
+}
+
+/** Moves the page's fake clock on by `ms`, then waits until no fetch is in flight. */
+export async function advance(page, ms) {
+  await page.clock.runFor(ms);
+  await eventually(() => page.evaluate(() => window.__inflight === 0), 30000, "the page to be idle");
+}

@@ -4,7 +4,7 @@
 // nothing here depends on how fast the machine is.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, openBrowser, worker, eventually, row, withConfig, recordCalls, action } from "./harness.mjs";
+import { startServer, openBrowser, worker, eventually, row, withConfig, recordCalls, action, trackFetches, advance } from "./harness.mjs";
 import { duration, relative } from "../../dashboard/assets/ui.js";
 
 let server;
@@ -62,30 +62,11 @@ test("without Realtime the list asks for changes once every 5 seconds, give or t
     await worker(server.url, "SQS_POLL", "poll-1");
     await withConfig(page, { realtime: false });
     await page.clock.install();
-    // Each change request is stamped with the page's (fake) clock; requests in flight are counted
-    // so the clock only moves on once the page is idle.
-    await page.addInitScript(() => {
-      window.__asked = [];
-      window.__inflight = 0;
-      const real = window.fetch;
-      window.fetch = function (url, init) {
-        try {
-          const body = JSON.parse((init && init.body) || "{}");
-          if (body.path && body.path.includes("updatedSince=")) window.__asked.push(Date.now());
-        } catch (e) {
-          // Not a JSON body: not an execution.
-        }
-        window.__inflight += 1;
-        return real.apply(this, arguments).finally(() => (window.__inflight -= 1));
-      };
-    });
+    await trackFetches(page);
     await page.goto(`${server.url}/jobs`);
     await page.locator("tbody tr").first().waitFor();
     await page.locator('[data-part="refreshed"][data-mode="polling"]').waitFor();
-    for (let second = 0; second < 21; second++) {
-      await page.clock.runFor(1000);
-      await eventually(() => page.evaluate(() => window.__inflight === 0), 10000, "the page to be idle");
-    }
+    for (let second = 0; second < 21; second++) await advance(page, 1000);
     const asked = await page.evaluate(() => window.__asked);
     assert.ok(asked.length >= 3 && asked.length <= 5, `asked ${asked.length} times in 21 s`);
     const gaps = asked.slice(1).map((t, i) => t - asked[i]);
