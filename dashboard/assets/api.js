@@ -132,6 +132,11 @@ export const account = {
     if (!res.ok) throw new ApiError(res.status, (data && data.type) || "account", (data && data.message) || "Not signed in.");
     return data;
   },
+  /** Whether the caller holds a real session (something to sign out of). */
+  async hasSession() {
+    const { res } = await appwrite("GET", "/account/sessions/current");
+    return res.ok;
+  },
   async signIn(email, password) {
     const { res, data } = await appwrite("POST", "/account/sessions/email", { email, password });
     if (!res.ok) throw new ApiError(res.status, (data && data.type) || "sign_in", (data && data.message) || `Sign-in failed (${res.status}).`);

@@ -72,12 +72,15 @@ export function mount(element, options = {}) {
     try {
       const me = await api.me();
       let email = null;
-      try {
-        email = (await account.get()).email;
-      } catch (e) {
-        // No Account API session (e.g. the dev server's implicit identity): show the user id.
+      let session = false;
+      if (config.signIn) {
+        try {
+          [email, session] = [(await account.get()).email, await account.hasSession()];
+        } catch (e) {
+          // No Account API session (e.g. the dev server's implicit identity): show the user id.
+        }
       }
-      return { role: me.role, userId: me.userId, email };
+      return { role: me.role, userId: me.userId, email, session };
     } catch (e) {
       if (e.status !== 401) return { role: "viewer", error: e };
       if (!config.signIn) return { signedOut: true };
@@ -95,7 +98,7 @@ export function mount(element, options = {}) {
     if (identity.userId) {
       out.push(el("span", { class: "muted", text: "Signed in as " }), el("span", { class: "user", text: identity.email || identity.userId }));
       if (identity.role) out.push(el("span", { class: `role r-${identity.role}`, text: identity.role === "operator" ? "Operator" : "Viewer (read-only)" }));
-      if (config.signIn && identity.email) out.push(el("button", { type: "button", class: "ghost", "data-part": "sign-out", text: "Sign out", onclick: signOut }));
+      if (identity.session) out.push(el("button", { type: "button", class: "ghost", "data-part": "sign-out", text: "Sign out", onclick: signOut }));
     } else if (identity.error) {
       out.push(el("span", { class: "muted", text: "Role unknown: read-only" }));
     } else {

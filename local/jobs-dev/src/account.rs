@@ -40,7 +40,7 @@ impl Accounts {
         }
     }
 
-    /// Whether sign-in is on (development users configured).
+    /// Whether sign-in is on (some development user has a password).
     pub fn enabled(&self) -> bool {
         !self.users.is_empty()
     }
@@ -140,6 +140,18 @@ impl Accounts {
                 ),
             ],
         )
+    }
+
+    /// `GET /v1/account/sessions/current`.
+    pub fn current_session(&self, cookie_header: Option<&str>) -> Answer {
+        match self.session_user(cookie_header) {
+            Some(user) => (
+                200,
+                json!({"userId": user.id, "provider": "email", "providerUid": user.email, "current": true, "secret": ""}),
+                Vec::new(),
+            ),
+            None => unauthorized(),
+        }
     }
 
     /// `GET /v1/account`.

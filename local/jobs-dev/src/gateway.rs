@@ -567,6 +567,9 @@ impl Gateway {
                 };
                 return Ok(with_cookies(self.accounts.create_session(cookie, &raw)));
             }
+            (&Method::GET, ["v1", "account", "sessions", "current"]) if self.accounts.enabled() => {
+                return Ok(with_cookies(self.accounts.current_session(cookie)))
+            }
             (&Method::DELETE, ["v1", "account", "sessions", "current"])
                 if self.accounts.enabled() =>
             {
