@@ -4,9 +4,7 @@
 //! never touch HTTP details. Not the official SDK: that needs rustc 1.85, is async-only and
 //! shares header state between clones (§6.2).
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -273,7 +271,7 @@ impl RetryPolicy {
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         let ceiling = exp.min(self.max_delay);
         // Full jitter in [ceiling/2, ceiling]: spreads retries of concurrent executions.
-        let jitter = RandomState::new().build_hasher().finish() % 1_000;
+        let jitter = crate::random::u64() % 1_000;
         let jittered = ceiling / 2 + ceiling.mul_f64(jitter as f64 / 2_000.0);
         let reset_wait = rate_limit_reset.and_then(|reset| {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
@@ -331,18 +329,7 @@ impl Call {
     }
 }
 
-/// Percent-encodes one path segment (ids are usually safe already; user input may not be).
-pub fn segment(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::url::segment;
 
 /// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {
@@ -538,6 +525,15 @@ impl AppwriteClient {
     ) -> Result<Reply, AppwriteError> {
         let mut call = Call::new(Method::POST, self.rows_path(table), Retry::Idempotent);
         call.body = Some(json!({"rowId": row_id, "data": data}));
+        self.send(&call)
+    }
+
+    /// Creates or replaces up to 100 rows, each carrying its `$id`, in one request (bulk
+    /// upsert, `PUT …/rows`; `appwrite-notes.md` § Rows and writes). Idempotent: a retry writes
+    /// the same rows again.
+    pub fn upsert_rows(&self, table: &str, rows: Vec<Value>) -> Result<Reply, AppwriteError> {
+        let mut call = Call::new(Method::PUT, self.rows_path(table), Retry::Idempotent);
+        call.body = Some(json!({ "rows": rows }));
         self.send(&call)
     }
 
@@ -771,11 +767,5 @@ mod tests {
                 .status(),
             Some(502)
         );
-    }
-
-    #[test]
-    fn path_segments_are_escaped() {
-        assert_eq!(segment("job_1.a-b"), "job_1.a-b");
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
     }
 }

@@ -254,8 +254,14 @@ impl Transport for AppwriteTransport {
     }
 }
 
-/// When the tracker sends progress: on every percent change, and otherwise at most once per
-/// `interval`; `fire_and_forget` sends those calls async (no answer, no fresh control value).
+/// When the tracker sends progress and heartbeats. Every hook call is an Appwrite execution
+/// (billed on Cloud), so a worker that reports every item must not make one call per item:
+/// progress is sent when its percent passes the highest sent so far (at most 100 times a job)
+/// and otherwise at most once per `interval`; a heartbeat at most once per `interval` after the
+/// last call of either kind (any call proves the worker alive). A skipped call answers the last
+/// control value. `fire_and_forget` sends progress async (no answer, no fresh control value).
+/// The bound, at most one execution per percent point plus one per `interval`, is tested
+/// through `jobs-dev` (`cargo test -p jobs-dev --test it tracker`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Coalescing {
     pub interval: Duration,
@@ -385,7 +391,8 @@ impl JobTracker {
                 .map(|t| (done.min(t).saturating_mul(100) / t) as u8),
             (None, None, _) => None,
         };
-        let moved = percent.is_some() && percent != self.last_percent;
+        // The hook keeps the highest percent, so a lower one would change nothing there.
+        let moved = percent.is_some_and(|p| self.last_percent.is_none_or(|last| p > last));
         let due = self
             .last_sent
             .is_none_or(|t| now - t >= self.coalescing.interval);
@@ -396,17 +403,26 @@ impl JobTracker {
         let control = self.call(HookRequest::Progress(request), wait)?;
         self.last_sent = Some(now);
         if percent.is_some() {
-            self.last_percent = percent;
+            self.last_percent = self.last_percent.max(percent);
         }
         Ok(control)
     }
 
+    /// Proof of life; skipped (answering the last control value) unless `interval` has passed
+    /// since the last call, since that call proved as much.
     pub fn heartbeat(
         &mut self,
         message: Option<String>,
         details: Option<Map<String, Value>>,
     ) -> Result<Control, TrackerError> {
         let job_id = self.job_id()?;
+        let now = (self.clock)();
+        if self
+            .last_sent
+            .is_some_and(|t| now - t < self.coalescing.interval)
+        {
+            return Ok(self.control);
+        }
         let control = self.call(
             HookRequest::Heartbeat(HeartbeatRequest {
                 job_id,
@@ -415,7 +431,7 @@ impl JobTracker {
             }),
             true,
         )?;
-        self.last_sent = Some((self.clock)());
+        self.last_sent = Some(now);
         Ok(control)
     }
 
@@ -579,6 +595,32 @@ mod tests {
         // 1 start + at most 100 percent changes + at most 50 interval sends (100 s / 2 s).
         assert!(t.calls() <= 151, "{} calls", t.calls());
         assert!(t.calls() >= 101, "{} calls", t.calls());
+    }
+
+    #[test]
+    fn progress_that_falls_back_below_the_highest_percent_sent_is_not_sent_again() {
+        let (mut t, _, _) = tracker(Coalescing::default());
+        t.start(StartRequest::default()).unwrap();
+        for percent in [10.0, 20.0, 15.0, 20.0, 19.0] {
+            t.progress(ProgressRequest {
+                percent: Some(percent),
+                ..ProgressRequest::default()
+            })
+            .unwrap();
+        }
+        assert_eq!(t.calls(), 3, "start, 10 and 20");
+    }
+
+    #[test]
+    fn heartbeats_within_the_interval_of_the_last_call_are_skipped() {
+        let (mut t, _, now) = tracker(Coalescing::default());
+        t.start(StartRequest::default()).unwrap();
+        for _ in 0..10 {
+            *now.lock().unwrap() += Duration::milliseconds(500);
+            t.heartbeat(None, None).unwrap();
+        }
+        // 5 s of heartbeats every 0.5 s with a 2 s interval: at 2, 4 s.
+        assert_eq!(t.calls(), 3);
     }
 
     #[test]

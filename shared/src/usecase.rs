@@ -77,6 +77,9 @@ pub struct Act<'a> {
     pub store: &'a dyn JobStore,
     pub actor: String,
     pub now: Timestamp,
+    /// Set for a hook: the only job type it may touch. Checked on the read a change is based
+    /// on, so the check costs no request of its own.
+    pub job_type: Option<JobType>,
 }
 
 impl<'a> Act<'a> {
@@ -85,6 +88,28 @@ impl<'a> Act<'a> {
             store,
             actor: actor.into(),
             now: millis(now),
+            job_type: None,
+        }
+    }
+
+    /// Acting as the hook of `job_type`: a job of another type is refused (`jobId` invalid)
+    /// and left untouched.
+    pub fn of_type(mut self, job_type: JobType) -> Self {
+        self.job_type = Some(job_type);
+        self
+    }
+
+    /// Refuses a job of another type than the hook's.
+    fn check_type(&self, job: &Job) -> Result<()> {
+        match self.job_type {
+            Some(t) if t != job.job_type => Err(Error::Invalid {
+                field: "jobId",
+                reason: format!(
+                    "job `{}` is a {} job; this hook tracks {t} jobs",
+                    job.id, job.job_type
+                ),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -115,11 +140,26 @@ impl<'a> Act<'a> {
     fn mutate(
         &self,
         job_id: &str,
+        change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
+    ) -> Result<Job> {
+        self.mutate_from(job_id, None, change)
+    }
+
+    /// [`Act::mutate`] starting from `read`, the job as the caller just read it (one request
+    /// fewer); a conflict re-reads as usual.
+    fn mutate_from(
+        &self,
+        job_id: &str,
+        mut read: Option<Job>,
         mut change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
     ) -> Result<Job> {
         let mut last = None;
         for _ in 0..MAX_ATTEMPTS {
-            let current = self.store.get(job_id)?;
+            let current = match read.take() {
+                Some(job) => job,
+                None => self.store.get(job_id)?,
+            };
+            self.check_type(&current)?;
             let mut next = current.clone();
             let Some(events) = change(&mut next)? else {
                 return Ok(current);
@@ -204,7 +244,7 @@ pub fn start(act: &Act, job_type: JobType, req: Start) -> Result<Started> {
             )
             .into());
         }
-        let job = resume_run(act, &job.id, &req)?;
+        let job = resume_run(act, job, &req)?;
         return Ok(Started {
             job,
             created: false,
@@ -263,8 +303,9 @@ fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &Start) -> J
 
 /// A start on an existing job: a re-triggered worker picking up a queued (resumed or retried)
 /// job, or a retried start call. Running jobs are left as they are; paused ones stay paused.
-fn resume_run(act: &Act, job_id: &str, req: &Start) -> Result<Job> {
-    act.mutate(job_id, |job| {
+fn resume_run(act: &Act, read: Job, req: &Start) -> Result<Job> {
+    let job_id = read.id.clone();
+    act.mutate_from(&job_id, Some(read), |job| {
         if job.status == JobStatus::Running || job.status == JobStatus::Paused {
             return Ok(None);
         }

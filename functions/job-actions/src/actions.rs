@@ -105,8 +105,9 @@ pub fn dispatch(
         Op::Detail => {
             params.check(&[])?;
             let id = job_id_of(job_id)?;
-            let job = store.get(id).map_err(store_error)?;
-            let events = store.events(id, EVENTS_LIMIT).map_err(store_error)?;
+            let (job, events) = store
+                .job_with_events(id, EVENTS_LIMIT)
+                .map_err(store_error)?;
             Ok(Reply::Json(
                 200,
                 json!({
@@ -324,22 +325,9 @@ fn audit_url(config: &Config, job: &Job) -> Option<String> {
     let template = config.audit_log_url.as_ref()?;
     Some(
         template
-            .replace("{jobId}", &encode(&job.id))
-            .replace("{referenceId}", &encode(&job.reference_id)),
+            .replace("{jobId}", &shared::url::segment(&job.id))
+            .replace("{referenceId}", &shared::url::segment(&job.reference_id)),
     )
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Pause, resume, cancel or retry, audited, then the side effects: re-triggering the worker on

@@ -39,8 +39,9 @@ impl Params {
         let mut pairs = Vec::new();
         for part in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let key = decode(k).ok_or_else(|| ApiError::invalid("query", "malformed query key"))?;
-            let value = decode(v).ok_or_else(|| {
+            let key = shared::url::decode_query_value(k)
+                .ok_or_else(|| ApiError::invalid("query", "malformed query key"))?;
+            let value = shared::url::decode_query_value(v).ok_or_else(|| {
                 ApiError::invalid(
                     key.clone(),
                     format!("`{key}` is not percent-encoded correctly"),
@@ -94,29 +95,6 @@ impl Params {
             .filter(|s| !s.is_empty())
             .collect()
     }
-}
-
-/// Percent-decodes; `None` on a broken escape or invalid UTF-8.
-fn decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+5`).
-            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// How `limit` above the maximum is treated: lists cap it at [`MAX_PAGE`], exports at the

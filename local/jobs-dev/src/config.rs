@@ -275,18 +275,7 @@ impl DevConfig {
 
 /// A fresh secret for this run: 32 hex characters from the OS's random source.
 pub fn random_key() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if read.is_err() {
-        // No /dev/urandom: fall back to the clock and pid, still unique per run.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = (nanos ^ u128::from(std::process::id()) << 64).to_le_bytes();
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("local_{hex}")
+    format!("local_{}", shared::random::hex(16))
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub fn spawn(
         let (gateway, mut stop) = (gateway.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             loop {
-                let Some(next) = schedule.upcoming(chrono::Utc).next() else {
+                let Ok(next) = schedule.find_next_occurrence(&chrono::Utc::now(), false) else {
                     return;
                 };
                 let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default();

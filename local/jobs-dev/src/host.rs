@@ -2,7 +2,8 @@
 //! (`runtime_shim::Server` on a loopback port), exactly as Appwrite's executor runs it: the gateway
 //! speaks the open-runtimes protocol to it (secret, timeout, logging headers), so the function
 //! code, its headers and its answers are the deployed ones. Only the platform differs: the
-//! embedded store and the dev server as `APPWRITE_FUNCTION_API_ENDPOINT`.
+//! embedded store (or, for the cost benchmark, a store per execution on another backend) and the
+//! dev server as `APPWRITE_FUNCTION_API_ENDPOINT`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +17,13 @@ use shared::store::JobStore;
 use crate::config::DevConfig;
 use crate::functions::Handle;
 use crate::manifest::FunctionSpec;
+
+/// Builds the store one execution uses. Locally that is the one embedded store; on Appwrite it
+/// is a new `AppwriteStore` per execution (its key is the request's), which benchmarks mimic.
+pub type StoreFactory = Arc<dyn Fn() -> Arc<dyn JobStore> + Send + Sync>;
+
+/// The clock the handlers read (`Platform::clock`): the system's, or a simulated one.
+pub type Clock = Arc<dyn Fn() -> shared::job::Timestamp + Send + Sync>;
 
 /// One hosted function: where its shim listens and what `appwrite.json` says about it.
 pub struct Hosted {
@@ -78,7 +86,8 @@ pub async fn start(
     config: &DevConfig,
     specs: &[FunctionSpec],
     linked: &[(&'static str, Handle)],
-    store: &dyn Fn(&str) -> Arc<dyn JobStore>,
+    store: &dyn Fn(&str) -> StoreFactory,
+    clock: Clock,
     endpoint: &str,
     logs_dir: &Path,
 ) -> Result<HashMap<String, Arc<Hosted>>, HostError> {
@@ -92,10 +101,8 @@ pub async fn start(
             continue;
         };
         let vars = variables(config, &spec.id, endpoint);
-        let platform = Platform::new(
-            store(&spec.id),
-            Arc::new(move |name: &str| vars.get(name).cloned()),
-        );
+        let lookup: shared::platform::Lookup = Arc::new(move |name: &str| vars.get(name).cloned());
+        let (store, clock) = (store(&spec.id), clock.clone());
         let secret = crate::config::random_key();
         let shim = runtime_shim::Config {
             listen_addr: [127, 0, 0, 1].into(),
@@ -108,12 +115,19 @@ pub async fn start(
             shutdown_timeout: Duration::from_secs(5),
         };
         let handle = *handle;
-        let server = runtime_shim::Server::bind(shim, move |ctx| handle(ctx, &platform))
-            .await
-            .map_err(|source| HostError {
-                function: spec.id.clone(),
-                source,
-            })?;
+        let server = runtime_shim::Server::bind(shim, move |ctx| {
+            let platform = Platform {
+                store: store(),
+                lookup: lookup.clone(),
+                clock: clock.clone(),
+            };
+            handle(ctx, &platform)
+        })
+        .await
+        .map_err(|source| HostError {
+            function: spec.id.clone(),
+            source,
+        })?;
         hosted.insert(
             spec.id.clone(),
             Arc::new(Hosted {

@@ -81,18 +81,40 @@ impl Dev {
     }
 }
 
+/// What the hosted functions run on instead of the defaults (the embedded SQLite store, the
+/// system clock, the CRON scheduler). The cost benchmark puts them on the fake Appwrite with a
+/// store per execution, as deployed, on a simulated clock, and drives the schedules itself.
+#[derive(Clone, Default)]
+pub struct Backend {
+    pub store: Option<host::StoreFactory>,
+    pub clock: Option<host::Clock>,
+    pub no_schedules: bool,
+}
+
 /// Opens the store, hosts the functions, binds the front and starts the scheduler (and the demo
 /// workers when configured). Returns once everything accepts requests.
 pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
+    start_on(config, Backend::default()).await
+}
+
+/// [`start`] on another [`Backend`].
+pub async fn start_on(config: DevConfig, backend: Backend) -> Result<Dev, StartError> {
     let data = &config.data_dir;
     let logs_dir = data.join("logs");
     std::fs::create_dir_all(&logs_dir).map_err(|source| StartError::DataDir {
         path: logs_dir.display().to_string(),
         source,
     })?;
-    let store = sqlite_store::SqliteStore::open(data.join("jobs.sqlite"))
-        .map_err(|e| StartError::Store(e.to_string()))?;
-    let store: Arc<dyn shared::store::JobStore> = Arc::new(store);
+    let store: host::StoreFactory = match backend.store {
+        Some(factory) => factory,
+        None => {
+            let store = sqlite_store::SqliteStore::open(data.join("jobs.sqlite"))
+                .map_err(|e| StartError::Store(e.to_string()))?;
+            let store: Arc<dyn shared::store::JobStore> = Arc::new(store);
+            Arc::new(move || store.clone())
+        }
+    };
+    let clock: host::Clock = backend.clock.unwrap_or_else(|| Arc::new(chrono::Utc::now));
     let specs = manifest::load(&config.manifest)?;
 
     let addr = SocketAddr::new(config.host, config.port);
@@ -118,19 +140,24 @@ pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
         .collect();
     let hub = Arc::new(realtime::Hub::new(&config.project, &database, readers));
     let counters = Arc::new(realtime::StoreCounters::default());
-    let wrap = |function: &str| -> Arc<dyn shared::store::JobStore> {
-        Arc::new(realtime::NotifyingStore::new(
-            store.clone(),
-            hub.clone(),
-            counters.clone(),
-            function,
-        ))
+    let wrap = |function: &str| -> host::StoreFactory {
+        let (store, hub, counters) = (store.clone(), hub.clone(), counters.clone());
+        let function = function.to_owned();
+        Arc::new(move || -> Arc<dyn shared::store::JobStore> {
+            Arc::new(realtime::NotifyingStore::new(
+                store(),
+                hub.clone(),
+                counters.clone(),
+                &function,
+            ))
+        })
     };
     let hosted = host::start(
         &config,
         &specs,
         &functions::linked(),
         &wrap,
+        clock,
         &endpoint,
         &logs_dir,
     )
@@ -143,7 +170,9 @@ pub async fn start(config: DevConfig) -> Result<Dev, StartError> {
         gateway.clone(),
         stop_rx.clone(),
     ))];
-    tasks.extend(cron::spawn(gateway.clone(), stop_rx));
+    if !backend.no_schedules {
+        tasks.extend(cron::spawn(gateway.clone(), stop_rx));
+    }
     let demo = config.demo.then(|| {
         let demo = demo::Demo::new(&endpoint, &config.project, &config.key);
         demo.start(&gateway);

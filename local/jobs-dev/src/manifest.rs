@@ -94,15 +94,14 @@ pub fn load_tables(path: &Path) -> Result<Vec<TableSpec>, ManifestError> {
         })
 }
 
-/// Appwrite's CRON has five fields; the `cron` crate wants seconds first.
-pub fn schedule(expr: &str) -> Result<cron::Schedule, cron::error::Error> {
-    let fields = expr.split_whitespace().count();
-    let full = if fields == 5 {
-        format!("0 {expr}")
-    } else {
-        expr.to_owned()
-    };
-    full.parse()
+/// A function's CRON, read as Appwrite reads it (five fields, day-of-week 0 and 7 both Sunday;
+/// `tools/deploy-check` validates with the same crate). A sixth, leading seconds field is also
+/// accepted here so tests need not wait for a minute boundary.
+pub fn schedule(expr: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .build()
+        .parse(expr)
 }
 
 #[cfg(test)]
@@ -128,8 +127,23 @@ mod tests {
         let after = chrono::DateTime::parse_from_rfc3339("2026-01-01T10:01:30Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
-        let next = every_five.after(&after).next().unwrap();
+        let next = every_five.find_next_occurrence(&after, false).unwrap();
         assert_eq!(next.to_rfc3339(), "2026-01-01T10:05:00+00:00");
+    }
+
+    #[test]
+    fn day_of_week_zero_and_seven_are_sunday_as_in_appwrite() {
+        // 2026-11-30 is a Monday; the next Sunday is 2026-12-06.
+        let monday = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for expr in ["0 9 * * 0", "0 9 * * 7", "0 9 * * SUN"] {
+            let next = schedule(expr)
+                .unwrap()
+                .find_next_occurrence(&monday, false)
+                .unwrap();
+            assert_eq!(next.to_rfc3339(), "2026-12-06T09:00:00+00:00", "{expr}");
+        }
     }
 
     #[test]

@@ -488,6 +488,11 @@ impl JobStore for NotifyingStore {
         self.inner.events(job_id, limit)
     }
 
+    fn job_with_events(&self, job_id: &str, limit: usize) -> StoreResult<(Job, Vec<JobEvent>)> {
+        self.counters.add(&self.function, true);
+        self.inner.job_with_events(job_id, limit)
+    }
+
     fn prune(
         &self,
         keep: usize,

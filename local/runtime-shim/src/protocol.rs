@@ -188,26 +188,10 @@ pub fn parse_query(query: &str) -> HashMap<String, String> {
 /// Decodes `%XX` escapes; a malformed escape stays literal and invalid UTF-8 gives "" (the
 /// official runtime's `urlencoding::decode(..).unwrap_or_default()`).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+F`).
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(b) = hex {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_default()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .unwrap_or_default()
 }
 
 /// The content-type rule: default `text/plain`; unless the value is `multipart/*` or already

@@ -23,7 +23,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
@@ -310,7 +310,7 @@ async fn handle(
     let log_id = match headers.get(protocol::LOG_ID_HEADER) {
         Some(v) => protocol::sanitize_log_id(v.as_bytes()),
         None if shared.config.development => "dev".to_owned(),
-        None => protocol::generate_log_id(SystemTime::now(), next_random()),
+        None => protocol::generate_log_id(SystemTime::now(), fastrand::u32(..)),
     };
     // The Rust runtime echoes the id unless logging is exactly `disabled`.
     let log_id_header = if logging == "disabled" {
@@ -532,27 +532,4 @@ fn install_panic_hook() {
             }
         }));
     });
-}
-
-/// A fast, non-cryptographic random source for log-id suffixes (SplitMix64 over a counter
-/// seeded from the clock and pid); ids only need to differ, not to be secret.
-fn next_random() -> u32 {
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    static SEED: Once = Once::new();
-    SEED.call_once(|| {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        STATE.store(
-            nanos ^ (u64::from(std::process::id()) << 32),
-            Ordering::Relaxed,
-        );
-    });
-    let mut z = STATE
-        .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-        .wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) as u32
 }

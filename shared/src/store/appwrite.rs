@@ -11,9 +11,9 @@
 //!
 //! The log is kept with a transactional outbox: every row write also carries the job's newest
 //! log entries in the row's `pendingLog` column, so a change and its entries land (or fail)
-//! together. The entries are then appended to `job_events`; if that append fails nothing is
-//! lost, and [`JobStore::events`] merges both. Entries leave the row only once they are known
-//! to be in `job_events`.
+//! together, in one request. Entries move to `job_events` only when the outbox is cut (about
+//! once per ten entries), and are known to be there before they leave the row; [`JobStore::events`]
+//! merges both. So a write costs a read and a `PATCH`, whether or not it logs.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,6 +36,14 @@ use crate::store::{
 /// a function run should stay short.
 const MAX_PRUNE_BATCH: usize = 100;
 
+/// Rows per bulk upsert: Appwrite's default batch limit (`APP_LIMIT_DATABASE_BATCH`,
+/// `appwrite-notes.md` § Rows and writes).
+const UPSERT_BATCH: usize = 100;
+
+/// Jobs listed per request by [`JobStore::counts`] (`type` and `status` only, about 200 bytes
+/// a row).
+const COUNT_PAGE: usize = 5000;
+
 /// Version tag of the JSON wrapper around `metadata`, `result`, `checkpoint` and `details`.
 /// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
 const JSON_WRAPPER_VERSION: u64 = 1;
@@ -51,6 +59,8 @@ const PENDING_KEEP_CHARS: usize = 8_000;
 /// An entry larger than this (a huge `details`, e.g. a completion's result) is kept in the row
 /// without its details, which still reach `job_events` through the normal append.
 const PENDING_ENTRY_MAX_CHARS: usize = 12_000;
+/// What such an entry's details say in the outbox.
+const OMITTED: &str = "too large for the job row";
 
 impl From<AppwriteError> for StoreError {
     fn from(e: AppwriteError) -> Self {
@@ -99,12 +109,27 @@ impl Pending {
     /// The entry as stored: the `job_events` row's columns plus its row id. An entry too large
     /// for the outbox goes without its details (the append still stores them in full).
     fn encode(&self) -> Value {
-        let mut value = encode_event(&self.event, self.rev);
-        value["$id"] = json!(self.row);
+        let mut value = self.encode_full();
         if chars(&value) > PENDING_ENTRY_MAX_CHARS {
-            value["details"] = wrap(&json!({"omitted": "too large for the job row"}));
+            value["details"] = wrap(&json!({ "omitted": OMITTED }));
         }
         value
+    }
+
+    fn encode_full(&self) -> Value {
+        let mut value = encode_event(&self.event, self.rev);
+        value["$id"] = json!(self.row);
+        value
+    }
+
+    /// Whether this entry, as read back from the outbox, lost its details there.
+    fn details_omitted(&self) -> bool {
+        self.event.details.get("omitted") == Some(&json!(OMITTED))
+    }
+
+    /// Whether the outbox keeps this entry without its details.
+    fn is_oversized(&self) -> bool {
+        chars(&self.encode_full()) > PENDING_ENTRY_MAX_CHARS
     }
 
     fn decode(value: &Value) -> StoreResult<Self> {
@@ -268,20 +293,32 @@ impl AppwriteStore {
         Ok(())
     }
 
-    /// Appends a write's entries once the row holding them is written. A failure loses
-    /// nothing (the entries are in the row's `pendingLog`, which `events` reads, and they are
-    /// moved to `job_events` before they ever leave the row), so it is only noted on stderr.
-    fn append_after_write(&self, job_id: &str, entries: &[Pending]) {
-        if let Err(e) = self.append(entries) {
+    /// Entries stay in the row's outbox until it is cut, so a logged write costs no more than
+    /// an unlogged one. The exception is an entry too large for the outbox (kept there without
+    /// its details): it is appended once the row holding it is written, so its details reach
+    /// `job_events`. A failure loses only those details (the entry itself is in the row), so it
+    /// is noted on stderr.
+    fn append_oversized(&self, job_id: &str, entries: &[Pending]) {
+        let oversized: Vec<Pending> = entries
+            .iter()
+            .filter(|p| p.is_oversized())
+            .cloned()
+            .collect();
+        if oversized.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append(&oversized) {
             eprintln!(
-                "job `{job_id}`: log entries kept in the job row for now, append failed: {e}"
+                "job `{job_id}`: a log entry's details were too large for the job row and could \
+                 not be appended: {e}"
             );
         }
     }
 
-    /// Makes sure entries about to be cut from a job's outbox are in `job_events`: one list of
-    /// the ones already there, then an insert of any missing. Runs before the row write, so a
-    /// failure here refuses the write with nothing changed.
+    /// Makes sure entries about to be cut from a job's outbox are in `job_events`: one bulk
+    /// upsert per 100 entries (the entries are immutable and keep their row ids, so writing one
+    /// that is already there changes nothing). Runs before the row write, so a failure here
+    /// refuses the write with nothing changed.
     fn flush(&self, job_id: &str, entries: &[Pending]) -> StoreResult<()> {
         let refused = |e: AppwriteError| {
             let why = format!(
@@ -294,29 +331,80 @@ impl AppwriteStore {
                 StoreError::Backend(why)
             }
         };
-        let rows: Vec<Value> = entries.iter().map(|p| json!(p.row)).collect();
-        let reply = self
-            .client
-            .list_rows(
-                self.events_table(),
-                &[
-                    query("equal", Some("$id"), rows),
-                    query("select", None, vec![json!("$id")]),
-                    query("limit", None, vec![json!(entries.len())]),
-                ],
-                false,
-            )
-            .map_err(refused)?;
-        let present: Vec<&str> = rows_of(&reply)?
-            .iter()
-            .filter_map(|r| r.get("$id").and_then(Value::as_str))
-            .collect();
-        let missing: Vec<Pending> = entries
-            .iter()
-            .filter(|p| !present.contains(&p.row.as_str()))
-            .cloned()
-            .collect();
-        self.append(&missing).map_err(refused)
+        // An entry kept without its details was appended in full after its write; an upsert
+        // would replace that with the short copy, so those go through a plain insert.
+        let (short, full): (Vec<Pending>, Vec<Pending>) =
+            entries.iter().cloned().partition(Pending::details_omitted);
+        self.append(&short).map_err(refused)?;
+        for batch in full.chunks(UPSERT_BATCH) {
+            let rows = batch
+                .iter()
+                .map(|p| {
+                    let mut row = encode_event(&p.event, p.rev);
+                    row["$id"] = json!(p.row);
+                    row
+                })
+                .collect();
+            self.client
+                .upsert_rows(self.events_table(), rows)
+                .map_err(refused)?;
+        }
+        Ok(())
+    }
+
+    /// [`JobStore::events`] as of one read of the job row (see there).
+    fn events_as_of(&self, snapshot: &Seen, limit: usize) -> StoreResult<Vec<JobEvent>> {
+        let job_id = snapshot.job.id.as_str();
+        let mut listed: Vec<(u64, JobEvent)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        while listed.len() < limit {
+            let page = (limit - listed.len()).min(MAX_PAGE);
+            let mut queries = vec![
+                query("equal", Some("jobId"), vec![json!(job_id)]),
+                // Revision order is write order: an entry appended late still sorts after the
+                // entries of earlier revisions, whatever its `at` or insertion time.
+                query("orderAsc", Some("jobRev"), vec![]),
+                query("orderAsc", Some("$sequence"), vec![]),
+                query("limit", None, vec![json!(page)]),
+            ];
+            if let Some(c) = &cursor {
+                queries.push(query("cursorAfter", None, vec![json!(c)]));
+            }
+            let reply = self
+                .client
+                .list_rows(self.events_table(), &queries, false)?;
+            let rows = rows_of(&reply)?;
+            for row in rows {
+                let rev = row
+                    .get("jobRev")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("event row without a numeric `jobRev`"))?;
+                listed.push((rev, decode_event(row)?));
+            }
+            if rows.len() < page {
+                break;
+            }
+            cursor = rows
+                .last()
+                .and_then(|r| r.get("$id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if cursor.is_none() {
+                return Err(malformed("event row without `$id`"));
+            }
+        }
+        listed.retain(|(rev, _)| *rev <= snapshot.job.rev);
+        // Entries only in the outbox (not cut yet) join the listed ones; a stable sort
+        // by revision keeps `$sequence` order within one, and a write's entries reach
+        // `job_events` as a prefix, so the outbox's remainder follows it.
+        for p in &snapshot.pending {
+            if !listed.iter().any(|(_, e)| e.id == p.event.id) {
+                listed.push((p.rev, p.event.clone()));
+            }
+        }
+        listed.sort_by_key(|(rev, _)| *rev);
+        listed.truncate(limit);
+        Ok(listed.into_iter().map(|(_, e)| e).collect())
     }
 }
 
@@ -333,21 +421,13 @@ impl JobStore for AppwriteStore {
             Ok(reply) => {
                 let seen = decode_job(&reply.body)?;
                 self.remember(seen.clone());
-                self.append_after_write(&job.id, &entry);
+                self.append_oversized(&job.id, &entry);
                 Ok(Created::New(seen.job))
             }
             Err(e) if e.kind() == Some("row_already_exists") => {
+                // The row's own created entry is in its outbox (or, once cut, in `job_events`);
+                // ours is dropped: it would be a second one if the row is someone else's.
                 let existing = self.read(&job.id)?;
-                // Only the row's own created entry may reach the log (ours would be a second
-                // one if the row is someone else's); if it already left the outbox, it is in
-                // `job_events`.
-                let own: Vec<Pending> = existing
-                    .pending
-                    .iter()
-                    .filter(|p| p.row == job.id)
-                    .cloned()
-                    .collect();
-                self.append_after_write(&job.id, &own);
                 // Our own earlier attempt (its answer was lost and the create retried) left
                 // exactly our row: that is still a new job for the caller.
                 if existing.job == *job {
@@ -489,7 +569,7 @@ impl JobStore for AppwriteStore {
             }
         };
         self.remember(written.clone());
-        self.append_after_write(id, &entries);
+        self.append_oversized(id, &entries);
         Ok(written.job)
     }
 
@@ -499,56 +579,14 @@ impl JobStore for AppwriteStore {
     /// never shows a later entry while an earlier one is still only in the row.
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
         let snapshot = self.read(job_id)?;
-        let mut listed: Vec<(u64, JobEvent)> = Vec::new();
-        let mut cursor: Option<String> = None;
-        while listed.len() < limit {
-            let page = (limit - listed.len()).min(MAX_PAGE);
-            let mut queries = vec![
-                query("equal", Some("jobId"), vec![json!(job_id)]),
-                // Revision order is write order: an entry appended late still sorts after the
-                // entries of earlier revisions, whatever its `at` or insertion time.
-                query("orderAsc", Some("jobRev"), vec![]),
-                query("orderAsc", Some("$sequence"), vec![]),
-                query("limit", None, vec![json!(page)]),
-            ];
-            if let Some(c) = &cursor {
-                queries.push(query("cursorAfter", None, vec![json!(c)]));
-            }
-            let reply = self
-                .client
-                .list_rows(self.events_table(), &queries, false)?;
-            let rows = rows_of(&reply)?;
-            for row in rows {
-                let rev = row
-                    .get("jobRev")
-                    .and_then(Value::as_u64)
-                    .ok_or_else(|| malformed("event row without a numeric `jobRev`"))?;
-                listed.push((rev, decode_event(row)?));
-            }
-            if rows.len() < page {
-                break;
-            }
-            cursor = rows
-                .last()
-                .and_then(|r| r.get("$id"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if cursor.is_none() {
-                return Err(malformed("event row without `$id`"));
-            }
-        }
-        listed.retain(|(rev, _)| *rev <= snapshot.job.rev);
-        // Entries only in the outbox (their append failed) join the listed ones; a stable sort
-        // by revision keeps `$sequence` order within one, and a write's entries reach
-        // `job_events` as a prefix, so the outbox's remainder follows it.
-        for p in &snapshot.pending {
-            if !listed.iter().any(|(_, e)| e.id == p.event.id) {
-                listed.push((p.rev, p.event.clone()));
-            }
-        }
-        listed.sort_by_key(|(rev, _)| *rev);
-        listed.truncate(limit);
-        Ok(listed.into_iter().map(|(_, e)| e).collect())
+        self.events_as_of(&snapshot, limit)
+    }
+
+    /// The detail page's two requests: the row (job and outbox), then `job_events`.
+    fn job_with_events(&self, job_id: &str, limit: usize) -> StoreResult<(Job, Vec<JobEvent>)> {
+        let snapshot = self.read(job_id)?;
+        let events = self.events_as_of(&snapshot, limit)?;
+        Ok((snapshot.job, events))
     }
 
     fn prune(
@@ -655,26 +693,64 @@ impl JobStore for AppwriteStore {
         ])
     }
 
-    /// TablesDB 1.9 has no aggregates, so this is one counted list per (type, status):
-    /// 24 small requests, each counted server-side up to 5000.
+    /// TablesDB 1.9 has no aggregates, and a counted list counts one filter: 24 requests for
+    /// the 24 (type, status) pairs. Instead the rows' `type` and `status` alone are listed and
+    /// counted here: one request up to [`COUNT_PAGE`] jobs and a second past it, whatever the
+    /// number of types and statuses. Retention keeps the table small (the newest 100 finished
+    /// jobs by default), so one request is the rule. A list has no page limit and `total` is
+    /// itself counted only up to 5000 (`appwrite-notes.md` § Queries), so the counts are exact
+    /// up to twice [`COUNT_PAGE`] jobs, as exact as 24 counted lists were.
     fn counts(&self) -> StoreResult<Vec<Count>> {
-        let mut out = Vec::new();
-        for &job_type in JobType::ALL {
-            for &status in JobStatus::ALL {
-                let count = self.count(vec![
-                    query("equal", Some("type"), vec![json!(job_type.as_str())]),
-                    query("equal", Some("status"), vec![json!(status.as_str())]),
-                ])?;
-                if count > 0 {
-                    out.push(Count {
+        let mut tally: Vec<Count> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..2 {
+            let mut queries = vec![
+                query(
+                    "select",
+                    None,
+                    vec![json!("$id"), json!("type"), json!("status")],
+                ),
+                query("orderAsc", Some("$id"), vec![]),
+                query("limit", None, vec![json!(COUNT_PAGE)]),
+            ];
+            if let Some(c) = &cursor {
+                queries.push(query("cursorAfter", None, vec![json!(c)]));
+            }
+            let reply = self.client.list_rows(self.jobs(), &queries, false)?;
+            let rows = rows_of(&reply)?;
+            for row in rows {
+                let job_type: JobType = str_field(row, "type")?
+                    .parse()
+                    .map_err(|e: JobError| malformed(&format!("job row `type`: {e}")))?;
+                let status: JobStatus = str_field(row, "status")?
+                    .parse()
+                    .map_err(|e: JobError| malformed(&format!("job row `status`: {e}")))?;
+                match tally
+                    .iter_mut()
+                    .find(|c| c.job_type == job_type && c.status == status)
+                {
+                    Some(c) => c.count += 1,
+                    None => tally.push(Count {
                         job_type,
                         status,
-                        count,
-                    });
+                        count: 1,
+                    }),
                 }
             }
+            if rows.len() < COUNT_PAGE {
+                break;
+            }
+            cursor = Some(str_field(&rows[rows.len() - 1], "$id")?.to_owned());
         }
-        Ok(out)
+        // The order callers saw from the per-pair counts: by type, then status.
+        let rank = |c: &Count| {
+            (
+                JobType::ALL.iter().position(|t| *t == c.job_type),
+                JobStatus::ALL.iter().position(|s| *s == c.status),
+            )
+        };
+        tally.sort_by_key(rank);
+        Ok(tally)
     }
 }
 

@@ -1084,15 +1084,12 @@ fn event_of(kind: EventKind) -> Option<Event> {
     })
 }
 
-/// A small deterministic generator (xorshift), so a failing race can be replayed.
-struct Draw(u64);
+/// A seeded generator, so a failing race can be replayed.
+struct Draw(fastrand::Rng);
 
 impl Draw {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        self.0.u64(..)
     }
     fn op(&mut self) -> RaceOp {
         let mut roll = (self.next() % 100) as u32;
@@ -1136,7 +1133,9 @@ pub fn racing_use_cases_leave_every_job_on_a_legal_path_with_nothing_lost(store:
             let (job_ids, successes, unexpected, barrier) =
                 (&job_ids, &successes, &unexpected, &barrier);
             scope.spawn(move || {
-                let mut draw = Draw(0x9E37_79B9_7F4A_7C15 ^ ((thread as u64 + 1) * 0x1000_0001));
+                let mut draw = Draw(fastrand::Rng::with_seed(
+                    0x9E37_79B9_7F4A_7C15 ^ ((thread as u64 + 1) * 0x1000_0001),
+                ));
                 barrier.wait();
                 for step in 0..CALLS_PER_THREAD {
                     let job_id = &job_ids[(draw.next() % JOBS as u64) as usize];

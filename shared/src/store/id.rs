@@ -1,21 +1,17 @@
 //! Row ids. They must be valid Appwrite ids (at most 36 characters of `[a-zA-Z0-9._-]`, not
 //! starting with a special character) so every backend can use them as primary keys.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
 use crate::job::Timestamp;
 
-/// A fresh id: creation time in hex (so ids sort roughly by age) plus 64 random bits.
-/// `RandomState` is seeded from the OS, which spares a dependency on a random-number crate.
+/// A fresh id: creation time in hex (so ids sort roughly by age) plus 64 random bits, mixed
+/// with a process counter so two ids of one process never collide even without an OS source.
 pub fn fresh(prefix: char, now: Timestamp) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let random = hasher.finish();
+    let random = crate::random::u64() ^ COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "{prefix}{:011x}{random:016x}",
         now.timestamp_millis().max(0)

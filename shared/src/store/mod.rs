@@ -237,6 +237,12 @@ pub trait JobStore: Send + Sync {
     /// The job's log, oldest first, at most `limit` entries.
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>>;
 
+    /// The job and its log (the detail page). Adapters whose log read starts with the job
+    /// anyway answer both from that one read.
+    fn job_with_events(&self, job_id: &str, limit: usize) -> StoreResult<(Job, Vec<JobEvent>)> {
+        Ok((self.get(job_id)?, self.events(job_id, limit)?))
+    }
+
     /// Deletes finished jobs (with their events) beyond the newest `keep` by completion time,
     /// and those completed before `older_than` if given, at most `batch` per call.
     fn prune(

@@ -229,7 +229,7 @@ impl FakeAppwrite {
             every,
             kinds,
             seen: 0,
-            rng: seed | 1,
+            rng: fastrand::Rng::with_seed(seed),
             injected: 0,
         });
     }
@@ -519,8 +519,7 @@ struct Schedule {
     every: u64,
     kinds: Vec<Fault>,
     seen: u64,
-    /// xorshift64 state: deterministic from the seed, no dependency for a test-only pick.
-    rng: u64,
+    rng: fastrand::Rng,
     injected: u64,
 }
 
@@ -528,11 +527,8 @@ fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
     if let Some(s) = state.schedule.as_mut() {
         s.seen += 1;
         if s.seen % s.every == 0 {
-            s.rng ^= s.rng << 13;
-            s.rng ^= s.rng >> 7;
-            s.rng ^= s.rng << 17;
             s.injected += 1;
-            return Some(s.kinds[(s.rng % s.kinds.len() as u64) as usize].clone());
+            return Some(s.kinds[s.rng.usize(..s.kinds.len())].clone());
         }
     }
     let armed = state
@@ -795,6 +791,56 @@ fn apply(
                         create_row(rows, &db, &table, body, sequence, columns.as_ref());
                     state.sequence += used;
                     answer
+                }
+                Method::PUT => {
+                    // Bulk upsert: each row carries its `$id`; existing rows are replaced
+                    // column by column, missing ones created (appwrite-notes.md § Rows).
+                    let Some(items) = body.get("rows").and_then(Value::as_array) else {
+                        return Answer::error(
+                            400,
+                            "general_argument_invalid",
+                            "Invalid `rows` param",
+                        );
+                    };
+                    let mut touched = Vec::new();
+                    let mut used = 0;
+                    for item in items {
+                        let Some(mut data) = item.as_object().cloned() else {
+                            return Answer::error(
+                                400,
+                                "general_argument_invalid",
+                                "Invalid `rows` param",
+                            );
+                        };
+                        let id = data
+                            .remove("$id")
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| "unique()".into());
+                        if let Some(r) = rows.get_mut(&id) {
+                            if let Err(a) = merge(r, &Value::Object(data)) {
+                                return a;
+                            }
+                            r.insert("$updatedAt".into(), json!(now_text()));
+                            touched.push(Value::Object(r.clone()));
+                        } else {
+                            let body = json!({"rowId": id, "data": data});
+                            let (answer, n) = create_row(
+                                rows,
+                                &db,
+                                &table,
+                                body,
+                                sequence + used,
+                                columns.as_ref(),
+                            );
+                            if n == 0 {
+                                return answer;
+                            }
+                            used += n;
+                            touched.push(serde_json::from_slice(&answer.body).unwrap_or_default());
+                        }
+                    }
+                    state.sequence += used;
+                    Answer::json(200, json!({"total": touched.len(), "rows": touched}))
                 }
                 Method::PATCH | Method::DELETE => {
                     // Bulk update/delete by query (§1.2): no queries means every row.

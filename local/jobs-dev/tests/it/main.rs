@@ -4,9 +4,11 @@
 
 mod accounts;
 mod captured;
+mod cost;
 mod identities;
 mod load;
 mod security;
+mod tracker;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

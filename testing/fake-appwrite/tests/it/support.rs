@@ -95,6 +95,9 @@ impl JobStore for OnFake {
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
         self.0.store.events(job_id, limit)
     }
+    fn job_with_events(&self, job_id: &str, limit: usize) -> StoreResult<(Job, Vec<JobEvent>)> {
+        self.0.store.job_with_events(job_id, limit)
+    }
     fn prune(
         &self,
         keep: usize,
