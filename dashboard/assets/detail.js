@@ -73,7 +73,7 @@ export function renderDetail(main, id, role, { base }) {
           { class: `ev k-${String(e.kind).toLowerCase()}` },
           el("div", { class: "ev-head" },
             el("strong", { text: KIND_LABELS[e.kind] || e.kind }),
-            e.fromStatus || e.toStatus ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
+            (e.fromStatus || e.toStatus) && e.kind !== "progress" ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
             el("span", { class: "ev-at" }, time(e.at)),
           ),
           el("div", { class: "ev-actor" }, "by ", el("code", { text: e.actor })),
@@ -205,6 +205,7 @@ export function renderDetail(main, id, role, { base }) {
     onEvent,
     (now) => {
       up = now;
+      main.dataset.live = String(now);
       if (now && data) load(); // catch up on what changed while the socket was down
     },
   );

@@ -115,3 +115,50 @@ test("the theme toggle is remembered across a reload", async () => {
     assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(13, 17, 23)");
   });
 });
+
+test("the detail log shows the worker's progress messages, new ones as they are written", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "BULK_VERIFY", "log-progress", { total: 100 });
+    await job.progress({ done: 10, message: "10 of 100 leads verified" });
+    const calls = recordCalls(page);
+    await page.goto(`${server.url}/jobs/${job.jobId}`);
+    await page.locator(".ev.k-progress .ev-msg", { hasText: "10 of 100 leads verified" }).waitFor();
+    await page.locator('[data-part="main"][data-live="true"]').waitFor();
+    const asked = calls.length;
+    await job.progress({ done: 20, message: "20 of 100 leads verified" });
+    await page.locator(".ev.k-progress .ev-msg", { hasText: "20 of 100 leads verified" }).waitFor({ timeout: 10000 });
+    await eventually(async () => (await page.locator(".card .pct").first().textContent()) === "20%", 10000, "20%");
+    assert.deepEqual(calls.slice(asked), [], "the entry and the row came from Realtime payloads");
+  });
+});
+
+test("a job with the worker's execution id links to it in the Appwrite console; hostile ids stay text", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "CAMPAIGN_RUN", "console-link", { total: 10 });
+    await withConfig(page, { consoleExecutionUrl: "https://console.example/project-{project}/functions/function-{functionId}/execution-{executionId}" });
+    // The worker's execution id (issue 15's `executionId`) added to the API's answer.
+    let executionId = "6745f1e2c0ffee001122";
+    await page.route("**/v1/functions/job-actions/executions", async (route) => {
+      const res = await route.fetch();
+      const execution = await res.json();
+      if (String(execution.requestPath || "").startsWith(`/v1/jobs/${job.jobId}`)) {
+        const body = JSON.parse(execution.responseBody);
+        body.job.executionId = executionId;
+        body.job.metadata = { ...body.job.metadata, functionId: "orchestrator" };
+        execution.responseBody = JSON.stringify(body);
+      }
+      await route.fulfill({ response: res, json: execution });
+    });
+    await page.goto(`${server.url}/jobs/${job.jobId}`);
+    const link = page.locator("a.console-link");
+    await link.waitFor();
+    assert.equal(await link.getAttribute("href"), `https://console.example/project-jobmanager/functions/function-orchestrator/execution-${executionId}`);
+    assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+    executionId = `"><img src=x onerror="window.__xss=1">`;
+    await page.reload();
+    await page.locator("a.console-link").waitFor();
+    assert.match(await page.locator("a.console-link").getAttribute("href"), /execution-%22%3E%3Cimg/);
+    assert.equal(await page.locator("main img").count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+  });
+});
