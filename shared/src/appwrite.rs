@@ -69,12 +69,7 @@ pub struct AppwriteConfig {
     pub timeout: Duration,
 }
 
-/// Every missing or invalid variable, named, found in one pass.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Appwrite configuration is incomplete: {}", .problems.join("; "))]
-pub struct ConfigError {
-    pub problems: Vec<String>,
-}
+pub use crate::config::ConfigError;
 
 impl AppwriteConfig {
     /// Builds the configuration from a variable lookup and, inside a function, the request's
@@ -83,73 +78,40 @@ impl AppwriteConfig {
         lookup: impl Fn(&str) -> Option<String>,
         request_key: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-
-        let endpoint = match get(var::ENDPOINT) {
-            Some(e) if e.starts_with("http://") || e.starts_with("https://") => {
-                e.trim_end_matches('/').to_owned()
-            }
-            Some(_) => {
-                problems.push(format!(
-                    "{} must start with http:// or https://",
-                    var::ENDPOINT
-                ));
-                String::new()
-            }
-            None => {
-                problems.push(format!("{} is not set", var::ENDPOINT));
-                String::new()
-            }
-        };
-        let project = get(var::PROJECT).unwrap_or_else(|| {
-            problems.push(format!("{} is not set", var::PROJECT));
+        let mut vars = crate::config::Vars::new(lookup);
+        let endpoint = vars.required(var::ENDPOINT, "Appwrite sets it in every function");
+        let endpoint = if endpoint.is_empty()
+            || endpoint.starts_with("http://")
+            || endpoint.starts_with("https://")
+        {
+            endpoint.trim_end_matches('/').to_owned()
+        } else {
+            vars.problem(var::ENDPOINT, "must start with http:// or https://");
             String::new()
-        });
-        let key = request_key
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .or_else(|| get(var::API_KEY))
-            .unwrap_or_else(|| {
-                problems.push(format!(
-                    "no API key: the request has no `{KEY_HEADER}` header and {} is not set",
-                    var::API_KEY
-                ));
+        };
+        let project = vars.required(var::PROJECT, "Appwrite sets it in every function");
+        let key = match request_key.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) => k.to_owned(),
+            None => vars.get(var::API_KEY).unwrap_or_else(|| {
+                vars.problem(
+                    var::API_KEY,
+                    format!("is not set and the request has no `{KEY_HEADER}` header"),
+                );
                 String::new()
-            });
+            }),
+        };
         let mut id = |name: &str, default: &str| {
-            let value = get(name).unwrap_or_else(|| default.to_owned());
+            let value = vars.get(name).unwrap_or_else(|| default.to_owned());
             if !crate::store::id::is_valid(&value) {
-                problems.push(format!("{name} `{value}` is not a valid Appwrite id"));
+                vars.problem(name, format!("`{value}` is not a valid Appwrite id"));
             }
             value
         };
         let database_id = id(var::DATABASE, var::DEFAULT_DATABASE);
         let jobs_table = id(var::JOBS_TABLE, var::DEFAULT_JOBS_TABLE);
         let events_table = id(var::EVENTS_TABLE, var::DEFAULT_EVENTS_TABLE);
-        let timeout_ms = match get(var::TIMEOUT_MS) {
-            None => var::DEFAULT_TIMEOUT_MS,
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(ms) if ms > 0 => ms,
-                _ => {
-                    problems.push(format!(
-                        "{} `{raw}` is not a positive number of milliseconds",
-                        var::TIMEOUT_MS
-                    ));
-                    var::DEFAULT_TIMEOUT_MS
-                }
-            },
-        };
-
-        if !problems.is_empty() {
-            return Err(ConfigError { problems });
-        }
-        Ok(AppwriteConfig {
+        let timeout_ms = vars.number(var::TIMEOUT_MS, 1..=600_000, var::DEFAULT_TIMEOUT_MS);
+        vars.finish(AppwriteConfig {
             endpoint,
             project,
             key: Secret(key),
@@ -159,11 +121,10 @@ impl AppwriteConfig {
             timeout: Duration::from_millis(timeout_ms),
         })
     }
-
     /// The configuration of one function execution: variables plus the request's key.
     pub fn from_context(
         context: &openruntimes::Context,
-        lookup: &crate::platform::Lookup,
+        lookup: &crate::config::Lookup,
     ) -> Result<Self, ConfigError> {
         let key = context.req.headers.get(KEY_HEADER).map(String::as_str);
         Self::from_lookup(|name| lookup(name), key)
@@ -330,6 +291,12 @@ impl Call {
 }
 
 pub use crate::url::segment;
+
+/// A timestamp in Appwrite's own datetime form (`2026-11-29T11:48:05.456+00:00`), for values we
+/// write to Appwrite and for `jobs-dev`'s imitation of its documents.
+pub fn datetime(t: &crate::job::Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
 
 /// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {

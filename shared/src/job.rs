@@ -24,9 +24,51 @@ pub fn parse_timestamp(field: &'static str, raw: &str) -> Result<Timestamp, JobE
         .map_err(|_| JobError::invalid(field, format!("`{raw}` is not an RFC 3339 timestamp")))
 }
 
-/// Formats a timestamp the way Appwrite does: `2026-11-29T11:48:05.456+00:00`.
+/// Formats a timestamp for our JSON (hook answers, the action API, the dashboard), the one
+/// format every job and log entry serializes with: RFC 3339 UTC with exactly three fraction
+/// digits, `2026-11-29T11:48:05.000Z`, so columns line up and strings sort as times. (Appwrite's
+/// own wire format is `appwrite::datetime`.)
 pub fn format_timestamp(t: &Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Serde for timestamp fields in [`format_timestamp`]'s form; any RFC 3339 offset is read.
+mod time_serde {
+    use super::{format_timestamp, Timestamp};
+    use chrono::DateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let raw = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(serde::de::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|raw| {
+                    DateTime::parse_from_rfc3339(&raw)
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
+    }
 }
 
 /// Errors of the job model itself: bad values and illegal transitions. Each names the field or
@@ -106,6 +148,27 @@ string_enum!(
         Cancelled => "CANCELLED",
     }
 );
+
+impl JobType {
+    /// The hook function each job type reports through: the one table from job type to
+    /// function id (appwrite.json declares the same ids; `tools/deploy-check` checks it).
+    pub const fn hook_function(self) -> &'static str {
+        match self {
+            JobType::CampaignRun => "hook-campaign-run",
+            JobType::BulkVerify => "hook-bulk-verify",
+            JobType::SqsPoll => "hook-sqs-poll",
+            JobType::MetricsFetch => "hook-metrics-fetch",
+        }
+    }
+
+    /// The job type whose hook is `function_id`, if it is one.
+    pub fn of_hook_function(function_id: &str) -> Option<JobType> {
+        JobType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.hook_function() == function_id)
+    }
+}
 
 impl JobStatus {
     pub const ACTIVE: &'static [JobStatus] =
@@ -239,13 +302,18 @@ pub struct Job {
     pub reference_id: String,
     pub progress: u8,
     pub progress_message: Option<String>,
+    #[serde(with = "time_serde::option")]
     pub started_at: Option<Timestamp>,
+    #[serde(with = "time_serde")]
     pub updated_at: Timestamp,
+    #[serde(with = "time_serde::option")]
     pub completed_at: Option<Timestamp>,
     pub error_message: Option<String>,
     pub metadata: Map<String, Value>,
+    #[serde(with = "time_serde")]
     pub created_at: Timestamp,
     /// Last sign of life from the worker (or the time it was queued); the sweeper compares it.
+    #[serde(with = "time_serde")]
     pub heartbeat_at: Timestamp,
     /// Units of work done and expected, when the worker counts (e.g. emails sent of 200).
     pub done: Option<u64>,
@@ -370,6 +438,7 @@ pub struct JobEvent {
     #[serde(rename = "$id")]
     pub id: String,
     pub job_id: String,
+    #[serde(with = "time_serde")]
     pub at: Timestamp,
     pub kind: EventKind,
     pub actor: String,
@@ -560,6 +629,24 @@ mod tests {
             retry_of: None,
             rev: 1,
         }
+    }
+
+    #[test]
+    fn timestamps_serialize_with_milliseconds_and_z_and_read_any_offset() {
+        let mut j = job();
+        j.created_at = "2026-01-02T03:04:05+00:00".parse().unwrap();
+        j.started_at = Some(j.created_at);
+        let v = serde_json::to_value(&j).unwrap();
+        assert_eq!(v["createdAt"], "2026-01-02T03:04:05.000Z");
+        assert_eq!(v["startedAt"], "2026-01-02T03:04:05.000Z");
+        assert_eq!(v["completedAt"], Value::Null);
+        let mut v = v;
+        v["createdAt"] = "2026-01-02T04:04:05.250+01:00".into();
+        let back: Job = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            format_timestamp(&back.created_at),
+            "2026-01-02T03:04:05.250Z"
+        );
     }
 
     #[test]

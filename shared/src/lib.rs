@@ -6,6 +6,7 @@
 //! depend on anything local-only (SQLite, the runtime shim).
 
 pub mod appwrite;
+pub mod config;
 pub mod hooks;
 pub mod http;
 pub mod job;

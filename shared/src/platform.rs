@@ -8,7 +8,7 @@ use crate::job::Timestamp;
 use crate::store::JobStore;
 
 /// Looks up a configuration variable by name.
-pub type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+pub use crate::config::Lookup;
 
 /// Everything a handler depends on, injected.
 #[derive(Clone)]

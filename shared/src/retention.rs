@@ -3,8 +3,6 @@
 //! sweep (mark stalled jobs FAILED, then prune finished jobs in bounded batches within a time
 //! budget), returning a [`Report`]. Defaults and their reasons are in `docs/retention.md`.
 
-use std::fmt;
-
 use chrono::Duration;
 use serde::Serialize;
 
@@ -44,31 +42,11 @@ pub fn default_queued_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
     }
 }
 
-/// One invalid variable and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidVariable {
-    pub name: String,
-    pub reason: String,
-}
+pub use crate::config::ConfigError;
 
-/// Every invalid variable of a configuration, so one deploy fixes them all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    pub invalid: Vec<InvalidVariable>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("invalid configuration: ")?;
-        for (i, v) in self.invalid.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{} {}", v.name, v.reason)?;
-        }
-        Ok(())
-    }
-}
+/// The longest duration any variable may give (ten years), so no value can overflow the
+/// date arithmetic of a sweep.
+const MAX_SECONDS: i64 = 10 * 366 * 24 * 3600;
 
 /// What one sweep does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,74 +65,42 @@ pub struct RetentionConfig {
 impl RetentionConfig {
     /// Reads the configuration through `lookup` (the environment in production).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut invalid = Vec::new();
-        let mut read = |name: &str, min: i64, default: Option<i64>| -> Option<i64> {
-            let raw = lookup(name).filter(|v| !v.trim().is_empty());
-            let Some(raw) = raw else { return default };
-            match raw.trim().parse::<i64>() {
-                Ok(v) if v >= min => Some(v),
-                Ok(v) => {
-                    invalid.push(InvalidVariable {
-                        name: name.to_owned(),
-                        reason: format!("must be at least {min}, got {v}"),
-                    });
-                    default
-                }
-                Err(_) => {
-                    invalid.push(InvalidVariable {
-                        name: name.to_owned(),
-                        reason: format!("must be a whole number, got `{raw}`"),
-                    });
-                    default
-                }
-            }
-        };
-        let keep = read("JOBS_RETENTION_KEEP", 1, Some(DEFAULT_KEEP as i64));
-        let max_age_days = read("JOBS_RETENTION_MAX_AGE_DAYS", 1, None);
-        let batch = read("JOBS_RETENTION_BATCH", 1, Some(DEFAULT_BATCH as i64));
-        let budget = read(
+        let mut vars = crate::config::Vars::new(lookup);
+        let keep = vars.number("JOBS_RETENTION_KEEP", 1..=1_000_000, DEFAULT_KEEP);
+        let max_age_days =
+            vars.optional_number("JOBS_RETENTION_MAX_AGE_DAYS", 1..=MAX_SECONDS / 86_400);
+        let batch = vars.number("JOBS_RETENTION_BATCH", 1..=MAX_PAGE, DEFAULT_BATCH);
+        let budget = vars.number(
             "JOBS_RETENTION_BUDGET_SECONDS",
-            1,
-            Some(DEFAULT_BUDGET_SECONDS),
+            1..=3_600,
+            DEFAULT_BUDGET_SECONDS,
         );
-        let sqs = read(
+        let sqs = vars.number(
             "JOBS_SQS_POLL_INTERVAL_SECONDS",
-            1,
-            Some(DEFAULT_SQS_POLL_INTERVAL_SECONDS),
-        )
-        .unwrap_or(DEFAULT_SQS_POLL_INTERVAL_SECONDS);
+            1..=86_400,
+            DEFAULT_SQS_POLL_INTERVAL_SECONDS,
+        );
         let mut running = Vec::new();
         let mut queued = Vec::new();
         for &job_type in JobType::ALL {
-            let run = read(
+            let run = vars.number(
                 &format!("JOBS_STALL_{job_type}_SECONDS"),
-                1,
-                Some(default_running_seconds(job_type, sqs)),
+                1..=MAX_SECONDS,
+                default_running_seconds(job_type, sqs),
             );
-            let queue = read(
+            let queue = vars.number(
                 &format!("JOBS_QUEUED_{job_type}_SECONDS"),
-                1,
-                Some(default_queued_seconds(job_type, sqs)),
+                1..=MAX_SECONDS,
+                default_queued_seconds(job_type, sqs),
             );
-            running.push((job_type, Duration::seconds(run.unwrap_or(1))));
-            queued.push((job_type, Duration::seconds(queue.unwrap_or(1))));
+            running.push((job_type, Duration::seconds(run)));
+            queued.push((job_type, Duration::seconds(queue)));
         }
-        if let Some(batch) = batch {
-            if batch as usize > MAX_PAGE {
-                invalid.push(InvalidVariable {
-                    name: "JOBS_RETENTION_BATCH".into(),
-                    reason: format!("must be at most {MAX_PAGE}, got {batch}"),
-                });
-            }
-        }
-        if !invalid.is_empty() {
-            return Err(ConfigError { invalid });
-        }
-        Ok(RetentionConfig {
-            keep: keep.unwrap_or(DEFAULT_KEEP as i64) as usize,
+        vars.finish(RetentionConfig {
+            keep,
             max_age: max_age_days.map(Duration::days),
-            batch: batch.unwrap_or(DEFAULT_BATCH as i64) as usize,
-            budget: Duration::seconds(budget.unwrap_or(DEFAULT_BUDGET_SECONDS)),
+            batch,
+            budget: Duration::seconds(budget),
             stall: StallPolicy { running, queued },
         })
     }
@@ -214,7 +160,7 @@ mod tests {
     }
 
     fn names(err: ConfigError) -> Vec<String> {
-        err.invalid.into_iter().map(|v| v.name).collect()
+        err.variables()
     }
 
     #[test]
@@ -254,19 +200,21 @@ mod tests {
             ("JOBS_RETENTION_KEEP", "0"),
             ("JOBS_STALL_SQS_POLL_SECONDS", "soon"),
             ("JOBS_RETENTION_BATCH", "100000"),
+            ("JOBS_RETENTION_MAX_AGE_DAYS", "9223372036854775807"),
         ])
         .unwrap_err();
         assert_eq!(
             names(err.clone()),
             [
                 "JOBS_RETENTION_KEEP",
+                "JOBS_RETENTION_MAX_AGE_DAYS",
+                "JOBS_RETENTION_BATCH",
                 "JOBS_STALL_SQS_POLL_SECONDS",
-                "JOBS_RETENTION_BATCH"
             ]
         );
         let text = err.to_string();
         assert!(
-            text.contains("JOBS_RETENTION_KEEP must be at least 1, got 0"),
+            text.contains("JOBS_RETENTION_KEEP must be a whole number from 1 to 1000000, got `0`"),
             "{text}"
         );
         assert!(text.contains("`soon`"), "{text}");

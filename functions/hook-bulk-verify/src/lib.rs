@@ -9,7 +9,7 @@ use shared::platform::Platform;
 /// This function: its job type is fixed here, never taken from a request body.
 pub const HOOK: Hook = Hook {
     job_type: JobType::BulkVerify,
-    function_id: "hook-bulk-verify",
+    function_id: JobType::BulkVerify.hook_function(),
 };
 
 /// The Appwrite entry point: builds this execution's platform, then handles the request.

@@ -89,7 +89,7 @@ pub fn dispatch(
                 json!({
                     "jobs": jobs,
                     "nextCursor": page.next_cursor,
-                    "serverTime": view::timestamp(&now),
+                    "serverTime": shared::job::format_timestamp(&now),
                 }),
             ))
         }
@@ -98,7 +98,7 @@ pub fn dispatch(
             let counts = store.counts().map_err(store_error)?;
             Ok(Reply::Json(
                 200,
-                json!({"counts": counts, "serverTime": view::timestamp(&now)}),
+                json!({"counts": counts, "serverTime": shared::job::format_timestamp(&now)}),
             ))
         }
         Op::Export => export(store, &params, config, &caller, now),

@@ -57,110 +57,77 @@ pub struct Config {
     pub export_max_rows: usize,
 }
 
-/// Every variable that is set but unusable, named.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {}", .problems.join("; "))]
-pub struct ConfigError {
-    pub problems: Vec<String>,
-}
+pub use shared::config::ConfigError;
 
 impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let list = |name: &str| {
-            get(name)
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut problems = Vec::new();
-
-        let ttl_secs = match get("JOBS_ROLE_CACHE_SECONDS") {
-            None => DEFAULT_ROLE_CACHE_SECONDS,
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if (0..=3600).contains(&n) => n,
-                _ => {
-                    problems.push("JOBS_ROLE_CACHE_SECONDS must be 0 to 3600".to_owned());
-                    DEFAULT_ROLE_CACHE_SECONDS
-                }
-            },
-        };
-        let export_max_rows = match get("JOBS_EXPORT_MAX_ROWS") {
-            None => DEFAULT_EXPORT_MAX_ROWS,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=EXPORT_MAX_ROWS_CEILING).contains(&n) => n,
-                _ => {
-                    problems.push(format!(
-                        "JOBS_EXPORT_MAX_ROWS must be 1 to {EXPORT_MAX_ROWS_CEILING}"
-                    ));
-                    DEFAULT_EXPORT_MAX_ROWS
-                }
-            },
-        };
+        let mut vars = shared::config::Vars::new(lookup);
+        let ttl_secs = vars.number(
+            "JOBS_ROLE_CACHE_SECONDS",
+            0..=3600,
+            DEFAULT_ROLE_CACHE_SECONDS,
+        );
+        let export_max_rows = vars.number(
+            "JOBS_EXPORT_MAX_ROWS",
+            1..=EXPORT_MAX_ROWS_CEILING,
+            DEFAULT_EXPORT_MAX_ROWS,
+        );
 
         let workers = JobType::ALL
             .iter()
-            .filter_map(|t| get(&format!("JOBS_WORKER_{t}")).map(|f| (*t, f)))
+            .filter_map(|t| vars.get(&format!("JOBS_WORKER_{t}")).map(|f| (*t, f)))
             .collect();
 
         let campaign_parts = [
-            get("JOBS_CAMPAIGN_DATABASE"),
-            get("JOBS_CAMPAIGN_TABLE"),
-            get("JOBS_CAMPAIGN_STATUS_FIELD"),
+            vars.get("JOBS_CAMPAIGN_DATABASE"),
+            vars.get("JOBS_CAMPAIGN_TABLE"),
+            vars.get("JOBS_CAMPAIGN_STATUS_FIELD"),
         ];
         let campaign = match campaign_parts {
             [Some(database), Some(table), Some(field)] => Some(CampaignStatus {
                 database,
                 table,
                 field,
-                on_pause: get("JOBS_CAMPAIGN_STATUS_ON_PAUSE"),
-                on_resume: get("JOBS_CAMPAIGN_STATUS_ON_RESUME"),
-                on_cancel: get("JOBS_CAMPAIGN_STATUS_ON_CANCEL"),
+                on_pause: vars.get("JOBS_CAMPAIGN_STATUS_ON_PAUSE"),
+                on_resume: vars.get("JOBS_CAMPAIGN_STATUS_ON_RESUME"),
+                on_cancel: vars.get("JOBS_CAMPAIGN_STATUS_ON_CANCEL"),
             }),
             [None, None, None] => None,
             _ => {
-                problems.push(
-                    "JOBS_CAMPAIGN_DATABASE, JOBS_CAMPAIGN_TABLE and JOBS_CAMPAIGN_STATUS_FIELD \
-                     must be set together"
-                        .to_owned(),
+                vars.problem(
+                    "JOBS_CAMPAIGN_DATABASE",
+                    "JOBS_CAMPAIGN_TABLE and JOBS_CAMPAIGN_STATUS_FIELD must be set together with it",
                 );
                 None
             }
         };
 
-        let audit_log_url = get("JOBS_AUDIT_LOG_URL");
+        let audit_log_url = vars.get("JOBS_AUDIT_LOG_URL");
         if audit_log_url
             .as_deref()
             .is_some_and(|u| !u.contains("{jobId}") && !u.contains("{referenceId}"))
         {
-            problems.push("JOBS_AUDIT_LOG_URL must contain {jobId} or {referenceId}".to_owned());
+            vars.problem(
+                "JOBS_AUDIT_LOG_URL",
+                "must contain {jobId} or {referenceId}",
+            );
         }
 
-        if !problems.is_empty() {
-            return Err(ConfigError { problems });
-        }
-        Ok(Config {
+        let config = Config {
             roles: RoleConfig {
-                operator_labels: list("JOBS_OPERATOR_LABELS"),
-                viewer_labels: list("JOBS_VIEWER_LABELS"),
-                operator_teams: list("JOBS_OPERATOR_TEAMS"),
-                viewer_teams: list("JOBS_VIEWER_TEAMS"),
+                operator_labels: vars.list("JOBS_OPERATOR_LABELS"),
+                viewer_labels: vars.list("JOBS_VIEWER_LABELS"),
+                operator_teams: vars.list("JOBS_OPERATOR_TEAMS"),
+                viewer_teams: vars.list("JOBS_VIEWER_TEAMS"),
             },
             role_cache_ttl: Duration::seconds(ttl_secs),
             workers,
-            cors_origins: list("JOBS_CORS_ORIGINS"),
+            cors_origins: vars.list("JOBS_CORS_ORIGINS"),
             audit_log_url,
             campaign,
             export_max_rows,
-        })
+        };
+        vars.finish(config)
     }
 
     pub fn worker(&self, job_type: JobType) -> Option<&str> {

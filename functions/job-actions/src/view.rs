@@ -5,22 +5,6 @@
 use serde_json::{Map, Value};
 use shared::job::{transition, Event, Job, JobEvent, JobStatus, Timestamp};
 
-/// Fields of a job (and an event) that hold timestamps; rewritten to one fixed format.
-const TIME_FIELDS: &[&str] = &[
-    "startedAt",
-    "updatedAt",
-    "completedAt",
-    "createdAt",
-    "heartbeatAt",
-    "at",
-];
-
-/// RFC 3339 UTC with exactly three fraction digits, e.g. `2026-11-29T11:48:05.000Z`: the
-/// default serde form drops a zero fraction, which makes columns ragged and sorts badly.
-pub fn timestamp(t: &Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
 /// The actions `job` allows now, for a caller who may act; checked against the state machine
 /// so the dashboard never offers a button the API would refuse.
 pub fn actions(job: &Job) -> Vec<&'static str> {
@@ -40,17 +24,6 @@ pub fn actions(job: &Job) -> Vec<&'static str> {
     out
 }
 
-fn fix_times(map: &mut Map<String, Value>) {
-    for field in TIME_FIELDS {
-        if let Some(Value::String(s)) = map.get(*field) {
-            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-                let fixed = timestamp(&t.with_timezone(&chrono::Utc));
-                map.insert((*field).to_owned(), Value::String(fixed));
-            }
-        }
-    }
-}
-
 /// A job as the API shows it (`JobView` in the OpenAPI document).
 pub fn job_view(job: &Job, now: Timestamp, can_act: bool) -> Value {
     let mut map = match serde_json::to_value(job) {
@@ -58,7 +31,6 @@ pub fn job_view(job: &Job, now: Timestamp, can_act: bool) -> Value {
         // A derived Serialize on plain data cannot fail; an empty object keeps the edge panic-free.
         _ => Map::new(),
     };
-    fix_times(&mut map);
     map.insert("durationMs".into(), job.duration_ms(now).into());
     map.insert("etaMs".into(), job.eta_ms(now).into());
     map.insert(
@@ -72,12 +44,8 @@ pub fn job_view(job: &Job, now: Timestamp, can_act: bool) -> Value {
 
 /// A log entry as the API shows it.
 pub fn event_view(event: &JobEvent) -> Value {
-    let mut map = match serde_json::to_value(event) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    fix_times(&mut map);
-    Value::Object(map)
+    // A derived Serialize on plain data cannot fail; an empty object keeps the edge panic-free.
+    serde_json::to_value(event).unwrap_or_else(|_| Value::Object(Map::new()))
 }
 
 /// The export's columns, in order.
@@ -156,13 +124,5 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
-    }
-
-    #[test]
-    fn timestamps_always_carry_milliseconds_and_z() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05+00:00")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        assert_eq!(timestamp(&t), "2026-01-02T03:04:05.000Z");
     }
 }

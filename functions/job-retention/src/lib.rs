@@ -31,7 +31,7 @@ fn sweep(context: &Context, platform: &Platform) -> Result<retention::Report, Ap
     // Read before any store call, so a bad variable deletes nothing.
     let config = RetentionConfig::from_lookup(|name| platform.var(name)).map_err(|e| {
         ApiError::new(500, "invalid_config", e.to_string()).with_extra(json!({
-            "variables": e.invalid.iter().map(|v| v.name.clone()).collect::<Vec<_>>()
+            "variables": e.variables()
         }))
     })?;
     let clock = || platform.now();

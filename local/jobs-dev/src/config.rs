@@ -137,9 +137,7 @@ impl std::fmt::Debug for DevConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {}", .0.join("; "))]
-pub struct ConfigError(pub Vec<String>);
+pub use shared::config::ConfigError;
 
 impl DevConfig {
     /// The identity callers without a server key act as.
@@ -157,38 +155,28 @@ impl DevConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<DevConfig, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-        let host = match get("JOBS_DEV_HOST") {
+        let mut vars = shared::config::Vars::new(lookup);
+        let host = match vars.get("JOBS_DEV_HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(v) => v.parse().unwrap_or_else(|_| {
-                problems.push(format!("JOBS_DEV_HOST: {v:?} is not an IP address"));
+                vars.problem("JOBS_DEV_HOST", format!("{v:?} is not an IP address"));
                 IpAddr::from([127, 0, 0, 1])
             }),
         };
-        let port = match get("JOBS_DEV_PORT") {
-            None => DEFAULT_PORT,
-            Some(v) => v.parse().unwrap_or_else(|_| {
-                problems.push(format!("JOBS_DEV_PORT: {v:?} is not a port number"));
-                DEFAULT_PORT
-            }),
-        };
-        let role = match get("JOBS_DEV_ROLE").as_deref() {
+        let port = vars.number("JOBS_DEV_PORT", 0..=u16::MAX, DEFAULT_PORT);
+        let role = match vars.get("JOBS_DEV_ROLE").as_deref() {
             None | Some("operator") => Role::Operator,
             Some("viewer") => Role::Viewer,
             Some(other) => {
-                problems.push(format!(
-                    "JOBS_DEV_ROLE: {other:?} is neither `operator` nor `viewer`"
-                ));
+                vars.problem(
+                    "JOBS_DEV_ROLE",
+                    format!("{other:?} is neither `operator` nor `viewer`"),
+                );
                 Role::Operator
             }
         };
-        let user = get("JOBS_DEV_USER");
-        let users = match get("JOBS_DEV_USERS") {
+        let user = vars.get("JOBS_DEV_USER");
+        let users = match vars.get("JOBS_DEV_USERS") {
             None => vec![DevUser {
                 id: user.clone().unwrap_or_else(|| "dev-user".to_owned()),
                 name: "Local developer".to_owned(),
@@ -197,79 +185,76 @@ impl DevConfig {
                 teams: vec![role.team().to_owned()],
                 password: None,
             }],
-            Some(json) => match serde_json::from_str::<Vec<DevUser>>(&json) {
-                Ok(users) if users.is_empty() => {
-                    problems.push("JOBS_DEV_USERS: lists no user".to_owned());
-                    Vec::new()
+            Some(json) => {
+                match serde_json::from_str::<Vec<DevUser>>(&json) {
+                    Ok(users) if users.is_empty() => {
+                        vars.problem("JOBS_DEV_USERS", "lists no user");
+                        Vec::new()
+                    }
+                    Ok(users) => users,
+                    Err(e) => {
+                        vars.problem(
+                        "JOBS_DEV_USERS",
+                        format!("not a JSON array of {{id, name, email, labels, teams, password}}: {e}"),
+                    );
+                        Vec::new()
+                    }
                 }
-                Ok(users) => users,
-                Err(e) => {
-                    problems.push(format!(
-                        "JOBS_DEV_USERS: not a JSON array of {{id, name, email, labels, teams}}: {e}"
-                    ));
-                    Vec::new()
-                }
-            },
+            }
         };
         let user_id = match (user, users.first()) {
             (Some(u), _) if users.is_empty() || users.iter().any(|x| x.id == u) => u,
             (Some(u), _) => {
-                problems.push(format!("JOBS_DEV_USER: {u:?} is not in JOBS_DEV_USERS"));
+                vars.problem("JOBS_DEV_USER", format!("{u:?} is not in JOBS_DEV_USERS"));
                 u
             }
             (None, Some(first)) => first.id.clone(),
             (None, None) => "dev-user".to_owned(),
         };
-        let demo = match get("JOBS_DEV_DEMO").as_deref() {
-            None | Some("0" | "false" | "no" | "off") => false,
-            Some("1" | "true" | "yes" | "on") => true,
-            Some(other) => {
-                problems.push(format!("JOBS_DEV_DEMO: {other:?} is not 0 or 1"));
-                false
+        for u in users.iter().filter(|u| u.password.is_some()) {
+            if u.email.is_empty() {
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!("{} has a password but no email to sign in with", u.id),
+                );
             }
-        };
-        let key = match get("JOBS_DEV_KEY") {
+            if u.password.as_ref().is_some_and(|p| p.0.len() < 8) {
+                // Appwrite's minimum password length.
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!("the password of {} is shorter than 8 characters", u.id),
+                );
+            }
+        }
+        let demo = vars.flag("JOBS_DEV_DEMO", false);
+        let key = match vars.get("JOBS_DEV_KEY") {
             Some(k) if k.len() < 16 => {
-                problems.push("JOBS_DEV_KEY: must be at least 16 characters".to_owned());
+                vars.problem("JOBS_DEV_KEY", "must be at least 16 characters");
                 k
             }
             Some(k) => k,
             None => random_key(),
         };
-        for u in users.iter().filter(|u| u.password.is_some()) {
-            if u.email.is_empty() {
-                problems.push(format!(
-                    "JOBS_DEV_USERS: {} has a password but no email to sign in with",
-                    u.id
-                ));
-            }
-            if u.password.as_ref().is_some_and(|p| p.0.len() < 8) {
-                // Appwrite's minimum password length.
-                problems.push(format!(
-                    "JOBS_DEV_USERS: the password of {} is shorter than 8 characters",
-                    u.id
-                ));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(ConfigError(problems));
-        }
-        Ok(DevConfig {
+        let config = DevConfig {
             host,
             port,
-            data_dir: get("JOBS_DEV_DATA_DIR")
+            data_dir: vars
+                .get("JOBS_DEV_DATA_DIR")
                 .map_or_else(|| PathBuf::from(".data"), PathBuf::from),
             users,
             user_id,
             key,
             demo,
-            manifest: get("JOBS_DEV_MANIFEST").map_or_else(
+            manifest: vars.get("JOBS_DEV_MANIFEST").map_or_else(
                 || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../appwrite.json")),
                 PathBuf::from,
             ),
-            dashboard_dir: get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
-            project: get("JOBS_DEV_PROJECT").unwrap_or_else(|| "jobmanager".to_owned()),
-        })
+            dashboard_dir: vars.get("JOBS_DEV_DASHBOARD_DIR").map(PathBuf::from),
+            project: vars
+                .get("JOBS_DEV_PROJECT")
+                .unwrap_or_else(|| "jobmanager".to_owned()),
+        };
+        vars.finish(config)
     }
 }
 
@@ -338,13 +323,13 @@ mod tests {
     #[test]
     fn a_current_user_missing_from_the_list_or_an_unknown_field_is_refused() {
         let err = config(&[("JOBS_DEV_USERS", r#"[{"id":"ana","label":["typo"]}]"#)]).unwrap_err();
-        assert!(err.to_string().contains("JOBS_DEV_USERS"), "{err}");
+        assert_eq!(err.variables(), vec!["JOBS_DEV_USERS"], "{err}");
         let err = config(&[
             ("JOBS_DEV_USERS", r#"[{"id":"ana"}]"#),
             ("JOBS_DEV_USER", "bo"),
         ])
         .unwrap_err();
-        assert!(err.to_string().contains("JOBS_DEV_USER:"), "{err}");
+        assert_eq!(err.variables(), vec!["JOBS_DEV_USER"], "{err}");
     }
 
     #[test]

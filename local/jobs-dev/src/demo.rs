@@ -17,24 +17,8 @@ use shared::hooks::{ProgressRequest, StartRequest};
 use shared::job::{Control, JobType};
 use shared::tracker::{AppwriteTransport, Coalescing, JobTracker, TrackerError};
 
+use crate::functions::DEMO_WORKERS;
 use crate::gateway::{Gateway, Internal};
-
-/// The worker function re-triggered on resume/retry, per job type (`JOBS_WORKER_<TYPE>`).
-pub const WORKER_FUNCTIONS: &[(&str, &str)] = &[
-    ("CAMPAIGN_RUN", "demo-worker-campaign-run"),
-    ("BULK_VERIFY", "demo-worker-bulk-verify"),
-    ("SQS_POLL", "demo-worker-sqs-poll"),
-    ("METRICS_FETCH", "demo-worker-metrics-fetch"),
-];
-
-fn hook_for(job_type: JobType) -> &'static str {
-    match job_type {
-        JobType::CampaignRun => "hook-campaign-run",
-        JobType::BulkVerify => "hook-bulk-verify",
-        JobType::SqsPoll => "hook-sqs-poll",
-        JobType::MetricsFetch => "hook-metrics-fetch",
-    }
-}
 
 /// What every demo worker needs: where the executions endpoint is and the server key.
 #[derive(Clone)]
@@ -84,7 +68,7 @@ impl Demo {
             &self.endpoint,
             &self.project,
             &self.key,
-            hook_for(job_type),
+            JobType::hook_function(job_type),
             Some(format!(
                 "demo-worker-{}",
                 job_type.as_str().to_lowercase().replace('_', "-")
@@ -98,7 +82,7 @@ impl Demo {
 
     /// Registers the re-trigger functions and starts the scenarios, each on its own thread.
     pub fn start(&self, gateway: &Gateway) {
-        for (job_type, function_id) in WORKER_FUNCTIONS {
+        for (job_type, function_id) in DEMO_WORKERS {
             let job_type: JobType = job_type.parse().expect("constant job types parse");
             let demo = self.clone();
             let retrigger: Internal = Arc::new(move |body: String| {

@@ -19,3 +19,12 @@ pub fn linked() -> Vec<(&'static str, Handle)> {
         ("job-retention", job_retention::handle),
     ]
 }
+
+/// The demo worker function re-triggered on resume/retry, per job type (`JOBS_WORKER_<TYPE>`
+/// when the demo runs). The demo registers them; the host sets the variables.
+pub const DEMO_WORKERS: &[(&str, &str)] = &[
+    ("CAMPAIGN_RUN", "demo-worker-campaign-run"),
+    ("BULK_VERIFY", "demo-worker-bulk-verify"),
+    ("SQS_POLL", "demo-worker-sqs-poll"),
+    ("METRICS_FETCH", "demo-worker-metrics-fetch"),
+];

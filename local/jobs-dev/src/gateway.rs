@@ -313,7 +313,7 @@ impl Gateway {
         } else {
             "http"
         };
-        let now = shared::job::format_timestamp(&chrono::Utc::now());
+        let now = shared::appwrite::datetime(&chrono::Utc::now());
         let mut doc = json!({
             "$id": id, "$createdAt": now, "$updatedAt": now, "$permissions": [],
             "functionId": function_id, "resourceId": function_id, "resourceType": "functions",
@@ -457,7 +457,7 @@ impl Gateway {
             "Execution timed out.".to_owned()
         });
         doc["duration"] = json!(started.elapsed().as_secs_f64());
-        doc["$updatedAt"] = json!(shared::job::format_timestamp(&chrono::Utc::now()));
+        doc["$updatedAt"] = json!(shared::appwrite::datetime(&chrono::Utc::now()));
         ok
     }
 

@@ -61,7 +61,7 @@ pub fn variables(config: &DevConfig, function_id: &str, endpoint: &str) -> HashM
     .collect();
     if config.demo {
         // Resume re-triggers the worker of the job's type; locally that is a demo worker.
-        for (job_type, worker) in crate::demo::WORKER_FUNCTIONS {
+        for (job_type, worker) in crate::functions::DEMO_WORKERS {
             vars.insert(format!("JOBS_WORKER_{job_type}"), (*worker).to_owned());
         }
     }

@@ -22,11 +22,11 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::appwrite::{query, AppwriteClient, AppwriteConfig, AppwriteError, ConfigError, Reply};
+use crate::config::Lookup;
 use crate::job::{
-    format_timestamp, parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType,
-    Timestamp, MAX_JSON_BYTES,
+    parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType, Timestamp,
+    MAX_JSON_BYTES,
 };
-use crate::platform::Lookup;
 use crate::store::{
     Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
     MAX_PAGE,
@@ -808,7 +808,7 @@ fn strings<T: ToString>(items: &[T]) -> Vec<Value> {
 }
 
 fn ts(t: &Timestamp) -> Value {
-    Value::from(format_timestamp(t))
+    Value::from(crate::appwrite::datetime(t))
 }
 
 fn opt_ts(t: &Option<Timestamp>) -> Value {
@@ -1012,7 +1012,7 @@ fn encode_event(e: &JobEvent, rev: u64) -> Value {
         "eventId": e.id,
         "jobId": e.job_id,
         "jobRev": rev,
-        "at": format_timestamp(&e.at),
+        "at": crate::appwrite::datetime(&e.at),
         "kind": serde_json::to_value(e.kind).unwrap_or(Value::Null),
         "actor": e.actor,
         "message": e.message,

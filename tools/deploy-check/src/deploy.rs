@@ -42,35 +42,27 @@ pub struct Settings {
 impl Settings {
     /// Reads `APPWRITE_ENDPOINT`, `APPWRITE_PROJECT_ID`, `APPWRITE_API_KEY` (and the optional
     /// `APPWRITE_CLI`), reporting every missing or invalid one at once.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
-        let mut problems = Vec::new();
-        let mut get = |name: &str, why: &str| {
-            let value = lookup(name).filter(|v| !v.trim().is_empty());
-            if value.is_none() {
-                problems.push(format!("{name} is not set ({why})"));
-            }
-            value.unwrap_or_default()
-        };
-        let endpoint = get("APPWRITE_ENDPOINT", "e.g. https://cloud.appwrite.io/v1");
-        let project_id = get("APPWRITE_PROJECT_ID", "the project's id");
-        let api_key = get(
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, shared::config::ConfigError> {
+        let mut vars = shared::config::Vars::new(lookup);
+        let endpoint = vars.required("APPWRITE_ENDPOINT", "e.g. https://cloud.appwrite.io/v1");
+        let project_id = vars.required("APPWRITE_PROJECT_ID", "the project's id");
+        let api_key = vars.required(
             "APPWRITE_API_KEY",
             "an API key of the project; see docs/deploy.md",
         );
         let is_url = endpoint.starts_with("https://") || endpoint.starts_with("http://");
         if !endpoint.is_empty() && !is_url {
-            problems.push("APPWRITE_ENDPOINT must start with http:// or https://".into());
+            vars.problem("APPWRITE_ENDPOINT", "must start with http:// or https://");
         }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        let cli = lookup("APPWRITE_CLI")
-            .filter(|v| !v.trim().is_empty())
+        let cli = vars
+            .get("APPWRITE_CLI")
             .unwrap_or_else(|| DEFAULT_CLI.to_owned())
             .split_whitespace()
             .map(str::to_owned)
             .collect();
-        Ok(Settings {
+        vars.finish(Settings {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             project_id,
             api_key,

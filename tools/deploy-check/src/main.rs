@@ -142,6 +142,6 @@ fn cmd_deploy(root: &Path, args: &[String]) -> Result<(), String> {
         _ => return Err("usage: deploy-check deploy [--dry-run]".into()),
     };
     let settings = deploy::Settings::from_lookup(|name| std::env::var(name).ok())
-        .map_err(|problems| problems.join("\n       "))?;
+        .map_err(|e| e.to_string())?;
     deploy::run(root, &settings, dry_run)
 }

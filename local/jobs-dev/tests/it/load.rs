@@ -15,13 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::captured::Captured;
+use shared::job::JobType;
 
-const HOOKS: [&str; 4] = [
-    "hook-campaign-run",
-    "hook-bulk-verify",
-    "hook-sqs-poll",
-    "hook-metrics-fetch",
-];
 const WORKERS: usize = 16;
 const POLLERS: usize = 2;
 const JOBS: usize = 50;
@@ -79,7 +74,7 @@ fn sustained_traffic_levels_off_in_memory() {
 fn drive(dev: &Captured, until: Until) -> Outcome {
     let jobs: Vec<(&str, String)> = (0..JOBS)
         .map(|i| {
-            let hook = HOOKS[i % HOOKS.len()];
+            let hook = JobType::ALL[i % JobType::ALL.len()].hook_function();
             let body = json!({"event": "start", "referenceId": format!("load-{i}"),
                               "total": TOTAL, "idempotencyKey": format!("load-{i}")});
             let (status, answer) = dev.run(hook, "POST", "/", &body.to_string());

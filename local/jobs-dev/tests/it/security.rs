@@ -6,13 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::captured::Captured;
-
-const HOOKS: [&str; 4] = [
-    "hook-campaign-run",
-    "hook-bulk-verify",
-    "hook-sqs-poll",
-    "hook-metrics-fetch",
-];
+use shared::job::JobType;
 
 #[test]
 fn server_only_functions_refuse_every_caller_without_the_server_key() {
@@ -20,7 +14,8 @@ fn server_only_functions_refuse_every_caller_without_the_server_key() {
     let dev = Captured::start(key, &[]);
     let body = json!({"event": "start", "referenceId": "authz"}).to_string();
     let mut cells = 0;
-    for function in HOOKS.iter().chain(&["job-retention"]) {
+    let hooks = JobType::ALL.iter().map(|t| t.hook_function());
+    for function in hooks.chain(["job-retention"]) {
         for (who, caller_key) in [
             ("the dev user (no key)", None),
             ("a wrong key", Some("guessed-key-0000000000")),

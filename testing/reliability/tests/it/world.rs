@@ -39,10 +39,7 @@ impl Endpoint {
 
     pub fn name(self) -> &'static str {
         match self {
-            Endpoint::Hook(JobType::CampaignRun) => "hook-campaign-run",
-            Endpoint::Hook(JobType::BulkVerify) => "hook-bulk-verify",
-            Endpoint::Hook(JobType::SqsPoll) => "hook-sqs-poll",
-            Endpoint::Hook(JobType::MetricsFetch) => "hook-metrics-fetch",
+            Endpoint::Hook(t) => t.hook_function(),
             Endpoint::Actions => "job-actions",
             Endpoint::Retention => "job-retention",
         }

@@ -8,12 +8,18 @@ use deploy_check::config::AppwriteConfig;
 use deploy_check::deploy::{calls, staged_config, Settings};
 use deploy_check::repo_root;
 
+/// The settings, or each problem as `NAME reason`.
 fn settings(vars: &[(&str, &str)]) -> Result<Settings, Vec<String>> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Settings::from_lookup(|k| map.get(k).cloned())
+    Settings::from_lookup(|k| map.get(k).cloned()).map_err(|e| {
+        e.problems
+            .iter()
+            .map(|p| format!("{} {}", p.variable, p.reason))
+            .collect()
+    })
 }
 
 const VARS: &[(&str, &str)] = &[
