@@ -205,3 +205,13 @@ export async function advance(page, ms) {
   await page.clock.runFor(ms);
   await eventually(() => page.evaluate(() => window.__inflight === 0), 30000, "the page to be idle");
 }
+
+/**
+ * Resolves once every request the page started so far has been reported: the page asks for
+ * `/v1/health` and the browser reports requests in the order they start.
+ */
+export async function settle(page) {
+  const seen = page.waitForRequest((r) => r.url().endsWith("/v1/health"));
+  await page.evaluate(() => fetch("/v1/health").then((r) => r.text()));
+  await seen;
+}
