@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, openBrowser, worker, row, screenshots } from "./harness.mjs";
+import { startServer, openBrowser, worker, row, screenshots, withConfig, eventually } from "./harness.mjs";
 
 const USERS = JSON.stringify([
   { id: "ops", email: "ops@pivotr.test", teams: ["jobs-operators"], password: "ops-password" },
@@ -88,5 +88,57 @@ test("a signed-in user in neither team gets the no-role screen and can sign out"
     await page.getByRole("heading", { name: "Sign in to Jobs" }).waitFor();
   } finally {
     await browser.close();
+  }
+});
+
+test("OAuth providers from the configuration are offered as Appwrite's OAuth2 sign-in links", async () => {
+  const browser = await openBrowser();
+  try {
+    const { page } = browser;
+    await withConfig(page, { oauthProviders: ["github"] });
+    await page.goto(`${server.url}/jobs`);
+    const link = page.getByRole("link", { name: "GitHub" });
+    await link.waitFor();
+    const href = new URL(await link.getAttribute("href"), server.url);
+    assert.equal(href.pathname, "/v1/account/sessions/oauth2/github");
+    assert.equal(href.searchParams.get("project"), "jobmanager");
+    assert.equal(href.searchParams.get("success"), `${server.url}/jobs`);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("Realtime delivers a row only to sockets whose user may read the table", async () => {
+  const viewer = await openBrowser();
+  const nobody = await openBrowser();
+  try {
+    const listen = async (page, email, password) => {
+      await page.goto(`${server.url}/jobs`);
+      await signIn(page, email, password);
+      await page.locator('[data-part="who"]', { hasText: email }).waitFor();
+      await page.evaluate(async () => {
+        window.__got = [];
+        window.__pongs = 0;
+        const ws = new WebSocket(`ws://${location.host}/v1/realtime?project=jobmanager&channels[]=rows`);
+        ws.onmessage = (e) => {
+          const m = JSON.parse(e.data);
+          if (m.type === "event") window.__got.push(m.data.payload.$id);
+          if (m.type === "pong") window.__pongs += 1;
+        };
+        await new Promise((r) => (ws.onopen = r));
+        window.__ws = ws;
+      });
+    };
+    await listen(viewer.page, "view@pivotr.test", "view-password");
+    await listen(nobody.page, "new@pivotr.test", "new-password");
+    const job = await worker(server.url, "SQS_POLL", "rt-permissions");
+    await eventually(() => viewer.page.evaluate((id) => window.__got.includes(id), job.jobId), 10000, "the viewer's event");
+    // A round trip on the other socket after the viewer got the row: nothing came before it.
+    await nobody.page.evaluate(() => window.__ws.send(JSON.stringify({ type: "ping" })));
+    await eventually(() => nobody.page.evaluate(() => window.__pongs > 0), 10000, "the pong");
+    assert.deepEqual(await nobody.page.evaluate(() => window.__got), []);
+  } finally {
+    await viewer.close();
+    await nobody.close();
   }
 });

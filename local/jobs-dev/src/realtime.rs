@@ -208,6 +208,8 @@ async fn serve(hub: Arc<Hub>, mut ws: Socket, query: Vec<(String, String)>, mut 
             .await;
         return;
     }
+    // Listening starts before `connected` goes out, so no change after it is missed.
+    let mut rx = hub.tx.subscribe();
     let url_channels: Vec<String> = query
         .iter()
         .filter(|(k, _)| k == "channels[]" || k == "channels")
@@ -230,20 +232,11 @@ async fn serve(hub: Arc<Hub>, mut ws: Socket, query: Vec<(String, String)>, mut 
     if !send(&mut ws, &connected).await {
         return;
     }
-    let mut rx = hub.tx.subscribe();
     loop {
+        // Events first: a message is answered only after every change already published has
+        // been delivered (or filtered), so a client's ping round trip orders after them.
         tokio::select! {
-            incoming = ws.next() => {
-                let text = match incoming {
-                    Some(Ok(Message::Text(t))) => t.to_string(),
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => continue,
-                };
-                let reply = answer(&text, &mut subs, &mut who);
-                if !send(&mut ws, &reply).await {
-                    return;
-                }
-            }
+            biased;
             event = rx.recv() => {
                 let event = match event {
                     Ok(e) => e,
@@ -258,6 +251,17 @@ async fn serve(hub: Arc<Hub>, mut ws: Socket, query: Vec<(String, String)>, mut 
                         return;
                     }
                     hub.sent.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            incoming = ws.next() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                };
+                let reply = answer(&text, &mut subs, &mut who);
+                if !send(&mut ws, &reply).await {
+                    return;
                 }
             }
         }
