@@ -56,6 +56,16 @@ export function fromEventRow(row) {
   };
 }
 
+/**
+ * The log entries a `jobs` row carries in its `pendingLog` outbox (the newest ones, written with
+ * the change; docs/appwrite-store.md), in the API's event shape: on Appwrite they reach
+ * `job_events` only when the outbox is cut, so a live log reads them from the row's event.
+ */
+export function pendingEntries(row) {
+  const list = unwrap(row.pendingLog);
+  return Array.isArray(list) ? list.map(fromEventRow) : [];
+}
+
 export function durationMs(job, now = Date.now()) {
   if (!job.startedAt) return null;
   const end = job.completedAt ? Date.parse(job.completedAt) : now;

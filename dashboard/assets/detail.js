@@ -5,7 +5,7 @@
 
 import { api, config } from "./api.js";
 import { ACTION_LABELS, FINAL, badge, confirmAction, duration, el, errorBox, progressBar, refreshTimes, statusLabel, time, toast, typeLabel } from "./ui.js";
-import { derive, fromEventRow, fromRow } from "./derive.js";
+import { derive, fromEventRow, fromRow, pendingEntries } from "./derive.js";
 import { rowsChannel, subscribe } from "./realtime.js";
 
 const KIND_LABELS = {
@@ -190,7 +190,10 @@ export function renderDetail(main, id, role, { base }) {
     } else if (row.$id === id) {
       const job = fromRow(row);
       if ((job.rev ?? 0) < (data.job.rev ?? 0)) return;
-      show({ ...data, job: { ...data.job, ...job } });
+      const known = new Set(data.events.map((e) => e.$id));
+      const added = pendingEntries(row).filter((e) => e.jobId === id && !known.has(e.$id));
+      const events = added.length ? [...data.events, ...added].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) : data.events;
+      show({ ...data, job: { ...data.job, ...job }, events });
     }
   }
 

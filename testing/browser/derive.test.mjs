@@ -60,6 +60,14 @@ test("a Realtime row through derive.js equals the API's view of the job in every
       `the row of ${jobId}`,
     );
     seen.add(api.status);
+    // The entries the row carries in its outbox are the log's entries, in the API's shape.
+    const apiEvents = (await action(server.url, "GET", `/v1/jobs/${jobId}`)).body.events;
+    const pending = await page.evaluate(async (id) => {
+      const { pendingEntries } = await import("/assets/derive.js");
+      return pendingEntries(window.__rows[id]);
+    }, jobId);
+    assert.ok(pending.length > 0, `${api.status}: the last change's entries ride in the row`);
+    for (const entry of pending) assert.deepEqual(entry, apiEvents.find((e) => e.$id === entry.$id), `${api.status} entry ${entry.kind}`);
     for (const key of Object.keys(api)) {
       if (key === "durationMs" || key === "etaMs" || key === "control") continue;
       assert.deepEqual(mine[key], api[key], `${api.status} ${key}`);

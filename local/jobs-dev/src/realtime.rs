@@ -425,7 +425,8 @@ impl NotifyingStore {
     /// Publishes the job row, then the log rows written with it (`job_events` creates).
     fn publish(&self, job: &Job, action: &'static str, events: &[JobEvent]) {
         let now = chrono::Utc::now();
-        let mut row = shared::store::appwrite::job_row(job);
+        // As on Appwrite, the entries written with the change ride in the row's outbox.
+        let mut row = shared::store::appwrite::job_row_with_log(job, events);
         self.system_columns(&mut row, &self.table, &job.created_at, &job.updated_at);
         self.hub.publish(RowEvent {
             table: self.table.clone(),

@@ -880,6 +880,25 @@ pub fn job_row(job: &Job) -> Value {
     row
 }
 
+/// [`job_row`] with `events` (the entries written with this change) in its `pendingLog`
+/// outbox, encoded as the store encodes them (a created entry's row id is the job id).
+pub fn job_row_with_log(job: &Job, events: &[JobEvent]) -> Value {
+    let mut row = job_row(job);
+    let pending: Vec<Pending> = events
+        .iter()
+        .map(|e| {
+            let id = if e.kind == EventKind::Created {
+                job.id.clone()
+            } else {
+                e.id.clone()
+            };
+            Pending::new(e, job.rev, id)
+        })
+        .collect();
+    row["pendingLog"] = encode_pending(&pending);
+    row
+}
+
 /// A log entry as its `job_events` row reads (with `$id`), for the same purpose as [`job_row`].
 pub fn event_row(event: &JobEvent, rev: u64) -> Value {
     let mut row = encode_event(event, rev);
