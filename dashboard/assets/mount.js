@@ -139,6 +139,7 @@ export function mount(element, options = {}) {
     }
     const match = rest.match(/^\/([^/]+)$/);
     if (match) {
+      summary.load();
       stopView = renderDetail(parts.main, decodeURIComponent(match[1]), identity.role, { base, summary, navigate });
     } else {
       (view === "history" ? parts.tabHistory : parts.tabActive).setAttribute("aria-current", "page");
