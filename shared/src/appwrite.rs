@@ -1,8 +1,9 @@
 //! A small blocking client for the few Appwrite REST endpoints Job Manager uses: TablesDB rows
-//! (`reference/appwrite.md` §1.2), function executions (§3.3), users and team memberships (§8).
+//! (`docs/appwrite-notes.md`: Row endpoints), function executions (Creating an execution),
+//! users and team memberships (Users and memberships).
 //! It owns configuration, headers, retries and error decoding, so the store and the action API
 //! never touch HTTP details. Not the official SDK: that needs rustc 1.85, is async-only and
-//! shares header state between clones (§6.2).
+//! shares header state between clones (appwrite-notes: The official Rust SDK).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -12,15 +13,24 @@ pub use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The response/request model version we speak. Pinned so a server upgrade never changes the
-/// shapes we parse: the server down-converts to this format (§1.3). 1.9.0 is the self-hosted
-/// line our reference was verified against (1.9.6); the TablesDB row models are the same in
-/// the Cloud 2.x line.
+/// The response/request model version we speak. Pinned so a server upgrade never changes the shapes
+/// we parse: the server down-converts to this format (appwrite-notes: Response format). 1.9.0 is
+/// the self-hosted line our notes were verified against (1.9.6); the TablesDB row models are the
+/// same in the Cloud 2.x line.
 pub const RESPONSE_FORMAT: &str = "1.9.0";
 
 /// Names of the configuration variables, with defaults where a default is sensible.
 pub mod var {
     pub const ENDPOINT: &str = "APPWRITE_FUNCTION_API_ENDPOINT";
+    /// Wins over [`ENDPOINT`]: Appwrite merges its own `APPWRITE_FUNCTION_API_ENDPOINT`
+    /// (`https://$_APP_DOMAIN/v1`) after the function's variables, so a function variable of
+    /// that name can never change it (docs/appwrite-notes.md § Functions, executions and
+    /// permissions). Set this when the runtimes cannot reach that address (a self-hosted
+    /// install whose public domain does not resolve inside its network).
+    pub const ENDPOINT_OVERRIDE: &str = "JOBS_APPWRITE_ENDPOINT";
+    /// `1` accepts a certificate the runtime cannot verify (a self-hosted install with a
+    /// self-signed certificate). An explicit opt-in: off unless set.
+    pub const SELF_SIGNED: &str = "JOBS_APPWRITE_SELF_SIGNED";
     pub const PROJECT: &str = "APPWRITE_FUNCTION_PROJECT_ID";
     /// Only for tools and tests: inside a function the key comes from the request.
     pub const API_KEY: &str = "APPWRITE_API_KEY";
@@ -34,7 +44,7 @@ pub mod var {
     pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 }
 
-/// The request header carrying the per-execution key (§3.2; lower-cased by the runtime).
+/// The request header carrying the per-execution key (appwrite-notes: Per-execution key).
 pub const KEY_HEADER: &str = "x-appwrite-key";
 
 /// A secret that never shows in `Debug` output, logs or error messages.
@@ -67,6 +77,19 @@ pub struct AppwriteConfig {
     pub jobs_table: String,
     pub events_table: String,
     pub timeout: Duration,
+    /// [`var::SELF_SIGNED`]: accept a certificate that cannot be verified.
+    pub accept_invalid_certs: bool,
+}
+
+/// The API endpoint a function should use: [`var::ENDPOINT_OVERRIDE`] if set, else Appwrite's
+/// [`var::ENDPOINT`].
+pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let get = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    get(var::ENDPOINT_OVERRIDE).or_else(|| get(var::ENDPOINT))
 }
 
 pub use crate::config::ConfigError;
@@ -79,14 +102,21 @@ impl AppwriteConfig {
         request_key: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let mut vars = crate::config::Vars::new(lookup);
-        let endpoint = vars.required(var::ENDPOINT, "Appwrite sets it in every function");
+        // The override wins over the endpoint Appwrite injects (see `var::ENDPOINT_OVERRIDE`).
+        let (endpoint_name, endpoint) = match vars.get(var::ENDPOINT_OVERRIDE) {
+            Some(e) => (var::ENDPOINT_OVERRIDE, e),
+            None => (
+                var::ENDPOINT,
+                vars.required(var::ENDPOINT, "Appwrite sets it in every function"),
+            ),
+        };
         let endpoint = if endpoint.is_empty()
             || endpoint.starts_with("http://")
             || endpoint.starts_with("https://")
         {
             endpoint.trim_end_matches('/').to_owned()
         } else {
-            vars.problem(var::ENDPOINT, "must start with http:// or https://");
+            vars.problem(endpoint_name, "must start with http:// or https://");
             String::new()
         };
         let project = vars.required(var::PROJECT, "Appwrite sets it in every function");
@@ -111,6 +141,7 @@ impl AppwriteConfig {
         let jobs_table = id(var::JOBS_TABLE, var::DEFAULT_JOBS_TABLE);
         let events_table = id(var::EVENTS_TABLE, var::DEFAULT_EVENTS_TABLE);
         let timeout_ms = vars.number(var::TIMEOUT_MS, 1..=600_000, var::DEFAULT_TIMEOUT_MS);
+        let accept_invalid_certs = vars.flag(var::SELF_SIGNED, false);
         vars.finish(AppwriteConfig {
             endpoint,
             project,
@@ -119,6 +150,7 @@ impl AppwriteConfig {
             jobs_table,
             events_table,
             timeout: Duration::from_millis(timeout_ms),
+            accept_invalid_certs,
         })
     }
     /// The configuration of one function execution: variables plus the request's key.
@@ -131,7 +163,8 @@ impl AppwriteConfig {
     }
 }
 
-/// What went wrong talking to Appwrite. Appwrite's own error `type` and message are kept (§1.5).
+/// What went wrong talking to Appwrite. Appwrite's own error `type` and message are kept
+/// (appwrite-notes: Error body).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppwriteError {
     #[error("Appwrite answered {status} `{kind}`: {message}")]
@@ -244,12 +277,20 @@ impl RetryPolicy {
     }
 }
 
-/// One process-wide HTTP client (connection pool, TLS setup); cloning it is cheap.
-fn shared_http() -> Result<reqwest::blocking::Client, AppwriteError> {
-    static HTTP: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
-    HTTP.get_or_init(|| {
+/// One process-wide HTTP client (connection pool, TLS setup) per certificate policy; cloning
+/// it is cheap. The lenient one exists only when [`var::SELF_SIGNED`] asked for it.
+fn shared_http(accept_invalid_certs: bool) -> Result<reqwest::blocking::Client, AppwriteError> {
+    static STRICT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    static LENIENT: OnceLock<Result<reqwest::blocking::Client, String>> = OnceLock::new();
+    let cell = if accept_invalid_certs {
+        &LENIENT
+    } else {
+        &STRICT
+    };
+    cell.get_or_init(|| {
         reqwest::blocking::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(accept_invalid_certs)
             .build()
             .map_err(|e| e.without_url().to_string())
     })
@@ -272,7 +313,8 @@ pub struct Call {
     pub path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Value>,
-    /// `X-Appwrite-Timestamp`: the write applies only if the row was not updated after it (§1.9).
+    /// `X-Appwrite-Timestamp`: the write applies only if the row was not updated after it
+    /// (appwrite-notes: Conditional writes).
     pub timestamp: Option<String>,
     pub retry: Retry,
 }
@@ -298,7 +340,8 @@ pub fn datetime(t: &crate::job::Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
 }
 
-/// A query in Appwrite's JSON wire format (§1.4): `{"method","attribute","values"}`.
+/// A query in Appwrite's JSON wire format (appwrite-notes: Query wire format):
+/// `{"method","attribute","values"}`.
 pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> String {
     let mut q = json!({"method": method, "values": values});
     if let Some(attribute) = attribute {
@@ -307,7 +350,7 @@ pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> Strin
     q.to_string()
 }
 
-/// A function execution as far as we read it (§3.3).
+/// A function execution as far as we read it (appwrite-notes: Creating an execution).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Execution {
     #[serde(rename = "$id")]
@@ -371,7 +414,7 @@ impl AppwriteClient {
 
     /// Sends `call`, retrying transient failures as its `retry` allows.
     pub fn send(&self, call: &Call) -> Result<Reply, AppwriteError> {
-        let http = shared_http()?;
+        let http = shared_http(self.config.accept_invalid_certs)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -454,7 +497,7 @@ impl AppwriteClient {
         (decode(status, &bytes), reset)
     }
 
-    // --- TablesDB rows (§1.2) -------------------------------------------------------------
+    // --- TablesDB rows (appwrite-notes: Row endpoints) --------------------------------------
 
     fn rows_path(&self, table: &str) -> String {
         format!(
@@ -469,7 +512,8 @@ impl AppwriteClient {
         self.send(&Call::new(Method::GET, path, Retry::Idempotent))
     }
 
-    /// Lists rows; `total=false` unless a count is wanted (counting costs the server, §1.4).
+    /// Lists rows; `total=false` unless a count is wanted (counting costs the server;
+    /// appwrite-notes: Query limits).
     pub fn list_rows(
         &self,
         table: &str,
@@ -504,7 +548,8 @@ impl AppwriteClient {
         self.send(&call)
     }
 
-    /// Partial update of one row, conditional on `timestamp` when given (§1.9).
+    /// Partial update of one row, conditional on `timestamp` when given
+    /// (appwrite-notes: Conditional writes).
     pub fn update_row(
         &self,
         table: &str,
@@ -520,7 +565,7 @@ impl AppwriteClient {
     }
 
     /// Deletes every row matching `queries`. Refuses an empty list, which Appwrite would take
-    /// as "delete every row" (§1.2).
+    /// as "delete every row" (appwrite-notes: Bulk update and delete by query).
     pub fn delete_rows(&self, table: &str, queries: &[String]) -> Result<Reply, AppwriteError> {
         if queries.is_empty() {
             return Err(AppwriteError::Api {
@@ -534,7 +579,7 @@ impl AppwriteClient {
         self.send(&call)
     }
 
-    // --- Functions, users, teams (§3.3, §8) ------------------------------------------------
+    // --- Functions, users, teams (appwrite-notes: Creating an execution; Users and memberships)
 
     /// Triggers a function execution. Not idempotent (each call runs the function), so only a
     /// 429 is retried.
@@ -657,6 +702,42 @@ mod tests {
         for name in [var::ENDPOINT, var::PROJECT, var::API_KEY] {
             assert!(text.contains(name), "{text} lacks {name}");
         }
+    }
+
+    #[test]
+    fn the_endpoint_override_wins_over_the_endpoint_appwrite_injects() {
+        let base = [
+            (var::ENDPOINT, "https://appwrite.example.com/v1"),
+            (var::PROJECT, "p"),
+            (var::API_KEY, "k"),
+        ];
+        let config = AppwriteConfig::from_lookup(vars(&base), None).unwrap();
+        assert_eq!(config.endpoint, "https://appwrite.example.com/v1");
+        assert!(
+            !config.accept_invalid_certs,
+            "certificates are verified by default"
+        );
+        let mut overridden = base.to_vec();
+        overridden.push((var::ENDPOINT_OVERRIDE, "http://appwrite/v1/"));
+        overridden.push((var::SELF_SIGNED, "1"));
+        let config = AppwriteConfig::from_lookup(vars(&overridden), None).unwrap();
+        assert_eq!(config.endpoint, "http://appwrite/v1");
+        assert!(config.accept_invalid_certs);
+    }
+
+    #[test]
+    fn a_self_signed_opt_in_other_than_0_or_1_is_refused() {
+        let err = AppwriteConfig::from_lookup(
+            vars(&[
+                (var::ENDPOINT, "https://aw.example/v1"),
+                (var::PROJECT, "p"),
+                (var::API_KEY, "k"),
+                (var::SELF_SIGNED, "yes please"),
+            ]),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(var::SELF_SIGNED), "{err}");
     }
 
     #[test]

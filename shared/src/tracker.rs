@@ -168,7 +168,7 @@ impl AppwriteTransport {
             message: format!("{what} is not set"),
             retryable: false,
         };
-        let endpoint = lookup("APPWRITE_FUNCTION_API_ENDPOINT")
+        let endpoint = crate::appwrite::endpoint_from(|name| lookup(name))
             .ok_or_else(|| missing("APPWRITE_FUNCTION_API_ENDPOINT"))?;
         let project = lookup("APPWRITE_FUNCTION_PROJECT_ID")
             .ok_or_else(|| missing("APPWRITE_FUNCTION_PROJECT_ID"))?;

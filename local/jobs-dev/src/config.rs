@@ -323,13 +323,13 @@ mod tests {
     #[test]
     fn a_current_user_missing_from_the_list_or_an_unknown_field_is_refused() {
         let err = config(&[("JOBS_DEV_USERS", r#"[{"id":"ana","label":["typo"]}]"#)]).unwrap_err();
-        assert_eq!(err.variables(), vec!["JOBS_DEV_USERS"], "{err}");
+        assert_eq!(err.variables(), ["JOBS_DEV_USERS"], "{err}");
         let err = config(&[
             ("JOBS_DEV_USERS", r#"[{"id":"ana"}]"#),
             ("JOBS_DEV_USER", "bo"),
         ])
         .unwrap_err();
-        assert_eq!(err.variables(), vec!["JOBS_DEV_USER"], "{err}");
+        assert_eq!(err.variables(), ["JOBS_DEV_USER"], "{err}");
     }
 
     #[test]

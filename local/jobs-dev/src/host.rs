@@ -39,8 +39,30 @@ impl Hosted {
     }
 }
 
-/// The variables a hosted function sees: what Appwrite injects, the dev roles and worker ids
-/// for job-actions, then any `JOBS_*` variable of the dev server's own environment on top.
+/// `deploy.json`: the variables the deploy sets on each function (job-actions' roles). jobs-dev
+/// sets the same, so its `execute` gate and job-actions disagree exactly when production would.
+const DEPLOY_CONFIG: &str = include_str!("../../../deploy.json");
+
+/// The variables `deploy.json` gives `function_id`.
+fn deployed_variables(function_id: &str) -> Vec<(String, String)> {
+    let parsed: serde_json::Value = match serde_json::from_str(DEPLOY_CONFIG) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("jobs-dev: deploy.json is not JSON ({e}); its variables are not set");
+            return Vec::new();
+        }
+    };
+    parsed["variables"][function_id]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
+}
+
+/// The variables a hosted function sees: what Appwrite injects, those of `deploy.json` (the
+/// roles of job-actions), the demo worker ids, then any `JOBS_*` variable of the dev server's
+/// own environment on top.
 pub fn variables(config: &DevConfig, function_id: &str, endpoint: &str) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = [
         ("APPWRITE_FUNCTION_API_ENDPOINT", endpoint.to_owned()),
@@ -51,13 +73,10 @@ pub fn variables(config: &DevConfig, function_id: &str, endpoint: &str) -> HashM
         ("APPWRITE_FUNCTION_RUNTIME_NAME", "Rust".to_owned()),
         ("APPWRITE_FUNCTION_RUNTIME_VERSION", "1.83".to_owned()),
         ("APPWRITE_VERSION", "local".to_owned()),
-        ("JOBS_OPERATOR_LABELS", "jobs-operator".to_owned()),
-        ("JOBS_VIEWER_LABELS", "jobs-viewer".to_owned()),
-        ("JOBS_OPERATOR_TEAMS", "jobs-operators".to_owned()),
-        ("JOBS_VIEWER_TEAMS", "jobs-viewers".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    .chain(deployed_variables(function_id))
     .collect();
     if config.demo {
         // Resume re-triggers the worker of the job's type; locally that is a demo worker.
@@ -139,4 +158,23 @@ pub async fn start(
         );
     }
     Ok(hosted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_actions_gets_the_roles_deploy_json_gives_it() {
+        let config = DevConfig::from_lookup(|_| None).unwrap();
+        let actions = variables(&config, "job-actions", "http://127.0.0.1:1/v1");
+        let deployed = deployed_variables("job-actions");
+        assert!(
+            deployed.iter().any(|(k, _)| k == "JOBS_OPERATOR_TEAMS"),
+            "{deployed:?}"
+        );
+        for (k, v) in deployed {
+            assert_eq!(actions.get(&k), Some(&v), "{k}");
+        }
+    }
 }

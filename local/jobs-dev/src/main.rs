@@ -40,7 +40,7 @@ fn main() -> ExitCode {
             }
         };
         print_banner(&dev);
-        wait_for_signal().await;
+        runtime_shim::shutdown_signal().await;
         println!("jobs-dev: stopping…");
         dev.stop().await;
         ExitCode::SUCCESS
@@ -76,19 +76,4 @@ fn print_banner(dev: &jobs_dev::Dev) {
     }
     println!("  demo workers: {}", if c.demo { "on" } else { "off" });
     println!("jobs-dev: ready at {}/jobs (Ctrl-C to stop)", dev.url());
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! An open-runtimes v5 server (tokio + hyper, HTTP/1.1) hosting handlers with the official
 //! Rust signature `fn(openruntimes::Context) -> openruntimes::Response`. Function code never
-//! sees the protocol: this crate owns it (see `docs/runtime.md` and the spec in
-//! `open-runtimes.md` §1).
+//! sees the protocol: this crate owns it (see `docs/runtime.md` and the protocol in
+//! `docs/appwrite-notes.md`: Runtime protocol).
 //!
 //! Standalone: `fn main() -> ExitCode { runtime_shim::serve(my_fn::main) }`.
 //! Embedded (tests, the local dev server): [`Server::bind`] on port 0, [`Server::local_addr`],
@@ -15,4 +15,7 @@ mod server;
 
 pub use config::{Config, ConfigError, InvalidVariable};
 pub use logs::LogsDirError;
-pub use server::{serve, serve_handler, Handler, ServeError, Server, ShutdownHandle, STARTUP_LINE};
+pub use server::{
+    serve, serve_handler, shutdown_signal, Handler, ServeError, Server, ShutdownHandle,
+    STARTUP_LINE,
+};

@@ -90,7 +90,8 @@ fn run_until_signal(handler: Handler) -> Result<(), ServeError> {
     result
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM (what Appwrite's executor and process managers send) or Ctrl-C.
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

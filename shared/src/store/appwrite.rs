@@ -3,7 +3,7 @@
 //! table in `docs/appwrite-store.md`, from which `appwrite.json` is generated), idempotent
 //! creates, the conditional write and the mapping of Appwrite errors to [`StoreError`].
 //!
-//! Conditional writes use `X-Appwrite-Timestamp` (`reference/appwrite.md` §1.9): the row's
+//! Conditional writes use `X-Appwrite-Timestamp` (appwrite-notes: Conditional writes): the row's
 //! `$updatedAt` as we read it goes back with the PATCH, and Appwrite, holding the row lock,
 //! refuses with `409 row_update_conflict` if the row changed since. Bulk update by query
 //! (`equal $id` + `equal rev`) looks like a one-request compare-and-set but its find and update
@@ -32,8 +32,8 @@ use crate::store::{
     MAX_PAGE,
 };
 
-/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values (§1.4) and
-/// a function run should stay short.
+/// Largest retention batch: one bulk delete's `equal` may carry at most 500 values
+/// (appwrite-notes: Query limits) and a function run should stay short.
 const MAX_PRUNE_BATCH: usize = 100;
 
 /// Rows per bulk upsert: Appwrite's default batch limit (`APP_LIMIT_DATABASE_BATCH`,
@@ -45,7 +45,8 @@ const UPSERT_BATCH: usize = 100;
 const COUNT_PAGE: usize = 5000;
 
 /// Version tag of the JSON wrapper around `metadata`, `result`, `checkpoint` and `details`.
-/// The wrapper keeps a user's top-level `"method"` key from being read as an operator (§1.7).
+/// The wrapper keeps a user's top-level `"method"` key from being read as an operator
+/// (appwrite-notes: Operator strings).
 const JSON_WRAPPER_VERSION: u64 = 1;
 
 /// The outbox in the job row holds at most this many entries and this many characters of JSON
@@ -663,7 +664,8 @@ impl JobStore for AppwriteStore {
         }
 
         // What is still due: beyond `keep`, or older than the cut-off (the two sets nest, so
-        // the larger count is the union's size). Appwrite counts up to 5000 (§1.4).
+        // the larger count is the union's size). Appwrite counts up to 5000
+        // (appwrite-notes: Query limits).
         let total_finished = self.count(vec![finished()])? as usize;
         let mut remaining = total_finished.saturating_sub(keep);
         if let Some(cut) = older_than {
@@ -754,10 +756,10 @@ impl JobStore for AppwriteStore {
     }
 }
 
-/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when
-/// the row is strictly newer than the timestamp sent (§1.9): a write landing in the same
-/// millisecond as the version we read would go unnoticed. Sending our write only once that
-/// millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
+/// Appwrite keeps `$updatedAt` to the millisecond and refuses a conditional write only when the row
+/// is strictly newer than the timestamp sent (appwrite-notes: Conditional writes): a write landing
+/// in the same millisecond as the version we read would go unnoticed. Sending our write only once
+/// that millisecond is over (on our clock; at most 2 ms of waiting) closes the gap wherever our
 /// clock is not behind the server's; across a network the round trips already do.
 fn wait_past(updated_at: &str) {
     let Ok(version) = parse_timestamp("$updatedAt", updated_at) else {
@@ -906,8 +908,8 @@ pub fn event_row(event: &JobEvent, rev: u64) -> Value {
     row
 }
 
-/// Only the columns that changed (a partial update, §1.2): smaller requests, and a column we do
-/// not touch is never rewritten from a stale copy.
+/// Only the columns that changed (a partial update, appwrite-notes: Row endpoints): smaller
+/// requests, and a column we do not touch is never rewritten from a stale copy.
 fn diff(old: &Job, new: &Job) -> Map<String, Value> {
     let (Value::Object(old), Value::Object(new)) = (encode_job(old), encode_job(new)) else {
         return Map::new();
@@ -1087,7 +1089,8 @@ mod tests {
     fn job() -> Job {
         let t = crate::job::millis(Utc::now());
         let mut metadata = Map::new();
-        // A top-level "method" would be an operator if stored bare (§1.7).
+        // A top-level "method" would be an operator if stored bare (appwrite-notes: Operator
+        // strings).
         metadata.insert("method".into(), json!("increment"));
         metadata.insert("values".into(), json!([1]));
         Job {

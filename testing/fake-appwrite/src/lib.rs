@@ -2,9 +2,9 @@
 //! with JSON queries, function executions, users and team memberships, with Appwrite's headers,
 //! row shapes and error bodies, plus fault injection and per-route request counters.
 //!
-//! Every shape follows `reference/appwrite.md` (section cited at each place); where the
-//! reference marks something as inference, so does the comment here. It is a faithful subset,
-//! not a database: no schema, no permissions, no indexes.
+//! Every shape follows `docs/appwrite-notes.md` (the note cited at each place), which names
+//! the upstream file each fact comes from. It is a faithful subset, not a database: no schema,
+//! no permissions, no indexes.
 //!
 //! ```no_run
 //! let fake = fake_appwrite::FakeAppwrite::start();
@@ -25,13 +25,14 @@ use serde_json::{json, Map, Value};
 
 pub mod schema;
 
-/// The server version the fake claims in error bodies (§1.5).
+/// The server version the fake claims in error bodies (appwrite-notes: Error body).
 pub const VERSION: &str = "1.9.6";
 
 /// A fault to inject into the next matching requests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
-    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead (§1.10).
+    /// `429 general_rate_limit_exceeded` with `X-RateLimit-*` headers, reset `reset_in` s ahead
+    /// (appwrite-notes: Rate limits).
     RateLimited { reset_in: u64 },
     /// A 5xx with Appwrite's `general_server_error` body, nothing applied.
     ServerError(u16),
@@ -52,7 +53,7 @@ struct Armed {
     left: usize,
 }
 
-/// A recorded `POST /v1/functions/{id}/executions` (§3.3).
+/// A recorded `POST /v1/functions/{id}/executions` (appwrite-notes: Creating an execution).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedExecution {
     pub function_id: String,
@@ -86,6 +87,8 @@ struct State {
     failing_builds: Vec<String>,
     /// function → its variables.
     variables: HashMap<String, Vec<Value>>,
+    /// database → its document (`$id`, `name`, `enabled`), for those created through the API.
+    database_documents: HashMap<String, Value>,
 }
 
 struct Shared {
@@ -160,7 +163,8 @@ impl FakeAppwrite {
         }
     }
 
-    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it (§3.1).
+    /// Base URL including `/v1`, as `APPWRITE_FUNCTION_API_ENDPOINT` has it
+    /// (appwrite-notes: Execution environment).
     pub fn endpoint(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -380,7 +384,7 @@ impl Answer {
         }
     }
 
-    /// Appwrite's error body `{message, code, type, version}` (§1.5).
+    /// Appwrite's error body `{message, code, type, version}` (appwrite-notes: Error body).
     fn error(status: u16, kind: &str, message: impl Into<String>) -> Answer {
         Answer::json(
             status,
@@ -455,7 +459,8 @@ async fn handle(
         _ => {}
     }
 
-    // Project then key, as Appwrite checks them (§1.3).
+    // Project then key, as Appwrite checks them (Appwrite 1.9.6 `app/controllers/shared/api.php`
+    // l.150-151 refuses an unknown project before l.204 reads `x-appwrite-key`).
     if project.as_deref() != Some(shared.project.as_str()) {
         return Ok(respond(Answer::error(
             404,
@@ -541,7 +546,8 @@ fn take_fault(state: &mut State, label: &str) -> Option<Fault> {
     Some(fault)
 }
 
-/// The routes the fake serves (§1.2, §3.3, §8).
+/// The routes the fake serves (appwrite-notes: Row endpoints, Creating an execution, Users and
+/// memberships).
 #[derive(Debug, Clone)]
 enum Route {
     Rows {
@@ -641,7 +647,8 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (§1.11).
+/// Datetimes as Appwrite answers them: milliseconds and an explicit offset (appwrite-notes:
+/// Datetimes).
 fn now_text() -> String {
     now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
 }
@@ -703,7 +710,8 @@ fn apply(
             state.executions.push(recorded.clone());
             state.sequence += 1;
             let now = now_text();
-            // The execution model (§3.3): async → 202 and `waiting`; sync → the finished run.
+            // The execution model (appwrite-notes: Creating an execution): async → 202 and
+            // `waiting`; sync → the finished run.
             let execution = json!({
                 "$id": format!("exec{}", state.sequence), "$createdAt": now, "$updatedAt": now,
                 "$permissions": [], "functionId": function, "trigger": "http",
@@ -764,7 +772,8 @@ fn apply(
                 .find(|(k, _)| k == "total")
                 .is_none_or(|(_, v)| v != "false");
             let all: Vec<&Map<String, Value>> = rows.values().collect();
-            // `total` counts every match, before limit/offset/cursor, up to 5000 (§1.2).
+            // `total` counts every match, before limit/offset/cursor, up to 5000 (appwrite-notes:
+            // Query limits).
             let total = if total_wanted {
                 match filter_only(&all, &queries) {
                     Ok(n) => n.min(5000),
@@ -842,8 +851,12 @@ fn apply(
                     state.sequence += used;
                     Answer::json(200, json!({"total": touched.len(), "rows": touched}))
                 }
+                Method::PATCH if is_empty_payload(body.get("data").unwrap_or(&Value::Null)) => {
+                    missing_payload()
+                }
                 Method::PATCH | Method::DELETE => {
-                    // Bulk update/delete by query (§1.2): no queries means every row.
+                    // Bulk update/delete by query (appwrite-notes: Bulk update and delete by
+                    // query): no queries means every row.
                     let queries: Vec<Value> = match body.get("queries") {
                         None | Some(Value::Null) => Vec::new(),
                         Some(Value::Array(items)) => {
@@ -860,8 +873,9 @@ fn apply(
                             )
                         }
                     };
-                    // Bulk operations act on every matching row: the list default of 25
-                    // applies to reads only (`no queries = ALL rows`, §1.2).
+                    // Bulk operations act on every matching row: the list default of 25 applies to
+                    // reads only (no queries = every row; appwrite-notes: Bulk update and delete by
+                    // query).
                     let mut queries = queries;
                     if !queries.iter().any(|q| q["method"] == "limit") {
                         queries.push(json!({"method": "limit", "values": [u32::MAX]}));
@@ -915,8 +929,9 @@ fn apply(
             let Some(row) = rows.get_mut(&id) else {
                 return not_found_row(&id);
             };
-            // Optimistic concurrency (§1.9): refused when the row is strictly newer than the
-            // request timestamp, compared at millisecond precision. Only update/upsert/delete.
+            // Optimistic concurrency (appwrite-notes: Conditional writes): refused when the row is
+            // strictly newer than the request timestamp, at millisecond precision. Single-row
+            // update and delete only (in 1.9.6 upsert does not take the header).
             if method != Method::GET {
                 if let Some(raw) = timestamp {
                     let Some(ts) = parse_time(raw) else {
@@ -943,6 +958,10 @@ fn apply(
                 Method::GET => Answer::json(200, Value::Object(row.clone())),
                 Method::PATCH => {
                     let data = body.get("data").cloned().unwrap_or(json!({}));
+                    if is_empty_payload(&data) && body.get("permissions").is_none_or(Value::is_null)
+                    {
+                        return missing_payload();
+                    }
                     if let Err(a) = write_checked(row, &data, columns.as_ref()) {
                         return a;
                     }
@@ -1003,7 +1022,8 @@ fn table_of_mut<'a>(
     })
 }
 
-/// `POST …/rows` with `{"rowId","data"}` (§1.2); the row JSON of §1.2 with `$sequence` a string.
+/// `POST …/rows` with `{"rowId","data"}`; the row JSON with `$sequence` a string
+/// (appwrite-notes: Row endpoints).
 fn create_row(
     rows: &mut BTreeMap<String, Map<String, Value>>,
     db: &str,
@@ -1053,6 +1073,26 @@ fn create_row(
     (Answer::json(201, Value::Object(row)), 1)
 }
 
+/// Appwrite refuses an update without data (and, for one row, without permissions): appwrite
+/// 1.9.6 `Databases/Collections/Documents/Update.php` and `Bulk/Update.php`, `empty($data)`.
+fn is_empty_payload(data: &Value) -> bool {
+    match data {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty() || s == "{}" || s == "[]",
+        _ => false,
+    }
+}
+
+fn missing_payload() -> Answer {
+    Answer::error(
+        400,
+        "row_missing_payload",
+        "The row data and permissions are missing. You must provide either row data or permissions to be updated.",
+    )
+}
+
 /// Writes `data` into `row` only if the result passes the table's structure check
 /// ([`schema::check_row`]); otherwise `row` is left as it was.
 fn write_checked(
@@ -1091,7 +1131,7 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
             let list: Vec<Value> = state
                 .databases
                 .keys()
-                .map(|id| json!({"$id": id, "name": id, "enabled": true}))
+                .map(|id| database_document(state, id, &now))
                 .collect();
             Answer::json(200, json!({"total": list.len(), "databases": list}))
         }
@@ -1150,10 +1190,7 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
             }
         }
         (&Method::GET, ["tablesdb", db]) => match state.databases.contains_key(*db) {
-            true => Answer::json(
-                200,
-                json!({"$id": db, "name": db, "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"}),
-            ),
+            true => Answer::json(200, database_document(state, db, &now)),
             false => Answer::error(404, "database_not_found", "Database not found"),
         },
         (&Method::POST, ["tablesdb"]) => {
@@ -1168,10 +1205,13 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
                 return Answer::error(409, "database_already_exists", "Database already exists");
             }
             state.databases.insert(id.to_owned(), HashMap::new());
-            Answer::json(
-                201,
-                json!({"$id": id, "name": body.get("name").cloned().unwrap_or(json!(id)), "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"}),
-            )
+            let document = json!({"$id": id, "name": body.get("name").cloned().unwrap_or(json!(id)),
+                "$createdAt": now, "$updatedAt": now,
+                "enabled": body.get("enabled").and_then(Value::as_bool).unwrap_or(true), "type": "tablesdb"});
+            state
+                .database_documents
+                .insert(id.to_owned(), document.clone());
+            Answer::json(201, document)
         }
         (&Method::POST, ["tablesdb", db, "tables"]) => {
             let Some(id) = body.get("tableId").and_then(Value::as_str) else {
@@ -1236,8 +1276,17 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
     }
 }
 
-/// Writes `data` into `row`. A string that decodes to an object with a known operator
-/// `method` is applied as that operator (§1.7); that is why JSON columns must be wrapped.
+/// A database as `GET /v1/tablesdb/{id}` answers it (`Response/Model/Database.php`); one made
+/// by `add_table` is named after its id.
+fn database_document(state: &State, id: &str, now: &str) -> Value {
+    state.database_documents.get(id).cloned().unwrap_or_else(|| {
+        json!({"$id": id, "name": id, "$createdAt": now, "$updatedAt": now, "enabled": true, "type": "tablesdb"})
+    })
+}
+
+/// Writes `data` into `row`. A string that decodes to an object with a known operator `method` is
+/// applied as that operator (appwrite-notes: Operator strings); that is why JSON columns must be
+/// wrapped.
 fn merge(row: &mut Map<String, Value>, data: &Value) -> Result<(), Answer> {
     let Some(data) = data.as_object() else {
         return Err(Answer::error(
@@ -1291,7 +1340,7 @@ fn number(n: f64) -> Value {
 }
 
 fn is_operator(method: &str) -> bool {
-    // The operator methods of §1.7.
+    // The operator methods (appwrite-notes: Operator strings).
     matches!(
         method,
         "increment"
@@ -1347,9 +1396,22 @@ fn invalid_query(why: impl Into<String>) -> Answer {
     )
 }
 
-/// One query: a JSON string (or, nested in `and`/`or`, an object) as in §1.4.
+/// Appwrite's `queries` parameter: at most 4,096 characters per query (appwrite 1.9.6
+/// `app/init/constants.php` `APP_LIMIT_ARRAY_ELEMENT_SIZE`, the `queries` param of
+/// `TablesDB/Tables/Rows/XList.php` and of the bulk update and delete).
+const MAX_QUERY_CHARS: usize = 4096;
+
+/// One query: a JSON string (or, nested in `and`/`or`, an object); appwrite-notes: Query wire
+/// format.
 fn parse_query(raw: &Value) -> Result<Value, Answer> {
     let q = match raw {
+        Value::String(s) if s.chars().count() > MAX_QUERY_CHARS => {
+            return Err(Answer::error(
+                400,
+                "general_argument_invalid",
+                "Invalid `queries` param: Value must a valid array no longer than 100 items and Value must be a valid string and at least 1 chars and no longer than 4096 chars",
+            ))
+        }
         Value::String(s) => serde_json::from_str::<Value>(s)
             .map_err(|_| invalid_query(format!("`{s}` is not JSON")))?,
         Value::Object(_) => raw.clone(),
@@ -1362,7 +1424,18 @@ fn parse_query(raw: &Value) -> Result<Value, Answer> {
     if !q.get("values").is_none_or(Value::is_array) {
         return Err(invalid_query("`values` must be an array"));
     }
-    // Appwrite caps each list of values at 500 (§1.4).
+    // Nested queries must be objects: utopia-php/database 6.0.0 `Query::parseQuery(array)`
+    // is called on each, and a string there is a PHP TypeError, which Appwrite answers 500.
+    if (method == "and" || method == "or") && !values(&q).iter().all(Value::is_object) {
+        return Err(Answer::error(500, "general_unknown", "Server Error"));
+    }
+    // utopia-php/database 6.0.0 `Validator/Query/Limit.php`: `Range(1, maxLimit)`.
+    if method == "limit" && values(&q).first().and_then(Value::as_u64).unwrap_or(0) < 1 {
+        return Err(invalid_query(
+            "Invalid limit: Value must be a valid range between 1 and 5,000",
+        ));
+    }
+    // Appwrite caps each list of values at 500 (appwrite-notes: Query limits).
     if q.get("values")
         .and_then(Value::as_array)
         .is_some_and(|v| v.len() > 500)
@@ -1408,7 +1481,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             (Some(tx), Some(ty)) => Some(tx.cmp(&ty)),
             _ => match (x.parse::<u64>(), y.parse::<u64>()) {
                 (Ok(nx), Ok(ny)) => Some(nx.cmp(&ny)),
-                _ => Some(x.cmp(y)),
+                _ => Some(collate(x, y)),
             },
         },
         (Value::String(x), Value::Number(y)) | (Value::Number(y), Value::String(x)) => {
@@ -1421,6 +1494,14 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         }
         _ => None,
     }
+}
+
+/// Text order as production compares it: MariaDB's `utf8mb4` default collation,
+/// `utf8mb4_general_ci`, is case-insensitive (utopia-php/database 6.0.0
+/// `Adapter/MariaDB.php` creates the database `DEFAULT CHARACTER SET utf8mb4`), for `equal`,
+/// `startsWith` and ordering alike.
+fn collate(x: &str, y: &str) -> Ordering {
+    x.to_lowercase().cmp(&y.to_lowercase())
 }
 
 fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
@@ -1452,7 +1533,7 @@ fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
         "isNull" => cell.is_null(),
         "isNotNull" => !cell.is_null(),
         "startsWith" => match (cell, first) {
-            (Value::String(c), Value::String(p)) => c.starts_with(p.as_str()),
+            (Value::String(c), Value::String(p)) => c.to_lowercase().starts_with(&p.to_lowercase()),
             _ => false,
         },
         "and" | "or" => {
@@ -1486,7 +1567,7 @@ fn filter_only(rows: &[&Map<String, Value>], queries: &[Value]) -> Result<usize,
 }
 
 /// Filters, orders (user orders, then `$sequence` as Appwrite's tie-breaker), applies the
-/// cursor, offset and limit (default 25, §1.4) and the selection.
+/// cursor, offset and limit (default 25, appwrite-notes: Query limits) and the selection.
 fn select(
     rows: Vec<&Map<String, Value>>,
     queries: Result<Vec<Value>, Answer>,

@@ -1,8 +1,8 @@
-//! The bundle check: each generated bundle is built the way Appwrite's rust-1.83 image builds
-//! it (`reference/rust-runtime/README.md`), in a replica of the runtime's build workspace —
+//! The bundle check: each generated bundle is built the way Appwrite's rust-1.83 image builds it
+//! (appwrite-notes: How a Rust function is built), in a replica of the runtime's build workspace —
 //! root package `rust_runtime` with the runtime's dependencies, the official `Cargo.lock`
-//! (committed here as `replica/runtime.Cargo.lock`), our own small `main.rs` server, and the
-//! bundle in `src/function/`. Then, for each bundle:
+//! (committed here as `replica/runtime.Cargo.lock`; appwrite-notes: The runtime's lock), our own
+//! small `main.rs` server, and the bundle in `src/function/`. Then, for each bundle:
 //! 1. `cargo metadata`: every package the release build compiles must declare `rust-version`
 //!    at most 1.83 (cargo 1.83 refuses newer ones); failures name the crate and its chain; and
 //!    every registry package the resolution added to the official lock must be pinned to that
@@ -85,7 +85,7 @@ pub fn smoke_request() -> &'static str {
      content-length: 8\r\nconnection: close\r\n\r\nnot json"
 }
 
-/// The variables Appwrite injects (`reference/appwrite.md` §3.1); port 9 (discard) has no
+/// The variables Appwrite injects (appwrite-notes: Execution environment); port 9 (discard) has no
 /// listener here, so any call to Appwrite fails at once.
 pub const SMOKE_ENV: &[(&str, &str)] = &[
     ("APPWRITE_FUNCTION_API_ENDPOINT", "http://127.0.0.1:9/v1"),

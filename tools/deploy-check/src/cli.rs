@@ -37,6 +37,80 @@ const CHANGEABLE_KEYS: &[&str] = &[
     "status", "required", "xdefault", "elements", "min", "max", "default", "error",
 ];
 
+/// `lib/config.js` `KeysTable` (12.0.1): the table keys `approveChanges` compares.
+pub const KEYS_TABLE: &[&str] = &[
+    "$id",
+    "$permissions",
+    "databaseId",
+    "name",
+    "enabled",
+    "rowSecurity",
+    "columns",
+    "indexes",
+];
+
+/// `approveChanges(resource, get, keys, …, skipKeys)`: the keys of `remote` (whitelisted by
+/// `keys`, minus `skip`) whose value differs from `local`'s, as `key: remote -> local`. Arrays
+/// compare by their JSON text, everything else with `!==`. Any difference makes the CLI ask.
+pub fn resource_changes(
+    remote: &Value,
+    local: &Value,
+    keys: &[&str],
+    skip: &[&str],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, value) in remote.as_object().into_iter().flatten() {
+        if !keys.contains(&key.as_str()) || skip.contains(&key.as_str()) {
+            continue;
+        }
+        let local_value = local.get(key);
+        if is_empty(Some(value)) && is_empty(local_value) {
+            continue;
+        }
+        let differs = match (value, local_value) {
+            (Value::Array(_), Some(Value::Array(_))) => Some(value) != local_value,
+            // `!==`: objects and arrays are never identical to anything.
+            (Value::Object(_) | Value::Array(_), _) => true,
+            _ => Some(value) != local_value,
+        };
+        if differs {
+            out.push(format!(
+                "{key}: {value} -> {}",
+                local_value.unwrap_or(&Value::Null)
+            ));
+        }
+    }
+    out
+}
+
+/// `checkAndApplyTablesDBChanges`: every remote database missing locally is `deleting`, every
+/// local one missing remotely `creating`, and a different `name` or `enabled` `updating`; one
+/// question covers them all.
+pub fn databases_changes(remote: &[Value], local: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in remote {
+        if !local.iter().any(|l| l["$id"] == r["$id"]) {
+            out.push(format!("deleting database {}", r["$id"]));
+        }
+    }
+    for l in local {
+        match remote.iter().find(|r| r["$id"] == l["$id"]) {
+            None => out.push(format!("creating database {}", l["$id"])),
+            Some(r) => {
+                for key in ["name", "enabled"] {
+                    if r[key] != l[key] {
+                        out.push(format!(
+                            "updating database {} {key}: {} -> {}",
+                            l["$id"], r[key], l[key]
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What the CLI would do to one column or index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -10,9 +10,9 @@
 //! the network.
 //!
 //! It never passes `--force`: on `push tables` that flag answers "yes" to the CLI's question
-//! whether to delete every remote database and table missing from the file
-//! (`reference/appwrite.md` §4.3), and to recreating changed columns, which drops their data.
-//! The CLI stays interactive and asks before any such change.
+//! whether to delete every remote database and table missing from the file (appwrite-notes: push
+//! tables deletes and recreates), and to recreating changed columns, which drops their data. The
+//! CLI stays interactive and asks before any such change.
 //!
 //! The committed `appwrite.json` is never modified (`appwrite client --project-id` would write
 //! into it): the CLI runs in `dist/` on the staged `dist/appwrite.config.json`, with a private
@@ -37,6 +37,12 @@ pub struct Settings {
     pub project_id: String,
     pub api_key: String,
     pub cli: Vec<String>,
+    /// `--ci`: no question asked. `push teams` and `push functions` run with `--force` (they
+    /// create and update, and delete nothing: CLI 12.0.1 `push.js` has no delete call for
+    /// teams or functions); `push tables` does not run at all, because its questions include
+    /// deleting other databases. Instead the tables must already match `appwrite.json` (the
+    /// ported comparison of `cli.rs` against the server's answer), or the deploy stops.
+    pub ci: bool,
 }
 
 impl Settings {
@@ -67,6 +73,7 @@ impl Settings {
             project_id,
             api_key,
             cli,
+            ci: false,
         })
     }
 }
@@ -79,6 +86,7 @@ impl std::fmt::Debug for Settings {
             .field("project_id", &self.project_id)
             .field("api_key", &"<hidden>")
             .field("cli", &self.cli)
+            .field("ci", &self.ci)
             .finish()
     }
 }
@@ -100,30 +108,39 @@ pub fn calls(settings: &Settings) -> Vec<Call> {
         args: args.iter().map(|a| a.to_string()).collect(),
         shown: format!("{cli} {}", shown_args.join(" ")),
     };
-    vec![
-        call(
-            &[
-                "client",
-                "--endpoint",
-                &settings.endpoint,
-                "--key",
-                &settings.api_key,
-            ],
-            &[
-                "client",
-                "--endpoint",
-                &settings.endpoint,
-                "--key",
-                "<APPWRITE_API_KEY>",
-            ],
-        ),
-        call(&["push", "teams", "--all"], &["push", "teams", "--all"]),
-        call(&["push", "tables", "--all"], &["push", "tables", "--all"]),
-        call(
+    // The key is shown as a placeholder: a dry run's output may end up in a CI log.
+    let client = call(
+        &[
+            "client",
+            "--endpoint",
+            &settings.endpoint,
+            "--key",
+            &settings.api_key,
+        ],
+        &[
+            "client",
+            "--endpoint",
+            &settings.endpoint,
+            "--key",
+            "<APPWRITE_API_KEY>",
+        ],
+    );
+    let pushes: &[&[&str]] = if settings.ci {
+        // CI asks nothing: only the pushes that never delete are forced (tables are checked).
+        &[
+            &["push", "teams", "--all", "--force"],
+            &["push", "functions", "--all", "--force"],
+        ]
+    } else {
+        &[
+            &["push", "teams", "--all"],
+            &["push", "tables", "--all"],
             &["push", "functions", "--all"],
-            &["push", "functions", "--all"],
-        ),
-    ]
+        ]
+    };
+    std::iter::once(client)
+        .chain(pushes.iter().map(|args| call(args, args)))
+        .collect()
 }
 
 /// `appwrite.json` as the CLI gets it in `dist/`: the project and endpoint filled in, and each
@@ -187,7 +204,11 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
     for call in calls(settings) {
         println!("   {}", call.shown);
     }
-    println!("   (never --force: the CLI asks before deleting or recreating anything remote; answer no to any deletion)");
+    if settings.ci {
+        println!("   (--ci: push tables does not run; before the pushes, every table must already match appwrite.json: GET /tablesdb/<db>/tables/<id>, compared as CLI 12.0.1 compares)");
+    } else {
+        println!("   (never --force: the CLI asks before deleting or recreating anything remote; answer no to any deletion)");
+    }
     println!("6. set the function variables of deploy.json:");
     for (function, vars) in &variables {
         for (key, value) in vars {
@@ -213,6 +234,9 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
     let api = api_client(settings)?;
     check_scopes(&api)?;
     ensure_database(&api, &database)?;
+    if settings.ci {
+        tables_match(&api, &config)?;
+    }
     let before: Vec<Option<String>> = functions
         .iter()
         .map(|f| newest_deployment(&api, f).map(|d| d.map(|d| str_id(&d))))
@@ -327,6 +351,57 @@ fn ensure_database(api: &AppwriteClient, database: &Value) -> Result<(), String>
             Ok(())
         }
         Err(e) => Err(format!("cannot read database `{id}`: {e}")),
+    }
+}
+
+/// `--ci`: every table of `appwrite.json` exists and a `push tables` would propose nothing.
+fn tables_match(api: &AppwriteClient, config: &AppwriteConfig) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for table in config.entries("tables") {
+        let (db, id) = (
+            table["databaseId"].as_str().unwrap_or_default(),
+            table["$id"].as_str().unwrap_or_default(),
+        );
+        let path = format!("/tablesdb/{}/tables/{}", segment(db), segment(id));
+        let remote = match send(api, Method::GET, &path, None) {
+            Ok(remote) => remote,
+            Err(e) if e.status() == Some(404) => {
+                problems.push(format!("table `{id}` does not exist"));
+                continue;
+            }
+            Err(e) => return Err(format!("cannot read table `{id}`: {e}")),
+        };
+        for change in crate::cli::resource_changes(
+            &remote,
+            table,
+            crate::cli::KEYS_TABLE,
+            &["columns", "indexes"],
+        ) {
+            problems.push(format!("table `{id}`: {change}"));
+        }
+        let list = |v: &Value, key: &str| v[key].as_array().cloned().unwrap_or_default();
+        for (what, remote, local) in [
+            ("column", list(&remote, "columns"), list(table, "columns")),
+            ("index", list(&remote, "indexes"), list(table, "indexes")),
+        ] {
+            for change in crate::cli::changes(&remote, &local) {
+                problems.push(format!(
+                    "table `{id}` {what} `{}`: {:?} ({})",
+                    change.key,
+                    change.action,
+                    change.reason.replace('\n', "; ")
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!("tables: as appwrite.json declares them");
+        Ok(())
+    } else {
+        Err(format!(
+            "--ci pushes no schema change; run scripts/deploy from a terminal first: {}",
+            problems.join("; ")
+        ))
     }
 }
 

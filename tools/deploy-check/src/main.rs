@@ -7,7 +7,7 @@
 //!   the replica of Appwrite's rust-1.83 build workspace and send it a request;
 //! - `pins`: resolve every bundle afresh on the official lock and write the crates outside it
 //!   to `replica/pins.txt` (`package::RESOLVED_PINS`);
-//! - `deploy [--dry-run]`: package and push with Appwrite CLI 12 (see `deploy.rs`).
+//! - `deploy [--dry-run] [--ci]`: package and push with Appwrite CLI 12 (see `deploy.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Some("check-bundles") => cmd_check_bundles(&root, &args[1..]),
         Some("deploy") => cmd_deploy(&root, &args[1..]),
         Some("pins") => cmd_pins(&root),
-        _ => Err("usage: deploy-check package [--out DIR] | validate | check-bundles [ID…] | deploy [--dry-run]".into()),
+        _ => Err("usage: deploy-check package [--out DIR] | validate | check-bundles [ID…] | pins | deploy [--dry-run] [--ci]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,12 +136,17 @@ fn cmd_pins(root: &Path) -> Result<(), String> {
 }
 
 fn cmd_deploy(root: &Path, args: &[String]) -> Result<(), String> {
-    let dry_run = match args {
-        [] => false,
-        [flag] if flag == "--dry-run" => true,
-        _ => return Err("usage: deploy-check deploy [--dry-run]".into()),
-    };
-    let settings = deploy::Settings::from_lookup(|name| std::env::var(name).ok())
+    let mut dry_run = false;
+    let mut ci = false;
+    for arg in args {
+        match arg.as_str() {
+            "--dry-run" => dry_run = true,
+            "--ci" => ci = true,
+            _ => return Err("usage: deploy-check deploy [--dry-run] [--ci]".into()),
+        }
+    }
+    let mut settings = deploy::Settings::from_lookup(|name| std::env::var(name).ok())
         .map_err(|e| e.to_string())?;
+    settings.ci = ci;
     deploy::run(root, &settings, dry_run)
 }

@@ -1,6 +1,6 @@
 //! The packager behind `scripts/package`: for every function of `appwrite.json`, a generated,
-//! self-contained folder `dist/<id>/` that Appwrite's Rust build accepts (`reference/appwrite.md`
-//! §5.3-5.6). Layout:
+//! self-contained folder `dist/<id>/` that Appwrite's Rust build accepts (appwrite-notes:
+//! How a Rust function is built). Layout:
 //!
 //! ```text
 //! dist/<id>/Cargo.toml              package and lib `handler`, no [workspace], pins
@@ -30,8 +30,8 @@ use crate::config::AppwriteConfig;
 
 /// Exact versions the bundle requires on top of the official runtime's lock so that nothing
 /// needs rustc above 1.83 (cargo 1.83 resolves new crates without looking at `rust-version`).
-/// The lock's `icu_*` 2.2.0 (rustc 1.86) is reached through reqwest -> url -> idna ->
-/// idna_adapter; open-runtimes' own test function pins the same (`reference/appwrite.md` §5.5).
+/// The lock's `icu_*` 2.2.0 (newer than rustc 1.83) is reached through reqwest -> url -> idna ->
+/// idna_adapter; open-runtimes' own test function pins the same (appwrite-notes: MSRV pins).
 /// The bundle check fails, naming the crate and its chain, whenever another one is needed.
 pub const PINS: &[(&str, &str)] = &[
     ("icu_collections", "=2.1.1"),
@@ -284,7 +284,8 @@ fn check_dependencies(root: &Path, package: &Value, crates: &[String]) -> Result
 }
 
 /// Fails on a `[workspace]` table or `workspace = true` inheritance: Appwrite's build copies the
-/// crate into its own workspace, where neither works (`reference/appwrite.md` §5.4).
+/// crate into its own workspace, where neither works (appwrite-notes: How a Rust function is
+/// built).
 pub fn check_manifest_text(manifest: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;

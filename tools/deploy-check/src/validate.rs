@@ -1,6 +1,8 @@
-//! The offline validator of `appwrite.json` (the CLI ships none, `reference/appwrite.md` §4.1).
+//! The offline validator of `appwrite.json` (the CLI ships none; appwrite-notes: No offline
+//! validation in the CLI).
 //! It reports every problem at once:
-//! - only keys CLI 12.0.1 understands (its `lib/config.js` key sets, §4.2-4.3);
+//! - only keys CLI 12.0.1 understands (its `lib/config.js` key sets; appwrite-notes:
+//!   Config keys the CLI understands);
 //! - functions: the rust-1.83 runtime, `main.rs` entrypoint, empty `commands`, `path` =
 //!   `dist/<id>` holding the entrypoint after packaging, `target` ignored, a sane timeout,
 //!   hooks and retention executable by API keys only, the action API by teams and labels,
@@ -119,13 +121,13 @@ pub const SPECIFICATIONS: &[&str] = &[
 ];
 /// Appwrite's default upper bound for a function timeout (`_APP_FUNCTIONS_TIMEOUT`).
 pub const MAX_TIMEOUT: u64 = 900;
-/// What the adapter's wrapping (`{"v":1,"data":…}`, the §1.7 operator-string guard) adds to a
-/// JSON document before it is stored in a text column.
+/// What the adapter's wrapping (`{"v":1,"data":…}`, the guard of appwrite-notes: Operator strings)
+/// adds to a JSON document before it is stored in a text column.
 pub const WRAP_OVERHEAD: u64 = r#"{"v":1,"data":}"#.len() as u64;
 /// Largest integer a JSON client (the CLI is JavaScript) carries exactly: 2^53 - 1.
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
-/// Scopes each function needs, no more (`reference/appwrite.md` §3.6).
+/// Scopes each function needs, no more (appwrite-notes: Scopes).
 pub fn expected_scopes(id: &str) -> &'static [&'static str] {
     match id {
         "job-actions" => &[
@@ -448,6 +450,17 @@ pub type Variables = BTreeMap<String, BTreeMap<String, String>>;
 /// be allowed to read every table (the dashboard's Realtime subscription reads rows directly).
 pub fn roles(config: &AppwriteConfig, variables: &Variables) -> Vec<String> {
     let mut v = Problems::default();
+    for function in variables.keys() {
+        let declared = config
+            .entries("functions")
+            .iter()
+            .any(|f| str_of(f, "$id") == function);
+        if !declared {
+            v.push(format!(
+                "deploy.json: variables for `{function}`, which appwrite.json does not declare"
+            ));
+        }
+    }
     let vars = variables.get("job-actions").cloned().unwrap_or_default();
     let mut granted = BTreeSet::new();
     for (name, prefix) in [

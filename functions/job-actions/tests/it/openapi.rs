@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 
 use job_actions::query::FILTER_KEYS;
 use job_actions::routes::{Op, ROUTES};
-use serde_yaml::Value;
+use serde_norway::Value;
 
 fn document() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml");
     let text = std::fs::read_to_string(path).expect("docs/openapi.yaml exists");
-    serde_yaml::from_str(&text).expect("docs/openapi.yaml is YAML")
+    serde_norway::from_str(&text).expect("docs/openapi.yaml is YAML")
 }
 
 fn operations(doc: &Value) -> BTreeSet<(String, String)> {

@@ -7,4 +7,5 @@ mod conformance;
 mod costs;
 mod faults;
 mod live;
+mod strict;
 mod support;

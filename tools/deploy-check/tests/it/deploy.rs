@@ -157,6 +157,7 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
 /// `push functions` creates one deployment per function on the server, then exits 0 whatever
 /// the builds do, as the real `push functions` does.
 const STAND_IN_CLI: &str = r#"#!/bin/sh
+echo "$1 $2 $3 $4" >> "$STAND_IN_LOG"
 case "$1 $2" in
   "client --endpoint") printf '%s' "$3" > "$HOME/endpoint"; printf '%s' "$5" > "$HOME/key" ;;
   "push functions")
@@ -173,6 +174,23 @@ static DIST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs `deploy-check deploy` against `fake` with the stand-in CLI.
 fn deploy_against(fake: &fake_appwrite::FakeAppwrite) -> std::process::Output {
+    deploy_with(fake, &[]).0
+}
+
+/// Runs `deploy-check deploy <args>` against `fake`; also answers the CLI calls made.
+fn deploy_with(
+    fake: &fake_appwrite::FakeAppwrite,
+    args: &[&str],
+) -> (std::process::Output, String) {
+    deploy_with_key(fake, args, None)
+}
+
+/// Like [`deploy_with`], with another API key than the fake's.
+fn deploy_with_key(
+    fake: &fake_appwrite::FakeAppwrite,
+    args: &[&str],
+    key: Option<String>,
+) -> (std::process::Output, String) {
     let _dist = DIST
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -182,6 +200,7 @@ fn deploy_against(fake: &fake_appwrite::FakeAppwrite) -> std::process::Output {
     let mut perms = std::fs::metadata(&script).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&script, perms).unwrap();
+    let log = bin.path().join("calls.log");
     let config = AppwriteConfig::load(&repo_root().join("appwrite.json")).unwrap();
     let functions: Vec<String> = config
         .functions()
@@ -189,16 +208,19 @@ fn deploy_against(fake: &fake_appwrite::FakeAppwrite) -> std::process::Output {
         .into_iter()
         .map(|f| f.id)
         .collect();
-    Command::new(env!("CARGO_BIN_EXE_deploy-check"))
+    let out = Command::new(env!("CARGO_BIN_EXE_deploy-check"))
         .arg("deploy")
+        .args(args)
+        .env("STAND_IN_LOG", &log)
         .env("APPWRITE_ENDPOINT", fake.endpoint())
         .env("APPWRITE_PROJECT_ID", fake.project())
-        .env("APPWRITE_API_KEY", fake.key())
+        .env("APPWRITE_API_KEY", key.unwrap_or(fake.key()))
         .env("APPWRITE_CLI", script.to_str().unwrap())
         .env("STAND_IN_FUNCTIONS", functions.join(" "))
         .env("STAND_IN_PROJECT", fake.project())
         .output()
-        .unwrap()
+        .unwrap();
+    (out, std::fs::read_to_string(&log).unwrap_or_default())
 }
 
 #[test]
@@ -237,4 +259,49 @@ fn a_deploy_whose_builds_all_succeed_exits_zero() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_ci_deploy_asks_nothing_forces_only_teams_and_functions_and_never_pushes_tables() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    fake.add_manifest_tables(&std::fs::read_to_string(repo_root().join("appwrite.json")).unwrap());
+    let (out, calls) = deploy_with(&fake, &["--ci"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("tables: as appwrite.json declares them"),
+        "{stdout}"
+    );
+    let pushes: Vec<&str> = calls.lines().filter(|l| l.starts_with("push")).collect();
+    assert_eq!(
+        pushes,
+        ["push teams --all --force", "push functions --all --force"],
+        "{calls}"
+    );
+}
+
+#[test]
+fn a_ci_deploy_stops_before_pushing_when_a_table_would_change() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    let (out, calls) = deploy_with(&fake, &["--ci"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("table `jobs` does not exist"), "{stderr}");
+    assert!(!calls.contains("push"), "{calls}");
+}
+
+#[test]
+fn a_key_without_the_read_scopes_stops_the_deploy_before_anything_is_pushed_naming_them() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    let (out, calls) = deploy_with_key(&fake, &[], Some("a-key-of-another-project".into()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for scope in ["teams.read", "databases.read", "functions.read"] {
+        assert!(stderr.contains(scope), "{scope} not named: {stderr}");
+    }
+    assert!(calls.is_empty(), "the CLI ran: {calls}");
 }

@@ -2,6 +2,7 @@
 //! the packager's guard-rails, the rust-version check and the deploy driver's dry run.
 
 mod bundle;
+mod codemap;
 mod deploy;
 mod package;
 mod schema;

@@ -2,7 +2,7 @@
 //! over the endpoints CLI 12.0.1 calls, read back in the server's shape, and compared with the
 //! port of the CLI's comparison. A push after the first must propose nothing.
 
-use deploy_check::cli::{changes, Action, Change};
+use deploy_check::cli::{changes, databases_changes, resource_changes, Action, Change, KEYS_TABLE};
 use deploy_check::config::AppwriteConfig;
 use deploy_check::repo_root;
 use fake_appwrite::schema::cli_column_request;
@@ -34,7 +34,7 @@ fn first_push(fake: &FakeAppwrite, manifest: &Value) {
             &c,
             Method::POST,
             "/tablesdb",
-            json!({"databaseId": db["$id"], "name": db["name"]}),
+            json!({"databaseId": db["$id"], "name": db["name"], "enabled": db["enabled"]}),
         );
     }
     for t in manifest["tables"].as_array().unwrap() {
@@ -112,6 +112,53 @@ fn a_second_push_of_appwrite_json_proposes_no_change_at_all() {
     assert!(
         found.is_empty(),
         "the second push would propose: {found:#?}"
+    );
+    let questions = second_push_questions(&fake, &manifest);
+    assert!(
+        questions.is_empty(),
+        "the second push would ask about: {questions:#?}"
+    );
+}
+
+/// The questions a second push would ask before the columns: the databases (one question for
+/// all) and each table's own settings (`approveChanges` with `KeysTable`).
+fn second_push_questions(fake: &FakeAppwrite, manifest: &Value) -> Vec<String> {
+    let c = client(fake);
+    let remote = send(&c, Method::GET, "/tablesdb", Value::Null);
+    let mut found = databases_changes(
+        remote["databases"].as_array().unwrap(),
+        manifest["tablesDB"].as_array().unwrap(),
+    );
+    for t in manifest["tables"].as_array().unwrap() {
+        let (db, id) = (
+            t["databaseId"].as_str().unwrap(),
+            t["$id"].as_str().unwrap(),
+        );
+        let remote = send(
+            &c,
+            Method::GET,
+            &format!("/tablesdb/{db}/tables/{id}"),
+            Value::Null,
+        );
+        found.extend(resource_changes(
+            &remote,
+            t,
+            KEYS_TABLE,
+            &["columns", "indexes"],
+        ));
+    }
+    found
+}
+
+#[test]
+fn a_project_with_other_databases_is_asked_to_delete_them_on_every_push() {
+    let fake = FakeAppwrite::start_with("schema-project", "schema-key");
+    fake.add_table("mailer", "campaigns");
+    let manifest = repo_manifest();
+    first_push(&fake, &manifest);
+    assert_eq!(
+        second_push_questions(&fake, &manifest),
+        ["deleting database \"mailer\""]
     );
 }
 

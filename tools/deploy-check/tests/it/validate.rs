@@ -334,7 +334,14 @@ fn the_roles_job_actions_grants_agree_with_execute_and_table_reads() {
     vars.get_mut("job-actions")
         .unwrap()
         .remove("JOBS_VIEWER_TEAMS");
+    vars.insert("job-action".into(), Default::default());
     let found = validate::roles(&committed(), &vars);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("variables for `job-action`")),
+        "{found:#?}"
+    );
     assert!(
         found
             .iter()
