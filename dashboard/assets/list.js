@@ -270,7 +270,9 @@ export function renderList(main, role, { base, summary, search }) {
         if (!state.jobs.has(job.$id)) upsert(job);
         summary.track(job.$id, job.status);
       }
-      if (!state.serverTime) state.serverTime = data.serverTime;
+      // The next delta starts from the answer's `updatedSince` (it reaches back over writes still
+      // in flight; docs/actions.md, Polling), or its `serverTime` from an older job-actions.
+      if (!state.serverTime) state.serverTime = data.updatedSince || data.serverTime;
       if (scope === "finished") next = data.nextCursor;
     }
     state.cursor = f.view === "history" ? null : next;
@@ -288,7 +290,7 @@ export function renderList(main, role, { base, summary, search }) {
       p.set("updatedSince", state.serverTime);
       p.set("limit", "500");
       const data = await api.list(p);
-      state.serverTime = data.serverTime;
+      state.serverTime = data.updatedSince || data.serverTime;
       for (const job of data.jobs) apply(job, { counted: true });
       render();
       refreshTimes(main);
