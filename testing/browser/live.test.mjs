@@ -83,7 +83,8 @@ test("timestamp columns and durations follow the job's own times", async () => {
     const view = async (id) => (await action(server.url, "GET", `/v1/jobs/${id}`)).body.job;
     const [r, f] = [await view(running.jobId), await view(done.jobId)];
     const now = Date.parse(f.completedAt) + 3 * 60 * 1000;
-    await page.clock.install({ time: now });
+    // Installed a minute early so pausing at `now` is always a step forward, never back.
+    await page.clock.install({ time: now - 60000 });
     await page.clock.pauseAt(now);
     await page.goto(`${server.url}/jobs`);
     const fr = row(page, done.jobId);
