@@ -1,7 +1,7 @@
-// The one transport to the action API: every call is an Appwrite function execution
-// (`POST {endpoint}/functions/{functionId}/executions`) carrying the route as `path`/`method`,
-// authenticated by the signed-in user's session cookie. The local dev server emulates the same
-// endpoint, so this file is identical in both places.
+// The one transport to Appwrite. Reads and actions go to the action function as executions
+// (`POST {endpoint}/functions/{functionId}/executions` carrying the route as `path`/`method`);
+// sign-in uses the Account API. Every call carries the signed-in user's session cookie. The
+// local dev server emulates both, so this file is identical in both places.
 
 const defaults = {
   endpoint: "/v1",
@@ -9,11 +9,31 @@ const defaults = {
   functionId: "job-actions",
   databaseId: "jobmanager",
   tableId: "jobs",
-  realtime: false,
+  eventsTableId: "job_events",
+  realtime: true,
   pollMs: 5000,
+  resyncMs: 600000,
+  basePath: "/jobs",
+  signIn: true,
+  oauthProviders: [],
+  consoleExecutionUrl: "",
 };
 
-export const config = Object.assign({}, defaults, window.JOBS_CONFIG || {});
+/** The live configuration: `window.JOBS_CONFIG` for the standalone page, `mount()` options otherwise. */
+export const config = Object.assign({}, defaults, (typeof window !== "undefined" && window.JOBS_CONFIG) || {});
+
+/** Applies `mount()` options; a host's Appwrite Web SDK `client` gives endpoint and project. */
+export function configure(options = {}) {
+  const fromClient = options.client && options.client.config ? { endpoint: options.client.config.endpoint, project: options.client.config.project } : {};
+  Object.assign(config, defaults, (typeof window !== "undefined" && window.JOBS_CONFIG) || {}, fromClient, options);
+  delete config.client;
+  config.basePath = `/${String(config.basePath || "/jobs").replace(/^\/+|\/+$/g, "")}`;
+  return config;
+}
+
+function endpoint() {
+  return config.endpoint.replace(/\/$/, "");
+}
 
 /** An answer the API (or Appwrite in front of it) refused, with a message fit to show. */
 export class ApiError extends Error {
@@ -24,32 +44,37 @@ export class ApiError extends Error {
   }
 }
 
-/** Runs the action function synchronously; resolves to `{status, text, headers}`. */
-async function execute(method, path, body) {
-  const url = `${config.endpoint.replace(/\/$/, "")}/functions/${encodeURIComponent(config.functionId)}/executions`;
+/** One request to Appwrite itself; resolves to `{res, data}` or throws a network ApiError. */
+async function appwrite(method, path, body) {
   let res;
   try {
-    res = await fetch(url, {
-      method: "POST",
+    res = await fetch(`${endpoint()}${path}`, {
+      method,
       credentials: "include",
       headers: { "content-type": "application/json", "x-appwrite-project": config.project },
-      body: JSON.stringify({
-        body: body === undefined ? "" : JSON.stringify(body),
-        async: false,
-        path,
-        method,
-        headers: { "content-type": "application/json" },
-      }),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
   }
-  let execution = null;
+  let data = null;
   try {
-    execution = await res.json();
+    data = res.status === 204 ? null : await res.json();
   } catch (e) {
-    // Handled below: a non-JSON answer is an error whatever its status.
+    // Handled by the callers: a non-JSON answer is an error whatever its status.
   }
+  return { res, data };
+}
+
+/** Runs the action function synchronously; resolves to `{status, text, headers}`. */
+async function execute(method, path, body) {
+  const { res, data: execution } = await appwrite("POST", `/functions/${encodeURIComponent(config.functionId)}/executions`, {
+    body: body === undefined ? "" : JSON.stringify(body),
+    async: false,
+    path,
+    method,
+    headers: { "content-type": "application/json" },
+  });
   if (!res.ok || !execution) {
     const message = (execution && execution.message) || `The server answered ${res.status}.`;
     throw new ApiError(res.status, (execution && execution.type) || "execution_failed", message);
@@ -98,4 +123,33 @@ export const api = {
   act: (id, action, reason) =>
     call("POST", `/v1/jobs/${encodeURIComponent(id)}/${action}`, reason ? { reason } : {}),
   exportJobs: (params) => raw(`/v1/jobs/export?${params.toString()}`),
+};
+
+/** Appwrite's Account API: who is signed in, email/password sessions, OAuth links. */
+export const account = {
+  async get() {
+    const { res, data } = await appwrite("GET", "/account");
+    if (!res.ok) throw new ApiError(res.status, (data && data.type) || "account", (data && data.message) || "Not signed in.");
+    return data;
+  },
+  /** Whether the caller holds a real session (something to sign out of). */
+  async hasSession() {
+    const { res } = await appwrite("GET", "/account/sessions/current");
+    return res.ok;
+  },
+  async signIn(email, password) {
+    const { res, data } = await appwrite("POST", "/account/sessions/email", { email, password });
+    if (!res.ok) throw new ApiError(res.status, (data && data.type) || "sign_in", (data && data.message) || `Sign-in failed (${res.status}).`);
+    return data;
+  },
+  async signOut() {
+    const { res, data } = await appwrite("DELETE", "/account/sessions/current");
+    if (!res.ok && res.status !== 401) throw new ApiError(res.status, (data && data.type) || "sign_out", (data && data.message) || "Sign-out failed.");
+  },
+  /** Appwrite's `createOAuth2Session` redirect (GET), back to this page either way. */
+  oauthUrl(provider) {
+    const back = location.href;
+    const q = new URLSearchParams({ project: config.project, success: back, failure: back });
+    return `${endpoint()}/account/sessions/oauth2/${encodeURIComponent(provider)}?${q}`;
+  },
 };

@@ -1,9 +1,12 @@
-// `/jobs/:id`: one job's fields, progress, metadata, result, error, its full event log (who did
-// what, and why) and the actions the caller may take. Refreshed every few seconds while open.
+// `{base}/:id`: one job's fields, progress, metadata, result, error, its full event log (who did
+// what, and why, with the worker's progress messages) and the actions the caller may take.
+// Loaded once; then the job's row and its new log rows arrive as Realtime events and are
+// applied as they are. Only while the socket is down does the page poll every `pollMs`.
 
 import { api, config } from "./api.js";
 import { ACTION_LABELS, FINAL, badge, confirmAction, duration, el, errorBox, progressBar, refreshTimes, statusLabel, time, toast, typeLabel } from "./ui.js";
-import { subscribe } from "./realtime.js";
+import { derive, fromEventRow, fromRow, pendingEntries } from "./derive.js";
+import { rowsChannel, subscribe } from "./realtime.js";
 
 const KIND_LABELS = {
   created: "Created", started: "Started", progress: "Progress", heartbeat: "Heartbeat",
@@ -15,9 +18,27 @@ function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
-export function renderDetail(main, id, role) {
+/** The Appwrite console page of a worker's execution, from `config.consoleExecutionUrl`. */
+function consoleLink(job) {
+  if (!job.executionId) return "—";
+  const template = config.consoleExecutionUrl;
+  if (!template) return el("code", { text: job.executionId });
+  const href = template
+    .replaceAll("{project}", encodeURIComponent(config.project))
+    .replaceAll("{functionId}", encodeURIComponent(job.functionId || job.metadata?.functionId || ""))
+    .replaceAll("{executionId}", encodeURIComponent(job.executionId));
+  // Only http(s) links: the template is configuration, the id comes from a worker.
+  if (!/^https?:\/\//.test(href)) return el("code", { text: job.executionId });
+  return el("a", { href, class: "console-link", target: "_blank", rel: "noopener noreferrer", text: `Execution ${job.executionId} in the Appwrite console` });
+}
+
+export function renderDetail(main, id, role, { base }) {
   let last = null;
   let shown = "";
+  let data = null;
+  let up = false;
+  let stopped = false;
+  const canAct = role === "operator";
 
   function fields(job) {
     const rows = [
@@ -30,11 +51,12 @@ export function renderDetail(main, id, role) {
       ["Updated", time(job.updatedAt)],
       ["Last heartbeat", time(job.heartbeatAt)],
       ["Completed", time(job.completedAt)],
-      ["Duration", duration(job.durationMs)],
-      ["ETA", job.status === "RUNNING" && job.etaMs != null ? duration(job.etaMs) : "—"],
+      ["Duration", el("span", { class: "duration", text: duration(job.durationMs), "data-running-since": job.status === "RUNNING" ? job.startedAt : null })],
+      ["ETA", el("span", { class: "eta", text: job.etaMs != null ? duration(job.etaMs) : "—", "data-eta-progress": job.etaMs != null ? job.progress : null, "data-eta-since": job.etaMs != null ? job.startedAt : null })],
       ["Done / total", job.total != null ? `${job.done ?? 0} / ${job.total}` : job.done != null ? String(job.done) : "—"],
       ["Last action", job.lastActor ? `${job.lastActor}${job.lastReason ? `: ${job.lastReason}` : ""}` : "—"],
-      ["Retry of", job.retryOf ? el("a", { href: `/jobs/${encodeURIComponent(job.retryOf)}`, text: job.retryOf }) : "—"],
+      ["Retry of", job.retryOf ? el("a", { href: `${base}/${encodeURIComponent(job.retryOf)}`, text: job.retryOf }) : "—"],
+      ["Worker execution", consoleLink(job)],
       ["Idempotency key", job.idempotencyKey || "—"],
     ];
     return el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
@@ -51,7 +73,7 @@ export function renderDetail(main, id, role) {
           { class: `ev k-${String(e.kind).toLowerCase()}` },
           el("div", { class: "ev-head" },
             el("strong", { text: KIND_LABELS[e.kind] || e.kind }),
-            e.fromStatus || e.toStatus ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
+            (e.fromStatus || e.toStatus) && e.kind !== "progress" ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
             el("span", { class: "ev-at" }, time(e.at)),
           ),
           el("div", { class: "ev-actor" }, "by ", el("code", { text: e.actor })),
@@ -80,12 +102,14 @@ export function renderDetail(main, id, role) {
       const res = await api.act(job.$id, action, reason);
       if (action === "retry" && res && res.job) {
         toast(`Retry queued as a new job`, "success");
-        location.assign(`/jobs/${encodeURIComponent(res.job.$id)}`);
+        const go = el("a", { href: `${base}/${encodeURIComponent(res.job.$id)}` });
+        main.append(go);
+        go.click();
         return;
       }
       const done = { pause: "Pause requested for", resume: "Resumed", cancel: "Cancelled" }[action];
       toast(`${done} ${typeLabel(job.type)} ${job.referenceId}`, "success");
-      load();
+      if (!up) load();
     } catch (e) {
       toast(`Could not ${action} ${job.referenceId}: ${e.message}`, "error");
       load();
@@ -93,14 +117,14 @@ export function renderDetail(main, id, role) {
   }
 
   function render(data) {
-    const job = data.job;
+    const job = derive(data.job, canAct);
     document.title = `${job.referenceId} · Jobs`;
     const audit = data.auditLogUrl
       ? el("a", { href: data.auditLogUrl, class: "audit", text: "Open the audit log for this job" })
       : el("span", { class: "muted", text: "No audit log link configured" });
     main.replaceChildren(
       ...[
-      el("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, el("a", { href: "/jobs", text: "Jobs" }), " / ", el("span", { text: job.referenceId })),
+      el("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, el("a", { href: base, text: "Jobs" }), " / ", el("span", { text: job.referenceId })),
       el("div", { class: "bar-head" },
         el("h1", {}, el("span", { text: `${typeLabel(job.type)} ` }), el("span", { class: "ref", text: job.referenceId })),
         badge(job.status),
@@ -125,40 +149,79 @@ export function renderDetail(main, id, role) {
       ),
       ].filter(Boolean),
     );
-    if (location.hash === "#events" && !shown) document.getElementById("events").scrollIntoView();
+    if (location.hash === "#events" && !shown) main.querySelector("#events").scrollIntoView();
+  }
+
+  /** Shows `next` (the API's answer, or one changed by an event) if it differs from what is shown. */
+  function show(next) {
+    const job = next.job;
+    const key = `${job.rev}:${next.events.length}:${job.status}`;
+    if (last && !FINAL.includes(last) && ["COMPLETED", "FAILED"].includes(job.status)) {
+      toast(`${typeLabel(job.type)} ${job.referenceId} ${job.status === "COMPLETED" ? "completed" : `failed: ${job.errorMessage || ""}`}`, job.status === "COMPLETED" ? "success" : "error");
+    }
+    last = job.status;
+    data = next;
+    // Re-render only on change, so focus and text selection survive updates.
+    if (key !== shown || !main.querySelector("#events")) {
+      const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.action : null;
+      render(next);
+      shown = key;
+      if (focused) {
+        const again = main.querySelector(`button[data-action="${focused}"]`);
+        if (again) again.focus();
+      }
+    }
   }
 
   async function load() {
     try {
-      const data = await api.job(id);
-      const key = `${data.job.rev}:${data.events.length}:${(data.job.actions || []).join()}`;
-      if (last && !FINAL.includes(last) && ["COMPLETED", "FAILED"].includes(data.job.status)) {
-        toast(`${typeLabel(data.job.type)} ${data.job.referenceId} ${data.job.status === "COMPLETED" ? "completed" : `failed: ${data.job.errorMessage || ""}`}`, data.job.status === "COMPLETED" ? "success" : "error");
-      }
-      last = data.job.status;
-      // Re-render only on change, so focus and text selection survive refreshes.
-      if (key !== shown || !document.querySelector("#events")) {
-        const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.action : null;
-        render(data);
-        shown = key;
-        if (focused) {
-          const again = main.querySelector(`button[data-action="${focused}"]`);
-          if (again) again.focus();
-        }
-      } else {
-        refreshTimes(main);
-      }
+      const next = await api.job(id);
+      // An answer that left before a Realtime event arrived may be older than what is shown.
+      if (data && (next.job.rev ?? 0) < (data.job.rev ?? 0)) return;
+      show(next);
     } catch (e) {
-      if (e.status === 404) main.replaceChildren(el("div", { class: "state empty" }, el("h1", { text: "Job not found" }), el("p", { text: "It may have been removed by retention." }), el("a", { href: "/jobs", text: "Back to jobs" })));
+      if (e.status === 404) main.replaceChildren(el("div", { class: "state empty" }, el("h1", { text: "Job not found" }), el("p", { text: "It may have been removed by retention." }), el("a", { href: base, text: "Back to jobs" })));
       else if (!shown) main.replaceChildren(errorBox(`Could not load the job: ${e.message}`, load));
       else toast(`Refresh failed: ${e.message}`, "error");
     }
   }
 
+  function onEvent(event) {
+    if (!data || stopped) return;
+    const row = event.payload;
+    if (row.$tableId === config.eventsTableId || "eventId" in row) {
+      const entry = fromEventRow(row);
+      if (entry.jobId !== id || data.events.some((e) => e.$id === entry.$id)) return;
+      show({ ...data, events: [...data.events, entry].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) });
+    } else if (row.$id === id) {
+      const job = fromRow(row);
+      if ((job.rev ?? 0) < (data.job.rev ?? 0)) return;
+      const known = new Set(data.events.map((e) => e.$id));
+      const added = pendingEntries(row).filter((e) => e.jobId === id && !known.has(e.$id));
+      const events = added.length ? [...data.events, ...added].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) : data.events;
+      show({ ...data, job: { ...data.job, ...job }, events });
+    }
+  }
+
   main.replaceChildren(el("div", { class: "state loading", "aria-busy": "true" }, el("span", { class: "spinner", "aria-hidden": "true" }), el("p", { text: "Loading job…" })));
   load();
-  setInterval(() => {
-    if (!document.hidden) load();
+  const poll = setInterval(() => {
+    if (!up && !document.hidden) load();
   }, config.pollMs);
-  subscribe(load);
+  const tick = setInterval(() => refreshTimes(main), 1000);
+  const unsubscribe = subscribe(
+    [`${rowsChannel(config.tableId)}.${id}`, rowsChannel(config.eventsTableId)],
+    onEvent,
+    (now) => {
+      up = now;
+      main.dataset.live = String(now);
+      if (now && data) load(); // catch up on what changed while the socket was down
+    },
+  );
+  return () => {
+    stopped = true;
+    clearInterval(poll);
+    clearInterval(tick);
+    unsubscribe();
+  };
 }

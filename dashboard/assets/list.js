@@ -1,20 +1,24 @@
-// `/jobs`: active and recent jobs (newest first) and, with `?view=history`, the last 100
-// finished jobs. Filters live in the URL so a view can be shared. The first page is loaded
-// once; afterwards only jobs changed since the server's last answer (`updatedSince`) are
-// fetched and merged, so rows keep their place and keyboard focus between refreshes.
+// `{base}` (`/jobs`): every active job (queued, running, paused) first, then the most recent
+// finished ones; with `?view=history`, the last 100 finished jobs. Filters live in the URL so a
+// view can be shared. Pages are loaded once; afterwards changes arrive as Realtime row events
+// and are applied from the row itself (no request per event). Only while the socket is down
+// does the view poll for jobs changed since the server's last answer (`updatedSince`), every
+// `pollMs`; with the socket up it resynchronises every `resyncMs` and on each reconnection.
+// Rows are updated in place, so they keep their place and keyboard focus.
 
 import { api, config } from "./api.js";
 import {
   ACTION_LABELS, FINAL, STATUSES, TYPE_LABELS, badge, confirmAction, duration, el, errorBox,
   progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
 } from "./ui.js";
-import { subscribe } from "./realtime.js";
+import { ACTIVE, derive, fromRow } from "./derive.js";
+import { rowsChannel, subscribe } from "./realtime.js";
 
-const PAGE = { active: 25, history: 100 };
+const PAGE = { recent: 25, history: 100, active: 500 };
 
-/** Reads the view's filters from the URL. */
-function readFilters() {
-  const q = new URLSearchParams(location.search);
+/** Reads the view's filters from a query string. */
+function readFilters(search) {
+  const q = new URLSearchParams(search);
   return {
     view: q.get("view") === "history" ? "history" : "active",
     type: q.get("type") || "",
@@ -37,13 +41,13 @@ function dayEnd(day) {
   return new Date(`${day}T23:59:59.999`).toISOString();
 }
 
-/** The API query for the filters; `delta` drops status/scope so jobs leaving the view are seen. */
-function query(f, { delta = false } = {}) {
+/** The API query for the filters and a scope (`active`, `finished`, or `all` for deltas). */
+function query(f, scope) {
   const p = new URLSearchParams();
   if (f.type) p.set("type", f.type);
-  if (f.status && !delta) p.set("status", f.status);
-  p.set("scope", delta ? "all" : f.view === "history" ? "finished" : "all");
-  p.set("order", f.view === "history" ? "completed" : "created");
+  if (f.status && scope !== "all") p.set("status", f.status);
+  p.set("scope", scope);
+  p.set("order", scope === "finished" ? "completed" : "created");
   if (f.from || f.to) {
     p.set("dateField", dateField(f.view));
     if (f.from) p.set("from", dayStart(f.from));
@@ -53,7 +57,7 @@ function query(f, { delta = false } = {}) {
   return p;
 }
 
-/** Whether a job belongs in the view (used for jobs arriving through the delta). */
+/** Whether a job belongs in the view (used for jobs arriving by Realtime or a delta). */
 function matches(job, f) {
   if (f.type && job.type !== f.type) return false;
   if (f.status && job.status !== f.status) return false;
@@ -65,19 +69,26 @@ function matches(job, f) {
   return true;
 }
 
-function sortKey(job, view) {
-  return view === "history" ? job.completedAt || "" : job.createdAt || "";
+/** Active jobs first (newest first), then finished ones by completion (newest first). */
+function before(a, b) {
+  const aActive = ACTIVE.includes(a.status);
+  const bActive = ACTIVE.includes(b.status);
+  if (aActive !== bActive) return aActive ? -1 : 1;
+  const ka = aActive ? a.createdAt || "" : a.completedAt || "";
+  const kb = bActive ? b.createdAt || "" : b.completedAt || "";
+  return ka < kb ? 1 : ka > kb ? -1 : 0;
 }
 
-export function renderList(main, role) {
-  const f = readFilters();
-  const state = { jobs: new Map(), rows: new Map(), cursor: null, serverTime: null, loadedAt: new Date().toISOString(), toasted: new Set() };
+export function renderList(main, role, { base, summary, search }) {
+  const f = readFilters(search);
+  const canAct = role === "operator";
+  const state = { jobs: new Map(), rows: new Map(), cursor: null, serverTime: null, loadedAt: new Date().toISOString(), toasted: new Set(), up: false, stopped: false };
   document.title = f.view === "history" ? "History · Jobs" : "Jobs · Pivotr Mailer";
-  document.getElementById(f.view === "history" ? "tab-history" : "tab-active").setAttribute("aria-current", "page");
+  const jobHref = (id) => `${base}/${encodeURIComponent(id)}`;
 
   const heading = el("h1", { text: f.view === "history" ? "History: last 100 finished jobs" : "Active and recent jobs" });
-  const form = filterForm(f);
-  const status = el("p", { class: "muted refreshed", id: "refreshed" });
+  const form = filterForm(f, base);
+  const status = el("p", { class: "muted refreshed", "data-part": "refreshed" });
   const tableWrap = el("div", { class: "table-wrap" });
   const more = el("button", { type: "button", class: "ghost", id: "more", hidden: true, text: "Load older jobs" });
   const exports = el(
@@ -102,30 +113,31 @@ export function renderList(main, role) {
   );
 
   function row(job) {
+    const failed = job.status === "FAILED" && job.errorMessage;
     const cells = {
       Job: el(
         "td",
         { class: "job" },
-        el("a", { href: `/jobs/${encodeURIComponent(job.$id)}`, class: "ref", text: job.referenceId }),
+        el("a", { href: jobHref(job.$id), class: "ref", text: job.referenceId }),
         el("div", { class: "muted", text: typeLabel(job.type) }),
       ),
-      Status: el("td", {}, badge(job.status)),
+      Status: el("td", {}, badge(job.status), failed && f.view !== "history" ? el("div", { class: "error-text row-error", text: job.errorMessage }) : null),
       Progress: el("td", { class: "progress-cell" }, progressBar(job)),
       Started: el("td", {}, time(job.startedAt)),
       Updated: el("td", {}, time(job.updatedAt)),
       Completed: el("td", {}, time(job.completedAt)),
-      Duration: el("td", { text: duration(job.durationMs), "data-running-since": job.status === "RUNNING" ? job.startedAt : null }),
-      ETA: el("td", { text: job.status === "RUNNING" && job.etaMs != null ? duration(job.etaMs) : "—" }),
+      Duration: el("td", { class: "duration", text: duration(job.durationMs), "data-running-since": job.status === "RUNNING" ? job.startedAt : null }),
+      ETA: el("td", { class: "eta", text: job.etaMs != null ? duration(job.etaMs) : "—", "data-eta-progress": job.etaMs != null ? job.progress : null, "data-eta-since": job.etaMs != null ? job.startedAt : null }),
       Result: el(
         "td",
         { class: "result" },
-        job.status === "FAILED" && job.errorMessage ? el("div", { class: "error-text", text: job.errorMessage }) : null,
+        failed ? el("div", { class: "error-text row-error", text: job.errorMessage }) : null,
         job.status === "CANCELLED" && job.lastActor
           ? el("div", { class: "muted", text: `Cancelled by ${job.lastActor}${job.lastReason ? `: ${job.lastReason}` : ""}` })
           : null,
         el("div", { text: resultSummary(job) || (["FAILED", "CANCELLED"].includes(job.status) ? "" : "—") }),
       ),
-      Actions: el("td", {}, el("div", { class: "actions" }, actionButtons(job), el("a", { href: `/jobs/${encodeURIComponent(job.$id)}#events`, class: "logs", "aria-label": `Logs of ${typeLabel(job.type)} ${job.referenceId}`, text: "Logs" }))),
+      Actions: el("td", {}, el("div", { class: "actions" }, actionButtons(job), el("a", { href: `${jobHref(job.$id)}#events`, class: "logs", "aria-label": `Logs of ${typeLabel(job.type)} ${job.referenceId}`, text: "Logs" }))),
     };
     const tr = el("tr", { "data-id": job.$id, "data-status": job.status, class: job.status === "RUNNING" ? "running" : null });
     for (const c of columns) {
@@ -136,7 +148,6 @@ export function renderList(main, role) {
   }
 
   function actionButtons(job) {
-    if (role !== "operator") return [];
     return (job.actions || [])
       .filter((a) => ACTION_LABELS[a])
       .map((action) =>
@@ -164,33 +175,61 @@ export function renderList(main, role) {
       const res = await api.act(id, action, reason);
       const done = { pause: "Pause requested for", resume: "Resumed", cancel: "Cancelled", retry: "Retry queued for" }[action];
       toast(`${done} ${typeLabel(job.type)} ${job.referenceId}`, "success");
-      if (res && res.job) upsert(res.job);
+      // The answer is the changed job: apply it (Realtime brings the same row again, a no-op).
+      if (res && res.job) apply(res.job);
       render();
-      refresh();
+      if (!state.up) refresh();
     } catch (e) {
       toast(`Could not ${action} ${job.referenceId}: ${e.message}`, "error");
       refresh();
     }
   }
 
+  /** Shows `job` (API or Realtime shape, before derivation); keeps the row if nothing changed. */
   function upsert(job) {
-    const known = state.jobs.get(job.$id);
-    if (known && known.rev === job.rev && JSON.stringify(known.actions) === JSON.stringify(job.actions) && known.etaMs === job.etaMs && known.durationMs === job.durationMs) return;
-    state.jobs.set(job.$id, job);
-    state.rows.set(job.$id, row(job));
+    const view = derive(job, canAct);
+    const known = state.jobs.get(view.$id);
+    if (known && known.rev === view.rev && known.status === view.status) return;
+    state.jobs.set(view.$id, view);
+    state.rows.set(view.$id, row(view));
   }
 
-  function notify(job, before) {
+  function notify(job, beforeStatus) {
     if (!["COMPLETED", "FAILED"].includes(job.status) || state.toasted.has(job.$id)) return;
-    const fresh = before ? !FINAL.includes(before) : (job.completedAt || "") >= state.loadedAt;
+    const fresh = beforeStatus ? !FINAL.includes(beforeStatus) : (job.completedAt || "") >= state.loadedAt;
     if (!fresh) return;
     state.toasted.add(job.$id);
     if (job.status === "COMPLETED") toast(`${typeLabel(job.type)} ${job.referenceId} completed`, "success");
     else toast(`${typeLabel(job.type)} ${job.referenceId} failed: ${job.errorMessage || "no error message"}`, "error");
   }
 
+  /** A changed job from Realtime, a delta or an action's answer. */
+  function apply(job, { counted = false } = {}) {
+    const known = state.jobs.get(job.$id);
+    if (known && (job.rev ?? 0) < (known.rev ?? 0)) return; // an older copy than shown
+    notify(job, known && known.status);
+    if (counted) summary.apply(known ? known.status : undefined, job.status, job.$id);
+    if (!matches(job, f)) {
+      state.jobs.delete(job.$id);
+      state.rows.delete(job.$id);
+      return;
+    }
+    // A finished job older than every loaded finished one belongs to an unloaded page.
+    const finishedKeys = [...state.jobs.values()].filter((j) => !ACTIVE.includes(j.status)).map((j) => j.completedAt || "");
+    const oldest = finishedKeys.length ? finishedKeys.reduce((a, b) => (a < b ? a : b)) : null;
+    if (!known && state.cursor && !ACTIVE.includes(job.status) && oldest !== null && (job.completedAt || "") < oldest) return;
+    upsert(job);
+  }
+
   function render() {
-    const ordered = [...state.jobs.values()].sort((a, b) => (sortKey(a, f.view) < sortKey(b, f.view) ? 1 : sortKey(a, f.view) > sortKey(b, f.view) ? -1 : 0));
+    if (state.stopped) return;
+    const ordered = [...state.jobs.values()].sort(before);
+    if (f.view === "history" && ordered.length > PAGE.history) {
+      for (const j of ordered.splice(PAGE.history)) {
+        state.jobs.delete(j.$id);
+        state.rows.delete(j.$id);
+      }
+    }
     if (ordered.length === 0) {
       tableWrap.replaceChildren(
         el("div", { class: "state empty" }, el("p", { text: f.type || f.status || f.from || f.to || f.q ? "No jobs match these filters." : f.view === "history" ? "No finished jobs yet." : "No jobs yet. Jobs appear here when a worker starts one." })),
@@ -208,52 +247,55 @@ export function renderList(main, role) {
   }
 
   function stamp() {
-    status.textContent = `Updated ${new Date().toLocaleTimeString()} · refreshes every ${Math.round(config.pollMs / 1000)} s`;
+    status.textContent = state.up
+      ? `Live · updated ${new Date().toLocaleTimeString()}`
+      : `Updated ${new Date().toLocaleTimeString()} · refreshes every ${Math.round(config.pollMs / 1000)} s`;
+    status.dataset.mode = state.up ? "live" : "polling";
   }
 
+  /** The first page: every active job, then a page of finished ones (history: the last 100). */
   async function loadPage() {
-    const p = query(f);
-    p.set("limit", String(PAGE[f.view]));
-    if (state.cursor) p.set("cursor", state.cursor);
-    const data = await api.list(p);
-    for (const job of data.jobs) if (!state.jobs.has(job.$id)) upsert(job);
-    state.cursor = f.view === "history" && state.jobs.size >= PAGE.history ? null : data.nextCursor;
-    // The next delta reaches back over writes still in flight (docs/actions.md, Polling).
-    if (!state.serverTime) state.serverTime = data.updatedSince;
+    const scopes = [];
+    const finalFilter = f.status && FINAL.includes(f.status);
+    const activeFilter = f.status && ACTIVE.includes(f.status);
+    if (f.view !== "history" && !state.cursor && !finalFilter) scopes.push(["active", PAGE.active]);
+    if (!activeFilter) scopes.push(["finished", f.view === "history" ? PAGE.history : PAGE.recent]);
+    let next = null;
+    for (const [scope, limit] of scopes) {
+      const p = query(f, scope);
+      p.set("limit", String(limit));
+      if (scope === "finished" && state.cursor) p.set("cursor", state.cursor);
+      const data = await api.list(p);
+      for (const job of data.jobs) {
+        if (!state.jobs.has(job.$id)) upsert(job);
+        summary.track(job.$id, job.status);
+      }
+      // The next delta starts from the answer's `updatedSince` (it reaches back over writes still
+      // in flight; docs/actions.md, Polling), or its `serverTime` from an older job-actions.
+      if (!state.serverTime) state.serverTime = data.updatedSince || data.serverTime;
+      if (scope === "finished") next = data.nextCursor;
+    }
+    state.cursor = f.view === "history" ? null : next;
     render();
   }
 
   let busy = false;
-  async function refresh() {
-    if (busy || !state.serverTime) return;
+  /** Asks for every job changed since the last answer (while polling, and after reconnecting). */
+  async function refresh({ counts = false } = {}) {
+    if (busy || !state.serverTime || state.stopped) return;
     busy = true;
     try {
-      const p = query(f, { delta: true });
+      const p = query(f, "all");
+      if (f.type) p.delete("type"); // the counts cover every type
       p.set("updatedSince", state.serverTime);
       p.set("limit", "500");
       const data = await api.list(p);
-      state.serverTime = data.updatedSince;
-      const oldest = [...state.jobs.values()].reduce((m, j) => (m === null || sortKey(j, f.view) < m ? sortKey(j, f.view) : m), null);
-      for (const job of data.jobs) {
-        const before = state.jobs.get(job.$id);
-        notify(job, before && before.status);
-        if (!matches(job, f)) {
-          state.jobs.delete(job.$id);
-          state.rows.delete(job.$id);
-        } else if (before || !state.cursor || oldest === null || sortKey(job, f.view) >= oldest) {
-          upsert(job);
-        }
-      }
-      if (f.view === "history") {
-        // History shows the newest 100 only.
-        const keep = [...state.jobs.values()].sort((a, b) => (sortKey(a, "history") < sortKey(b, "history") ? 1 : -1)).slice(0, PAGE.history);
-        const ids = new Set(keep.map((j) => j.$id));
-        for (const id of [...state.jobs.keys()]) if (!ids.has(id)) { state.jobs.delete(id); state.rows.delete(id); }
-      }
+      state.serverTime = data.updatedSince || data.serverTime;
+      for (const job of data.jobs) apply(job, { counted: true });
       render();
       refreshTimes(main);
       stamp();
-      loadSummary();
+      if (counts) summary.load();
     } catch (e) {
       status.textContent = `Refresh failed: ${e.message}. Retrying…`;
     } finally {
@@ -283,7 +325,7 @@ export function renderList(main, role) {
   });
 
   async function download(format) {
-    const p = query(f);
+    const p = query(f, f.view === "history" ? "finished" : "all");
     p.set("format", format);
     try {
       const { text, type } = await api.exportJobs(p);
@@ -299,21 +341,50 @@ export function renderList(main, role) {
   }
 
   start();
-  loadSummary();
-  setInterval(() => {
-    if (!document.hidden) refresh();
+  summary.load();
+  // Polling only while the socket is down; the counts are kept from the changes seen and
+  // reloaded once a minute of polling.
+  let polls = 0;
+  const poll = setInterval(() => {
+    if (state.up || document.hidden) return;
+    polls += 1;
+    refresh({ counts: polls % Math.max(1, Math.round(60000 / config.pollMs)) === 0 });
   }, config.pollMs);
-  document.addEventListener("visibilitychange", () => {
-    if (!document.hidden) refresh();
-  });
-  let soon = null;
-  subscribe(() => {
-    clearTimeout(soon);
-    soon = setTimeout(refresh, 300);
-  });
+  const resync = setInterval(() => {
+    if (state.up && !document.hidden) refresh({ counts: true });
+  }, config.resyncMs);
+  // Durations and relative times tick every second, without asking anyone.
+  const tick = setInterval(() => refreshTimes(main), 1000);
+  const onVisible = () => {
+    if (!document.hidden && !state.up) refresh();
+  };
+  document.addEventListener("visibilitychange", onVisible);
+  const unsubscribe = subscribe(
+    [rowsChannel(config.tableId)],
+    (data) => {
+      const action = (data.events || [])[0] || "";
+      if (action.endsWith(".delete")) return; // pruned rows age out of the view
+      apply(fromRow(data.payload), { counted: true });
+      render();
+    },
+    (up) => {
+      state.up = up;
+      // (Re)connected: catch up on what changed while the socket was down.
+      if (up) refresh();
+      stamp();
+    },
+  );
+  return () => {
+    state.stopped = true;
+    clearInterval(poll);
+    clearInterval(resync);
+    clearInterval(tick);
+    document.removeEventListener("visibilitychange", onVisible);
+    unsubscribe();
+  };
 }
 
-function filterForm(f) {
+function filterForm(f, base) {
   const types = el("select", { id: "f-type", name: "type" }, el("option", { value: "", text: "All types" }), Object.entries(TYPE_LABELS).map(([v, t]) => el("option", { value: v, text: t, selected: f.type === v })));
   const statuses = (f.view === "history" ? ["COMPLETED", "FAILED", "CANCELLED"] : STATUSES).map((s) => el("option", { value: s, text: statusLabel(s), selected: f.status === s }));
   const status = el("select", { id: "f-status", name: "status" }, el("option", { value: "", text: "All statuses" }), statuses);
@@ -328,30 +399,58 @@ function filterForm(f) {
     field("f-from", `${when} from`, el("input", { type: "date", id: "f-from", name: "from", value: f.from })),
     field("f-to", `${when} to`, el("input", { type: "date", id: "f-to", name: "to", value: f.to })),
     field("f-q", "Reference starts with", el("input", { type: "search", id: "f-q", name: "q", value: f.q, autocomplete: "off" })),
-    el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Apply" }), el("a", { href: f.view === "history" ? "/jobs?view=history" : "/jobs", class: "reset", text: "Reset" })),
+    el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Apply" }), el("a", { href: f.view === "history" ? `${base}?view=history` : base, class: "reset", text: "Reset" })),
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const p = new URLSearchParams();
     for (const [k, v] of new FormData(form)) if (v) p.set(k, String(v));
-    // A full navigation keeps the view's state simple and the URL shareable.
-    location.assign(`/jobs${p.toString() ? `?${p}` : ""}`);
+    // A new view for new filters keeps the view's state simple and the URL shareable.
+    const link = el("a", { href: `${base}${p.toString() ? `?${p}` : ""}` });
+    form.append(link);
+    link.click();
+    link.remove();
   });
   return form;
 }
 
-export async function loadSummary() {
-  const box = document.getElementById("summary");
-  try {
-    const data = await api.summary();
-    const totals = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-    for (const c of data.counts || []) totals[c.status] = (totals[c.status] || 0) + c.count;
+/** The counts per status above every view: loaded from the API, then kept from the changes seen. */
+export function createSummary(box, base) {
+  let totals = null;
+  const statusOf = new Map();
+  function paint() {
+    if (!totals) return;
     box.replaceChildren(
       ...STATUSES.map((s) =>
-        el("a", { class: `count s-${s.toLowerCase()}`, href: `/jobs?${new URLSearchParams(FINAL.includes(s) ? { view: "history", status: s } : { status: s })}` }, el("span", { class: "n", text: totals[s] }), el("span", { text: statusLabel(s) })),
+        el("a", { class: `count s-${s.toLowerCase()}`, "data-status": s, href: `${base}?${new URLSearchParams(FINAL.includes(s) ? { view: "history", status: s } : { status: s })}` }, el("span", { class: "n", text: Math.max(0, totals[s] || 0) }), el("span", { text: statusLabel(s) })),
       ),
     );
-  } catch (e) {
-    box.replaceChildren(el("span", { class: "muted", text: "Counts unavailable" }));
   }
+  return {
+    async load() {
+      try {
+        const data = await api.summary();
+        totals = Object.fromEntries(STATUSES.map((s) => [s, 0]));
+        for (const c of data.counts || []) totals[c.status] = (totals[c.status] || 0) + c.count;
+        paint();
+      } catch (e) {
+        box.replaceChildren(el("span", { class: "muted", text: "Counts unavailable" }));
+      }
+    },
+    /** Remembers a job's status as loaded (so a later change moves one count to another). */
+    track(id, status) {
+      statusOf.set(id, status);
+    },
+    /** A job seen changing: moves it between counts. A job never seen before that is not new
+     *  (its previous status unknown) is left for the next reload of the counts. */
+    apply(previous, status, id) {
+      const prev = previous || statusOf.get(id);
+      statusOf.set(id, status);
+      if (!totals || prev === status) return;
+      if (prev) totals[prev] -= 1;
+      if (prev || !FINAL.includes(status)) totals[status] = (totals[status] || 0) + 1;
+      paint();
+    },
+    stop() {},
+  };
 }

@@ -1,6 +1,24 @@
 // Building blocks shared by the views. Every piece of data goes into the page through
 // `textContent` or `setAttribute` (see `el`): job messages, errors, metadata and reference ids
-// come from workers and users, and must never be parsed as HTML.
+// come from workers and users, and must never be parsed as HTML. Shared parts of the shell
+// (toasts, the confirm dialog) are looked up inside the mounted root, never by page-wide id,
+// so the dashboard can live inside another app's page.
+
+import { FINAL, etaMs } from "./derive.js";
+
+export { FINAL };
+
+let shellRoot = typeof document !== "undefined" ? document : null;
+
+/** Sets the element the dashboard is mounted in (see mount.js). */
+export function setRoot(root) {
+  shellRoot = root;
+}
+
+/** A part of the shell by its `data-part` name. */
+export function part(name) {
+  return shellRoot.querySelector(`[data-part="${name}"]`);
+}
 
 /** Creates an element; `attrs` keys are attributes (or `class`/`text`), children are nodes or text. */
 export function el(tag, attrs = {}, ...children) {
@@ -26,7 +44,6 @@ export const TYPE_LABELS = {
   METRICS_FETCH: "Metrics fetch",
 };
 export const STATUSES = ["QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "CANCELLED"];
-export const FINAL = ["COMPLETED", "FAILED", "CANCELLED"];
 export const ACTION_LABELS = { pause: "Pause", resume: "Resume", cancel: "Cancel", retry: "Retry" };
 
 export function typeLabel(type) {
@@ -101,10 +118,14 @@ export function time(iso) {
 /** Refreshes every relative time on the page (called by the refresh loop). */
 export function refreshTimes(root = document) {
   for (const t of root.querySelectorAll("time[data-relative]")) t.textContent = relative(t.getAttribute("datetime"));
-  // Running jobs' durations grow between the server's answers.
+  // Running jobs' durations and ETAs move between the server's answers.
   for (const d of root.querySelectorAll("[data-running-since]")) {
     const since = Date.parse(d.getAttribute("data-running-since"));
     if (!Number.isNaN(since)) d.textContent = duration(Math.max(0, Date.now() - since));
+  }
+  for (const d of root.querySelectorAll("[data-eta-progress]")) {
+    const eta = etaMs({ status: "RUNNING", progress: Number(d.getAttribute("data-eta-progress")), startedAt: d.getAttribute("data-eta-since") });
+    d.textContent = eta === null ? "—" : duration(eta);
   }
 }
 
@@ -131,7 +152,7 @@ export function resultSummary(job) {
 }
 
 export function toast(message, kind = "info") {
-  const box = document.getElementById("toasts");
+  const box = part("toasts");
   const node = el("div", { class: `toast t-${kind}` }, el("span", { text: message }));
   const close = el("button", { type: "button", class: "ghost close", "aria-label": "Dismiss notification", text: "×" });
   close.addEventListener("click", () => node.remove());
@@ -142,18 +163,18 @@ export function toast(message, kind = "info") {
 
 /** Asks to confirm an action with an optional reason; resolves to `{reason}` or null. */
 export function confirmAction(action, job) {
-  const dialog = document.getElementById("confirm");
-  const reason = document.getElementById("confirm-reason");
+  const dialog = part("confirm");
+  const reason = dialog.querySelector("textarea");
   const what = `${typeLabel(job.type)} ${job.referenceId}`;
   const texts = {
     cancel: ["Cancel this job?", `The worker stops at its next checkpoint and ${what} cannot be resumed; it can be retried later.`, "Cancel job"],
     pause: ["Pause this job?", `The worker stops at its next checkpoint; ${what} can be resumed later.`, "Pause job"],
   };
   const [title, text, yes] = texts[action];
-  document.getElementById("confirm-title").textContent = title;
-  document.getElementById("confirm-text").textContent = text;
-  document.getElementById("confirm-yes").textContent = yes;
-  document.getElementById("confirm-no").textContent = action === "cancel" ? "Keep job" : "Don't pause";
+  dialog.querySelector("h2").textContent = title;
+  dialog.querySelector("p").textContent = text;
+  dialog.querySelector('[value="ok"]').textContent = yes;
+  dialog.querySelector('[value="cancel"]').textContent = action === "cancel" ? "Keep job" : "Don't pause";
   reason.value = "";
   return new Promise((resolve) => {
     dialog.addEventListener(
@@ -167,12 +188,11 @@ export function confirmAction(action, job) {
   });
 }
 
-/** Light/dark: the system's choice unless the user picked one (kept in localStorage). */
-export function setupTheme() {
-  const button = document.getElementById("theme");
+/** Light/dark on the mounted root: the system's choice unless the user picked one (kept in localStorage). */
+export function setupTheme(root, button) {
   const apply = (theme) => {
-    if (theme) document.documentElement.dataset.theme = theme;
-    else delete document.documentElement.dataset.theme;
+    if (theme) root.dataset.theme = theme;
+    else delete root.dataset.theme;
     const dark = theme ? theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
     button.textContent = dark ? "☀ Light" : "☾ Dark";
     button.setAttribute("aria-label", dark ? "Switch to light theme" : "Switch to dark theme");
@@ -185,8 +205,8 @@ export function setupTheme() {
   }
   apply(saved);
   button.addEventListener("click", () => {
-    const dark = document.documentElement.dataset.theme
-      ? document.documentElement.dataset.theme === "dark"
+    const dark = root.dataset.theme
+      ? root.dataset.theme === "dark"
       : matchMedia("(prefers-color-scheme: dark)").matches;
     const next = dark ? "light" : "dark";
     try {

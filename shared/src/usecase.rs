@@ -456,11 +456,35 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
         if !status_changed && !moved && !due && !new_execution {
             return Ok(None);
         }
-        let events = if status_changed {
+        let mut events = if status_changed {
             vec![act.event(job, EventKind::Started, Some(from), None, Map::new())]
         } else {
             Vec::new()
         };
+        // A new message joins the log with a write that happens anyway (never one of its own),
+        // so the detail page shows what the worker said along the way.
+        if job.progress_message != before.progress_message {
+            if let Some(message) = &job.progress_message {
+                let mut details = Map::new();
+                details.insert("progress".into(), job.progress.into());
+                if let Some(done) = job.done {
+                    details.insert("done".into(), done.into());
+                }
+                if let Some(total) = job.total {
+                    details.insert("total".into(), total.into());
+                }
+                // From and to the status it is in, so the log stays a path through the
+                // state machine.
+                let status = Some(job.status);
+                events.push(act.event(
+                    job,
+                    EventKind::Progress,
+                    status,
+                    Some(message.clone()),
+                    details,
+                ));
+            }
+        }
         Ok(Some(events))
     })
 }

@@ -26,10 +26,10 @@ function binary() {
 }
 
 /** Starts jobs-dev; resolves to `{url, stop}` once it prints its address. */
-export async function startServer({ role = "operator" } = {}) {
+export async function startServer({ role = "operator", env = {} } = {}) {
   const data = mkdtempSync(join(tmpdir(), "jobs-dev-"));
   const child = spawn(binary(), [], {
-    env: { ...process.env, JOBS_DEV_PORT: "0", JOBS_DEV_DATA_DIR: data, JOBS_DEV_KEY: KEY, JOBS_DEV_ROLE: role, JOBS_DEV_DEMO: "0" },
+    env: { ...process.env, JOBS_DEV_PORT: "0", JOBS_DEV_DATA_DIR: data, JOBS_DEV_KEY: KEY, JOBS_DEV_ROLE: role, JOBS_DEV_DEMO: "0", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise((resolve, reject) => {
@@ -157,4 +157,73 @@ export async function eventually(check, ms = 12000, what = "condition") {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Serves the dashboard's config.js with `overrides` (e.g. `{realtime: false}`) for this page. */
+export async function withConfig(page, overrides) {
+  await page.route("**/config.js", async (route) => {
+    const res = await route.fetch();
+    const body = `${await res.text()}\nObject.assign(window.JOBS_CONFIG, ${JSON.stringify(overrides)});`;
+    await route.fulfill({ response: res, body });
+  });
+}
+
+/** Records the action-API routes the page asks for (`GET /v1/jobs?…`), with the time asked. */
+export function recordCalls(page) {
+  const calls = [];
+  page.on("request", (req) => {
+    if (!/\/functions\/[^/]+\/executions$/.test(new URL(req.url()).pathname) || req.method() !== "POST") return;
+    try {
+      const body = JSON.parse(req.postData() || "{}");
+      calls.push({ at: Date.now(), method: body.method, path: body.path });
+    } catch (e) {
+      // Not an execution request of ours.
+    }
+  });
+  return calls;
+}
+
+/** The dev server's counters (executions and store calls per function, Realtime). */
+export async function stats(url) {
+  const res = await fetch(`${url}/v1/dev/stats`, { headers: { "x-appwrite-key": KEY } });
+  return res.json();
+}
+
+/**
+ * Counts the page's fetches in flight (`window.__inflight`) and stamps each change request
+ * (`updatedSince=`) with the page's own clock (`window.__asked`), so a test driving a fake clock
+ * can wait for the page to be idle before moving time on. Call before `goto`.
+ */
+export async function trackFetches(page) {
+  await page.addInitScript(() => {
+    window.__asked = [];
+    window.__inflight = 0;
+    const real = window.fetch;
+    window.fetch = function (url, init) {
+      try {
+        const body = JSON.parse((init && init.body) || "{}");
+        if (body.path && body.path.includes("updatedSince=")) window.__asked.push(Date.now());
+      } catch (e) {
+        // Not a JSON body: not an execution.
+      }
+      window.__inflight += 1;
+      return real.apply(this, arguments).finally(() => (window.__inflight -= 1));
+    };
+  });
+}
+
+/** Moves the page's fake clock on by `ms`, then waits until no fetch is in flight. */
+export async function advance(page, ms) {
+  await page.clock.runFor(ms);
+  await eventually(() => page.evaluate(() => window.__inflight === 0), 30000, "the page to be idle");
+}
+
+/**
+ * Resolves once every request the page started so far has been reported: the page asks for
+ * `/v1/health` and the browser reports requests in the order they start.
+ */
+export async function settle(page) {
+  const seen = page.waitForRequest((r) => r.url().endsWith("/v1/health"));
+  await page.evaluate(() => fetch("/v1/health").then((r) => r.text()));
+  await seen;
 }

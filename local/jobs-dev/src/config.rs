@@ -45,6 +45,21 @@ pub struct DevUser {
     pub labels: Vec<String>,
     #[serde(default)]
     pub teams: Vec<String>,
+    /// With a password the user signs in on the dashboard's sign-in page (Account API,
+    /// `crate::account`); once any user has one, browser calls need a session.
+    #[serde(default)]
+    pub password: Option<Password>,
+}
+
+/// A development user's password: compared, never printed.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl DevUser {
@@ -184,21 +199,24 @@ impl DevConfig {
                 email: "dev@localhost".to_owned(),
                 labels: Vec::new(),
                 teams: vec![role.team().to_owned()],
+                password: None,
             }],
-            Some(json) => match serde_json::from_str::<Vec<DevUser>>(&json) {
-                Ok(users) if users.is_empty() => {
-                    vars.problem("JOBS_DEV_USERS", "lists no user");
-                    Vec::new()
-                }
-                Ok(users) => users,
-                Err(e) => {
-                    vars.problem(
+            Some(json) => {
+                match serde_json::from_str::<Vec<DevUser>>(&json) {
+                    Ok(users) if users.is_empty() => {
+                        vars.problem("JOBS_DEV_USERS", "lists no user");
+                        Vec::new()
+                    }
+                    Ok(users) => users,
+                    Err(e) => {
+                        vars.problem(
                         "JOBS_DEV_USERS",
-                        format!("not a JSON array of {{id, name, email, labels, teams}}: {e}"),
+                        format!("not a JSON array of {{id, name, email, labels, teams, password}}: {e}"),
                     );
-                    Vec::new()
+                        Vec::new()
+                    }
                 }
-            },
+            }
         };
         let user_id = match (user, users.first()) {
             (Some(u), _) if users.is_empty() || users.iter().any(|x| x.id == u) => u,
@@ -209,6 +227,21 @@ impl DevConfig {
             (None, Some(first)) => first.id.clone(),
             (None, None) => "dev-user".to_owned(),
         };
+        for u in users.iter().filter(|u| u.password.is_some()) {
+            if u.email.is_empty() {
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!("{} has a password but no email to sign in with", u.id),
+                );
+            }
+            if u.password.as_ref().is_some_and(|p| p.0.len() < 8) {
+                // Appwrite's minimum password length.
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!("the password of {} is shorter than 8 characters", u.id),
+                );
+            }
+        }
         let demo = vars.flag("JOBS_DEV_DEMO", false);
         let allow_remote = vars.flag("JOBS_DEV_ALLOW_REMOTE", false);
         if !host.is_loopback() && !allow_remote {

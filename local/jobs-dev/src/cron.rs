@@ -46,7 +46,15 @@ pub fn spawn(
                     method: "POST".into(),
                     headers: vec![],
                 };
-                match gateway.execute(&id, Caller::Schedule, req).await {
+                match gateway
+                    .execute(
+                        &id,
+                        Caller::Schedule,
+                        &crate::realtime::Identity::default(),
+                        req,
+                    )
+                    .await
+                {
                     Ok((_, doc)) => println!(
                         "jobs-dev: scheduled {id} → {} {}",
                         doc["responseStatusCode"],

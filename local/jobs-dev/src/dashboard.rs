@@ -27,6 +27,9 @@ files! {
     "assets/list.js" => "text/javascript; charset=utf-8",
     "assets/detail.js" => "text/javascript; charset=utf-8",
     "assets/realtime.js" => "text/javascript; charset=utf-8",
+    "assets/derive.js" => "text/javascript; charset=utf-8",
+    "assets/mount.js" => "text/javascript; charset=utf-8",
+    "assets/signin.js" => "text/javascript; charset=utf-8",
     "assets/style.css" => "text/css; charset=utf-8",
 }
 

@@ -68,7 +68,12 @@ pub async fn serve(
         method,
         headers,
     };
-    match gateway.execute(function_id, Caller::Domain, exec).await {
+    // A domain request carries no session: Appwrite runs it as a guest.
+    let guest = crate::realtime::Identity::default();
+    match gateway
+        .execute(function_id, Caller::Domain, &guest, exec)
+        .await
+    {
         Ok((_, doc)) => answer(&doc),
         Err(e) => error(&e),
     }

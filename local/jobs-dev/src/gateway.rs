@@ -5,12 +5,17 @@
 //!   executions endpoint, with its request validation, `execute` permissions from
 //!   `appwrite.json`, the headers Appwrite adds, sync (30 s cap) and async (202) modes and its
 //!   execution document as the answer.
-//! - `GET /v1/users/{id}` and `GET /v1/teams/{id}/memberships`: the development identity, for
-//!   job-actions' role lookup (server key only, as on Appwrite).
+//! - `GET /v1/users/{id}` and `GET /v1/teams/{id}/memberships`: the development identity (or
+//!   users), for job-actions' role lookup (server key only, as on Appwrite).
+//! - `GET /v1/realtime`: Appwrite's Realtime WebSocket (`crate::realtime`).
+//! - `/v1/account…`: sign-in for development users (`crate::account`), when configured.
+//! - `GET /v1/dev/stats` (server key only): executions per function, store calls per function
+//!   and Realtime counters, for tests and `scripts/bench`.
 //! - `GET /jobs`, `/jobs/:id`, `/assets/*`, `/config.js`: the dashboard.
 //!
 //! Callers without `X-Appwrite-Key` act as the development identity (the dev server binds
-//! loopback only by default); with the key they act as a server, which is how workers call hooks.
+//! loopback only by default), or, with `JOBS_DEV_USERS`, as the user of their session cookie
+//! (a guest without one); with the key they act as a server, which is how workers call hooks.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -23,9 +28,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
+use crate::account::Accounts;
 use crate::config::{DevConfig, DevUser};
 use crate::dashboard;
 use crate::host::Hosted;
+use crate::realtime::{Hub, Identity, StoreCounters};
 
 /// Appwrite's hard limit for synchronous executions.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -184,6 +191,10 @@ pub struct Gateway {
     counter: std::sync::atomic::AtomicU64,
     /// The local project webhook, when configured (`crate::webhook`).
     webhook: std::sync::OnceLock<crate::webhook::Webhook>,
+    accounts: Accounts,
+    realtime: std::sync::OnceLock<(Arc<Hub>, Arc<StoreCounters>)>,
+    /// Executions started per function id.
+    started: Mutex<HashMap<String, u64>>,
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -194,6 +205,7 @@ impl Gateway {
         functions: HashMap<String, Arc<Hosted>>,
         logs_dir: PathBuf,
     ) -> Gateway {
+        let config_for_accounts = config.clone();
         Gateway {
             config,
             functions,
@@ -202,6 +214,9 @@ impl Gateway {
             executions: Mutex::new(VecDeque::new()),
             logs_dir,
             counter: std::sync::atomic::AtomicU64::new(0),
+            accounts: Accounts::new(&config_for_accounts),
+            realtime: std::sync::OnceLock::new(),
+            started: Mutex::new(HashMap::new()),
             webhook: std::sync::OnceLock::new(),
         }
     }
@@ -216,6 +231,37 @@ impl Gateway {
         if let Some(webhook) = self.webhook.get() {
             webhook.emit(action, doc);
         }
+    }
+
+    /// Connects the Realtime hub and the store counters the hosted functions write through.
+    pub fn attach_realtime(&self, hub: Arc<Hub>, counters: Arc<StoreCounters>) {
+        let _ = self.realtime.set((hub, counters));
+    }
+
+    /// Who a browser request is: the dev identity, or with development users the user of the
+    /// session cookie (a guest without one).
+    pub fn identity(&self, cookie: Option<&str>) -> Identity {
+        if self.accounts.enabled() {
+            return self.accounts.identity(cookie);
+        }
+        let user = self.config.current_user();
+        Identity {
+            roles: user.roles(),
+            account: Some(user_document(user)),
+        }
+    }
+
+    /// Counters for tests and benchmarks: executions and store calls per function, Realtime.
+    pub fn stats(&self) -> Value {
+        let executions: serde_json::Map<String, Value> = lock(&self.started)
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let (store, realtime) = match self.realtime.get() {
+            Some((hub, counters)) => (counters.snapshot(), hub.stats()),
+            None => (json!({}), json!({})),
+        };
+        json!({"executions": executions, "store": store, "realtime": realtime})
     }
 
     /// Registers a function implemented by the dev server (server key only).
@@ -250,6 +296,7 @@ impl Gateway {
         self: &Arc<Self>,
         function_id: &str,
         caller: Caller,
+        who: &Identity,
         req: ExecRequest,
     ) -> Result<(u16, Value), AwError> {
         let internal = lock(&self.internal).get(function_id).cloned();
@@ -279,15 +326,17 @@ impl Gateway {
                 .as_ref()
                 .map(|h| h.spec.execute.clone())
                 .unwrap_or_default();
-            let roles = self.config.current_user().roles();
-            if !may_execute(&execute, &roles) {
+            if !may_execute(&execute, &who.roles) {
                 return Err(AwError::new(
                     401,
                     "user_unauthorized",
-                    format!("The current user is not authorized to perform the requested action: `{function_id}` lets only [{}] execute it; the caller holds [{}].", execute.join(", "), roles.join(", ")),
+                    format!("The current user is not authorized to perform the requested action: `{function_id}` lets only [{}] execute it; the caller holds [{}].", execute.join(", "), who.roles.join(", ")),
                 ));
             }
         }
+        *lock(&self.started)
+            .entry(function_id.to_owned())
+            .or_default() += 1;
         let id = self.execution_id();
         let trigger = if caller == Caller::Schedule {
             "schedule"
@@ -321,7 +370,11 @@ impl Gateway {
         }
         let hosted = hosted.expect("checked above");
         let user = if caller == Caller::User {
-            Some(self.config.user_id.clone())
+            who.account
+                .as_ref()
+                .and_then(|a| a.get("$id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
         } else {
             None
         };
@@ -478,6 +531,12 @@ impl Gateway {
             .headers()
             .get("x-appwrite-key")
             .map(|v| v.to_str().unwrap_or("").to_owned());
+        let cookie = req
+            .headers()
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let cookie = cookie.as_deref();
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let answer = match (&method, segments.as_slice()) {
             (&Method::POST, ["v1", "functions", function_id, "executions"]) => {
@@ -495,8 +554,9 @@ impl Gateway {
                                 )))
                             }
                         };
+                        let who = self.identity(cookie);
                         match ExecRequest::parse(&raw) {
-                            Ok(exec) => self.execute(&function_id, caller, exec).await,
+                            Ok(exec) => self.execute(&function_id, caller, &who, exec).await,
                             Err(e) => Err(e),
                         }
                     }
@@ -525,6 +585,38 @@ impl Gateway {
             (&Method::GET, ["v1", "teams", team_id, "memberships"]) => self
                 .server_only(key.as_deref())
                 .map(|()| (200, self.memberships(team_id))),
+            (&Method::GET, ["v1", "realtime"]) => {
+                let who = self.identity(cookie);
+                return Ok(match self.realtime.get() {
+                    Some((hub, _)) => crate::realtime::upgrade(hub.clone(), req, who),
+                    None => error(&AwError::new(
+                        503,
+                        "general_server_error",
+                        "Realtime is not started.",
+                    )),
+                });
+            }
+            (&Method::GET, ["v1", "dev", "stats"]) => self
+                .server_only(key.as_deref())
+                .map(|()| (200, self.stats())),
+            (&Method::GET, ["v1", "account"]) if self.accounts.enabled() => {
+                return Ok(with_cookies(self.accounts.account(cookie)))
+            }
+            (&Method::POST, ["v1", "account", "sessions", "email"]) if self.accounts.enabled() => {
+                let raw = match Limited::new(req.into_body(), 64 * 1024).collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(_) => Bytes::new(),
+                };
+                return Ok(with_cookies(self.accounts.create_session(cookie, &raw)));
+            }
+            (&Method::GET, ["v1", "account", "sessions", "current"]) if self.accounts.enabled() => {
+                return Ok(with_cookies(self.accounts.current_session(cookie)))
+            }
+            (&Method::DELETE, ["v1", "account", "sessions", "current"])
+                if self.accounts.enabled() =>
+            {
+                return Ok(with_cookies(self.accounts.delete_session(cookie)))
+            }
             (&Method::GET, ["v1", "account"]) => {
                 Ok((200, user_document(self.config.current_user())))
             }
@@ -597,7 +689,7 @@ impl Gateway {
 }
 
 /// A development user as Appwrite's user document (the fields job-actions reads).
-fn user_document(user: &DevUser) -> Value {
+pub fn user_document(user: &DevUser) -> Value {
     json!({
         "$id": user.id, "name": user.name, "email": user.email,
         "labels": user.labels, "status": true,
@@ -619,6 +711,24 @@ fn json_response(status: u16, body: &Value) -> HttpResponse {
 
 fn error(e: &AwError) -> HttpResponse {
     json_response(e.code, &e.body())
+}
+
+/// An Account answer with its `Set-Cookie` headers (a 204 has no body).
+fn with_cookies((status, body, cookies): crate::account::Answer) -> HttpResponse {
+    let mut res = if status == 204 {
+        Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Full::new(Bytes::new()))
+            .expect("static headers are valid")
+    } else {
+        json_response(status, &body)
+    };
+    for cookie in cookies {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(hyper::header::SET_COOKIE, value);
+        }
+    }
+    res
 }
 
 #[cfg(test)]

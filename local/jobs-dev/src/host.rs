@@ -118,12 +118,13 @@ pub struct HostError {
     source: runtime_shim::ServeError,
 }
 
-/// Starts one shim per function that is both in `appwrite.json` and linked into this binary.
+/// Starts one shim per function that is both in `appwrite.json` and linked into this binary;
+/// `store(function_id)` gives each function its view of the store.
 pub async fn start(
     config: &DevConfig,
     specs: &[FunctionSpec],
     linked: &[(&'static str, Handle)],
-    store: StoreFactory,
+    store: &dyn Fn(&str) -> StoreFactory,
     clock: Clock,
     endpoint: &str,
     logs_dir: &Path,
@@ -139,7 +140,7 @@ pub async fn start(
         };
         let vars = variables(config, &spec.id, endpoint);
         let lookup: shared::platform::Lookup = Arc::new(move |name: &str| vars.get(name).cloned());
-        let (store, clock) = (store.clone(), clock.clone());
+        let (store, clock) = (store(&spec.id), clock.clone());
         let secret = crate::config::random_key();
         let shim = runtime_shim::Config {
             listen_addr: [127, 0, 0, 1].into(),

@@ -4,6 +4,7 @@
 //!
 //! [`start`] is what the `jobs-dev` binary and the end-to-end tests call; see `docs/local.md`.
 
+pub mod account;
 pub mod config;
 pub mod cron;
 pub mod dashboard;
@@ -14,6 +15,7 @@ pub mod functions;
 pub mod gateway;
 pub mod host;
 pub mod manifest;
+pub mod realtime;
 pub mod standalone;
 pub mod stuck;
 pub mod webhook;
@@ -130,11 +132,35 @@ pub async fn start_on(config: DevConfig, backend: Backend) -> Result<Dev, StartE
     // loopback even when the front listens on every interface.
     let endpoint = format!("http://127.0.0.1:{}/v1", addr.port());
 
+    // Every function writes through a store that publishes row changes to the Realtime hub
+    // and counts its calls, so tests and benchmarks can say what a dashboard tab costs.
+    let tables = manifest::load_tables(&config.manifest)?;
+    let database = tables
+        .first()
+        .map_or_else(|| "jobmanager".to_owned(), |t| t.database_id.clone());
+    let readers = tables
+        .iter()
+        .map(|t| (t.id.clone(), t.read_roles()))
+        .collect();
+    let hub = Arc::new(realtime::Hub::new(&config.project, &database, readers));
+    let counters = Arc::new(realtime::StoreCounters::default());
+    let wrap = |function: &str| -> host::StoreFactory {
+        let (store, hub, counters) = (store.clone(), hub.clone(), counters.clone());
+        let function = function.to_owned();
+        Arc::new(move || -> Arc<dyn shared::store::JobStore> {
+            Arc::new(realtime::NotifyingStore::new(
+                store(),
+                hub.clone(),
+                counters.clone(),
+                &function,
+            ))
+        })
+    };
     let mut hosted = host::start(
         &config,
         &specs,
         &functions::linked(),
-        store,
+        &wrap,
         clock,
         &endpoint,
         &logs_dir,
@@ -150,6 +176,7 @@ pub async fn start_on(config: DevConfig, backend: Backend) -> Result<Dev, StartE
     if let Some(webhook) = webhook::Webhook::from_config(&config, &endpoint) {
         gateway.set_webhook(webhook);
     }
+    gateway.attach_realtime(hub, counters);
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(accept(
         listener,
@@ -197,8 +224,10 @@ async fn accept(listener: TcpListener, gateway: Arc<Gateway>, mut stop: watch::R
                     Ok::<_, Infallible>(gateway.route(req).await.unwrap_or_else(|e| match e {}))
                 }
             });
+            // Upgrades: `/v1/realtime` is a WebSocket.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
                 .await;
         });
     }

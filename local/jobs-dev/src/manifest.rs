@@ -21,10 +21,34 @@ fn default_timeout() -> u64 {
     15
 }
 
+/// A table of `appwrite.json`: who may read its rows (the Realtime endpoint filters by it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TableSpec {
+    #[serde(rename = "$id")]
+    pub id: String,
+    #[serde(rename = "databaseId", default)]
+    pub database_id: String,
+    #[serde(rename = "$permissions", default)]
+    pub permissions: Vec<String>,
+}
+
+impl TableSpec {
+    /// The roles of its `read("…")` permissions, e.g. `team:jobs-viewers`.
+    pub fn read_roles(&self) -> Vec<String> {
+        self.permissions
+            .iter()
+            .filter_map(|p| p.strip_prefix("read(\"")?.strip_suffix("\")"))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Manifest {
     #[serde(default)]
     functions: Vec<FunctionSpec>,
+    #[serde(default)]
+    tables: Vec<TableSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +78,20 @@ pub fn load(path: &Path) -> Result<Vec<FunctionSpec>, ManifestError> {
 
 pub fn parse(text: &str) -> Result<Vec<FunctionSpec>, serde_json::Error> {
     Ok(serde_json::from_str::<Manifest>(text)?.functions)
+}
+
+/// The tables of the manifest at `path`.
+pub fn load_tables(path: &Path) -> Result<Vec<TableSpec>, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str::<Manifest>(&text)
+        .map(|m| m.tables)
+        .map_err(|source| ManifestError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// A function's CRON, read as Appwrite reads it (five fields, day-of-week 0 and 7 both Sunday;

@@ -933,6 +933,40 @@ fn encode_job(job: &Job) -> Value {
     Value::Object(m)
 }
 
+/// A job as its `jobs` row reads (every column plus `$id`), e.g. the payload a Realtime event
+/// carries; the dev server's Realtime endpoint publishes this so the dashboard sees one shape.
+pub fn job_row(job: &Job) -> Value {
+    let mut row = encode_job(job);
+    row["$id"] = json!(job.id);
+    row
+}
+
+/// [`job_row`] with `events` (the entries written with this change) in its `pendingLog`
+/// outbox, encoded as the store encodes them (a created entry's row id is the job id).
+pub fn job_row_with_log(job: &Job, events: &[JobEvent]) -> Value {
+    let mut row = job_row(job);
+    let pending: Vec<Pending> = events
+        .iter()
+        .map(|e| {
+            let id = if e.kind == EventKind::Created {
+                job.id.clone()
+            } else {
+                e.id.clone()
+            };
+            Pending::new(e, job.rev, id)
+        })
+        .collect();
+    row["pendingLog"] = encode_pending(&pending);
+    row
+}
+
+/// A log entry as its `job_events` row reads (with `$id`), for the same purpose as [`job_row`].
+pub fn event_row(event: &JobEvent, rev: u64) -> Value {
+    let mut row = encode_event(event, rev);
+    row["$id"] = json!(event.id);
+    row
+}
+
 /// Only the columns that changed (a partial update, appwrite-notes: Row endpoints): smaller
 /// requests, and a column we do not touch is never rewritten from a stale copy.
 fn diff(old: &Job, new: &Job) -> Map<String, Value> {

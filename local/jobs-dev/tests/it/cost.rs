@@ -29,8 +29,10 @@ fn a_reduced_day_costs_less_than_the_naive_integration_and_a_campaign_about_a_hu
     // A campaign: start, one report per percent (20 reports of 5 %), complete.
     let campaigns = &parts[0];
     assert_eq!(campaigns.executions, 2 * (1 + 20 + 1), "{campaigns:?}");
+    // Two requests per report, plus the outbox cut of the log (one per ~10 entries): each report
+    // brings a new message, which joins the log in the report's own write (issue 18).
     assert!(
-        campaigns.requests <= 2 * campaigns.executions,
+        campaigns.requests <= 2 * campaigns.executions + campaigns.executions / 10,
         "{campaigns:?}"
     );
     // The dashboard's summary is one request where the naive one is 24.

@@ -2,6 +2,7 @@
 //! over HTTP exactly as workers (hooks, with the server key) and the dashboard (the action API,
 //! as the development identity) drive it.
 
+mod accounts;
 mod captured;
 mod cost;
 mod forward;

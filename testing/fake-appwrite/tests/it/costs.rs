@@ -116,6 +116,14 @@ fn every_use_case_stays_within_its_appwrite_request_budget() {
         Some(1),
         &mut |s| progress(s, 20, &id, 5),
     );
+    measure(
+        "hook: progress with a new message (percent moved: written; the message's log entry rides in the same write)",
+        Some(2),
+        &mut |s| {
+            let body = json!({"event": "progress", "jobId": id, "percent": 6, "message": "60/1000 emails sent"});
+            hook(s, 30, body);
+        },
+    );
     let heartbeat = |s: Arc<dyn JobStore>, ms: i64, id: &str| {
         hook(s, ms, with_run(json!({"event": "heartbeat", "jobId": id})));
     };

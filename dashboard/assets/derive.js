@@ -1,0 +1,97 @@
+// What the dashboard shows about a job that is not stored: duration, ETA and the actions the
+// state machine allows, computed here for every job whatever its source (the action API's
+// answer or a Realtime row), and the conversion of a raw `jobs` / `job_events` row (as a
+// Realtime event carries it) into the API's shape. The Rust originals are `Job::duration_ms`,
+// `Job::eta_ms` (shared/src/job.rs) and `view::actions` (functions/job-actions/src/view.rs);
+// `testing/browser/derive.test.mjs` checks this file against the API's answers.
+
+export const ACTIVE = ["QUEUED", "RUNNING", "PAUSED"];
+export const FINAL = ["COMPLETED", "FAILED", "CANCELLED"];
+
+/** The same instant as the API writes it: RFC 3339 UTC with milliseconds (`…:05.000Z`). */
+export function iso(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? String(value) : new Date(t).toISOString();
+}
+
+/** A JSON column as stored (`{"v":1,"data":…}` text, docs/appwrite-store.md) to its value. */
+export function unwrap(value) {
+  if (typeof value !== "string") return value === undefined ? null : value;
+  try {
+    const parsed = JSON.parse(value);
+    return parsed && typeof parsed === "object" && "data" in parsed ? parsed.data : parsed;
+  } catch (e) {
+    return null;
+  }
+}
+
+const TIMES = ["startedAt", "updatedAt", "completedAt", "createdAt", "heartbeatAt"];
+/** Columns that exist only for the store (revision bookkeeping, the log outbox). */
+const STORE_ONLY = ["pendingLog", "$sequence", "$permissions", "$databaseId", "$tableId", "$collectionId", "$createdAt", "$updatedAt"];
+
+/** A `jobs` row to the API's job fields (before `derive`). */
+export function fromRow(row) {
+  const job = {};
+  for (const [k, v] of Object.entries(row)) if (!STORE_ONLY.includes(k)) job[k] = v;
+  for (const k of TIMES) if (k in job) job[k] = iso(job[k]);
+  job.metadata = unwrap(row.metadata) || {};
+  job.result = unwrap(row.result);
+  job.checkpoint = unwrap(row.checkpoint);
+  return job;
+}
+
+/** A `job_events` row to the API's event shape. */
+export function fromEventRow(row) {
+  return {
+    $id: row.eventId || row.$id,
+    jobId: row.jobId,
+    at: iso(row.at),
+    kind: row.kind,
+    actor: row.actor,
+    message: row.message ?? null,
+    fromStatus: row.fromStatus ?? null,
+    toStatus: row.toStatus ?? null,
+    details: unwrap(row.details) || {},
+  };
+}
+
+/**
+ * The log entries a `jobs` row carries in its `pendingLog` outbox (the newest ones, written with
+ * the change; docs/appwrite-store.md), in the API's event shape: on Appwrite they reach
+ * `job_events` only when the outbox is cut, so a live log reads them from the row's event.
+ */
+export function pendingEntries(row) {
+  const list = unwrap(row.pendingLog);
+  return Array.isArray(list) ? list.map(fromEventRow) : [];
+}
+
+export function durationMs(job, now = Date.now()) {
+  if (!job.startedAt) return null;
+  const end = job.completedAt ? Date.parse(job.completedAt) : now;
+  return Math.max(0, end - Date.parse(job.startedAt));
+}
+
+export function etaMs(job, now = Date.now()) {
+  if (job.status !== "RUNNING" || !(job.progress > 0) || job.progress >= 100) return null;
+  const elapsed = durationMs(job, now);
+  if (elapsed === null) return null;
+  // Integer arithmetic as in Rust (`elapsed * (100 - p) / p`).
+  return Math.trunc((elapsed * (100 - job.progress)) / job.progress);
+}
+
+/** The state machine's legal actions (shared/src/job.rs `transition`), plus retry of a failed or cancelled job. */
+export function legalActions(status) {
+  return {
+    QUEUED: ["pause", "cancel"],
+    RUNNING: ["pause", "cancel"],
+    PAUSED: ["resume", "cancel"],
+    FAILED: ["retry"],
+    CANCELLED: ["retry"],
+  }[status] || [];
+}
+
+/** The job with its derived fields for a caller who may (`canAct`) or may not act. */
+export function derive(job, canAct, now = Date.now()) {
+  return { ...job, durationMs: durationMs(job, now), etaMs: etaMs(job, now), actions: canAct ? legalActions(job.status) : [] };
+}

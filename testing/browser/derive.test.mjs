@@ -1,0 +1,85 @@
+// The dashboard computes duration, ETA and legal actions itself (dashboard/assets/derive.js) for
+// jobs from both of its sources: the action API's answer and a Realtime row. This checks, for a
+// job in every status, that a Realtime row turned into a job by derive.js equals the API's own
+// view of it, derived fields included.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, openBrowser, worker, action, eventually } from "./harness.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await openBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("a Realtime row through derive.js equals the API's view of the job in every status", async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/jobs`);
+  // Collect every row event in the page, as the dashboard receives them.
+  await page.evaluate(async () => {
+    window.__rows = {};
+    const ws = new WebSocket(`ws://${location.host}/v1/realtime?project=jobmanager&channels[]=tablesdb.jobmanager.tables.jobs.rows`);
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      if (m.type === "event") window.__rows[m.data.payload.$id] = m.data.payload;
+    };
+    await new Promise((r) => (ws.onopen = r));
+  });
+  const running = await worker(server.url, "CAMPAIGN_RUN", "derive-running", { total: 200, metadata: { campaign: "Spring" } });
+  await running.progress({ done: 50, message: "50/200" });
+  const paused = await worker(server.url, "BULK_VERIFY", "derive-paused", { total: 10 });
+  await action(server.url, "POST", `/v1/jobs/${paused.jobId}/pause`, { reason: "checking" });
+  const queued = await worker(server.url, "BULK_VERIFY", "derive-queued", { total: 10 });
+  await action(server.url, "POST", `/v1/jobs/${queued.jobId}/pause`, {});
+  await action(server.url, "POST", `/v1/jobs/${queued.jobId}/resume`, {});
+  const completed = await worker(server.url, "BULK_VERIFY", "derive-completed", { total: 10 });
+  await completed.complete({ result: { valid: 9, invalid: 1 } });
+  const failed = await worker(server.url, "SQS_POLL", "derive-failed");
+  await failed.fail("queue gone");
+  const cancelled = await worker(server.url, "METRICS_FETCH", "derive-cancelled");
+  await action(server.url, "POST", `/v1/jobs/${cancelled.jobId}/cancel`, { reason: "not needed" });
+
+  const jobs = [running, paused, queued, completed, failed, cancelled];
+  const seen = new Set();
+  for (const { jobId } of jobs) {
+    const api = (await action(server.url, "GET", `/v1/jobs/${jobId}`)).body.job;
+    const rev = api.rev;
+    const mine = await eventually(
+      () => page.evaluate(async ([id, rev]) => {
+        const row = window.__rows[id];
+        if (!row || row.rev !== rev) return false;
+        const { derive, fromRow } = await import("/assets/derive.js");
+        return derive(fromRow(row), true, Date.now());
+      }, [jobId, rev]),
+      10000,
+      `the row of ${jobId}`,
+    );
+    seen.add(api.status);
+    // The entries the row carries in its outbox are the log's entries, in the API's shape.
+    const apiEvents = (await action(server.url, "GET", `/v1/jobs/${jobId}`)).body.events;
+    const pending = await page.evaluate(async (id) => {
+      const { pendingEntries } = await import("/assets/derive.js");
+      return pendingEntries(window.__rows[id]);
+    }, jobId);
+    assert.ok(pending.length > 0, `${api.status}: the last change's entries ride in the row`);
+    for (const entry of pending) assert.deepEqual(entry, apiEvents.find((e) => e.$id === entry.$id), `${api.status} entry ${entry.kind}`);
+    for (const key of Object.keys(api)) {
+      if (key === "durationMs" || key === "etaMs" || key === "control") continue;
+      assert.deepEqual(mine[key], api[key], `${api.status} ${key}`);
+    }
+    assert.deepEqual(mine.actions, api.actions, `${api.status} actions`);
+    // Duration and ETA of an unfinished job grow with the clock: equal up to the seconds between
+    // the API's answer and ours; a finished job's are exact.
+    const slack = api.completedAt ? 0 : 5000;
+    for (const key of ["durationMs", "etaMs"]) {
+      if (api[key] === null) assert.equal(mine[key], null, `${api.status} ${key}`);
+      else assert.ok(Math.abs(mine[key] - api[key]) <= slack * (key === "etaMs" ? 4 : 1), `${api.status} ${key}: ${mine[key]} vs ${api[key]}`);
+    }
+  }
+  assert.deepEqual([...seen].sort(), ["CANCELLED", "COMPLETED", "FAILED", "PAUSED", "QUEUED", "RUNNING"]);
+});
