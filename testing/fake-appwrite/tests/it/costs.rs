@@ -121,7 +121,7 @@ fn every_use_case_stays_within_its_appwrite_request_budget() {
         Some(2),
         &mut |s| {
             let body = json!({"event": "progress", "jobId": id, "percent": 6, "message": "60/1000 emails sent"});
-            hook(s, 30, body);
+            hook(s, 30, with_run(body));
         },
     );
     let heartbeat = |s: Arc<dyn JobStore>, ms: i64, id: &str| {
