@@ -10,6 +10,7 @@
 mod capture;
 pub mod config;
 mod logs;
+mod pool;
 pub mod protocol;
 mod server;
 

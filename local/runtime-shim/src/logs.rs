@@ -8,16 +8,15 @@
 //! symlinked `/mnt/logs` still works) and down into the configured directory. The id part is
 //! always sanitised first (see `protocol::sanitize_log_id`), so the walk is ours alone.
 //!
-//! `end()` does synchronous file IO, and file creation in one directory is serialised by the
-//! kernel (the directory's lock) whoever calls it. So one dedicated writer thread per sink
-//! does all of it, back to back: no threads spinning on the directory lock, no async worker
-//! ever blocked. [`LogSink::end`] hands a finished logger over and waits (it is called from
-//! blocking threads), because the executor reads the files as soon as the response arrives.
+//! `end()` does synchronous file IO; it runs on the handler's pool thread (`pool.rs`), never on
+//! an async worker. An earlier design funnelled every `end()` through one writer thread, on the
+//! theory that file creation in one directory is serialised by the kernel anyway; measured, the
+//! handoff to and from that thread cost two futex calls and two context switches per request
+//! and the shim fell behind the official runtime with logging on (docs/runtime.md).
 
 use openruntimes::Logger;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 /// The directory `openruntimes::Logger::end` always writes under.
 const LOGGER_ROOT: &str = "/mnt/logs";
@@ -27,14 +26,9 @@ const LOGGER_ROOT: &str = "/mnt/logs";
 pub struct LogSink {
     /// Prepended to the sanitised id so `/mnt/logs/{prefix}{id}_logs.log` lands in `logs_dir`.
     prefix: String,
-    /// The writer thread's queue; it exits when the last sink clone is dropped. `None` when
-    /// `/mnt/logs` cannot exist here (a laptop without root): log files are then skipped.
-    jobs: Option<mpsc::Sender<Job>>,
-}
-
-struct Job {
-    logger: Logger,
-    written: mpsc::SyncSender<()>,
+    /// False when `/mnt/logs` cannot exist here (a laptop without root): log files are then
+    /// skipped.
+    enabled: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +42,6 @@ pub enum LogsDirError {
     LoggerRoot { source: io::Error },
     #[error("the logs directory {path} is not valid UTF-8")]
     NotUtf8 { path: PathBuf },
-    #[error("cannot start the log writer thread: {0}")]
-    Writer(io::Error),
 }
 
 impl LogSink {
@@ -72,7 +64,7 @@ impl LogSink {
             );
             return Ok(LogSink {
                 prefix: String::new(),
-                jobs: None,
+                enabled: false,
             });
         }
         let canonical = |path: &Path| {
@@ -95,19 +87,9 @@ impl LogSink {
                 .trim_start_matches('/');
             format!("{up}{down}/")
         };
-        let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("opr-log-writer".into())
-            .spawn(move || {
-                for job in queue {
-                    job.logger.end();
-                    let _ = job.written.send(());
-                }
-            })
-            .map_err(LogsDirError::Writer)?;
         Ok(LogSink {
             prefix,
-            jobs: Some(jobs),
+            enabled: true,
         })
     }
 
@@ -115,19 +97,11 @@ impl LogSink {
     /// directory (both files are created even when empty, as the executor reads both).
     /// `id` must already be sanitised.
     pub fn end(&self, logger: &Logger, id: &str) {
-        let Some(jobs) = &self.jobs else { return };
+        if !self.enabled {
+            return;
+        }
         let mut writer = logger.clone();
         writer.id = format!("{}{}", self.prefix, id);
-        let (written, wait) = mpsc::sync_channel(1);
-        match jobs.send(Job {
-            logger: writer,
-            written,
-        }) {
-            Ok(()) => {
-                let _ = wait.recv();
-            }
-            // The writer thread is gone (it cannot panic, but stay correct): write here.
-            Err(mpsc::SendError(job)) => job.logger.end(),
-        }
+        writer.end();
     }
 }

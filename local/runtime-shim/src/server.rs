@@ -3,13 +3,14 @@
 //! → URL → body → handler → response, the official order), and graceful shutdown.
 //!
 //! The handler and everything that does synchronous IO (native capture, log files) run on
-//! tokio's blocking pool, so async workers only parse and write HTTP. That is why logging
+//! the handler pool (`pool.rs`), so async workers only parse and write HTTP. That is why logging
 //! costs us little while the official runtime, which creates its log files on the worker
 //! threads, drops to ~1.5k req/s with logging on.
 
 use crate::capture::{self, Session};
 use crate::config::Config;
 use crate::logs::{LogSink, LogsDirError};
+use crate::pool::Pool;
 use crate::protocol::{self, MAX_BODY_BYTES};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -155,6 +156,7 @@ impl Server {
             logs,
             timings_path: config.telemetry_dir.join("timings.txt"),
             config,
+            pool: Pool::default(),
         });
         tokio::spawn(async move {
             accept_loop(listener, shared, stop_rx).await;
@@ -194,6 +196,7 @@ struct Shared {
     config: Config,
     logs: LogSink,
     timings_path: PathBuf,
+    pool: Pool,
 }
 
 /// Counts open connections so shutdown can wait for them.
@@ -370,24 +373,36 @@ async fn handle(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Ok(protocol::plain(500, protocol::BODY_TOO_LARGE));
         }
-        Err(_) => return Ok(invocation.fail_off_thread(protocol::BODY_READ_ERROR).await),
+        Err(_) => {
+            return Ok(invocation
+                .fail_off_thread(&shared.pool, protocol::BODY_READ_ERROR)
+                .await)
+        }
     }
 
     let handler = Arc::clone(&shared.handler);
-    let task = tokio::task::spawn_blocking({
+    let task = shared.pool.run({
         let invocation = Arc::clone(&invocation);
         move || invocation.run(&handler, context)
     });
     let joined = match timeout {
         Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), task).await {
             Ok(joined) => joined,
-            Err(_) => return Ok(invocation.give_up_off_thread(protocol::TIMED_OUT).await),
+            Err(_) => {
+                return Ok(invocation
+                    .give_up_off_thread(&shared.pool, protocol::TIMED_OUT)
+                    .await)
+            }
         },
         None => task.await,
     };
     Ok(match joined {
-        Ok(response) => response,
-        Err(_) => invocation.give_up_off_thread(protocol::JOIN_ERROR).await,
+        Some(response) => response,
+        None => {
+            invocation
+                .give_up_off_thread(&shared.pool, protocol::JOIN_ERROR)
+                .await
+        }
     })
 }
 
@@ -492,18 +507,26 @@ impl Invocation {
 
     /// The handler did not answer in time (or its task died): log why, write the files off
     /// the async thread, answer 500 with an empty body as the official runtime does.
-    async fn give_up_off_thread(self: &Arc<Self>, error: &'static str) -> Response<Full<Bytes>> {
+    async fn give_up_off_thread(
+        self: &Arc<Self>,
+        pool: &Pool,
+        error: &'static str,
+    ) -> Response<Full<Bytes>> {
         let this = Arc::clone(self);
-        let _ = tokio::task::spawn_blocking(move || this.finish(Some(error))).await;
+        let _ = pool.run(move || this.finish(Some(error))).await;
         let output = openruntimes::ContextResponse::new().text("", Some(500), None);
         protocol::build_response(output, &self.log_id_header)
             .unwrap_or_else(|_| self.internal_error())
     }
 
     /// An error before the handler ran (unreadable body): logged, 500 with the log id.
-    async fn fail_off_thread(self: &Arc<Self>, error: &'static str) -> Response<Full<Bytes>> {
+    async fn fail_off_thread(
+        self: &Arc<Self>,
+        pool: &Pool,
+        error: &'static str,
+    ) -> Response<Full<Bytes>> {
         let this = Arc::clone(self);
-        let _ = tokio::task::spawn_blocking(move || this.finish(Some(error))).await;
+        let _ = pool.run(move || this.finish(Some(error))).await;
         self.internal_error()
     }
 
