@@ -19,12 +19,14 @@
 //! a session is open run uncaptured as in the official runtime; anything they print during
 //! the session is attributed to the session's request. Finishing never waits unboundedly: if a
 //! child process inherited the pipe and keeps it open, we stop waiting for EOF after
-//! [`DRAIN_GRACE`] and keep what was read; the detached drainer exits when the child does.
+//! [`DRAIN_GRACE`] and keep what was read; the drainer (a thread of
+//! the capture pool) is free again when the child exits.
 #![allow(unsafe_code)]
 
+use crate::pool::Pool;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Per-stream cap on what is kept from one invocation (log entries are cut at 8000 chars anyway).
@@ -123,12 +125,15 @@ impl Session {
         let (done_tx, done) = mpsc::sync_channel(1);
         let drainer_buffers = Arc::clone(&buffers);
         let (out_read, err_read) = (out.read, err.read);
-        let spawned = std::thread::Builder::new()
-            .name("opr-capture".into())
-            .spawn(move || {
+        // A drainer from a pool rather than a new thread per session: starting a thread
+        // (clone, stack mmap) cost more than the rest of a short handler's capture.
+        static DRAINERS: OnceLock<Pool> = OnceLock::new();
+        let spawned = DRAINERS
+            .get_or_init(|| Pool::new("opr-capture"))
+            .execute(Box::new(move || {
                 drain(out_read, err_read, &drainer_buffers);
                 let _ = done_tx.send(());
-            });
+            }));
         if spawned.is_err() {
             restore(saved_stdout, saved_stderr);
             close_all(&[out_read, err_read]);

@@ -27,11 +27,12 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// How many times a thread that just finished a job yields before it parks.
 const YIELDS: u32 = 3;
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
-/// A grow-on-demand pool of handler threads. Cheap to clone.
-#[derive(Clone, Default)]
+/// A grow-on-demand pool of threads. Cheap to clone.
+#[derive(Clone)]
 pub struct Pool {
+    name: &'static str,
     idle: Arc<Mutex<Vec<Arc<Worker>>>>,
 }
 
@@ -43,6 +44,14 @@ struct Worker {
 }
 
 impl Pool {
+    /// An empty pool whose threads are called `name`.
+    pub fn new(name: &'static str) -> Pool {
+        Pool {
+            name,
+            idle: Arc::default(),
+        }
+    }
+
     /// Runs `job` on a pool thread and waits for its result without blocking the async
     /// worker. `None` when no thread could be started or the job died without an answer.
     pub async fn run<T: Send + 'static>(
@@ -57,7 +66,9 @@ impl Pool {
         answered.await.ok()
     }
 
-    fn execute(&self, job: Job) -> std::io::Result<()> {
+    /// Runs `job` on an idle thread, or a new one when none is idle; errors only when the OS
+    /// refuses a new thread.
+    pub fn execute(&self, job: Job) -> std::io::Result<()> {
         let idle = lock(&self.idle).pop();
         let Some(worker) = idle else {
             return self.start(job);
@@ -74,7 +85,7 @@ impl Pool {
     fn start(&self, first: Job) -> std::io::Result<()> {
         let idle = Arc::clone(&self.idle);
         thread::Builder::new()
-            .name("opr-handler".into())
+            .name(self.name.into())
             .spawn(move || {
                 let worker = Arc::new(Worker {
                     thread: thread::current(),
@@ -83,7 +94,8 @@ impl Pool {
                 });
                 first();
                 lock(&idle).push(Arc::clone(&worker));
-                while let Some(job) = worker.next_job(&idle) {
+                let mut yields = YIELDS;
+                while let Some(job) = worker.next_job(&idle, &mut yields) {
                     job();
                     lock(&idle).push(Arc::clone(&worker));
                 }
@@ -95,13 +107,18 @@ impl Pool {
 impl Worker {
     /// Waits (on the idle stack) for the next job; `None` once KEEP_ALIVE has passed without
     /// one and the thread has taken itself off the stack.
-    fn next_job(self: &Arc<Self>, idle: &Mutex<Vec<Arc<Worker>>>) -> Option<Job> {
-        for _ in 0..YIELDS {
+    /// `yields` adapts: back to [`YIELDS`] when yielding found a job, one less (down to 1)
+    /// when it did not, so a thread whose jobs come slowly (handlers writing log files) stops
+    /// paying for context switches that bring nothing.
+    fn next_job(self: &Arc<Self>, idle: &Mutex<Vec<Arc<Worker>>>, yields: &mut u32) -> Option<Job> {
+        for _ in 0..*yields {
             if let Some(job) = self.take() {
+                *yields = YIELDS;
                 return Some(job);
             }
             thread::yield_now();
         }
+        *yields = yields.saturating_sub(1).max(1);
         let since = Instant::now();
         loop {
             self.parked.store(true, Ordering::SeqCst);
@@ -145,7 +162,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_job_runs_once_and_answers() {
-        let pool = Pool::default();
+        let pool = Pool::new("test");
         let mut answers = Vec::new();
         for i in 0..2_000u32 {
             let pool = pool.clone();
@@ -158,7 +175,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_blocked_job_does_not_hold_up_the_next() {
-        let pool = Pool::default();
+        let pool = Pool::new("test");
         let (release, blocked) = std::sync::mpsc::channel::<()>();
         let first = tokio::spawn({
             let pool = pool.clone();
@@ -172,7 +189,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_that_panics_answers_none_and_the_pool_goes_on() {
-        let pool = Pool::default();
+        let pool = Pool::new("test");
         assert_eq!(pool.run(|| -> u8 { panic!("boom") }).await, None);
         assert_eq!(pool.run(|| 1).await, Some(1));
     }

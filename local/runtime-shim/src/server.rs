@@ -156,7 +156,7 @@ impl Server {
             logs,
             timings_path: config.telemetry_dir.join("timings.txt"),
             config,
-            pool: Pool::default(),
+            pool: Pool::new("opr-handler"),
         });
         tokio::spawn(async move {
             accept_loop(listener, shared, stop_rx).await;
