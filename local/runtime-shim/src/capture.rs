@@ -23,6 +23,7 @@
 //! the capture pool) is free again when the child exits.
 #![allow(unsafe_code)]
 
+use crate::lock;
 use crate::pool::Pool;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -154,10 +155,7 @@ impl Session {
         restore(self.saved_stdout, self.saved_stderr);
         // Restoring closed the last write ends we know of, so the drainer sees EOF and stops.
         let _ = self.done.recv_timeout(DRAIN_GRACE);
-        let captured = match self.buffers.lock() {
-            Ok(mut b) => std::mem::take(&mut *b),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
+        let captured = std::mem::take(&mut *lock(&self.buffers));
         CAPTURING.store(false, Ordering::SeqCst);
         captured
     }

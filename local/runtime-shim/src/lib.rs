@@ -14,6 +14,14 @@ mod pool;
 pub mod protocol;
 mod server;
 
+/// Locks `mutex`, taking over a poisoned one: every value guarded in this crate stays valid
+/// when a holder panics (they are replaced or read whole, never left half-written).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub use config::{Config, ConfigError, InvalidVariable};
 pub use logs::LogsDirError;
 pub use server::{

@@ -17,6 +17,7 @@
 //! the others age out. Threads start on demand, without a cap (a handler waiting on the network
 //! must not hold up the next request), and leave after [`KEEP_ALIVE`] without work.
 
+use crate::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
@@ -148,12 +149,6 @@ impl Worker {
     fn take(&self) -> Option<Job> {
         lock(&self.job).take()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

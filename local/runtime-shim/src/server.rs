@@ -9,6 +9,7 @@
 
 use crate::capture::{self, Session};
 use crate::config::Config;
+use crate::lock;
 use crate::logs::{LogSink, LogsDirError};
 use crate::pool::Pool;
 use crate::protocol::{self, MAX_BODY_BYTES};
@@ -540,12 +541,6 @@ impl Invocation {
         }
         response
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Silences panics raised inside handlers (they are logged as one error entry instead), and
