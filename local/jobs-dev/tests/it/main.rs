@@ -133,6 +133,20 @@ impl App {
         answer
     }
 
+    /// The execution document `id` of `function`, read with the server key.
+    fn execution(&self, function: &str, id: &str) -> Value {
+        self.http
+            .get(format!(
+                "{}/v1/functions/{function}/executions/{id}",
+                self.url
+            ))
+            .header("x-appwrite-key", KEY)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
     fn action(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
         self.call("job-actions", false, method, path, body)
     }
@@ -296,19 +310,9 @@ fn async_executions_answer_202_and_can_be_read_back() {
     let execution: Value = res.json().unwrap();
     assert_eq!(execution["status"], "waiting");
     let id = execution["$id"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let doc: Value = app
-            .http
-            .get(format!(
-                "{}/v1/functions/hook-campaign-run/executions/{id}",
-                app.url
-            ))
-            .header("x-appwrite-key", KEY)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let doc = app.execution("hook-campaign-run", id);
         if doc["status"] == "completed" {
             assert!(doc["responseStatusCode"].as_u64().unwrap() < 300);
             break;

@@ -180,17 +180,7 @@ fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_by_the_event_no
     // Failed by the execution's event: after the execution ended (as Appwrite records it,
     // `$updatedAt`), by the observer, long before any stall threshold. How soon is a figure,
     // printed here and measured in benchmarks, never asserted: it depends on the machine.
-    let doc: Value = app
-        .http
-        .get(format!(
-            "{}/v1/functions/demo-stuck-worker/executions/{execution}",
-            app.url
-        ))
-        .header("x-appwrite-key", KEY)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let doc = app.execution("demo-stuck-worker", &execution);
     assert_eq!(doc["status"], "failed", "{doc}");
     let ended = chrono::DateTime::parse_from_rfc3339(doc["$updatedAt"].as_str().unwrap()).unwrap();
     let failed =
