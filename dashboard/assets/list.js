@@ -76,7 +76,9 @@ function before(a, b) {
   if (aActive !== bActive) return aActive ? -1 : 1;
   const ka = aActive ? a.createdAt || "" : a.completedAt || "";
   const kb = bActive ? b.createdAt || "" : b.completedAt || "";
-  return ka < kb ? 1 : ka > kb ? -1 : 0;
+  if (ka !== kb) return ka < kb ? 1 : -1;
+  // The server's tie-break (newest first, then id descending), so ties sort as it pages them.
+  return a.$id < b.$id ? 1 : a.$id > b.$id ? -1 : 0;
 }
 
 export function renderList(main, role, { base, summary, search }) {
@@ -214,10 +216,13 @@ export function renderList(main, role, { base, summary, search }) {
       state.rows.delete(job.$id);
       return;
     }
-    // A finished job older than every loaded finished one belongs to an unloaded page.
-    const finishedKeys = [...state.jobs.values()].filter((j) => !ACTIVE.includes(j.status)).map((j) => j.completedAt || "");
-    const oldest = finishedKeys.length ? finishedKeys.reduce((a, b) => (a < b ? a : b)) : null;
-    if (!known && state.cursor && !ACTIVE.includes(job.status) && oldest !== null && (job.completedAt || "") < oldest) return;
+    // A finished job that sorts after every loaded finished one belongs to an unloaded page
+    // (jobs finished in the same millisecond as the last loaded one too: ties go by id).
+    if (!known && state.cursor && !ACTIVE.includes(job.status)) {
+      const finished = [...state.jobs.values()].filter((j) => !ACTIVE.includes(j.status));
+      const last = finished.length ? finished.reduce((a, b) => (before(a, b) > 0 ? a : b)) : null;
+      if (last && before(job, last) > 0) return;
+    }
     upsert(job);
   }
 
