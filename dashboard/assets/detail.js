@@ -176,10 +176,14 @@ export function renderDetail(main, id, role, { base }) {
   async function load() {
     try {
       const next = await api.job(id);
+      // The user may have left the view while the answer was on its way: the page is no
+      // longer ours to draw on.
+      if (stopped) return;
       // An answer that left before a Realtime event arrived may be older than what is shown.
       if (data && (next.job.rev ?? 0) < (data.job.rev ?? 0)) return;
       show(next);
     } catch (e) {
+      if (stopped) return;
       if (e.status === 404) main.replaceChildren(el("div", { class: "state empty" }, el("h1", { text: "Job not found" }), el("p", { text: "It may have been removed by retention." }), el("a", { href: base, text: "Back to jobs" })));
       else if (!shown) main.replaceChildren(errorBox(`Could not load the job: ${e.message}`, load));
       else toast(`Refresh failed: ${e.message}`, "error");
