@@ -66,6 +66,9 @@ pub struct ProgressRequest {
     pub job_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done: Option<u64>,
+    /// With a checkpoint: the end of the range this call claims (docs/hooks.md § Exactly once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,9 +272,10 @@ pub struct HookAnswer {
     /// The job's current run, to send back on every later call.
     #[serde(default)]
     pub run: u64,
-    /// Set when the call wrote nothing because it is not the current run (`control: cancel`).
+    /// Set when the call wrote nothing because it is not the current run (`control: cancel`),
+    /// or because it repeats a claim already answered `continue` (`granted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<StopCode>,
+    pub code: Option<AnswerCode>,
     /// Start only: whether this call created the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<bool>,
@@ -296,10 +300,34 @@ impl HookAnswer {
     fn stopped(job: Job, code: StopCode) -> HookAnswer {
         HookAnswer {
             control: Control::Cancel,
-            code: Some(code),
+            code: Some(match code {
+                StopCode::Superseded => AnswerCode::Superseded,
+                StopCode::RunRequired => AnswerCode::RunRequired,
+            }),
             ..HookAnswer::of(job)
         }
     }
+
+    /// The answer to a repeated claim that was answered `continue`: the same answer again, in
+    /// the caller's own run (which may be over: its next call is then answered `superseded`).
+    fn granted(job: Job, run: u64) -> HookAnswer {
+        HookAnswer {
+            control: Control::Continue,
+            run,
+            code: Some(AnswerCode::Granted),
+            ..HookAnswer::of(job)
+        }
+    }
+}
+
+/// Why an answer is not simply the job's control value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerCode {
+    Superseded,
+    RunRequired,
+    /// A repeated claim, answered `continue` again (docs/hooks.md § Exactly once).
+    Granted,
 }
 
 /// Rejects callers that are not servers. `execute: []` in `appwrite.json` already limits
@@ -400,6 +428,9 @@ fn answer(hook: &Hook, ctx: &Context, platform: &Platform) -> Result<(u16, HookA
         Err(Rejection::UseCase(usecase::Error::Stopped { job, code })) => {
             Ok((200, HookAnswer::stopped(*job, code)))
         }
+        Err(Rejection::UseCase(usecase::Error::Granted { job, run })) => {
+            Ok((200, HookAnswer::granted(*job, run)))
+        }
         other => other.map_err(|e| attach_job(store, hook, hint, e)),
     }
 }
@@ -448,7 +479,7 @@ fn run(hook: &Hook, act: &Act, request: HookRequest) -> Result<(u16, HookAnswer)
             return Ok((status, answer));
         }
         HookRequest::Progress(r) => {
-            if r.percent.is_some() && (r.done.is_some() || r.total.is_some()) {
+            if r.percent.is_some() && (r.done.is_some() || r.total.is_some() || r.claimed.is_some()) {
                 return Err(ApiError::invalid(
                     "percent",
                     "give either `percent` or `done` (with `total`), not both",
@@ -470,6 +501,7 @@ fn run(hook: &Hook, act: &Act, request: HookRequest) -> Result<(u16, HookAnswer)
             let progress = usecase::Progress {
                 percent,
                 done: r.done,
+                claimed: r.claimed,
                 total: r.total,
                 message: r.message,
                 checkpoint: r.checkpoint,

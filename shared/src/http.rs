@@ -90,6 +90,8 @@ impl From<usecase::Error> for ApiError {
             // Hooks answer these as 200 (docs/hooks.md § Runs); other callers never run as a run.
             E::Stopped { ref job, code } => ApiError::new(409, code.as_str(), e.to_string())
                 .with_extra(json!({"control": "cancel", "run": job.run})),
+            E::Granted { ref job, run } => ApiError::new(409, "granted", e.to_string())
+                .with_extra(json!({"control": "continue", "run": run, "status": job.status})),
             E::NotRetryable { ref job } => ApiError::new(409, "not_retryable", e.to_string())
                 .with_extra(json!({"status": job.status, "control": job.control()})),
             // 5xx: a stable code the operator looks up in docs/hooks.md § Errors, a neutral

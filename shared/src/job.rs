@@ -339,6 +339,42 @@ pub struct Job {
     /// The execution id the last written hook call carried (the worker's own execution).
     #[serde(default)]
     pub execution_id: Option<String>,
+    /// Claims answered `continue` that their run has not yet shown it received (at most one per
+    /// run, the newest [`MAX_CLAIMS`] runs): a repeat of one is answered `continue` again, and the
+    /// dashboard shows them as in flight. docs/hooks.md § Exactly once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
+}
+
+/// A claim the hook answered `continue`: its run will send `[done, claimed)` and continue from
+/// the claim's checkpoint. Kept until the run makes another call (which proves it had the
+/// answer), so a repeat of the claim (the answer was lost, the worker sent it again) gets the
+/// same answer, even after a resume gave the job to a newer run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    pub run: u64,
+    /// Units the worker had done when it claimed, and the end of the range it claimed.
+    pub done: Option<u64>,
+    pub claimed: Option<u64>,
+    /// [`checkpoint_digest`] of the claim's checkpoint: a repeat carries the same checkpoint.
+    pub checkpoint: String,
+}
+
+/// Claims kept per job; a run older than the newest this many with an unconfirmed claim is
+/// forgotten (its repeat is then answered as superseded).
+pub const MAX_CLAIMS: usize = 8;
+
+/// The most bytes [`MAX_CLAIMS`] claims take as JSON (every number at its largest, the store's
+/// wrapper included), which the `claims` column must hold.
+pub const MAX_CLAIMS_JSON_BYTES: usize = 1_000;
+
+/// A short digest of a checkpoint, to recognise a repeated claim without storing its checkpoint
+/// twice. Keys are sorted (serde_json's map), so equal values have equal digests.
+pub fn checkpoint_digest(checkpoint: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(checkpoint.to_string().as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a worker's call relates to the job's current run, decided by [`Job::fence`] and
@@ -415,6 +451,38 @@ impl Job {
         }
     }
 
+    /// Whether `run` holds an unconfirmed claim with this checkpoint: the call repeats a claim
+    /// that was answered `continue`.
+    pub fn granted(&self, run: u64, checkpoint: &Value) -> bool {
+        let digest = checkpoint_digest(checkpoint);
+        self.claims
+            .iter()
+            .any(|c| c.run == run && c.checkpoint == digest)
+    }
+
+    /// Records `claim` as its run's unconfirmed claim, replacing the run's previous one and
+    /// forgetting the oldest run's beyond [`MAX_CLAIMS`].
+    pub fn grant(&mut self, claim: Claim) {
+        self.claims.retain(|c| c.run != claim.run);
+        self.claims.push(claim);
+        self.claims.sort_by_key(|c| c.run);
+        let excess = self.claims.len().saturating_sub(MAX_CLAIMS);
+        self.claims.drain(..excess);
+    }
+
+    /// Forgets `run`'s claim: the run made a later call, so it had the answer. Whether one was
+    /// held.
+    pub fn release(&mut self, run: u64) -> bool {
+        let before = self.claims.len();
+        self.claims.retain(|c| c.run != run);
+        before != self.claims.len()
+    }
+
+    /// The claim of the current run, if it holds one.
+    pub fn current_claim(&self) -> Option<&Claim> {
+        self.claims.iter().find(|c| c.run == self.run)
+    }
+
     fn unknown_run(&self, run: u64) -> JobError {
         JobError::invalid(
             "run",
@@ -445,6 +513,11 @@ impl Job {
             || (event == Event::Start && matches!(from, JobStatus::Queued | JobStatus::Running))
         {
             self.run += 1;
+        }
+        // The paused run's execution is not the new run's: until the re-triggered worker's first
+        // call, no execution's end may be taken for this run's (the observer matches by it).
+        if event == Event::Resume {
+            self.execution_id = None;
         }
         if matches!(
             event,
@@ -506,6 +579,8 @@ pub enum EventKind {
     Failed,
     Stalled,
     Retried,
+    /// A worker call that was not applied because its run is over (docs/hooks.md § Runs).
+    Ignored,
 }
 
 impl EventKind {
@@ -724,6 +799,7 @@ mod tests {
             rev: 1,
             run: 0,
             execution_id: None,
+            claims: Vec::new(),
         }
     }
 
@@ -846,6 +922,40 @@ mod tests {
         assert!(j.fence_start(Some(4), None).is_err());
         j.status = S::Paused;
         assert_eq!(j.fence_start(Some(3), None), Ok(Fence::Wait));
+    }
+
+    #[test]
+    fn the_largest_claims_fit_their_column() {
+        let mut j = job();
+        for run in 0..MAX_CLAIMS as u64 + 3 {
+            j.grant(Claim {
+                run: u64::MAX - run,
+                done: Some(u64::MAX),
+                claimed: Some(u64::MAX),
+                checkpoint: checkpoint_digest(&Value::from(run)),
+            });
+        }
+        assert_eq!(j.claims.len(), MAX_CLAIMS, "the oldest runs are forgotten");
+        let wrapped = serde_json::json!({"v": 1, "data": j.claims}).to_string();
+        assert!(wrapped.len() <= MAX_CLAIMS_JSON_BYTES, "{}", wrapped.len());
+    }
+
+    #[test]
+    fn a_claim_is_recognised_by_run_and_checkpoint_and_released_by_run() {
+        let mut j = job();
+        let cp = serde_json::json!({"cursor": 20, "sent": 20});
+        j.grant(Claim {
+            run: 3,
+            done: Some(10),
+            claimed: Some(20),
+            checkpoint: checkpoint_digest(&cp),
+        });
+        assert!(j.granted(3, &cp));
+        assert!(!j.granted(4, &cp));
+        assert!(!j.granted(3, &serde_json::json!({"sent": 20, "cursor": 21})));
+        assert!(j.granted(3, &serde_json::json!({"sent": 20, "cursor": 20})), "key order");
+        assert!(j.release(3));
+        assert!(!j.release(3));
     }
 
     #[test]

@@ -519,6 +519,7 @@ fn new_mirror(act: &Act, job_type: JobType, job_id: &str, exec: &Execution) -> J
         // The state machine numbers the run (a start makes it 1); the execution is the job's.
         run: 0,
         execution_id: Some(exec.id.clone()),
+        claims: Vec::new(),
     }
 }
 

@@ -14,6 +14,7 @@ use openruntimes::{Context, Logger};
 use serde_json::{json, Map, Value};
 
 use crate::hooks::{
+    AnswerCode,
     self, CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer, HookRequest,
     PausedRequest, ProgressRequest, StartRequest, CALLER_HEADER,
 };
@@ -380,10 +381,11 @@ impl JobTracker {
         match self.transport.send(&request, wait) {
             Ok(Some(answer)) => {
                 self.control = answer.control;
-                if answer.code.is_some() {
-                    self.stopped = answer.code;
-                } else {
-                    self.run = Some(answer.run);
+                match answer.code {
+                    Some(AnswerCode::Superseded) => self.stopped = Some(StopCode::Superseded),
+                    Some(AnswerCode::RunRequired) => self.stopped = Some(StopCode::RunRequired),
+                    // A repeated claim answered `continue` again, in this run.
+                    Some(AnswerCode::Granted) | None => self.run = Some(answer.run),
                 }
                 self.job = Some(answer.job);
                 if answer.checkpoint.is_some() {
@@ -591,6 +593,7 @@ mod tests {
             rev: 1,
             run: 1,
             execution_id: None,
+            claims: Vec::new(),
         }
     }
 

@@ -7,8 +7,8 @@ use chrono::Duration;
 use serde_json::{Map, Value};
 
 use crate::job::{
-    self, check_json_size, check_reference, clip_text, millis, percent, Event, EventKind, Fence,
-    Job, JobError, JobEvent, JobStatus, JobType, StopCode, Timestamp,
+    self, check_json_size, check_reference, checkpoint_digest, clip_text, millis, percent, Claim,
+    Event, EventKind, Fence, Job, JobError, JobEvent, JobStatus, JobType, StopCode, Timestamp,
 };
 use crate::store::{id, Created, JobQuery, JobStore, Pruned, Scope, StoreError, Write};
 
@@ -36,6 +36,11 @@ pub enum Error {
     /// (docs/hooks.md § Runs). Carries the job as stored.
     #[error("this call is not job `{}`'s current run {}: {}", job.id, job.run, code.as_str())]
     Stopped { job: Box<Job>, code: StopCode },
+    /// The call repeats a claim of `run` that was answered `continue` (the answer was lost):
+    /// answered `continue` again whatever happened since, with nothing written
+    /// (docs/hooks.md § Exactly once).
+    #[error("run {run} repeats a claim job `{}` already answered `continue`", job.id)]
+    Granted { job: Box<Job>, run: u64 },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -69,7 +74,8 @@ impl Error {
         match self {
             Error::Illegal { job, .. }
             | Error::NotRetryable { job }
-            | Error::Stopped { job, .. } => Some(job),
+            | Error::Stopped { job, .. }
+            | Error::Granted { job, .. } => Some(job),
             _ => None,
         }
     }
@@ -145,6 +151,119 @@ impl<'a> Act<'a> {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// Logs a worker call that [`Act::fence`] (or a start's fence) stopped, so the job's history
+    /// shows it ("progress call from run 3 ignored: superseded by run 4"), and forgets the stopped
+    /// run's claim: a call after it proves the run had its answer. Nothing else of the job
+    /// changes. Best effort: a failure to log does not change the answer. Returns `stopped`.
+    fn log_stopped(&self, stopped: Error, call: &str, order: Order) -> Error {
+        if let Error::Illegal { job, event } = &stopped {
+            return match self.settle_late(job, call, order) {
+                Some(job) => Error::Illegal {
+                    job: Box::new(job),
+                    event: *event,
+                },
+                None => stopped,
+            };
+        }
+        let Error::Stopped { job, code } = &stopped else {
+            return stopped;
+        };
+        let run = self.run.run;
+        let message = match (run, code) {
+            (Some(r), StopCode::Superseded) if r < job.run => {
+                format!("{call} call from run {r} ignored: superseded by run {}", job.run)
+            }
+            (Some(r), StopCode::Superseded) => {
+                format!("{call} call from run {r} ignored: the job waits for its re-triggered worker")
+            }
+            (None, _) => format!(
+                "{call} call without a run ignored: the job is at run {}",
+                job.run
+            ),
+            (Some(r), StopCode::RunRequired) => format!("{call} call from run {r} ignored"),
+        };
+        let code = *code;
+        let logged = self.mutate_from(&job.id.clone(), Some((**job).clone()), |j| {
+            // Re-checked on the row it is written to: only a call that is still stopped is logged.
+            let fence = if call == "start" {
+                j.fence_start(run, self.run.execution_id.as_deref())
+            } else {
+                j.fence(run)
+            };
+            if !matches!(fence, Ok(Fence::Stop(_))) {
+                return Ok(None);
+            }
+            if let Some(r) = run {
+                if order.follows(j, r) {
+                    settle(j, r);
+                }
+            }
+            let mut details = Map::new();
+            details.insert("call".into(), Value::from(call));
+            details.insert("code".into(), Value::from(code.as_str()));
+            details.insert("jobRun".into(), Value::from(j.run));
+            if let Some(r) = run {
+                details.insert("run".into(), Value::from(r));
+            }
+            if let Some(execution) = &self.run.execution_id {
+                details.insert("executionId".into(), Value::from(execution.clone()));
+            }
+            let status = Some(j.status);
+            Ok(Some(vec![self.event(
+                j,
+                EventKind::Ignored,
+                status,
+                Some(message.clone()),
+                details,
+            )]))
+        });
+        match logged {
+            Ok(job) => Error::Stopped {
+                job: Box::new(job),
+                code,
+            },
+            Err(_) => stopped,
+        }
+    }
+
+    /// A call on a finished job from a run that still holds a claim: the run had its answer and
+    /// carried the claim out (the documented loop calls again only after that), so the claim is
+    /// settled and logged. The job's status and fields stay as they are. The job as written, or
+    /// `None` when there was nothing to settle.
+    fn settle_late(&self, job: &Job, call: &str, order: Order) -> Option<Job> {
+        let run = self.run.run?;
+        let claim = job.claims.iter().find(|c| c.run == run)?.clone();
+        if !job.status.is_final() || !order.follows(job, run) {
+            return None;
+        }
+        let range = match (claim.done, claim.claimed) {
+            (Some(from), Some(to)) => format!(" ({from}–{to})"),
+            _ => String::new(),
+        };
+        let message = format!(
+            "{call} call from run {run} after the job was {}: its claim{range} was carried out",
+            job.status
+        );
+        self.mutate_from(&job.id.clone(), Some(job.clone()), |j| {
+            if !j.status.is_final() || !settle(j, run) {
+                return Ok(None);
+            }
+            let mut details = Map::new();
+            details.insert("call".into(), Value::from(call));
+            details.insert("run".into(), Value::from(run));
+            details.insert("jobRun".into(), Value::from(j.run));
+            let status = Some(j.status);
+            Ok(Some(vec![self.event(
+                j,
+                EventKind::Ignored,
+                status,
+                Some(message.clone()),
+                details,
+            )]))
+        })
+        .ok()
     }
 
     /// Records the caller's execution on a job about to be written; whether it changed.
@@ -235,6 +354,43 @@ impl<'a> Act<'a> {
         })?;
         Ok(from)
     }
+}
+
+/// Where a worker call stands in its run's sequence of calls, to tell whether it comes after
+/// the run's last claim (and so proves the run had that claim's answer).
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    /// `paused`, `complete`, `fail`: the documented loop sends them last.
+    Last,
+    /// A progress call `(done, claimed)`: claims of a run only grow.
+    Claim(Option<u64>, Option<u64>),
+    /// `start`, `heartbeat`: say nothing about claims.
+    Unordered,
+}
+
+impl Order {
+    fn follows(self, job: &Job, run: u64) -> bool {
+        match self {
+            Order::Last => true,
+            Order::Unordered => false,
+            Order::Claim(done, claimed) => done.is_some() && !is_stale(job, run, done, claimed)
+                && job.claims.iter().any(|c| {
+                    c.run == run && (done, claimed.or(done)) != (c.done, c.claimed)
+                }),
+        }
+    }
+}
+
+/// Settles `run`'s claim on a later call of that run: the run had the claim's answer and, by the
+/// documented loop, did what it claimed, so the claimed units count as done. Whether it held one.
+fn settle(job: &mut Job, run: u64) -> bool {
+    let Some(claim) = job.claims.iter().find(|c| c.run == run) else {
+        return false;
+    };
+    if job.status != JobStatus::Completed {
+        job.done = claim.claimed.max(job.done);
+    }
+    job.release(run)
 }
 
 /// A worker's start report. The job type is fixed by the hook that received it.
@@ -347,6 +503,7 @@ fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &Start) -> J
         rev: 1,
         run: 0,
         execution_id: None,
+        claims: Vec::new(),
     }
 }
 
@@ -355,7 +512,7 @@ fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &Start) -> J
 /// previous one; a paused job stays paused (and answers `pause`) until resumed.
 fn pick_up(act: &Act, read: Job, req: &Start) -> Result<Job> {
     let job_id = read.id.clone();
-    act.mutate_from(&job_id, Some(read), |job| {
+    let outcome = act.mutate_from(&job_id, Some(read), |job| {
         match job.fence_start(act.run.run, act.run.execution_id.as_deref())? {
             Fence::Stop(code) => {
                 return Err(Error::Stopped {
@@ -384,7 +541,8 @@ fn pick_up(act: &Act, read: Job, req: &Start) -> Result<Job> {
             details,
         );
         Ok(Some(vec![event]))
-    })
+    });
+    outcome.map_err(|e| act.log_stopped(e, "start", Order::Unordered))
 }
 
 fn find_active(store: &dyn JobStore, job_type: JobType, reference: &str) -> Result<Option<Job>> {
@@ -399,20 +557,26 @@ fn find_active(store: &dyn JobStore, job_type: JobType, reference: &str) -> Resu
     Ok(page.jobs.into_iter().find(|j| j.reference_id == reference))
 }
 
-/// A worker's progress report: a percent, or units done (of a total).
+/// A worker's progress report: a percent, or units done (of a total). With a `checkpoint` it is
+/// a claim (docs/hooks.md § Exactly once): the worker will do `[done, claimed)` and continue from
+/// the checkpoint only if the answer is `continue`.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
     pub percent: Option<u8>,
     pub done: Option<u64>,
+    /// The end of the range this call claims (units), at least `done`.
+    pub claimed: Option<u64>,
     pub total: Option<u64>,
     pub message: Option<String>,
     pub checkpoint: Option<Value>,
 }
 
-/// Records progress. Coalesced: written when the status, the percent or the caller's execution
-/// changes, otherwise at most once per [`COALESCE_WINDOW_MS`] (which bounds how stale a stored
-/// checkpoint can be while the worker keeps reporting); a skipped call still answers with the
-/// current job.
+/// Records progress. A claim (a call with a checkpoint) is written whenever it is answered
+/// `continue` and its checkpoint is new, and never when it is not: a claim answered `pause`,
+/// `cancel` or `superseded` leaves the resume point where it was. A repeat of a claim that was
+/// answered `continue` is answered `continue` again ([`Error::Granted`]). Other progress is
+/// coalesced: written when the status, the percent or the caller's execution changes, otherwise
+/// at most once per [`COALESCE_WINDOW_MS`]; a skipped call still answers with the current job.
 pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
     if let Some(p) = req.percent {
         if p > 100 {
@@ -422,11 +586,37 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
     if req.total == Some(0) {
         return Err(JobError::invalid("total", "must be greater than 0").into());
     }
+    if let (Some(claimed), Some(done)) = (req.claimed, req.done) {
+        if claimed < done {
+            return Err(JobError::invalid(
+                "claimed",
+                format!("{claimed} is less than done {done}"),
+            )
+            .into());
+        }
+    }
+    if req.claimed.is_some() && req.checkpoint.is_none() {
+        return Err(JobError::invalid(
+            "checkpoint",
+            "is required with `claimed`: a claim says where to continue",
+        )
+        .into());
+    }
     // Checked here, not only in the Appwrite adapter, so every store refuses it alike.
     if let Some(checkpoint) = &req.checkpoint {
         check_json_size("checkpoint", checkpoint)?;
     }
-    act.mutate(job_id, |job| {
+    let outcome = act.mutate(job_id, |job| {
+        let run = act.run.run.unwrap_or(job.run);
+        if let Some(checkpoint) = &req.checkpoint {
+            let current = job.status == JobStatus::Running && run == job.run;
+            if !current && job.granted(run, checkpoint) {
+                return Err(Error::Granted {
+                    job: Box::new(job.clone()),
+                    run,
+                });
+            }
+        }
         act.fence(job)?;
         let before = job.clone();
         let total = req.total.or(job.total);
@@ -438,7 +628,25 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
             }
             (None, None, _) => None,
         };
+        if let (Some(claimed), Some(total)) = (req.claimed, total) {
+            if claimed > total {
+                return Err(JobError::invalid(
+                    "claimed",
+                    format!("{claimed} is greater than total {total}"),
+                )
+                .into());
+            }
+        }
         let from = act.step(job, Event::Progress)?;
+        // Answered `pause`: the worker stops here, so nothing it reported is true yet.
+        if job.status != JobStatus::Running {
+            return Ok(None);
+        }
+        // An older call of this run arriving after a newer one (a delayed retry): the newer
+        // call's claim stands.
+        if req.checkpoint.is_some() && is_stale(&before, run, req.done, req.claimed) {
+            return Ok(None);
+        }
         let moved = pct.is_some_and(|p| job.record_progress(p));
         if req.done.is_some() {
             job.done = req.done.max(before.done);
@@ -447,13 +655,21 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
         if let Some(message) = &req.message {
             job.progress_message = Some(clip_text(message));
         }
-        if req.checkpoint.is_some() {
-            job.checkpoint = req.checkpoint.clone();
+        let mut claimed = false;
+        if let Some(checkpoint) = &req.checkpoint {
+            claimed = before.checkpoint.as_ref() != Some(checkpoint) || !before.granted(run, checkpoint);
+            job.checkpoint = Some(checkpoint.clone());
+            job.grant(Claim {
+                run,
+                done: req.done,
+                claimed: req.claimed.or(req.done),
+                checkpoint: checkpoint_digest(checkpoint),
+            });
         }
         let new_execution = act.stamp_execution(job);
         let status_changed = from != job.status;
         let due = (act.now - before.updated_at).num_milliseconds() >= COALESCE_WINDOW_MS;
-        if !status_changed && !moved && !due && !new_execution {
+        if !status_changed && !moved && !due && !new_execution && !claimed {
             return Ok(None);
         }
         let mut events = if status_changed {
@@ -469,6 +685,9 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
                 details.insert("progress".into(), job.progress.into());
                 if let Some(done) = job.done {
                     details.insert("done".into(), done.into());
+                }
+                if let Some(claimed) = req.claimed {
+                    details.insert("claimed".into(), claimed.into());
                 }
                 if let Some(total) = job.total {
                     details.insert("total".into(), total.into());
@@ -486,7 +705,23 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
             }
         }
         Ok(Some(events))
-    })
+    });
+    outcome.map_err(|e| act.log_stopped(e, "progress", Order::Claim(req.done, req.claimed)))
+}
+
+/// Whether a claim `(done, claimed)` of `run` is older than the run's newest one on `job`: each
+/// claim of a run starts where its previous one ended, so the pair only grows.
+fn is_stale(job: &Job, run: u64, done: Option<u64>, claimed: Option<u64>) -> bool {
+    let Some(done) = done else { return false };
+    let Some(newest) = job.claims.iter().find(|c| c.run == run) else {
+        return false;
+    };
+    let key = (done, claimed.unwrap_or(done));
+    let newest_key = (
+        newest.done.unwrap_or(0),
+        newest.claimed.or(newest.done).unwrap_or(0),
+    );
+    key < newest_key
 }
 
 /// A heartbeat: proof of life, optionally with a message and details (e.g. messages processed).
@@ -497,7 +732,7 @@ pub fn heartbeat(
     details: Map<String, Value>,
 ) -> Result<Job> {
     check_json_size("details", &details)?;
-    act.mutate(job_id, |job| {
+    let outcome = act.mutate(job_id, |job| {
         act.fence(job)?;
         let before = job.clone();
         let from = act.step(job, Event::Heartbeat)?;
@@ -522,7 +757,8 @@ pub fn heartbeat(
             Vec::new()
         };
         Ok(Some(events))
-    })
+    });
+    outcome.map_err(|e| act.log_stopped(e, "heartbeat", Order::Unordered))
 }
 
 /// The worker confirms it stopped after a pause, leaving its checkpoint for the resume.
@@ -535,10 +771,13 @@ pub fn worker_paused(
     if let Some(checkpoint) = &checkpoint {
         check_json_size("checkpoint", checkpoint)?;
     }
-    act.mutate(job_id, |job| {
+    let outcome = act.mutate(job_id, |job| {
         act.fence(job)?;
         let from = act.step(job, Event::WorkerPaused)?;
         act.stamp_execution(job);
+        // The worker stopped after carrying its last claim out.
+        let run = job.run;
+        settle(job, run);
         if checkpoint.is_some() {
             job.checkpoint = checkpoint.clone();
         }
@@ -550,7 +789,8 @@ pub fn worker_paused(
             Map::new(),
         );
         Ok(Some(vec![event]))
-    })
+    });
+    outcome.map_err(|e| act.log_stopped(e, "paused", Order::Last))
 }
 
 /// The worker finished: progress 100 and a result summary for the history.
@@ -565,10 +805,11 @@ pub fn complete(
     if let Some(checkpoint) = &checkpoint {
         check_json_size("checkpoint", checkpoint)?;
     }
-    act.mutate(job_id, |job| {
+    let outcome = act.mutate(job_id, |job| {
         act.fence(job)?;
         let from = act.step(job, Event::Complete)?;
         act.stamp_execution(job);
+        job.release(job.run);
         if checkpoint.is_some() {
             job.checkpoint = checkpoint.clone();
         }
@@ -588,7 +829,8 @@ pub fn complete(
             result.clone(),
         );
         Ok(Some(vec![event]))
-    })
+    });
+    outcome.map_err(|e| act.log_stopped(e, "complete", Order::Last))
 }
 
 /// The worker failed with an error message, leaving its checkpoint for a retry.
@@ -609,10 +851,11 @@ pub fn fail(
         check_json_size("checkpoint", checkpoint)?;
     }
     let error = clip_text(error);
-    act.mutate(job_id, |job| {
+    let outcome = act.mutate(job_id, |job| {
         act.fence(job)?;
         let from = act.step(job, Event::Fail)?;
         act.stamp_execution(job);
+        job.release(job.run);
         if checkpoint.is_some() {
             job.checkpoint = checkpoint.clone();
         }
@@ -628,7 +871,8 @@ pub fn fail(
             Map::new(),
         );
         Ok(Some(vec![event]))
-    })
+    });
+    outcome.map_err(|e| act.log_stopped(e, "fail", Order::Last))
 }
 
 /// A user's control action (pause, resume, cancel), recorded with actor and reason.

@@ -236,6 +236,7 @@ fn main() {
                 usecase::Progress {
                     percent,
                     done: None,
+                    claimed: None,
                     total: None,
                     message: Some("sending".into()),
                     checkpoint: None,

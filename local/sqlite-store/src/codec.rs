@@ -13,8 +13,8 @@ use shared::store::StoreError;
 /// The job columns, in the order [`job_values`] writes and [`job_from_row`] reads them.
 pub const JOB_COLUMNS: &str = "id, type, status, referenceId, progress, progressMessage, \
     startedAt, updatedAt, completedAt, errorMessage, metadata, createdAt, heartbeatAt, done, \
-    total, checkpoint, result, idempotencyKey, lastActor, lastReason, retryOf, rev, run, executionId";
-const JOB_COLUMN_COUNT: usize = 24;
+    total, checkpoint, result, idempotencyKey, lastActor, lastReason, retryOf, rev, run, executionId, claims";
+const JOB_COLUMN_COUNT: usize = 25;
 
 /// The event columns, in the order [`event_values`] writes and [`event_from_row`] reads them.
 pub const EVENT_COLUMNS: &str =
@@ -75,6 +75,11 @@ pub fn job_values(job: &Job) -> Result<Vec<Sql>, StoreError> {
         int("rev", job.rev)?,
         int("run", job.run)?,
         opt_text(&job.execution_id),
+        if job.claims.is_empty() {
+            Sql::Null
+        } else {
+            json(&job.claims)
+        },
     ];
     debug_assert_eq!(values.len(), JOB_COLUMN_COUNT);
     Ok(values)
@@ -216,6 +221,7 @@ pub fn job_from_row(row: &Row) -> Result<Job, StoreError> {
         rev: c.unsigned(21, "rev")?,
         run: c.unsigned(22, "run")?,
         execution_id: c.get(23, "executionId")?,
+        claims: c.opt_json(24, "claims")?.unwrap_or_default(),
     })
 }
 

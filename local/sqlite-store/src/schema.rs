@@ -120,6 +120,8 @@ const MIGRATIONS: &[&str] = &[
     // last written hook call. Existing rows start at run 0, where run-less workers still pass.
     "ALTER TABLE jobs ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN executionId TEXT;",
+    // 5: claims answered `continue` and not yet confirmed (docs/hooks.md § Exactly once), JSON.
+    "ALTER TABLE jobs ADD COLUMN claims TEXT;",
 ];
 
 /// The schema version this code writes and reads.

@@ -72,6 +72,7 @@ pub fn job(i: u64, count: u64, span: Duration) -> (Job, Vec<JobEvent>) {
         rev: 1,
         run: 1,
         execution_id: None,
+        claims: Vec::new(),
     };
     let created_event = JobEvent {
         id: format!("e{}", &job.id[1..]),

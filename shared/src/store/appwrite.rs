@@ -930,6 +930,8 @@ fn encode_job(job: &Job) -> Value {
     m.insert("rev".into(), json!(job.rev));
     m.insert("run".into(), json!(job.run));
     m.insert("executionId".into(), json!(job.execution_id));
+    let claims = (!job.claims.is_empty()).then(|| json!(job.claims));
+    m.insert("claims".into(), wrap_opt(claims.as_ref()));
     Value::Object(m)
 }
 
@@ -1053,6 +1055,11 @@ fn decode_job(row: &Value) -> StoreResult<Seen> {
         // Rows written before runs existed are in their first run's position: run 0.
         run: number("run")?.unwrap_or(0),
         execution_id: text("executionId")?,
+        // Rows written before claims existed hold none.
+        claims: match unwrapped("claims")? {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => serde_json::from_value(v).map_err(|e| bad("claims", e.to_string()))?,
+        },
         id: id.clone(),
     };
     let pending = match unwrapped("pendingLog")? {
@@ -1182,6 +1189,7 @@ mod tests {
             rev: 3,
             run: 1,
             execution_id: None,
+            claims: Vec::new(),
         }
     }
 

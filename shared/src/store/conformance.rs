@@ -228,6 +228,7 @@ pub fn job(id: &str, job_type: JobType, status: JobStatus, created: Timestamp) -
         rev: 1,
         run: 1,
         execution_id: None,
+        claims: Vec::new(),
     }
 }
 
@@ -1082,7 +1083,7 @@ fn event_of(kind: EventKind) -> Option<Event> {
         EventKind::Completed => Event::Complete,
         EventKind::Failed => Event::Fail,
         EventKind::Stalled => Event::Stall,
-        EventKind::Created | EventKind::Retried => return None,
+        EventKind::Created | EventKind::Retried | EventKind::Ignored => return None,
     })
 }
 

@@ -344,7 +344,7 @@ fn event_of(kind: EventKind) -> Option<Event> {
         EventKind::Completed => Event::Complete,
         EventKind::Failed => Event::Fail,
         EventKind::Stalled => Event::Stall,
-        EventKind::Created | EventKind::Retried => return None,
+        EventKind::Created | EventKind::Retried | EventKind::Ignored => return None,
     })
 }
 

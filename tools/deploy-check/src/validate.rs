@@ -695,6 +695,10 @@ fn column_type(at: &str, field: &str, value: &Value, c: &Value, v: &mut Problems
                 ));
             }
         }
+        Value::Array(_) if field == "claims" => need_string(
+            shared::job::MAX_CLAIMS_JSON_BYTES as u64,
+            "at most MAX_CLAIMS claims as wrapped JSON",
+        ),
         Value::Object(_) | Value::Array(_) => need_string(
             MAX_JSON_BYTES as u64 + WRAP_OVERHEAD,
             "wrapped JSON text of up to MAX_JSON_BYTES",
@@ -750,6 +754,7 @@ const ALL_EVENT_KINDS: &[EventKind] = &[
     EventKind::Failed,
     EventKind::Stalled,
     EventKind::Retried,
+    EventKind::Ignored,
 ];
 
 #[allow(dead_code)]
@@ -766,7 +771,8 @@ fn event_kind_is_listed(kind: EventKind) {
         | EventKind::Completed
         | EventKind::Failed
         | EventKind::Stalled
-        | EventKind::Retried => {}
+        | EventKind::Retried
+        | EventKind::Ignored => {}
     }
 }
 
@@ -828,6 +834,16 @@ pub fn job_sample(full: bool) -> Value {
         rev: 3,
         run: 2,
         execution_id: some("exec-1"),
+        claims: if full {
+            vec![shared::job::Claim {
+                run: 2,
+                done: Some(80),
+                claimed: Some(90),
+                checkpoint: "0123456789abcdef".into(),
+            }]
+        } else {
+            Vec::new()
+        },
     };
     serde_json::to_value(job).expect("a job serializes")
 }

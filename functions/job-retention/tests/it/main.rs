@@ -66,6 +66,7 @@ fn job(id: String, job_type: JobType, status: JobStatus, at: Timestamp) -> Job {
         rev: 1,
         run: 1,
         execution_id: None,
+        claims: Vec::new(),
     }
 }
 

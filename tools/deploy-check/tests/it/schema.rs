@@ -187,6 +187,7 @@ fn the_former_appwrite_json_would_recreate_every_plain_string_and_datetime_colum
         found.iter().all(|(_, c)| c.action == Action::Recreating),
         "{found:#?}"
     );
-    // 26 of 34 since the run columns (`run`, integer; `executionId`, string) were added.
-    assert_eq!((found.len(), columns), (26, 34), "{found:#?}");
+    // 27 of 35 since the run columns (`run`, integer; `executionId`, string) and `claims`
+    // (string) were added.
+    assert_eq!((found.len(), columns), (27, 35), "{found:#?}");
 }
