@@ -54,6 +54,10 @@ pub struct StartRequest {
     /// as `checkpoint`) is the one to resume from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Value>,
+    /// Accepted, like `checkpoint`, so a retry's re-trigger body can be sent back unchanged:
+    /// the ranges of the retried job's unconfirmed claims, for the worker itself to re-check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<Value>,
     /// The calling worker's own execution id, stored on the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<String>,
@@ -479,7 +483,8 @@ fn run(hook: &Hook, act: &Act, request: HookRequest) -> Result<(u16, HookAnswer)
             return Ok((status, answer));
         }
         HookRequest::Progress(r) => {
-            if r.percent.is_some() && (r.done.is_some() || r.total.is_some() || r.claimed.is_some()) {
+            if r.percent.is_some() && (r.done.is_some() || r.total.is_some() || r.claimed.is_some())
+            {
                 return Err(ApiError::invalid(
                     "percent",
                     "give either `percent` or `done` (with `total`), not both",

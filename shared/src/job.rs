@@ -513,10 +513,9 @@ impl Job {
             || (event == Event::Start && matches!(from, JobStatus::Queued | JobStatus::Running))
         {
             self.run += 1;
-        }
-        // The paused run's execution is not the new run's: until the re-triggered worker's first
-        // call, no execution's end may be taken for this run's (the observer matches by it).
-        if event == Event::Resume {
+            // The previous run's execution is not the new run's: until the new run's worker says
+            // which execution it is, no execution's end may be taken for this run's (the
+            // observer matches by it).
             self.execution_id = None;
         }
         if matches!(
@@ -953,7 +952,10 @@ mod tests {
         assert!(j.granted(3, &cp));
         assert!(!j.granted(4, &cp));
         assert!(!j.granted(3, &serde_json::json!({"sent": 20, "cursor": 21})));
-        assert!(j.granted(3, &serde_json::json!({"sent": 20, "cursor": 20})), "key order");
+        assert!(
+            j.granted(3, &serde_json::json!({"sent": 20, "cursor": 20})),
+            "key order"
+        );
         assert!(j.release(3));
         assert!(!j.release(3));
     }

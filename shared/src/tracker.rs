@@ -14,9 +14,8 @@ use openruntimes::{Context, Logger};
 use serde_json::{json, Map, Value};
 
 use crate::hooks::{
-    AnswerCode,
-    self, CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer, HookRequest,
-    PausedRequest, ProgressRequest, StartRequest, CALLER_HEADER,
+    self, AnswerCode, CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer,
+    HookRequest, PausedRequest, ProgressRequest, StartRequest, CALLER_HEADER,
 };
 use crate::job::{Control, Job, StopCode, Timestamp};
 use crate::platform::{Lookup, Platform};

@@ -173,10 +173,15 @@ impl<'a> Act<'a> {
         let run = self.run.run;
         let message = match (run, code) {
             (Some(r), StopCode::Superseded) if r < job.run => {
-                format!("{call} call from run {r} ignored: superseded by run {}", job.run)
+                format!(
+                    "{call} call from run {r} ignored: superseded by run {}",
+                    job.run
+                )
             }
             (Some(r), StopCode::Superseded) => {
-                format!("{call} call from run {r} ignored: the job waits for its re-triggered worker")
+                format!(
+                    "{call} call from run {r} ignored: the job waits for its re-triggered worker"
+                )
             }
             (None, _) => format!(
                 "{call} call without a run ignored: the job is at run {}",
@@ -200,6 +205,8 @@ impl<'a> Act<'a> {
                     settle(j, r);
                 }
             }
+            // The row changes (its log, perhaps a settled claim): pollers find it by this.
+            j.updated_at = self.now;
             let mut details = Map::new();
             details.insert("call".into(), Value::from(call));
             details.insert("code".into(), Value::from(code.as_str()));
@@ -250,6 +257,7 @@ impl<'a> Act<'a> {
             if !j.status.is_final() || !settle(j, run) {
                 return Ok(None);
             }
+            j.updated_at = self.now;
             let mut details = Map::new();
             details.insert("call".into(), Value::from(call));
             details.insert("run".into(), Value::from(run));
@@ -373,10 +381,14 @@ impl Order {
         match self {
             Order::Last => true,
             Order::Unordered => false,
-            Order::Claim(done, claimed) => done.is_some() && !is_stale(job, run, done, claimed)
-                && job.claims.iter().any(|c| {
-                    c.run == run && (done, claimed.or(done)) != (c.done, c.claimed)
-                }),
+            Order::Claim(done, claimed) => {
+                done.is_some()
+                    && !is_stale(job, run, done, claimed)
+                    && job
+                        .claims
+                        .iter()
+                        .any(|c| c.run == run && (done, claimed.or(done)) != (c.done, c.claimed))
+            }
         }
     }
 }
@@ -389,6 +401,11 @@ fn settle(job: &mut Job, run: u64) -> bool {
     };
     if job.status != JobStatus::Completed {
         job.done = claim.claimed.max(job.done);
+        if let (Some(done), Some(total)) = (job.done, job.total) {
+            if let Ok(p) = percent(done.min(total), total) {
+                job.record_progress(p);
+            }
+        }
     }
     job.release(run)
 }
@@ -657,7 +674,8 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
         }
         let mut claimed = false;
         if let Some(checkpoint) = &req.checkpoint {
-            claimed = before.checkpoint.as_ref() != Some(checkpoint) || !before.granted(run, checkpoint);
+            claimed =
+                before.checkpoint.as_ref() != Some(checkpoint) || !before.granted(run, checkpoint);
             job.checkpoint = Some(checkpoint.clone());
             job.grant(Claim {
                 run,

@@ -35,7 +35,9 @@ use serde_json::{json, Value};
 use shared::hooks::{self, Hook};
 use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
-use shared::store::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write};
+use shared::store::{
+    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write,
+};
 use shared::tracker::server_context;
 use shared::usecase::{self, Act};
 
@@ -102,7 +104,11 @@ impl JobStore for OneJob {
         }
     }
     fn list(&self, query: &JobQuery) -> StoreResult<Page> {
-        let jobs = self.job().into_iter().filter(|j| query.matches(j)).collect();
+        let jobs = self
+            .job()
+            .into_iter()
+            .filter(|j| query.matches(j))
+            .collect();
         Ok(Page {
             jobs,
             next_cursor: None,
@@ -116,7 +122,10 @@ impl JobStore for OneJob {
                     return Err(StoreError::Conflict { id: job.id.clone() });
                 }
                 *job = write.job.clone();
-                self.log.lock().unwrap().extend(write.events.iter().cloned());
+                self.log
+                    .lock()
+                    .unwrap()
+                    .extend(write.events.iter().cloned());
                 Ok(job.clone())
             }
             _ => Err(StoreError::NotFound(write.job.id.clone())),
@@ -141,7 +150,9 @@ impl JobStore for OneJob {
 enum Call {
     Start,
     /// A claim of `[cursor, next)`.
-    Claim { next: u32 },
+    Claim {
+        next: u32,
+    },
     Paused,
     Complete,
 }
@@ -309,7 +320,11 @@ impl World {
             Step::Deliver(i) => {
                 let body = self.request(state, i);
                 let (status, answer) = self.call(&body);
-                let said = format!("worker x{} {body} -> {status} {}", state.workers[i].execution, brief(&answer));
+                let said = format!(
+                    "worker x{} {body} -> {status} {}",
+                    state.workers[i].execution,
+                    brief(&answer)
+                );
                 self.answer(state, i, status, &answer);
                 said
             }
@@ -317,13 +332,20 @@ impl World {
                 state.faults -= 1;
                 let body = self.request(state, i);
                 let (status, answer) = self.call(&body);
-                format!("worker x{} {body} -> {status} {} (answer lost: sent again)", state.workers[i].execution, brief(&answer))
+                format!(
+                    "worker x{} {body} -> {status} {} (answer lost: sent again)",
+                    state.workers[i].execution,
+                    brief(&answer)
+                )
             }
             Step::Delay(i) => {
                 state.faults -= 1;
                 let body = self.request(state, i);
                 state.delayed.push(body.clone());
-                format!("worker x{} {body} kept back by the network (sent again)", state.workers[i].execution)
+                format!(
+                    "worker x{} {body} kept back by the network (sent again)",
+                    state.workers[i].execution
+                )
             }
             Step::Arrive(i) => {
                 let body = state.delayed.remove(i);
@@ -353,7 +375,10 @@ impl World {
                 if twice {
                     spawn(state, run);
                 }
-                format!("{said}; re-triggered {}", if twice { "twice" } else { "once" })
+                format!(
+                    "{said}; re-triggered {}",
+                    if twice { "twice" } else { "once" }
+                )
             }
         };
         state.job = self.store.job();
@@ -383,8 +408,10 @@ impl World {
         let execution = format!("x{}", w.execution);
         let mut body = match w.waiting.as_ref().expect("a waiting worker") {
             Call::Start => match w.retrigger {
-                Some(run) => json!({"event": "start", "jobId": state.job.as_ref().map(|j| j.id.clone()),
-                    "run": run, "referenceId": REFERENCE}),
+                Some(run) => {
+                    json!({"event": "start", "jobId": state.job.as_ref().map(|j| j.id.clone()),
+                    "run": run, "referenceId": REFERENCE})
+                }
                 None => json!({"event": "start", "referenceId": REFERENCE,
                     "total": self.bounds.items, "idempotencyKey": KEY}),
             },
@@ -423,7 +450,9 @@ impl World {
         let ok = (200..300).contains(&status);
         let next_claim = |cursor: u32| {
             if cursor < items {
-                Call::Claim { next: (cursor + batch).min(items) }
+                Call::Claim {
+                    next: (cursor + batch).min(items),
+                }
             } else {
                 Call::Complete
             }
@@ -469,7 +498,12 @@ fn brief(answer: &Value) -> String {
     let job = &answer["job"];
     let mut s = format!(
         "control {} run {} | job {} run {} done {} claimed {} checkpoint {}",
-        answer["control"], answer["run"], job["status"], job["run"], job["done"], job["claimed"],
+        answer["control"],
+        answer["run"],
+        job["status"],
+        job["run"],
+        job["done"],
+        job["claimed"],
         job["checkpoint"]
     );
     if let Some(code) = answer["code"].as_str().or(answer["error"]["code"].as_str()) {
@@ -534,26 +568,46 @@ pub fn check(bounds: &Bounds, state: &State, end: bool) -> Result<(), String> {
     }
     if let Some(done) = job.done {
         if done > sent || (job.status == JobStatus::Completed && done != sent) {
-            return Err(format!("the job says {done} done but {sent} emails were sent"));
+            return Err(format!(
+                "the job says {done} done but {sent} emails were sent"
+            ));
         }
     }
     let items = bounds.items as usize;
     match job.status {
         JobStatus::Completed => {
             if let Some(item) = state.sends.iter().position(|&n| n == 0) {
-                return Err(format!("the job is COMPLETED but email {item} was never sent"));
+                return Err(format!(
+                    "the job is COMPLETED but email {item} was never sent"
+                ));
             }
-            let counted = job.result.as_ref().and_then(|r| r.get("sent")).and_then(Value::as_u64);
+            let counted = job
+                .result
+                .as_ref()
+                .and_then(|r| r.get("sent"))
+                .and_then(Value::as_u64);
             if counted != Some(items as u64) {
-                return Err(format!("the job is COMPLETED with result sent {counted:?}, {items} were sent"));
+                return Err(format!(
+                    "the job is COMPLETED with result sent {counted:?}, {items} were sent"
+                ));
             }
         }
         JobStatus::Cancelled | JobStatus::Failed => {}
         // Left active: a resume starts from the stored checkpoint, so what was sent must be
         // exactly what lies before it.
         _ => {
-            let cursor = job.checkpoint.as_ref().and_then(|c| c.get("cursor")).and_then(Value::as_u64).unwrap_or(0) as usize;
-            let carried = job.checkpoint.as_ref().and_then(|c| c.get("sent")).and_then(Value::as_u64).unwrap_or(0);
+            let cursor = job
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.get("cursor"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as usize;
+            let carried = job
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.get("sent"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             for (item, &n) in state.sends.iter().enumerate() {
                 let want = u8::from(item < cursor);
                 if n != want {
@@ -565,7 +619,9 @@ pub fn check(bounds: &Bounds, state: &State, end: bool) -> Result<(), String> {
                 }
             }
             if carried != cursor as u64 {
-                return Err(format!("the checkpoint carries sent {carried} at cursor {cursor}"));
+                return Err(format!(
+                    "the checkpoint carries sent {carried} at cursor {cursor}"
+                ));
             }
         }
     }
@@ -593,7 +649,10 @@ pub fn explore(bounds: Bounds) -> Result<Coverage, Violation> {
                 Some(JobStatus::Cancelled) => coverage.cancelled += 1,
                 _ => coverage.paused += 1,
             }
-            check(&bounds, &state, true).map_err(|what| Violation { what, trace: trace.clone() })?;
+            check(&bounds, &state, true).map_err(|what| Violation {
+                what,
+                trace: trace.clone(),
+            })?;
             continue;
         }
         for step in steps {
@@ -637,7 +696,10 @@ pub fn simulate(bounds: Bounds, seed: u64, campaigns: usize) -> Result<Walks, Vi
         loop {
             let steps = world.steps(&state);
             if steps.is_empty() {
-                check(&bounds, &state, true).map_err(|what| Violation { what, trace: trace.clone() })?;
+                check(&bounds, &state, true).map_err(|what| Violation {
+                    what,
+                    trace: trace.clone(),
+                })?;
                 break;
             }
             // Deliveries are likelier than faults and operator actions, so walks get far.
@@ -671,7 +733,10 @@ pub fn simulate(bounds: Bounds, seed: u64, campaigns: usize) -> Result<Walks, Vi
             let said = world.take(&mut state, step);
             walks.steps += 1;
             trace.push(said);
-            check(&bounds, &state, false).map_err(|what| Violation { what, trace: trace.clone() })?;
+            check(&bounds, &state, false).map_err(|what| Violation {
+                what,
+                trace: trace.clone(),
+            })?;
         }
         walks.campaigns += 1;
         if state.job.as_ref().map(|j| j.status) == Some(JobStatus::Completed) {
@@ -680,4 +745,3 @@ pub fn simulate(bounds: Bounds, seed: u64, campaigns: usize) -> Result<Walks, Vi
     }
     Ok(walks)
 }
-

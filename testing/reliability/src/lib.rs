@@ -200,9 +200,12 @@ pub fn run_then(store: &dyn JobStore, plan: Plan, before_check: &dyn Fn()) -> Re
                             }
                             // Run-less reports after a resume are fenced off (`runs` tortures
                             // the fencing itself).
+                            // A repeated claim is answered `continue` again and writes
+                            // nothing (docs/hooks.md § Exactly once).
                             Err(Error::Illegal { .. })
                             | Err(Error::NotRetryable { .. })
                             | Err(Error::Stopped { .. })
+                            | Err(Error::Granted { .. })
                             | Err(Error::NotFound(_)) => {
                                 refused.fetch_add(1, Ordering::Relaxed);
                             }
@@ -437,6 +440,14 @@ fn replay(job: &Job, events: &[JobEvent], v: &mut Vec<String>) {
         None => return v.push(format!("{}: first event has no status", job.id)),
     };
     for e in &events[1..] {
+        // A call that was not applied (its run is over) is logged without moving the job, even
+        // after it finished (docs/hooks.md § Exactly once).
+        if e.kind == EventKind::Ignored {
+            if e.from_status != Some(status) || e.to_status != Some(status) {
+                v.push(format!("{}: ignored call logged a status change", job.id));
+            }
+            continue;
+        }
         if status.is_final() {
             v.push(format!("{}: {:?} after final {status}", job.id, e.kind));
         }

@@ -79,8 +79,10 @@ struct Seen {
     rev: u64,
     control: Control,
     stopped: bool,
-    /// Single-threaded only: the row's revision before and after the call.
-    revs: Option<(u64, u64)>,
+    /// Single-threaded only: what the call may not change (status, run, checkpoint, execution)
+    /// before and after it. A stopped call may add its `ignored` log entry and settle its run's
+    /// claim (docs/hooks.md § Exactly once), and nothing else.
+    revs: Option<(String, String)>,
 }
 
 const HOOK: Hook = Hook {
@@ -213,7 +215,14 @@ pub fn run(store: Arc<dyn JobStore>, plan: RunsPlan) -> RunsReport {
                         (Some(run), _) => report(&job_id, run, &mut rng),
                     };
                     let is_start = matches!(request, HookRequest::Start(_));
-                    let rev = |store: &Arc<dyn JobStore>| store.get(&job_id).map_or(0, |j| j.rev);
+                    let rev = |store: &Arc<dyn JobStore>| {
+                        store.get(&job_id).map_or(String::new(), |j| {
+                            format!(
+                                "{} run {} checkpoint {:?} execution {:?}",
+                                j.status, j.run, j.checkpoint, j.execution_id
+                            )
+                        })
+                    };
                     let before = alone.then(|| rev(store));
                     let answer = match transport.send(&request, true) {
                         Ok(Some(answer)) => answer,
@@ -313,7 +322,7 @@ fn record(
     job_id: &str,
     held: Option<u64>,
     is_start: bool,
-    revs: Option<(u64, u64)>,
+    revs: Option<(String, String)>,
     seen: &Mutex<Vec<Seen>>,
     sims: &Mutex<HashMap<String, Sim>>,
     slot: usize,
@@ -385,9 +394,9 @@ fn check(seen: &[Seen], report: &mut RunsReport) {
                     s.job, s.control
                 ));
             }
-            if let Some((before, after)) = s.revs.filter(|(b, a)| b != a) {
+            if let Some((before, after)) = s.revs.as_ref().filter(|(b, a)| b != a) {
                 v.push(format!(
-                    "{}: a stopped call moved the row from rev {before} to {after}",
+                    "{}: a stopped call moved the row from {before} to {after}",
                     s.job
                 ));
             }

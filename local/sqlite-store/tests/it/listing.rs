@@ -244,6 +244,7 @@ fn migrating_a_version_2_file_counts_the_jobs_it_already_has() {
                  ON jobs (type, status, completedAt, createdAt, id);
              CREATE INDEX jobs_reference ON jobs (referenceId, type, status);
              ALTER TABLE jobs DROP COLUMN run; ALTER TABLE jobs DROP COLUMN executionId;
+             ALTER TABLE jobs DROP COLUMN claims;
              PRAGMA user_version = 2;",
         )
         .unwrap();

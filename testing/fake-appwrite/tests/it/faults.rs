@@ -100,7 +100,8 @@ fn a_write_from_a_stale_read_is_a_conflict_and_the_users_pause_survives_progress
     );
     assert_eq!(app.store.get(&job.id).unwrap().status, JobStatus::Paused);
 
-    // Through the use case the progress is re-applied on the fresh row: recorded, still paused.
+    // Through the use case the progress is re-applied on the fresh row: the job is paused, so
+    // the report is answered `pause` and changes nothing (docs/hooks.md § Exactly once).
     let act = Act::new(&app.store, "function:hook-bulk-verify", t(6));
     let after = usecase::progress(
         &act,
@@ -111,7 +112,7 @@ fn a_write_from_a_stale_read_is_a_conflict_and_the_users_pause_survives_progress
         },
     )
     .unwrap();
-    assert_eq!((after.status, after.progress), (JobStatus::Paused, 50));
+    assert_eq!((after.status, after.progress), (JobStatus::Paused, 0));
 }
 
 #[test]
