@@ -8,7 +8,9 @@
 //!   `JOBS_OBSERVE_<FUNCTION>=<TYPE>`: each execution becomes one job, whose id is derived from
 //!   the execution id, so repeated and out-of-order events converge on the same job;
 //! - every other function is a **worker** that reports through the hooks: when its execution
-//!   ends while its job still expects it to run, the job fails at once (see [`observe`]).
+//!   ends while its job still expects it to run, the job fails at once (see [`observe`]); an
+//!   execution that ended `completed` without the worker's final report fails it as "outcome
+//!   unknown" ([`verdict`], [`OUTCOME_UNKNOWN_PREFIX`]).
 //!
 //! Payload facts (Appwrite 1.9.6): `docs/appwrite-notes.md` § Webhooks and execution events.
 
@@ -534,9 +536,10 @@ pub const WORKER_SEARCH_LIMIT: usize = 500;
 /// A worker's execution ended: if it still holds a job (the job's current run reported this
 /// execution id), that job fails now, through the state machine, fenced by the run.
 ///
-/// Fails: RUNNING or QUEUED with the execution `failed`, RUNNING with it `completed` (the worker
-/// exited without reporting the end). Leaves alone: PAUSED (the user paused; resume starts a new
-/// run), final jobs, and jobs whose current run reported another execution (a newer run).
+/// Fails ([`verdict`]): RUNNING or QUEUED with the execution `failed`; RUNNING with it
+/// `completed` (the worker ended without its final report: "outcome unknown"), except SQS_POLL.
+/// Leaves alone: PAUSED (the user paused; resume starts a new run), final jobs, and jobs whose
+/// current run reported another execution or none yet (a newer run, a resumed job).
 fn fail_dead_worker(act: &Act, exec: &Execution) -> usecase::Result<Outcome> {
     if !exec.status.is_final() {
         return Ok(Outcome::of("ignored", None));
@@ -571,6 +574,48 @@ fn fail_dead_worker(act: &Act, exec: &Execution) -> usecase::Result<Outcome> {
     Ok(Outcome::of(outcome, Some(&job)))
 }
 
+/// How a worker's execution ended, for the job its run still holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Death {
+    /// The execution ended `failed` (timeout, crash, out of memory, a 5xx).
+    Failed,
+    /// The execution ended `completed` while its run was still RUNNING: the worker ended without
+    /// its final `complete` / `fail` / `paused` (lost to an outage, or never sent), so whether its
+    /// last claim was carried out is unknown.
+    OutcomeUnknown,
+}
+
+/// Whether an unconfirmed claim may stand for work done or skipped: any claim but one whose range
+/// is known and empty (`done` = `claimed`: a checkpoint reported after the work, claiming none).
+pub fn covers_work(claim: &job::Claim) -> bool {
+    claim.done.is_none() || claim.claimed != claim.done
+}
+
+/// The start of the error message of a job failed because its worker ended without its final
+/// report; `job-actions` recognises such a job by it when it is retried.
+pub const OUTCOME_UNKNOWN_PREFIX: &str = "outcome unknown: ";
+
+/// Whether `exec`'s end kills the run holding `job`, decided on whichever row a write is based
+/// on. Only the job's current execution counts: the one the current run's written calls
+/// reported. A resume clears it ([`Job::apply`]), so the paused run's execution never matches
+/// the resumed job, and a newer run's calls replace it.
+///
+/// SQS_POLL is never failed for a `completed` execution: every scheduled `sqs-poller` run picks
+/// the long-lived polling job up, heartbeats and ends without a final call by design, leaving the
+/// job RUNNING for the next run (docs/hooks.md § Per-worker semantics).
+pub fn verdict(job: &Job, exec: &Execution) -> Option<Death> {
+    if job.execution_id.as_deref() != Some(exec.id.as_str()) {
+        return None;
+    }
+    match (exec.status, job.status) {
+        (ExecStatus::Failed, JobStatus::Running | JobStatus::Queued) => Some(Death::Failed),
+        (ExecStatus::Completed, JobStatus::Running) if job.job_type != JobType::SqsPoll => {
+            Some(Death::OutcomeUnknown)
+        }
+        _ => None,
+    }
+}
+
 /// Fails `job` if it is still held by the run that reported `exec` and that execution's end
 /// means the run died; returns the log entry, or `None` when the job is not (or no longer)
 /// that run's: checked on whichever row the compare-and-set is based on.
@@ -579,18 +624,28 @@ fn fail_run(
     job: &mut Job,
     exec: &Execution,
 ) -> usecase::Result<Option<Vec<job::JobEvent>>> {
-    let held = job.execution_id.as_deref() == Some(exec.id.as_str());
-    let dead = match exec.status {
-        ExecStatus::Failed => matches!(job.status, JobStatus::Running | JobStatus::Queued),
-        _ => job.status == JobStatus::Running,
-    };
-    if !(held && dead) {
+    let Some(death) = verdict(job, exec) else {
         return Ok(None);
-    }
+    };
     let from = job.status;
+    let mut details = exec.details();
+    details.insert("run".into(), json!(job.run));
+    let message = match death {
+        Death::Failed => worker_failure_message(exec, from),
+        Death::OutcomeUnknown => {
+            details.insert("outcome".into(), json!("unknown"));
+            // The run's claim stays on the job, unconfirmed: a retry hands it to the next worker.
+            if let Some(claim) = job.current_claim().filter(|c| covers_work(c)) {
+                details.insert(
+                    "claim".into(),
+                    json!({"run": claim.run, "done": claim.done, "claimed": claim.claimed}),
+                );
+            }
+            outcome_unknown_message(exec, job)
+        }
+    };
     job.apply(Event::Fail, act.now)
         .map_err(usecase::Error::from)?;
-    let message = worker_failure_message(exec, from);
     job.error_message = Some(message.clone());
     job.last_actor = Some(act.actor.clone());
     Ok(Some(vec![job::JobEvent {
@@ -602,7 +657,7 @@ fn fail_run(
         message: Some(message),
         from_status: Some(from),
         to_status: Some(job.status),
-        details: exec.details(),
+        details,
     }]))
 }
 
@@ -631,16 +686,39 @@ fn find_by_execution(act: &Act, execution_id: &str) -> usecase::Result<Option<Jo
     }
 }
 
-/// What happened to a worker's execution, for the job's error message.
+/// What happened to a worker's failed execution, for the job's error message.
 fn worker_failure_message(exec: &Execution, from: JobStatus) -> String {
-    let how = match exec.status {
-        ExecStatus::Failed => "failed",
-        _ => "ended without reporting the job's end",
-    };
     let mut text = format!(
-        "worker execution {} of {} {how} after {:.1} s with status code {} while the job was {from}",
+        "worker execution {} of {} failed after {:.1} s with status code {} while the job was {from}",
         exec.id, exec.function_id, exec.duration, exec.response_status_code
     );
+    let errors = exec.errors.trim();
+    if !errors.is_empty() {
+        text.push_str(": ");
+        text.push_str(errors);
+    }
+    clip_text(&text)
+}
+
+/// Why a job whose worker ended without its final report failed, starting with
+/// [`OUTCOME_UNKNOWN_PREFIX`]: the execution, and what is not known about the run's last claim.
+fn outcome_unknown_message(exec: &Execution, job: &Job) -> String {
+    let mut text = format!(
+        "{OUTCOME_UNKNOWN_PREFIX}the worker's execution {} of {} ended (completed after {:.1} s \
+         with status code {}) without its final report (complete, fail or paused) while run {} \
+         was RUNNING; ",
+        exec.id, exec.function_id, exec.duration, exec.response_status_code, job.run
+    );
+    match job.current_claim().filter(|c| covers_work(c)) {
+        Some(claim) => {
+            text.push_str("its last claim");
+            if let (Some(from), Some(to)) = (claim.done, claim.claimed) {
+                text.push_str(&format!(" (units {from}–{to})"));
+            }
+            text.push_str(" was never confirmed and may or may not have been carried out");
+        }
+        None => text.push_str("what it did after its last report is unknown"),
+    }
     let errors = exec.errors.trim();
     if !errors.is_empty() {
         text.push_str(": ");

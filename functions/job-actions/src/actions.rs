@@ -360,9 +360,14 @@ fn act(
         Op::Resume => Event::Resume,
         Op::Cancel => Event::Cancel,
         _ => {
+            // The retried job as it ended: its run's unconfirmed claims go to the new worker and
+            // decide the warning. Read before the retry writes anything, so a failed read leaves
+            // nothing half done (the retry re-reads it to check it may be retried).
+            let retried = platform.store.get(job_id).map_err(store_error)?;
+            let unconfirmed = unconfirmed(&retried);
             let created = usecase::retry_with(&act, job_id, reason, details)?;
             let (status, trigger) = match &created {
-                Created::New(job) => (201, trigger(ctx, services, config, job)),
+                Created::New(job) => (201, trigger(ctx, services, config, job, &unconfirmed)),
                 Created::Existing(job) => (
                     200,
                     json!({
@@ -378,13 +383,18 @@ fn act(
             };
             return Ok(Reply::Json(
                 status,
-                json!({"job": job_view(job, now, true), "trigger": trigger, "campaign": campaign}),
+                json!({
+                    "job": job_view(job, now, true),
+                    "trigger": trigger,
+                    "campaign": campaign,
+                    "warning": retry_warning(&retried, &unconfirmed),
+                }),
             ));
         }
     };
     let job = usecase::control_with(&act, job_id, event, reason, details)?;
     let trigger = if op == Op::Resume {
-        trigger(ctx, services, config, &job)
+        trigger(ctx, services, config, &job, &[])
     } else {
         Value::Null
     };
@@ -395,11 +405,86 @@ fn act(
     ))
 }
 
+/// The retried job's unconfirmed claims whose range is known and not empty, as the re-trigger
+/// body's `unconfirmed` lists them: `{"from": done, "to": claimed, "run"}`, oldest run first.
+/// Each range was claimed and answered `continue`, but its run never confirmed it (no later call
+/// arrived), so it may or may not have been carried out: the retry's worker re-visits it and
+/// skips the units it has a sent mark for (docs/actions.md, Retry).
+pub fn unconfirmed(retried: &Job) -> Vec<Value> {
+    retried
+        .claims
+        .iter()
+        .filter_map(|c| match (c.done, c.claimed) {
+            (Some(from), Some(to)) if to > from => {
+                Some(json!({"from": from, "to": to, "run": c.run}))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The retry answer's `warning`, when work may repeat (or be missing): the retried job failed
+/// as "outcome unknown" (its worker ended without its final report), or holds an unconfirmed
+/// claim that covers work (any but a known empty range). `null` otherwise. Each sentence says
+/// what is known and what the new run does about it.
+pub fn retry_warning(retried: &Job, unconfirmed: &[Value]) -> Value {
+    let outcome_unknown = retried
+        .error_message
+        .as_deref()
+        .is_some_and(|e| e.starts_with(shared::observer::OUTCOME_UNKNOWN_PREFIX));
+    let unsettled = retried.claims.iter().any(shared::observer::covers_work);
+    if !(outcome_unknown || unsettled) {
+        return Value::Null;
+    }
+    let mut parts = Vec::new();
+    if outcome_unknown {
+        parts.push("the previous run ended without its final report (outcome unknown)".to_owned());
+    }
+    if !unconfirmed.is_empty() {
+        let ranges: Vec<String> = unconfirmed
+            .iter()
+            .map(|r| format!("units {}–{} of run {}", r["from"], r["to"], r["run"]))
+            .collect();
+        parts.push(format!(
+            "its last claim ({}) was never confirmed, so it may or may not have been carried out; \
+             the re-trigger body lists it as `unconfirmed` for the worker to re-check: a unit \
+             with a sent mark is skipped, one done without a mark is done again",
+            ranges.join(", ")
+        ));
+    } else if unsettled {
+        parts.push(
+            "its last claim was never confirmed, so it may or may not have been carried out, and \
+             it names no unit range to re-check; the worker resumes from the claim's checkpoint"
+                .to_owned(),
+        );
+    } else {
+        parts.push(
+            "what it did after its last report is unknown; the worker resumes from the stored \
+             checkpoint, so work done after it is done again"
+                .to_owned(),
+        );
+    }
+    // Without a range to re-check, a claim that was not carried out is skipped, not repeated.
+    let risk = if unsettled && unconfirmed.is_empty() {
+        "work may be missing"
+    } else {
+        "work may repeat"
+    };
+    Value::String(format!("{risk}: {}", parts.join("; ")))
+}
+
 /// Starts the job's worker asynchronously with the re-trigger body, itself a valid `start`
-/// request carrying the job's id, run, reference and checkpoint (docs/hooks.md § Runs). A
-/// failure does not undo the action: the job stays QUEUED (the sweeper fails it if no worker
-/// ever reports), and the answer says what happened.
-fn trigger(ctx: &Context, services: &Services, config: &Config, job: &Job) -> Value {
+/// request carrying the job's id, run, reference and checkpoint (docs/hooks.md § Runs), and for
+/// a retry the retried job's `unconfirmed` claims when it has any. A failure does not undo the
+/// action: the job stays QUEUED (the sweeper fails it if no worker ever reports), and the answer
+/// says what happened.
+fn trigger(
+    ctx: &Context,
+    services: &Services,
+    config: &Config,
+    job: &Job,
+    unconfirmed: &[Value],
+) -> Value {
     let Some(function_id) = config.worker(job.job_type) else {
         return json!({
             "status": "not_configured",
@@ -409,13 +494,16 @@ fn trigger(ctx: &Context, services: &Services, config: &Config, job: &Job) -> Va
             ),
         });
     };
-    let body = json!({
+    let mut body = json!({
         "event": "start",
         "jobId": job.id,
         "run": job.run,
         "referenceId": job.reference_id,
         "checkpoint": job.checkpoint,
     });
+    if !unconfirmed.is_empty() {
+        body["unconfirmed"] = Value::Array(unconfirmed.to_vec());
+    }
     match services
         .executions
         .create_execution(function_id, &body.to_string())

@@ -141,11 +141,154 @@ fn retry_of_a_failed_job_creates_a_linked_queued_job_and_triggers_its_worker() {
         json!({"event": "start", "jobId": new_id, "run": 0, "referenceId": "c1",
                "checkpoint": {"offset": 50}})
     );
+    // A worker that failed with its own report leaves nothing unconfirmed.
+    assert_eq!(res.json["warning"], Value::Null);
     let events = app.store.inner.events(&new_id, 10).unwrap();
     assert_eq!(events[0].actor, "user:alice");
     assert_eq!(events[0].message.as_deref(), Some("quota raised"));
     assert_eq!(events[0].details["roleSource"], "label:jobs-operator");
     assert_eq!(events[0].details["retryOf"], failed.id.as_str());
+}
+
+/// A CAMPAIGN_RUN job whose worker (execution `exec`, run 1) reported 50 of 200 done and, when
+/// `claim` is set, claimed units 50–100, then ended without its final report: the observer
+/// failed it as "outcome unknown".
+fn outcome_unknown_job(app: &crate::support::TestApp, exec: &str, claim: bool) -> String {
+    use shared::usecase::{self, Act, Progress, Start};
+    let now = app.now();
+    let act = Act::new(app.store.as_ref(), "function:orchestrator", now)
+        .in_run(None, Some(exec.to_owned()));
+    let id = usecase::start(
+        &act,
+        JobType::CampaignRun,
+        Start {
+            reference_id: "c9".into(),
+            total: Some(200),
+            ..Start::default()
+        },
+    )
+    .unwrap()
+    .job
+    .id;
+    let act = act.in_run(Some(1), Some(exec.to_owned()));
+    let progress = if claim {
+        Progress {
+            done: Some(50),
+            claimed: Some(100),
+            checkpoint: Some(json!({"offset": 100})),
+            ..Progress::default()
+        }
+    } else {
+        Progress {
+            done: Some(50),
+            ..Progress::default()
+        }
+    };
+    usecase::progress(&act, &id, progress).unwrap();
+    let doc = json!({"$id": exec, "functionId": "orchestrator", "status": "completed",
+                     "responseStatusCode": 200, "duration": 2.0});
+    let execution = shared::observer::Execution::parse(doc.to_string().as_bytes()).unwrap();
+    let observer = Act::new(app.store.as_ref(), "function:job-observer", now);
+    shared::observer::observe(&observer, shared::observer::Observed::Worker, &execution).unwrap();
+    let job = app.store.inner.get(&id).unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(job.error_message.unwrap().starts_with("outcome unknown: "));
+    id
+}
+
+#[test]
+fn retry_after_an_unknown_outcome_hands_the_unconfirmed_claim_to_the_worker_and_warns() {
+    let app = spawn_app(WORKERS);
+    let failed = outcome_unknown_job(&app, "w1", true);
+    let path = format!("/v1/jobs/{failed}/retry");
+    let res = app.post(&path).user(OPERATOR).send();
+    assert_eq!(res.status, 201, "{}", res.body);
+    let new_id = res.json["job"]["$id"].as_str().unwrap().to_owned();
+    let executions = app.fake.executions.lock().unwrap().clone();
+    assert_eq!(
+        executions[0].1,
+        json!({"event": "start", "jobId": new_id, "run": 0, "referenceId": "c9",
+               "checkpoint": {"offset": 100},
+               "unconfirmed": [{"from": 50, "to": 100, "run": 1}]})
+    );
+    // Still a valid `start` a worker can send back to its hook unchanged.
+    let sent_back = shared::hooks::HookRequest::parse(executions[0].1.to_string().as_bytes());
+    assert!(sent_back.is_ok(), "{:?}", sent_back.err());
+    let warning = res.json["warning"].as_str().unwrap();
+    assert!(warning.starts_with("work may repeat: "), "{warning}");
+    for part in [
+        "outcome unknown",
+        "units 50–100 of run 1",
+        "never confirmed",
+        "unconfirmed",
+    ] {
+        assert!(warning.contains(part), "{warning}");
+    }
+    // The second retry triggers nothing but still says what the first one's worker faces.
+    let again = app.post(&path).user(OPERATOR).send();
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json["trigger"]["status"], "skipped");
+    assert_eq!(again.json["warning"], res.json["warning"]);
+    assert_eq!(app.fake.executions.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn retry_after_an_unknown_outcome_without_a_claim_warns_without_ranges() {
+    let app = spawn_app(WORKERS);
+    let failed = outcome_unknown_job(&app, "w2", false);
+    let res = app
+        .post(&format!("/v1/jobs/{failed}/retry"))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 201, "{}", res.body);
+    let body = &app.fake.executions.lock().unwrap()[0].1;
+    assert!(body.get("unconfirmed").is_none(), "{body}");
+    let warning = res.json["warning"].as_str().unwrap();
+    assert!(
+        warning.starts_with("work may repeat: ") && warning.contains("outcome unknown"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("resumes from the stored checkpoint"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn retry_of_a_job_cancelled_mid_claim_lists_the_claim_as_unconfirmed() {
+    use shared::usecase::{self, Act, Progress};
+    let app = spawn_app(WORKERS);
+    let running = app.seed(JobType::CampaignRun, JobStatus::Running, "c1");
+    let worker = Act::new(app.store.as_ref(), "function:orchestrator", app.now())
+        .in_run(Some(running.run), None);
+    usecase::progress(
+        &worker,
+        &running.id,
+        Progress {
+            done: Some(60),
+            claimed: Some(80),
+            checkpoint: Some(json!({"offset": 80})),
+            ..Progress::default()
+        },
+    )
+    .unwrap();
+    // The operator cancels before the worker's next call confirms the claim.
+    app.post(&format!("/v1/jobs/{}/cancel", running.id))
+        .user(OPERATOR)
+        .send();
+    let res = app
+        .post(&format!("/v1/jobs/{}/retry", running.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 201, "{}", res.body);
+    let body = &app.fake.executions.lock().unwrap()[0].1;
+    assert_eq!(
+        body["unconfirmed"],
+        json!([{"from": 60, "to": 80, "run": running.run}])
+    );
+    let warning = res.json["warning"].as_str().unwrap();
+    assert!(warning.starts_with("work may repeat: "), "{warning}");
+    assert!(!warning.contains("outcome unknown"), "{warning}");
 }
 
 #[test]
@@ -160,6 +303,13 @@ fn retrying_the_same_job_twice_returns_the_first_retry_and_triggers_once() {
     assert_eq!(first.json["job"]["$id"], second.json["job"]["$id"]);
     assert_eq!(second.json["trigger"]["status"], "skipped");
     assert_eq!(app.fake.executions.lock().unwrap().len(), 1);
+    // Its one unconfirmed claim is an empty range (done 50, nothing claimed beyond): nothing to
+    // re-check, no warning.
+    assert_eq!(first.json["warning"], Value::Null);
+    assert!(app.fake.executions.lock().unwrap()[0]
+        .1
+        .get("unconfirmed")
+        .is_none());
 }
 
 #[test]

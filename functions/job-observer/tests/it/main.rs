@@ -331,13 +331,159 @@ fn a_worker_execution_that_fails_fails_its_running_job_at_once_with_the_executio
 }
 
 #[test]
-fn a_worker_execution_that_completes_while_its_job_runs_fails_the_job() {
+fn a_worker_execution_that_completes_while_its_job_runs_fails_the_job_as_outcome_unknown() {
     let app = spawn_app();
     let id = worker_job(&app, "campaign-2", "w2");
     let (_, answer) = app.deliver(&execution("w2", "orchestrator", "completed", 3.0));
     assert_eq!(answer["outcome"], "failed", "{answer}");
+    let failed = job(&app, &id);
+    assert_eq!(failed.status, JobStatus::Failed);
+    let error = failed.error_message.unwrap();
+    assert!(error.starts_with("outcome unknown: "), "{error}");
+    for part in ["w2", "orchestrator", "without its final report", "3.0 s"] {
+        assert!(error.contains(part), "{error}");
+    }
+    let log = app.store.events(&id, 10).unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.kind, shared::job::EventKind::Failed);
+    assert_eq!(last.actor, "function:job-observer");
+    assert_eq!(
+        (last.from_status, last.to_status),
+        (Some(JobStatus::Running), Some(JobStatus::Failed))
+    );
+    assert_eq!(last.details["executionId"], "w2");
+    assert_eq!(last.details["executionStatus"], "completed");
+    assert_eq!(last.details["outcome"], "unknown");
+    // A repeat of the event changes nothing.
+    let before = job(&app, &id);
+    let (_, answer) = app.deliver(&execution("w2", "orchestrator", "completed", 3.0));
+    assert_eq!(answer["outcome"], "ignored", "{answer}");
+    assert_eq!(job(&app, &id), before);
+}
+
+#[test]
+fn an_outcome_unknown_failure_names_the_runs_unconfirmed_claim_and_keeps_it() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-claim", "wc");
+    let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0())
+        .in_run(Some(1), Some("wc".into()));
+    shared::usecase::progress(
+        &act,
+        &id,
+        shared::usecase::Progress {
+            done: Some(50),
+            claimed: Some(100),
+            total: Some(200),
+            checkpoint: Some(json!({"offset": 100})),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // The worker's next call (its confirmation, or its `complete`) never arrives.
+    let (_, answer) = app.deliver(&execution("wc", "orchestrator", "completed", 3.0));
+    assert_eq!(answer["outcome"], "failed", "{answer}");
+    let failed = job(&app, &id);
+    let error = failed.error_message.clone().unwrap();
+    assert!(error.starts_with("outcome unknown: "), "{error}");
+    assert!(
+        error.contains("units 50–100") && error.contains("may or may not have been carried out"),
+        "{error}"
+    );
+    assert_eq!(
+        failed.claims.len(),
+        1,
+        "the claim stays unconfirmed for a retry"
+    );
+    let last = app.store.events(&id, 10).unwrap().pop().unwrap();
+    assert_eq!(
+        last.details["claim"],
+        json!({"run": 1, "done": 50, "claimed": 100})
+    );
+}
+
+#[test]
+fn a_polling_jobs_scheduled_execution_that_completes_leaves_it_running() {
+    // Each scheduled sqs-poller run picks the polling job up, heartbeats and ends without a
+    // final call: by design, so its `completed` is no death. (The function here is not the
+    // mapped `sqs-poller`: it is a worker that reports through the hooks.)
+    let app = spawn_app();
+    let act = shared::usecase::Act::new(&*app.store, "function:sqs-poller", t0())
+        .in_run(None, Some("poll1".into()));
+    let id = shared::usecase::start(
+        &act,
+        JobType::SqsPoll,
+        shared::usecase::Start {
+            reference_id: "sqs-poller".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .job
+    .id;
+    let before = job(&app, &id);
+    let (code, answer) = app.deliver(&execution("poll1", "sqs-worker", "completed", 20.0));
+    assert_eq!((code, answer["outcome"].as_str()), (200, Some("unchanged")));
+    assert_eq!(job(&app, &id), before);
+    // A poller execution that dies still fails its job.
+    let (_, answer) = app.deliver(&execution("poll1", "sqs-worker", "failed", 20.0));
+    assert_eq!(answer["outcome"], "failed", "{answer}");
     let error = job(&app, &id).error_message.unwrap();
-    assert!(error.contains("ended without reporting"), "{error}");
+    assert!(!error.starts_with("outcome unknown"), "{error}");
+}
+
+#[test]
+fn a_resumed_job_is_never_failed_by_the_paused_runs_execution() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-resumed", "paused-exec");
+    let user = shared::usecase::Act::new(&*app.store, "user:alice", t0());
+    shared::usecase::control(&user, &id, shared::job::Event::Pause, None).unwrap();
+    shared::usecase::control(&user, &id, shared::job::Event::Resume, None).unwrap();
+    let resumed = job(&app, &id);
+    assert_eq!(
+        (resumed.status, resumed.execution_id.as_deref()),
+        (JobStatus::Queued, None)
+    );
+    // The paused run's execution ends (cut at its timeout, or returning) after the resume,
+    // before or after the re-triggered worker picks the job up.
+    for status in ["failed", "completed"] {
+        let (code, answer) = app.deliver(&execution("paused-exec", "orchestrator", status, 1.0));
+        assert_eq!(
+            (code, answer["outcome"].as_str()),
+            (200, Some("ignored")),
+            "{answer}"
+        );
+        assert_eq!(job(&app, &id), resumed);
+    }
+    let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0())
+        .in_run(Some(resumed.run), Some("resumed-exec".into()));
+    shared::usecase::start(
+        &act,
+        JobType::CampaignRun,
+        shared::usecase::Start {
+            reference_id: "campaign-resumed".into(),
+            job_id: Some(id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let running = job(&app, &id);
+    assert_eq!(running.status, JobStatus::Running);
+    for status in ["failed", "completed"] {
+        app.deliver(&execution("paused-exec", "orchestrator", status, 1.0));
+        assert_eq!(job(&app, &id), running);
+    }
+}
+
+#[test]
+fn a_completed_execution_leaves_a_paused_job_alone() {
+    let app = spawn_app();
+    let paused = worker_job(&app, "campaign-p", "wp");
+    let user = shared::usecase::Act::new(&*app.store, "user:alice", t0());
+    shared::usecase::control(&user, &paused, shared::job::Event::Pause, None).unwrap();
+    let before = job(&app, &paused);
+    let (_, answer) = app.deliver(&execution("wp", "orchestrator", "completed", 1.0));
+    assert_eq!(answer["outcome"], "unchanged", "{answer}");
+    assert_eq!(job(&app, &paused), before);
 }
 
 #[test]
@@ -483,5 +629,29 @@ fn a_dead_execution_event_racing_the_workers_own_complete_leaves_one_final_state
             .filter(|e| e.to_status.is_some_and(JobStatus::is_final))
             .count();
         assert_eq!(finals, 1, "round {round}");
+    }
+}
+
+#[test]
+fn a_takeover_without_an_execution_id_is_never_failed_by_the_previous_runs_execution() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-take", "old-run-exec");
+    // A second worker takes the running job over (run 2) without sending its execution id.
+    let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0());
+    shared::usecase::start(
+        &act,
+        JobType::CampaignRun,
+        shared::usecase::Start {
+            reference_id: "campaign-take".into(),
+            job_id: Some(id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let running = job(&app, &id);
+    assert_eq!((running.status, running.run), (JobStatus::Running, 2));
+    for status in ["completed", "failed"] {
+        app.deliver(&execution("old-run-exec", "orchestrator", status, 1.0));
+        assert_eq!(job(&app, &id), running, "{status}");
     }
 }

@@ -137,15 +137,15 @@ fn a_function_whose_execute_does_not_allow_anyone_has_no_domain() {
     assert_eq!(answer["type"], "function_execute_permission_missing");
 }
 
-#[test]
-fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_by_the_event_not_the_sweeper() {
-    // The repository's functions plus the stuck worker, with a 1 s timeout.
+/// The dev server hosting the repository's functions plus the stuck worker with a `timeout` of
+/// this many seconds, its execution events delivered to the observer.
+fn with_stuck_worker(timeout: u64) -> (App, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../appwrite.json");
     let mut manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(repo).unwrap()).unwrap();
     manifest["functions"].as_array_mut().unwrap().push(json!({
-        "$id": jobs_dev::stuck::FUNCTION_ID, "execute": [], "schedule": "", "timeout": 1,
+        "$id": jobs_dev::stuck::FUNCTION_ID, "execute": [], "schedule": "", "timeout": timeout,
     }));
     let path = dir.path().join("appwrite.json");
     std::fs::write(&path, manifest.to_string()).unwrap();
@@ -159,6 +159,57 @@ fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_by_the_event_no
             ),
         ],
     );
+    (app, dir)
+}
+
+#[test]
+fn a_worker_that_ends_without_its_final_report_has_its_job_failed_as_outcome_unknown() {
+    // The stuck worker reports, then returns well within its timeout without `complete`: its
+    // execution ends `completed` while its run is RUNNING (a final call lost to an outage).
+    let (app, _dir) = with_stuck_worker(30);
+    let execution = app.run_async_with(
+        jobs_dev::stuck::FUNCTION_ID,
+        json!({"referenceId": "campaign-unreported", "hangMs": 100}),
+    );
+    let jobs = app.wait_for_jobs("the unreported worker's job to fail", |jobs| {
+        jobs.iter()
+            .any(|j| j["referenceId"] == "campaign-unreported" && j["status"] == "FAILED")
+    });
+    let job = jobs
+        .iter()
+        .find(|j| j["referenceId"] == "campaign-unreported")
+        .unwrap();
+    let doc = app.execution("demo-stuck-worker", &execution);
+    assert_eq!(doc["status"], "completed", "{doc}");
+    let error = job["errorMessage"].as_str().unwrap();
+    assert!(
+        error.starts_with("outcome unknown: ") && error.contains(&execution),
+        "{error}"
+    );
+    let id = job["$id"].as_str().unwrap();
+    let (_, detail) = app.action("GET", &format!("/v1/jobs/{id}"), Value::Null);
+    let last = detail["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            last["kind"].as_str(),
+            last["actor"].as_str(),
+            last["details"]["executionId"].as_str(),
+            last["details"]["outcome"].as_str(),
+        ),
+        (
+            Some("failed"),
+            Some("function:job-observer"),
+            Some(execution.as_str()),
+            Some("unknown")
+        ),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_worker_whose_execution_times_out_mid_run_has_its_job_failed_by_the_event_not_the_sweeper() {
+    // The repository's functions plus the stuck worker, with a 1 s timeout.
+    let (app, _dir) = with_stuck_worker(1);
     let execution = app.run_async_with(
         jobs_dev::stuck::FUNCTION_ID,
         json!({"referenceId": "campaign-stuck", "hangMs": 4000}),
