@@ -2,11 +2,14 @@
 // functions (docs/hooks.md) with node-appwrite's `functions.createExecution`, and tells the
 // worker's loop whether to go on (`control`: continue / pause / cancel).
 //
-// Two rules shape it. Every hook call is an Appwrite execution, so progress is coalesced here
-// (a call when the whole percent moves, otherwise at most one per `progressIntervalMs`). And
-// tracking must never take the real work down: when Job Manager is unreachable or answers 5xx,
-// calls fail open (the worker goes on, the outage is logged once and counted) unless the
-// caller asked for `failClosed`.
+// Three rules shape it. Every hook call is an Appwrite execution, so plain progress is coalesced
+// here (a call when the whole percent moves, otherwise at most one per `progressIntervalMs`).
+// Tracking must not take the real work down: when Job Manager is unreachable or answers 5xx,
+// plain progress and heartbeats fail open (the worker goes on, the outage is logged once and
+// counted) unless the caller asked for `failClosed`. And work must happen at most once: a claim
+// (docs/hooks.md § Exactly once) is retried until the hook answers, and one never answered
+// stops the worker (`lost`) instead of letting it do work a resume may hand to another run;
+// `paused`, `complete` and `fail` are retried the same way, since losing one loses the job's end.
 
 import { Client, Functions } from 'node-appwrite';
 
@@ -38,8 +41,12 @@ import { Client, Functions } from 'node-appwrite';
  *   or answers 5xx, instead of going on without tracking. Default false.
  * @property {number} [progressIntervalMs] Coalescing: a progress call whose percent did not
  *   move is sent only when this long has passed since the last call. Default 3000.
- * @property {number} [retries] Extra attempts of a call that failed transiently. Default 2.
+ * @property {number} [retries] Extra attempts of a fail-open call (start, plain progress,
+ *   heartbeat) that failed transiently. Default 2.
  * @property {number} [backoffMs] First retry delay, doubled each attempt. Default 100.
+ * @property {number} [maxBackoffMs] Cap of the doubling delay. Default 2000.
+ * @property {number} [finalRetryMs] How long a claim, `paused`, `complete` or `fail` is retried
+ *   (measured with `now`) before the tracker gives up and sets `lost`. Default 60000.
  * @property {(message: string) => void} [log] Where outages are reported. Default
  *   `console.error`; pass the function context's `error`.
  * @property {() => number} [now] Clock in milliseconds (tests). Default `Date.now`.
@@ -55,6 +62,9 @@ import { Client, Functions } from 'node-appwrite';
  * @property {string} [referenceId]
  * @property {string} [retryOf]
  * @property {boolean} [resumed]
+ * @property {Array<{from: number, to: number}>} [unconfirmed] On a retry: the failed job's
+ *   claims never confirmed (its worker may have died mid-batch); re-visit them first, skipping
+ *   every unit that already carries your own "done" mark.
  */
 
 /**
@@ -79,10 +89,23 @@ import { Client, Functions } from 'node-appwrite';
  */
 
 /**
+ * A claim: the worker is about to do units `[done, claimed)` and, if answered `continue`, will
+ * continue from `checkpoint` (docs/hooks.md § Exactly once).
+ * @typedef {object} Claim
+ * @property {number} done Units already done (the cursor before the batch).
+ * @property {number} [claimed] The end of the batch (at least `done`, at most `total`).
+ * @property {number} [total]
+ * @property {string} [message]
+ * @property {any} checkpoint Where to continue after the batch, with the counts as of its end.
+ */
+
+/**
  * @typedef {object} TrackerStats
  * @property {number} calls Hook executions attempted (retries included).
  * @property {number} coalesced Progress calls answered locally, without an execution.
- * @property {number} unavailable Calls that failed open because Job Manager was down.
+ * @property {number} unavailable Calls given up because Job Manager stayed down (failed open,
+ *   or, for claims and final calls, `lost`).
+ * @property {number} retried Extra attempts after a transient failure.
  * @property {number} outages Separate outages seen (each logged once).
  * @property {number} rejected Calls the hook refused with a 4xx that carried no control.
  */
@@ -130,6 +153,12 @@ export function retriggerOf(req) {
   return body;
 }
 
+/** The endpoint Job Manager's own functions use: the override first, as `shared::appwrite`. */
+function endpointFromEnv() {
+  const override = process.env.JOBS_APPWRITE_ENDPOINT?.trim();
+  return override || (process.env.APPWRITE_FUNCTION_API_ENDPOINT ?? '').trim();
+}
+
 const sleepFor = (/** @type {number} */ ms) =>
   new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -151,6 +180,8 @@ export class JobTracker {
       progressIntervalMs: 3000,
       retries: 2,
       backoffMs: 100,
+      maxBackoffMs: 2000,
+      finalRetryMs: 60_000,
       log: (/** @type {string} */ m) => console.error(m),
       now: Date.now,
       sleep: sleepFor,
@@ -165,29 +196,52 @@ export class JobTracker {
     /** @type {number | undefined} The run this worker holds (docs/hooks.md § Runs). */
     this.run = undefined;
     /** @type {TrackerStats} */
-    this.stats = { calls: 0, coalesced: 0, unavailable: 0, outages: 0, rejected: 0 };
+    this.stats = { calls: 0, coalesced: 0, unavailable: 0, outages: 0, rejected: 0, retried: 0 };
     /** @type {Record<string, any> | null} A start that failed open, retried before the next call. */
     this.pendingStart = null;
     this.down = false;
-    /** True once the hook said a newer run holds the job: later calls are not sent. */
+    /**
+     * True once this execution's run is over: the hook said a newer run holds the job, or the
+     * start was answered something other than `continue`. Later calls are not sent.
+     */
     this.superseded = false;
     this.lastCallAt = -Infinity;
     this.lastPercent = -1;
+    /**
+     * True once a claim or a final call (`paused`, `complete`, `fail`) got no answer within
+     * `finalRetryMs`: Job Manager does not know whether the claim was granted or the job
+     * ended. `control` is then `cancel`, so the worker stops without doing the claimed work (it
+     * stays at most once); the job is left to the execution observer or the stall sweeper, and a
+     * retry re-visits its unconfirmed claims.
+     */
+    this.lost = false;
   }
 
   /**
-   * A tracker inside an Appwrite function, from the function context: the endpoint and project
-   * Appwrite injects, the execution's own key, and its execution id.
+   * A tracker inside an Appwrite function, from the function context: the endpoint
+   * (`JOBS_APPWRITE_ENDPOINT` when set, as Job Manager's own functions read it, else the
+   * `APPWRITE_FUNCTION_API_ENDPOINT` Appwrite injects), the project, the execution's own key,
+   * and its execution id.
    * @param {{ req: { headers: Record<string, string> }, error?: (m: string) => void }} context
    * @param {string} hookId
    * @param {TrackerOptions} [options]
    */
   static fromContext(context, hookId, options = {}) {
-    const client = new Client()
-      .setEndpoint(process.env.APPWRITE_FUNCTION_API_ENDPOINT ?? '')
-      .setProject(process.env.APPWRITE_FUNCTION_PROJECT_ID ?? '')
-      .setKey(context.req.headers['x-appwrite-key'] ?? '');
-    return new JobTracker(new Functions(client), hookId, {
+    const endpoint = endpointFromEnv();
+    /** @type {FunctionsLike} */
+    const functions = endpoint
+      ? new Functions(new Client()
+        .setEndpoint(endpoint)
+        .setProject(process.env.APPWRITE_FUNCTION_PROJECT_ID ?? '')
+        .setKey(context.req.headers['x-appwrite-key'] ?? ''))
+      : {
+        // node-appwrite refuses an empty endpoint by throwing; a missing variable is a
+        // configuration error to report on each call (refused), not a reason to crash the work.
+        createExecution: async () => {
+          throw Object.assign(new Error('no Appwrite endpoint: set APPWRITE_FUNCTION_API_ENDPOINT (or JOBS_APPWRITE_ENDPOINT)'), { code: 400 });
+        },
+      };
+    return new JobTracker(functions, hookId, {
       caller: process.env.APPWRITE_FUNCTION_ID,
       executionId: context.req.headers['x-appwrite-execution-id'],
       log: context.error,
@@ -221,18 +275,20 @@ export class JobTracker {
     }
     const answered = await this.send(request);
     if (!answered && !this.options.failClosed) this.pendingStart = request;
+    this.closeUnlessContinued(answered);
     return this.control;
   }
 
   /**
    * Reports progress, coalesced: sent when the whole percent moves or `progressIntervalMs`
-   * passed, otherwise answered locally with the last control value. Pass `{ force: true }` for
-   * a checkpoint a resume must not miss (e.g. before doing work that must not be repeated).
+   * passed, otherwise answered locally with the last control value; fails open. `{ force: true }`
+   * always sends; forced with a `checkpoint` it is a claim (see `claim`).
    * @param {ProgressUpdate} update
    * @param {{ force?: boolean }} [options]
    * @returns {Promise<Control>}
    */
   async progress(update, { force = false } = {}) {
+    if (force && update.checkpoint !== undefined) return this.claim(/** @type {Claim} */ (update));
     const total = update.total ?? this.job?.total;
     const percent =
       update.percent !== undefined
@@ -246,6 +302,21 @@ export class JobTracker {
       return this.control;
     }
     if (await this.send({ event: 'progress', ...update })) this.lastPercent = percent;
+    return this.control;
+  }
+
+  /**
+   * Claims a batch before doing it: `done` is what is already done, `claimed` the batch's end,
+   * `checkpoint` where to continue after it (with the counts as of its end). Never coalesced.
+   * Do the batch only when this answers `continue`; on `pause` confirm with `paused` and the
+   * checkpoint as it was before the batch; on anything else stop. Retried until the hook
+   * answers or `finalRetryMs` runs out; then `lost` is set and the answer is `cancel`, so the
+   * batch is not done twice if a resume hands it to another run.
+   * @param {Claim} claim
+   * @returns {Promise<Control>}
+   */
+  async claim(claim) {
+    await this.send({ event: 'progress', ...claim }, true);
     return this.control;
   }
 
@@ -265,16 +336,17 @@ export class JobTracker {
    * @param {string} [message]
    */
   async paused(checkpoint, message) {
-    await this.send({ event: 'paused', checkpoint, message });
+    await this.send({ event: 'paused', checkpoint, message }, true);
     return this.control;
   }
 
   /**
    * @param {object} [result] Outcome counters, e.g. `{sent, failed, bounced}`.
    * @param {string} [message]
+   * @param {any} [checkpoint] The final checkpoint (the cursor at the end, the counts).
    */
-  async complete(result, message) {
-    await this.send({ event: 'complete', result, message });
+  async complete(result, message, checkpoint) {
+    await this.send({ event: 'complete', result, message, checkpoint }, true);
     return this.control;
   }
 
@@ -285,61 +357,116 @@ export class JobTracker {
    */
   async fail(error, result, checkpoint) {
     const text = error instanceof Error ? error.message : String(error);
-    await this.send({ event: 'fail', error: text.trim() || 'failed', result, checkpoint });
+    await this.send({ event: 'fail', error: text.trim() || 'failed', result, checkpoint }, true);
     return this.control;
   }
 
   /**
    * One hook call with retries. Answers true when the hook answered (2xx, or a 4xx that
-   * carried a control value), false when it failed open.
+   * carried a control value), false otherwise. A fail-open call is tried `retries` more times;
+   * a `persistent` one (claims, `paused`, `complete`, `fail`) until `finalRetryMs` has passed,
+   * after which the tracker is `lost` and its control `cancel`.
    * @param {Record<string, any>} request
+   * @param {boolean} [persistent]
    * @returns {Promise<boolean>}
    */
-  async send(request) {
+  async send(request, persistent = false) {
     if (this.superseded) return false;
-    if (request.event !== 'start') {
-      if (this.pendingStart) {
-        const start = this.pendingStart;
-        this.pendingStart = null;
-        if (!(await this.send(start))) {
-          this.pendingStart = start;
-          return false;
-        }
-      }
-      if (!this.job) return false;
-      request = { ...request, jobId: this.job.$id };
-    }
-    if (this.run !== undefined) request.run = this.run;
-    if (this.options.executionId) request.executionId = this.options.executionId;
-    const body = JSON.stringify(request);
+    const { now, sleep, retries, backoffMs, maxBackoffMs, finalRetryMs } = this.options;
+    const began = now();
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const answered = await this.call(request.event, body);
+        const answered = await this.attempt(request);
         if (this.down) {
           this.down = false;
           this.options.log(`job-manager: ${this.hookId} reachable again; tracking resumed`);
         }
+        if (persistent && !answered && this.job && !this.superseded) {
+          // Refused for good (a 4xx without control): the hook did not store the claim or the
+          // job's end, and going on would do work Job Manager may hand to another run.
+          this.control = 'cancel';
+        }
         return answered;
       } catch (e) {
         if (!(e instanceof Unavailable)) throw e;
-        if (attempt < this.options.retries) {
-          await this.options.sleep(this.options.backoffMs * 2 ** attempt);
+        const left = began + finalRetryMs - now();
+        if (persistent ? left > 0 : attempt < retries) {
+          if (persistent && attempt === retries) this.outage(e, `retrying ${request.event} until it is answered`);
+          this.stats.retried += 1;
+          const wait = Math.min(backoffMs * 2 ** Math.min(attempt, 30), maxBackoffMs);
+          await sleep(persistent ? Math.max(0, Math.min(wait, left)) : wait);
           continue;
         }
         this.stats.unavailable += 1;
         if (this.options.failClosed) {
           throw new JobTrackingError(`Job Manager unavailable: ${e.message}`, { cause: e });
         }
-        if (!this.down) {
-          this.down = true;
-          this.stats.outages += 1;
+        if (!persistent) {
+          this.outage(e, 'the work goes on untracked until it answers');
+          return false;
+        }
+        this.outage(e, '');
+        this.control = 'cancel';
+        if (!this.lost) {
+          this.lost = true;
+          const what = request.event === 'progress'
+            ? `the claim of ${request.done}–${request.claimed ?? request.done} was`
+            : `${request.event} was`;
           this.options.log(
-            `job-manager: ${this.hookId} unavailable (${e.message}); the work goes on untracked until it answers`,
+            `job-manager: ${what} never answered in ${Math.round(finalRetryMs / 1000)} s; stopping without doing more (tracker.lost)`,
           );
         }
         return false;
       }
     }
+  }
+
+  /**
+   * After a start's answer: anything but `continue` means the execution must end without
+   * another hook call (a paused job's start answers the job's last run, not one of ours).
+   * Answers whether the tracker is now closed.
+   * @param {boolean} answered
+   */
+  closeUnlessContinued(answered) {
+    if (answered && this.control !== 'continue') this.superseded = true;
+    return this.superseded;
+  }
+
+  /**
+   * Logs an outage once, when it begins.
+   * @param {Error} e
+   * @param {string} consequence
+   */
+  outage(e, consequence) {
+    if (this.down) return;
+    this.down = true;
+    this.stats.outages += 1;
+    this.options.log(`job-manager: ${this.hookId} unavailable (${e.message})${consequence ? `; ${consequence}` : ''}`);
+  }
+
+  /**
+   * One attempt: a start that failed open first (it must be answered before the job is
+   * known), then the request. Throws `Unavailable` on a transient failure.
+   * @param {Record<string, any>} request
+   * @returns {Promise<boolean>}
+   */
+  async attempt(request) {
+    if (request.event !== 'start') {
+      if (this.pendingStart) {
+        if (!(await this.attempt(this.pendingStart))) return false;
+        this.pendingStart = null;
+        // Answered at last, but not `continue` (paused, superseded, finished): this execution
+        // ends here, and the call it was making is not sent.
+        if (this.closeUnlessContinued(true)) return true;
+      }
+      if (!this.job) return false;
+      request = { ...request, jobId: this.job.$id };
+    } else {
+      request = { ...request };
+    }
+    if (this.run !== undefined) request.run = this.run;
+    if (this.options.executionId) request.executionId = this.options.executionId;
+    return this.call(request.event, JSON.stringify(request));
   }
 
   /**
@@ -380,10 +507,16 @@ export class JobTracker {
     }
     if (answer.job) this.job = answer.job;
     if (answer.control) this.control = answer.control;
+    // A repeat of a claim the hook already answered `continue` (the first answer was lost):
+    // the batch is this run's to do, whatever happened since (docs/hooks.md § Exactly once).
+    if (answer.code === 'granted') this.control = 'continue';
     // A newer run holds the job: this one is over and must not call again (docs/hooks.md § Runs).
     if (answer.code === 'superseded' || answer.code === 'run_required') this.superseded = true;
+    // Only a `continue` answer hands this worker a run. Any other answer names the job's run
+    // (a superseded call's successor, a paused job's last run), and sending that run back
+    // would let this worker act as a run that belongs to another execution.
     const run = answer.run ?? answer.job?.run;
-    if (typeof run === 'number') this.run = run;
+    if (typeof run === 'number' && this.control === 'continue' && !this.superseded) this.run = run;
     if (status < 300) {
       if (event === 'start' && answer.checkpoint !== undefined) this.checkpoint = answer.checkpoint;
       return true;

@@ -155,3 +155,147 @@ test('a superseded answer stops the run and the tracker makes no further call fo
   await t.complete({ sent: 10 });
   assert.equal(fns.calls.length, 2);
 });
+
+/** A clock that only moves when the tracker waits: retry budgets run out by count. */
+function virtual() {
+  const waits = [];
+  let clock = 0;
+  return { waits, now: () => clock, sleep: async (ms) => { waits.push(ms); clock += ms; } };
+}
+
+test('a claim sends done, claimed and its checkpoint every time, never coalesced', async () => {
+  const fns = scripted([ok()]);
+  const t = new JobTracker(fns, 'hook-campaign-run', quiet);
+  await t.start({ referenceId: 'c1', total: 100 });
+  for (let i = 0; i < 3; i += 1) {
+    assert.equal(await t.claim({ done: 0, claimed: 1, checkpoint: { cursor: 1, sent: 1 } }), 'continue');
+  }
+  assert.equal(fns.calls.length, 4);
+  assert.deepEqual(fns.calls[1].request, { event: 'progress', done: 0, claimed: 1, checkpoint: { cursor: 1, sent: 1 }, jobId: 'j1' });
+  // A forced progress with a checkpoint is a claim (the old way of writing one).
+  await t.progress({ done: 1, checkpoint: { cursor: 2 } }, { force: true });
+  assert.equal(fns.calls.length, 5);
+  assert.equal(t.stats.coalesced, 0);
+});
+
+test('a repeated claim answered granted goes on in its own run, even on a paused job', async () => {
+  const fns = scripted([ok({ run: 2 }), 0,
+    { status: 200, body: { job: job({ status: 'PAUSED', run: 3 }), control: 'continue', code: 'granted', run: 2 } },
+    { status: 200, body: { job: job({ status: 'QUEUED', run: 3 }), control: 'cancel', code: 'superseded', run: 3 } }]);
+  const t = new JobTracker(fns, 'hook-campaign-run', quiet);
+  await t.start({ referenceId: 'c1' });
+  assert.equal(await t.claim({ done: 0, claimed: 10, checkpoint: { cursor: 10 } }), 'continue');
+  assert.deepEqual(fns.calls[2].request, fns.calls[1].request, 'the repeat is the same request');
+  assert.equal(t.run, 2);
+  assert.equal(t.superseded, false);
+  assert.equal(await t.claim({ done: 10, claimed: 20, checkpoint: { cursor: 20 } }), 'cancel');
+  assert.equal(fns.calls[3].request.run, 2, 'the next call still sends its own run');
+  assert.equal(t.run, 2, 'a superseded answer does not hand over the newer run');
+  assert.ok(t.superseded);
+});
+
+test('a claim is retried with capped doubling backoff until the hook answers', async () => {
+  const clock = virtual();
+  const logs = [];
+  const fns = scripted([ok(), 503, 0, 503, 0, 503, 0, 503, 0, ok()]);
+  const t = new JobTracker(fns, 'hook-campaign-run', { ...quiet, ...clock, log: (m) => logs.push(m), maxBackoffMs: 1000 });
+  await t.start({ referenceId: 'c1' });
+  assert.equal(await t.claim({ done: 0, claimed: 10, checkpoint: { cursor: 10 } }), 'continue');
+  assert.deepEqual(clock.waits, [100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+  assert.equal(t.lost, false);
+  assert.equal(t.stats.unavailable, 0);
+  assert.equal(t.stats.retried, 8);
+  assert.equal(logs.filter((l) => l.includes('unavailable')).length, 1);
+  assert.equal(logs.filter((l) => l.includes('reachable again')).length, 1);
+});
+
+test('a claim never answered within finalRetryMs stops the worker: lost, cancel, logged once', async () => {
+  const clock = virtual();
+  const logs = [];
+  const fns = scripted([ok(), 503]);
+  const t = new JobTracker(fns, 'hook-campaign-run', { ...quiet, ...clock, log: (m) => logs.push(m), finalRetryMs: 10_000 });
+  await t.start({ referenceId: 'c1' });
+  assert.equal(await t.claim({ done: 20, claimed: 30, checkpoint: { cursor: 30 } }), 'cancel');
+  assert.ok(t.lost);
+  assert.ok(t.stopped);
+  assert.equal(clock.waits.reduce((a, b) => a + b, 0), 10_000, 'waited exactly the budget');
+  assert.equal(fns.calls.length, 1 + 1 + clock.waits.length);
+  assert.equal(logs.filter((l) => l.includes('never answered')).length, 1);
+  assert.match(logs.find((l) => l.includes('never answered')), /claim of 20–30/);
+  const closed = new JobTracker(scripted([ok(), 503]), 'hook-campaign-run', { ...quiet, ...virtual(), failClosed: true });
+  await closed.start({ referenceId: 'c1' });
+  await assert.rejects(closed.claim({ done: 0, claimed: 1, checkpoint: { cursor: 1 } }), JobTrackingError);
+});
+
+test('paused, complete and fail are retried until acknowledged; a 4xx with control acknowledges', async () => {
+  for (const [call, event] of [
+    [(t) => t.paused({ cursor: 5 }), 'paused'],
+    [(t) => t.complete({ sent: 5 }, 'done', { cursor: 5, sent: 5 }), 'complete'],
+    [(t) => t.fail(new Error('boom'), { sent: 5 }, { cursor: 5 }), 'fail'],
+  ]) {
+    const clock = virtual();
+    const fns = scripted([ok(), 0, 0, 0, 0, 0, { status: 409, body: { error: { code: 'invalid_transition' }, job: job({ status: 'COMPLETED' }), control: 'cancel' } }]);
+    const t = new JobTracker(fns, 'hook-campaign-run', { ...quiet, ...clock });
+    await t.start({ referenceId: 'c1' });
+    await call(t);
+    assert.equal(fns.calls.length, 7, event);
+    assert.ok(fns.calls.slice(1).every((c) => c.request.event === event), event);
+    assert.equal(t.lost, false, event);
+  }
+  const clock = virtual();
+  const t = new JobTracker(scripted([ok(), 503]), 'hook-campaign-run', { ...quiet, ...clock });
+  await t.start({ referenceId: 'c1' });
+  await t.complete({ sent: 5 });
+  assert.ok(t.lost, 'a complete never acknowledged is lost');
+  assert.equal(clock.waits.reduce((a, b) => a + b, 0), 60_000, 'the default budget');
+});
+
+test('a start answered anything but continue ends the execution: no further hook call', async () => {
+  const fns = scripted([{ status: 200, body: { job: job({ status: 'PAUSED', run: 4 }), control: 'pause', run: 4 } }]);
+  const t = new JobTracker(fns, 'hook-campaign-run', quiet);
+  assert.equal(await t.start({ referenceId: 'c1', retrigger: { jobId: 'j1', run: 2 } }), 'pause');
+  assert.equal(t.run, 2, "the paused job's run is not this execution's");
+  await t.paused({ cursor: 0 });
+  await t.claim({ done: 0, claimed: 1, checkpoint: { cursor: 1 } });
+  assert.equal(fns.calls.length, 1);
+});
+
+test('a start that failed open and is answered pause by the first claim sends no claim', async () => {
+  const fns = scripted([0, 0, 0, { status: 200, body: { job: job({ status: 'PAUSED', run: 4 }), control: 'pause', run: 4 } }]);
+  const t = new JobTracker(fns, 'hook-campaign-run', { ...quiet, ...virtual() });
+  await t.start({ referenceId: 'c1', retrigger: { jobId: 'j1', run: 3 } });
+  assert.equal(await t.claim({ done: 0, claimed: 1, checkpoint: { cursor: 1 } }), 'pause');
+  await t.paused({ cursor: 0 });
+  assert.deepEqual(fns.calls.map((c) => c.request.event), ['start', 'start', 'start', 'start']);
+  assert.equal(t.run, 3);
+});
+
+test('fromContext prefers JOBS_APPWRITE_ENDPOINT, as Job Manager\'s functions do', () => {
+  const saved = { ...process.env };
+  try {
+    process.env.APPWRITE_FUNCTION_API_ENDPOINT = 'https://cloud.example/v1';
+    process.env.JOBS_APPWRITE_ENDPOINT = ' http://appwrite/v1 ';
+    const ctx = { req: { headers: {} } };
+    assert.equal(JobTracker.fromContext(ctx, 'hook-campaign-run').functions.client.config.endpoint, 'http://appwrite/v1');
+    process.env.JOBS_APPWRITE_ENDPOINT = '';
+    assert.equal(JobTracker.fromContext(ctx, 'hook-campaign-run').functions.client.config.endpoint, 'https://cloud.example/v1');
+  } finally {
+    process.env = saved;
+  }
+});
+
+test('fromContext without an endpoint refuses each call instead of throwing, and the work goes on untracked', async () => {
+  const saved = { ...process.env };
+  try {
+    delete process.env.APPWRITE_FUNCTION_API_ENDPOINT;
+    delete process.env.JOBS_APPWRITE_ENDPOINT;
+    const errors = [];
+    const t = JobTracker.fromContext({ req: { headers: {} }, error: (m) => errors.push(m) }, 'hook-campaign-run', { sleep: async () => {} });
+    assert.equal(await t.start({ referenceId: 'c1' }), 'continue');
+    assert.equal(await t.claim({ done: 0, claimed: 1, checkpoint: { cursor: 1 } }), 'continue');
+    assert.equal(t.stats.rejected, 2);
+    assert.match(errors[0], /APPWRITE_FUNCTION_API_ENDPOINT/);
+  } finally {
+    process.env = saved;
+  }
+});

@@ -8,15 +8,33 @@ export function leadsOf(id, count) {
   return Array.from({ length: count }, (_, i) => ({ id: `${id}-lead-${i}`, email: `lead${i}@example.test` }));
 }
 
+/** Recipients per campaign, as the Mailer's campaign row would say; 200 when not set. */
+export const campaignSizes = new Map();
+
+/** The recipients of a campaign (the Mailer loads them from its leads table). */
+export function recipientsOf(campaignId) {
+  return leadsOf(campaignId, campaignSizes.get(campaignId) ?? 200);
+}
+
 export const mailer = {
   /** @type {Array<{ campaignId: string, leadId: string }>} */
   sent: [],
+  /** Sends per campaign, and the per-recipient "sent" marks (Pivotr keeps one on each lead). */
+  counts: new Map(),
+  marks: new Set(),
   /** @type {null | ((n: number, campaignId: string) => Promise<void> | void)} called after each send with the count so far */
   onSend: null,
   async send(campaignId, lead) {
     this.sent.push({ campaignId, leadId: lead.id });
-    if (this.onSend) await this.onSend(this.sent.filter((s) => s.campaignId === campaignId).length, campaignId);
+    this.marks.add(`${campaignId}\n${lead.id}`);
+    const n = (this.counts.get(campaignId) ?? 0) + 1;
+    this.counts.set(campaignId, n);
+    if (this.onSend) await this.onSend(n, campaignId);
     return true;
+  },
+  /** Whether this lead already has its "sent" mark for the campaign. */
+  wasSent(campaignId, lead) {
+    return this.marks.has(`${campaignId}\n${lead.id}`);
   },
 };
 

@@ -23,10 +23,11 @@ function binary() {
 }
 
 /**
- * @param {{ forward?: Record<string, string>, workers?: Record<string, string> }} options
- *   `forward`: functionId → runtime URL; `workers`: job type → function id re-triggered.
+ * @param {{ forward?: Record<string, string>, workers?: Record<string, string>, env?: Record<string, string> }} options
+ *   `forward`: functionId → runtime URL; `workers`: job type → function id re-triggered;
+ *   `env`: more variables (e.g. `JOBS_DEV_WEBHOOK_EVENTS` to run the execution observer).
  */
-export async function startJobsDev({ forward = {}, workers = {} } = {}) {
+export async function startJobsDev({ forward = {}, workers = {}, env: extra = {} } = {}) {
   const data = mkdtempSync(path.join(tmpdir(), 'jobs-dev-node-'));
   const env = {
     ...process.env,
@@ -38,6 +39,7 @@ export async function startJobsDev({ forward = {}, workers = {} } = {}) {
     JOBS_DEV_FORWARD: Object.entries(forward).map(([id, url]) => `${id}=${url}`).join(','),
   };
   for (const [type, fn] of Object.entries(workers)) env[`JOBS_WORKER_${type}`] = fn;
+  Object.assign(env, extra);
   const child = spawn(binary(), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let seen = '';
