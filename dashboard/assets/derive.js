@@ -38,6 +38,10 @@ export function fromRow(row) {
   job.metadata = unwrap(row.metadata) || {};
   job.result = unwrap(row.result);
   job.checkpoint = unwrap(row.checkpoint);
+  // Batches in flight: absent from the API's answer when there are none, but always set here, so
+  // a row whose claims were confirmed replaces the claims a page shows.
+  const claims = unwrap(row.claims);
+  job.claims = Array.isArray(claims) ? claims : [];
   return job;
 }
 

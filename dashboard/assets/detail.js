@@ -4,7 +4,10 @@
 // applied as they are. Only while the socket is down does the page poll every `pollMs`.
 
 import { api, config } from "./api.js";
-import { ACTION_LABELS, FINAL, badge, confirmAction, duration, el, errorBox, progressBar, refreshTimes, statusLabel, time, toast, typeLabel } from "./ui.js";
+import {
+  ACTION_LABELS, FINAL, badge, claimText, claimsOf, confirmAction, doneText, duration, el, errorBox, needsConfirm,
+  outcomeBadge, outcomeUnknown, progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
+} from "./ui.js";
 import { derive, fromEventRow, fromRow, pendingEntries } from "./derive.js";
 import { rowsChannel, subscribe } from "./realtime.js";
 
@@ -12,6 +15,7 @@ const KIND_LABELS = {
   created: "Created", started: "Started", progress: "Progress", heartbeat: "Heartbeat",
   pauseRequested: "Pause requested", paused: "Paused", resumed: "Resumed", cancelled: "Cancelled",
   completed: "Completed", failed: "Failed", stalled: "Stalled", retried: "Retried",
+  ignored: "Ignored",
 };
 
 function pretty(value) {
@@ -53,13 +57,44 @@ export function renderDetail(main, id, role, { base }) {
       ["Completed", time(job.completedAt)],
       ["Duration", el("span", { class: "duration", text: duration(job.durationMs), "data-running-since": job.status === "RUNNING" ? job.startedAt : null })],
       ["ETA", el("span", { class: "eta", text: job.etaMs != null ? duration(job.etaMs) : "—", "data-eta-progress": job.etaMs != null ? job.progress : null, "data-eta-since": job.etaMs != null ? job.startedAt : null })],
-      ["Done / total", job.total != null ? `${job.done ?? 0} / ${job.total}` : job.done != null ? String(job.done) : "—"],
+      ["Done (confirmed)", doneText(job) || "—"],
       ["Last action", job.lastActor ? `${job.lastActor}${job.lastReason ? `: ${job.lastReason}` : ""}` : "—"],
       ["Retry of", job.retryOf ? el("a", { href: `${base}/${encodeURIComponent(job.retryOf)}`, text: job.retryOf }) : "—"],
       ["Worker execution", consoleLink(job)],
       ["Idempotency key", job.idempotencyKey || "—"],
     ];
     return el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+  }
+
+  /**
+   * The counts under the progress bar: what the worker confirmed, the batches it claimed and has
+   * not confirmed yet (in flight; a claim of a run a resume superseded is that worker finishing its
+   * last batch), and a finished job's result counters.
+   */
+  function counts(job) {
+    const items = [];
+    const done = doneText(job);
+    if (done) items.push(["Confirmed", el("span", { class: "confirmed", text: done })]);
+    const claims = claimsOf(job);
+    if (claims.length) {
+      items.push(["In flight", el("ul", { class: "in-flight" }, claims.map((c) =>
+        el("li", { class: c.run < job.run ? "superseded" : null, "data-run": c.run, text: claimText(c, job) })))]);
+    }
+    const result = FINAL.includes(job.status) ? resultSummary(job) : "";
+    if (result) items.push(["Result", el("span", { class: "result-counts", text: result })]);
+    if (!items.length) return null;
+    return el("dl", { class: "counts" }, items.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+  }
+
+  function errorSection(job) {
+    if (!job.errorMessage) return null;
+    if (outcomeUnknown(job)) {
+      return el("section", { class: "card error-box outcome-box", role: "note", "aria-labelledby": "h-error" },
+        el("h2", { id: "h-error" }, outcomeBadge(job)),
+        el("p", { text: "The worker's execution ended without its final report, so this job was marked failed without knowing how far it got: some or all of its work may have been done. Check what was done before retrying." }),
+        el("pre", { class: "error-text", text: job.errorMessage }));
+    }
+    return el("section", { class: "card error-box", role: "note", "aria-label": "Error" }, el("h2", { text: "Error" }), el("pre", { class: "error-text", text: job.errorMessage }));
   }
 
   function timeline(events) {
@@ -72,8 +107,10 @@ export function renderDetail(main, id, role, { base }) {
           "li",
           { class: `ev k-${String(e.kind).toLowerCase()}` },
           el("div", { class: "ev-head" },
-            el("strong", { text: KIND_LABELS[e.kind] || e.kind }),
-            (e.fromStatus || e.toStatus) && e.kind !== "progress" ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
+            el("strong", { class: "ev-kind", text: KIND_LABELS[e.kind] || e.kind }),
+            // A worker call that was not applied (its run is over): it changed nothing.
+            e.kind === "ignored" ? el("span", { class: "muted", text: " (not applied)" }) : null,
+            (e.fromStatus || e.toStatus) && e.kind !== "progress" && e.kind !== "ignored" ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
             el("span", { class: "ev-at" }, time(e.at)),
           ),
           el("div", { class: "ev-actor" }, "by ", el("code", { text: e.actor })),
@@ -91,9 +128,11 @@ export function renderDetail(main, id, role, { base }) {
     ));
   }
 
-  async function perform(job, action) {
+  async function perform(shownJob, action) {
+    // The job as it is now (a live update may have come since the button was drawn).
+    const job = data && data.job.$id === shownJob.$id ? derive(data.job, canAct) : shownJob;
     let reason = "";
-    if (action === "cancel" || action === "pause") {
+    if (needsConfirm(action, job)) {
       const answer = await confirmAction(action, job);
       if (!answer) return;
       reason = answer.reason;
@@ -101,7 +140,8 @@ export function renderDetail(main, id, role, { base }) {
     try {
       const res = await api.act(job.$id, action, reason);
       if (action === "retry" && res && res.job) {
-        toast(`Retry queued as a new job`, "success");
+        // The server says when work may repeat (or be missing); keep its words.
+        toast(res.warning ? `Retry queued as a new job. Note: ${res.warning}` : "Retry queued as a new job", res.warning ? "info" : "success", res.warning ? 20000 : 8000);
         const go = el("a", { href: `${base}/${encodeURIComponent(res.job.$id)}` });
         main.append(go);
         go.click();
@@ -127,13 +167,13 @@ export function renderDetail(main, id, role, { base }) {
       el("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, el("a", { href: base, text: "Jobs" }), " / ", el("span", { text: job.referenceId })),
       el("div", { class: "bar-head" },
         el("h1", {}, el("span", { text: `${typeLabel(job.type)} ` }), el("span", { class: "ref", text: job.referenceId })),
-        badge(job.status),
+        el("span", { class: "badges" }, badge(job.status), outcomeBadge(job)),
       ),
-      el("section", { class: "card", "aria-label": "Progress" }, progressBar(job), actions(job),
+      el("section", { class: "card", "aria-label": "Progress" }, progressBar(job), counts(job), actions(job),
         job.metadata && job.metadata.observed === true
           ? el("p", { class: "muted observed", text: `Observed from Appwrite execution ${job.metadata.executionId || ""}: the function does not report to Job Manager, so it cannot be paused or resumed.` })
           : null),
-      job.errorMessage ? el("section", { class: "card error-box", role: "note", "aria-label": "Error" }, el("h2", { text: "Error" }), el("pre", { class: "error-text", text: job.errorMessage })) : null,
+      errorSection(job),
       el("div", { class: "grid" },
         el("section", { class: "card", "aria-labelledby": "h-fields" }, el("h2", { id: "h-fields", text: "Details" }), fields(job)),
         el("section", { class: "card", "aria-labelledby": "h-meta" },

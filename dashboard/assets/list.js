@@ -8,8 +8,8 @@
 
 import { api, config } from "./api.js";
 import {
-  ACTION_LABELS, FINAL, STATUSES, TYPE_LABELS, badge, confirmAction, duration, el, errorBox,
-  progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
+  ACTION_LABELS, FINAL, STATUSES, TYPE_LABELS, badge, confirmAction, duration, el, errorBox, needsConfirm,
+  outcomeBadge, progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
 } from "./ui.js";
 import { ACTIVE, derive, fromRow } from "./derive.js";
 import { rowsChannel, subscribe } from "./realtime.js";
@@ -123,7 +123,7 @@ export function renderList(main, role, { base, summary, search }) {
         el("a", { href: jobHref(job.$id), class: "ref", text: job.referenceId }),
         el("div", { class: "muted", text: typeLabel(job.type) }),
       ),
-      Status: el("td", {}, badge(job.status), failed && f.view !== "history" ? el("div", { class: "error-text row-error", text: job.errorMessage }) : null),
+      Status: el("td", {}, badge(job.status), outcomeBadge(job), failed && f.view !== "history" ? el("div", { class: "error-text row-error", text: job.errorMessage }) : null),
       Progress: el("td", { class: "progress-cell" }, progressBar(job)),
       Started: el("td", {}, time(job.startedAt)),
       Updated: el("td", {}, time(job.updatedAt)),
@@ -168,7 +168,7 @@ export function renderList(main, role, { base, summary, search }) {
     const job = state.jobs.get(id);
     if (!job) return;
     let reason = "";
-    if (action === "cancel" || action === "pause") {
+    if (needsConfirm(action, job)) {
       const answer = await confirmAction(action, job);
       if (!answer) return;
       reason = answer.reason;
@@ -176,7 +176,8 @@ export function renderList(main, role, { base, summary, search }) {
     try {
       const res = await api.act(id, action, reason);
       const done = { pause: "Pause requested for", resume: "Resumed", cancel: "Cancelled", retry: "Retry queued for" }[action];
-      toast(`${done} ${typeLabel(job.type)} ${job.referenceId}`, "success");
+      const warning = action === "retry" && res && typeof res.warning === "string" ? res.warning : "";
+      toast(`${done} ${typeLabel(job.type)} ${job.referenceId}${warning ? `. Note: ${warning}` : ""}`, warning ? "info" : "success", warning ? 20000 : 8000);
       // The answer is the changed job: apply it (Realtime brings the same row again, a no-op).
       if (res && res.job) apply(res.job);
       render();

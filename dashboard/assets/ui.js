@@ -140,6 +140,77 @@ export function duration(ms) {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** A count as people read it ("1,000"). */
+export function count(n) {
+  return Number(n).toLocaleString("en-US");
+}
+
+/** What a job type's `done` counts, as a past participle ("350 of 1,000 sent"). */
+const DONE_WORDS = { CAMPAIGN_RUN: "sent", BULK_VERIFY: "verified" };
+/** What a retry of a job type re-checks. */
+const ITEMS = { CAMPAIGN_RUN: "recipients", BULK_VERIFY: "leads" };
+
+/** The confirmed count: the units the worker says it finished ("350 of 1,000 sent"); null when it does not count. */
+export function doneText(job) {
+  const word = DONE_WORDS[job.type] || "done";
+  if (job.total != null) return `${count(job.done ?? 0)} of ${count(job.total)} ${word}`;
+  if (job.done != null) return `${count(job.done)} ${word}`;
+  return null;
+}
+
+/** The batches the hook answered `continue` and the worker has not confirmed yet (oldest run first). */
+export function claimsOf(job) {
+  return Array.isArray(job.claims) ? [...job.claims].sort((a, b) => (a.run ?? 0) - (b.run ?? 0)) : [];
+}
+
+/** One claim in flight: "350–360 (run 4)", or for a run a resume superseded
+ *  "0–10 (run 3, superseded: finishing its last batch)". Its checkpoint digest is not shown. */
+export function claimText(claim, job) {
+  const range =
+    claim.done != null && claim.claimed != null && claim.claimed !== claim.done
+      ? `${count(claim.done)}–${count(claim.claimed)}`
+      : claim.done != null
+        ? `a batch from ${count(claim.done)}`
+        : "a batch";
+  const older = claim.run != null && job.run != null && claim.run < job.run;
+  return `${range} (run ${claim.run ?? "?"}${older ? ", superseded: finishing its last batch" : ""})`;
+}
+
+/**
+ * A FAILED job the execution observer failed because the worker's execution ended without its
+ * final report (docs/observer.md): some or all of its work may have been done. Keyed off the
+ * error message's prefix (a leading U+2060, the store's escape, is tolerated).
+ */
+export function outcomeUnknown(job) {
+  return job.status === "FAILED" && typeof job.errorMessage === "string" && job.errorMessage.replace(/^\u2060/, "").startsWith("outcome unknown:");
+}
+
+/** The marker beside the status badge of such a job. */
+export function outcomeBadge(job) {
+  return outcomeUnknown(job) ? el("span", { class: "badge outcome-unknown", text: "Outcome unknown" }) : null;
+}
+
+/**
+ * Why retrying `job` may repeat work, or null when it does not: its outcome is unknown, or it holds
+ * claims no later call confirmed (the retry hands their ranges to the new worker to re-check;
+ * docs/actions.md, Retry). The action's answer carries the server's own `warning` as well.
+ */
+export function retryRisk(job) {
+  const items = ITEMS[job.type] || "items";
+  const claims = claimsOf(job);
+  const ranged = claims.some((c) => c.done != null && c.claimed != null && c.claimed > c.done);
+  const unconfirmed = claims.length
+    ? ` ${claims.length === 1 ? "A batch was" : "Batches were"} still in flight and never confirmed (${claims.map((c) => claimText(c, job)).join("; ")}): ${claims.length === 1 ? "it" : "they"} may or may not have been carried out.`
+    : "";
+  if (outcomeUnknown(job)) {
+    return `Its worker's execution ended without a final report, so some or all of the work may already be done.${unconfirmed} The retry re-checks those ${items}: work may repeat.`;
+  }
+  if (!claims.length) return null;
+  return ranged
+    ? `${unconfirmed.trim()} The retry re-checks those ${items}: work may repeat.`
+    : `${unconfirmed.trim()} No range of ${items} is known to re-check: work may repeat or be missing.`;
+}
+
 /** A short text summary of a job's `result` counters ("sent 198 · failed 2"). */
 export function resultSummary(job) {
   const result = job.result;
@@ -151,14 +222,20 @@ export function resultSummary(job) {
     .join(" · ");
 }
 
-export function toast(message, kind = "info") {
+/** Shows `message` in the toasts region (announced politely) for `ms` (longer for warnings to read). */
+export function toast(message, kind = "info", ms = 8000) {
   const box = part("toasts");
   const node = el("div", { class: `toast t-${kind}` }, el("span", { text: message }));
   const close = el("button", { type: "button", class: "ghost close", "aria-label": "Dismiss notification", text: "×" });
   close.addEventListener("click", () => node.remove());
   node.append(close);
   box.append(node);
-  setTimeout(() => node.remove(), 8000);
+  setTimeout(() => node.remove(), ms);
+}
+
+/** Whether `action` on `job` asks for confirmation first: cancel and pause always, retry when it may repeat work. */
+export function needsConfirm(action, job) {
+  return action === "cancel" || action === "pause" || (action === "retry" && retryRisk(job) !== null);
 }
 
 /** Asks to confirm an action with an optional reason; resolves to `{reason}` or null. */
@@ -169,12 +246,13 @@ export function confirmAction(action, job) {
   const texts = {
     cancel: ["Cancel this job?", `The worker stops at its next checkpoint and ${what} cannot be resumed; it can be retried later.`, "Cancel job"],
     pause: ["Pause this job?", `The worker stops at its next checkpoint; ${what} can be resumed later.`, "Pause job"],
+    retry: ["Retry this job? Work may repeat", `${retryRisk(job) || ""} ${what} is retried as a new job from its last checkpoint.`.trim(), "Retry job"],
   };
   const [title, text, yes] = texts[action];
   dialog.querySelector("h2").textContent = title;
   dialog.querySelector("p").textContent = text;
   dialog.querySelector('[value="ok"]').textContent = yes;
-  dialog.querySelector('[value="cancel"]').textContent = action === "cancel" ? "Keep job" : "Don't pause";
+  dialog.querySelector('[value="cancel"]').textContent = { cancel: "Keep job", pause: "Don't pause", retry: "Don't retry" }[action];
   reason.value = "";
   return new Promise((resolve) => {
     dialog.addEventListener(

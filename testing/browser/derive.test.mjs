@@ -32,6 +32,9 @@ test("a Realtime row through derive.js equals the API's view of the job in every
   });
   const running = await worker(server.url, "CAMPAIGN_RUN", "derive-running", { total: 200, metadata: { campaign: "Spring" } });
   await running.progress({ done: 50, message: "50/200" });
+  // A batch claimed and answered continue: the row carries it in its `claims` column.
+  const claimed = await worker(server.url, "CAMPAIGN_RUN", "derive-claimed", { total: 100 });
+  await claimed.progress({ done: 0, claimed: 10, checkpoint: { cursor: 10 }, message: "sending 0–10" });
   const paused = await worker(server.url, "BULK_VERIFY", "derive-paused", { total: 10 });
   await action(server.url, "POST", `/v1/jobs/${paused.jobId}/pause`, { reason: "checking" });
   const queued = await worker(server.url, "BULK_VERIFY", "derive-queued", { total: 10 });
@@ -44,7 +47,7 @@ test("a Realtime row through derive.js equals the API's view of the job in every
   const cancelled = await worker(server.url, "METRICS_FETCH", "derive-cancelled");
   await action(server.url, "POST", `/v1/jobs/${cancelled.jobId}/cancel`, { reason: "not needed" });
 
-  const jobs = [running, paused, queued, completed, failed, cancelled];
+  const jobs = [running, claimed, paused, queued, completed, failed, cancelled];
   const seen = new Set();
   for (const { jobId } of jobs) {
     const api = (await action(server.url, "GET", `/v1/jobs/${jobId}`)).body.job;
@@ -60,6 +63,7 @@ test("a Realtime row through derive.js equals the API's view of the job in every
       `the row of ${jobId}`,
     );
     seen.add(api.status);
+    if (jobId === claimed.jobId) assert.equal(api.claims.length, 1, "the claimed job has a claim in flight");
     // The entries the row carries in its outbox are the log's entries, in the API's shape.
     const apiEvents = (await action(server.url, "GET", `/v1/jobs/${jobId}`)).body.events;
     const pending = await page.evaluate(async (id) => {

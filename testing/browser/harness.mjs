@@ -3,7 +3,8 @@
 // and opens Debian's Chromium through playwright-core (which never downloads a browser).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -136,6 +137,25 @@ export async function openBrowser({ colorScheme = "light", viewport = { width: 1
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core (WCAG 2 A and AA rules) on the page, or on the part `include` selects, and
+ * resolves to its violations as short strings (rule, impact, the offending elements). The
+ * source is evaluated through the DevTools protocol, so the page's Content-Security-Policy
+ * stays as strict as it is.
+ */
+export async function axe(page, { include } = {}) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async (include) => {
+    const result = await window.axe.run(include ? { include: [include] } : document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  }, include || null);
+  return violations;
 }
 
 /** The table row of a job. */
