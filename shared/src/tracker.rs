@@ -464,6 +464,40 @@ impl JobTracker {
         Ok(control)
     }
 
+    /// Claims `[done, claimed)` before doing it (docs/hooks.md § Exactly once): never coalesced,
+    /// always synchronous, and the answer says whether to do it (`Continue`) or stop (`Pause`:
+    /// confirm with [`JobTracker::paused`] and the checkpoint of what was really done; anything
+    /// else: end). A transport error is returned, never taken for `Continue`: retry the claim,
+    /// and do the work only once it is answered.
+    pub fn claim(
+        &mut self,
+        done: u64,
+        claimed: u64,
+        checkpoint: Value,
+        message: Option<String>,
+    ) -> Result<Control, TrackerError> {
+        let request = ProgressRequest {
+            job_id: self.job_id()?,
+            done: Some(done),
+            claimed: Some(claimed),
+            message,
+            checkpoint: Some(checkpoint.clone()),
+            run: self.run,
+            execution_id: self.execution_id.clone(),
+            ..ProgressRequest::default()
+        };
+        let control = self.call(HookRequest::Progress(request), true)?;
+        let now = (self.clock)();
+        self.latest_checkpoint = Some(checkpoint);
+        self.checkpoint_sent = true;
+        self.last_sent = Some(now);
+        if let Some(total) = self.job.as_ref().and_then(|j| j.total).filter(|t| *t > 0) {
+            let percent = (done.min(total).saturating_mul(100) / total) as u8;
+            self.last_percent = self.last_percent.max(Some(percent));
+        }
+        Ok(control)
+    }
+
     /// Proof of life; skipped (answering the last control value) unless `interval` has passed
     /// since the last call, since that call proved as much.
     pub fn heartbeat(
@@ -630,6 +664,30 @@ mod tests {
         )
         .coalescing(coalescing);
         (tracker, recorder, now)
+    }
+
+    #[test]
+    fn a_claim_is_always_sent_synchronously_with_its_range() {
+        let (mut t, recorder, _) = tracker(Coalescing {
+            fire_and_forget: true,
+            ..Coalescing::default()
+        });
+        t.start(StartRequest::default()).unwrap();
+        for _ in 0..3 {
+            t.claim(10, 20, json!({"cursor": 20}), None).unwrap();
+        }
+        let sent = recorder.sent.lock().unwrap();
+        let claims: Vec<_> = sent
+            .iter()
+            .filter_map(|(r, wait)| match r {
+                HookRequest::Progress(p) => Some((p.done, p.claimed, p.checkpoint.clone(), *wait)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(claims.len(), 3, "a claim is never coalesced: {claims:?}");
+        assert!(claims
+            .iter()
+            .all(|c| *c == (Some(10), Some(20), Some(json!({"cursor": 20})), true)));
     }
 
     #[test]
