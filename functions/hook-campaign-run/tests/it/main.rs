@@ -5,6 +5,7 @@ mod bad_input;
 mod checkpoints;
 mod coalescing;
 mod events;
+mod exactly_once;
 mod orchestrator;
 mod schemas;
 mod support;
