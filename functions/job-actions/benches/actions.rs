@@ -25,7 +25,7 @@ struct Operator;
 
 impl Directory for Operator {
     fn user_labels(&self, _: &str) -> Result<Vec<String>, UpstreamError> {
-        Ok(vec!["jobs-operator".into()])
+        Ok(vec!["jobsoperator".into()])
     }
     fn is_team_member(&self, _: &str, _: &str) -> Result<bool, UpstreamError> {
         Ok(false)
@@ -95,7 +95,7 @@ fn main() {
     let load = load.elapsed();
 
     let vars: HashMap<String, String> =
-        HashMap::from([("JOBS_OPERATOR_LABELS".into(), "jobs-operator".into())]);
+        HashMap::from([("JOBS_OPERATOR_LABELS".into(), "jobsoperator".into())]);
     let store = Arc::new(store);
     let sqlite = store.clone();
     let mut platform = Platform::new(store, Arc::new(move |k| vars.get(k).cloned()));

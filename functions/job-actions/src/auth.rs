@@ -22,7 +22,7 @@ pub enum Role {
     Operator,
 }
 
-/// A role and what granted it, e.g. `label:jobs-operator` or `team:ops`: recorded on every
+/// A role and what granted it, e.g. `label:jobsoperator` or `team:ops`: recorded on every
 /// action's event so the audit shows why the actor was allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

@@ -113,10 +113,30 @@ impl Config {
             );
         }
 
+        // Appwrite gives users only labels of 1-36 alphanumeric characters (utopia-php/database
+        // `Validator/Label.php`, docs/appwrite-notes.md § Ids, labels and roles): any other name
+        // could never match a user, so it is a configuration error, not a silent 403.
+        let mut labels = |name: &str| {
+            let list = vars.list(name);
+            if let Some(bad) = list.iter().find(|l| {
+                l.is_empty() || l.len() > 36 || !l.chars().all(|c| c.is_ascii_alphanumeric())
+            }) {
+                vars.problem(
+                    name,
+                    format!(
+                        "label `{bad}` is not one Appwrite gives users: 1 to 36 alphanumeric characters (e.g. `{}`)",
+                        bad.chars().filter(char::is_ascii_alphanumeric).take(36).collect::<String>()
+                    ),
+                );
+            }
+            list
+        };
+        let operator_labels = labels("JOBS_OPERATOR_LABELS");
+        let viewer_labels = labels("JOBS_VIEWER_LABELS");
         let config = Config {
             roles: RoleConfig {
-                operator_labels: vars.list("JOBS_OPERATOR_LABELS"),
-                viewer_labels: vars.list("JOBS_VIEWER_LABELS"),
+                operator_labels,
+                viewer_labels,
                 operator_teams: vars.list("JOBS_OPERATOR_TEAMS"),
                 viewer_teams: vars.list("JOBS_VIEWER_TEAMS"),
             },
@@ -162,13 +182,21 @@ mod tests {
     }
 
     #[test]
+    fn a_label_appwrite_would_refuse_is_a_configuration_error_naming_the_variable() {
+        let err = config(&[("JOBS_OPERATOR_LABELS", "jobsoperator, jobs-operator")]).unwrap_err();
+        assert_eq!(err.variables(), ["JOBS_OPERATOR_LABELS"]);
+        assert!(err.to_string().contains("`jobsoperator`"), "{err}");
+        assert!(config(&[("JOBS_VIEWER_LABELS", "jobsviewer,ops2")]).is_ok());
+    }
+
+    #[test]
     fn lists_are_comma_separated_and_trimmed() {
         let c = config(&[
-            ("JOBS_OPERATOR_LABELS", " ops , jobs-operator,,"),
+            ("JOBS_OPERATOR_LABELS", " ops , jobsoperator,,"),
             ("JOBS_WORKER_CAMPAIGN_RUN", "orchestrator"),
         ])
         .unwrap();
-        assert_eq!(c.roles.operator_labels, ["ops", "jobs-operator"]);
+        assert_eq!(c.roles.operator_labels, ["ops", "jobsoperator"]);
         assert_eq!(c.worker(JobType::CampaignRun), Some("orchestrator"));
         assert_eq!(c.worker(JobType::BulkVerify), None);
     }

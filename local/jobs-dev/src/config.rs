@@ -90,6 +90,26 @@ impl DevUser {
     }
 }
 
+/// utopia-php/database 6.0.0 `Validator/Label.php`, as Appwrite 1.9.6 answers it.
+pub const LABEL_RULE: &str =
+    "Value must be a valid string between 1 and 36 chars containing only alphanumeric chars";
+/// utopia-php/database 6.0.0 `Validator/Key.php` (team ids), as Appwrite 1.9.6 answers it.
+pub const KEY_RULE: &str = "Parameter must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, period, hyphen, and underscore. Can't start with a special char";
+
+/// A label Appwrite accepts: 1 to 36 characters of `A-Za-z0-9`.
+pub fn is_appwrite_label(label: &str) -> bool {
+    (1..=36).contains(&label.len()) && label.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// An id Appwrite accepts: at most 36 characters of `A-Za-z0-9._-`, the first alphanumeric.
+pub fn is_appwrite_key(id: &str) -> bool {
+    id.len() <= 36
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Default port of the dev server.
 pub const DEFAULT_PORT: u16 = 8787;
 
@@ -239,6 +259,29 @@ impl DevConfig {
                 vars.problem(
                     "JOBS_DEV_USERS",
                     format!("the password of {} is shorter than 8 characters", u.id),
+                );
+            }
+        }
+        // Appwrite 1.9.6 refuses a label that is not 1 to 36 alphanumeric characters (users'
+        // labels and `label:` roles) and a team id outside its key rule (docs/appwrite-notes.md
+        // § Ids, labels and roles), so a development user holding one could not exist there.
+        for u in &users {
+            for label in u.labels.iter().filter(|l| !is_appwrite_label(l)) {
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!(
+                        "label {label:?} of {} is one Appwrite refuses: {LABEL_RULE}",
+                        u.id
+                    ),
+                );
+            }
+            for team in u.teams.iter().filter(|t| !is_appwrite_key(t)) {
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!(
+                        "team {team:?} of {} is an id Appwrite refuses: {KEY_RULE}",
+                        u.id
+                    ),
                 );
             }
         }
@@ -405,14 +448,14 @@ mod tests {
         let c = config(&[
             (
                 "JOBS_DEV_USERS",
-                r#"[{"id":"ana","labels":["jobs-operator"]},{"id":"bo","teams":["jobs-viewers"]},{"id":"cy"}]"#,
+                r#"[{"id":"ana","labels":["jobsoperator"]},{"id":"bo","teams":["jobs-viewers"]},{"id":"cy"}]"#,
             ),
             ("JOBS_DEV_USER", "bo"),
         ])
         .unwrap();
         assert_eq!(c.current_user().id, "bo");
         let ana = c.user("ana").unwrap().roles();
-        assert!(ana.contains(&"label:jobs-operator".to_owned()));
+        assert!(ana.contains(&"label:jobsoperator".to_owned()));
         assert!(!ana.iter().any(|r| r.starts_with("team:")));
         let cy = c.user("cy").unwrap().roles();
         assert!(!cy
@@ -430,6 +473,35 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variables(), ["JOBS_DEV_USER"], "{err}");
+    }
+
+    #[test]
+    fn a_label_or_team_appwrite_refuses_is_refused_naming_the_variable_and_the_rule() {
+        let err = config(&[(
+            "JOBS_DEV_USERS",
+            r#"[{"id":"ana","labels":["jobs-operator"]},{"id":"bo","teams":["-ops"]}]"#,
+        )])
+        .unwrap_err();
+        assert_eq!(
+            err.variables(),
+            ["JOBS_DEV_USERS", "JOBS_DEV_USERS"],
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "label \"jobs-operator\" of ana is one Appwrite refuses: Value must be a valid \
+                 string between 1 and 36 chars containing only alphanumeric chars"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("team \"-ops\" of bo is an id Appwrite refuses: Parameter must contain at most 36 chars"), "{text}");
+        // Team ids may hold a hyphen; the labels we ship have none.
+        config(&[(
+            "JOBS_DEV_USERS",
+            r#"[{"id":"ana","labels":["jobsoperator","jobsviewer"],"teams":["jobs-operators"]}]"#,
+        )])
+        .unwrap();
     }
 
     #[test]

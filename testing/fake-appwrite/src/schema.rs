@@ -192,6 +192,80 @@ pub fn table_answer(db: &str, id: &str, table: &Table, created: &str) -> Value {
     })
 }
 
+/// utopia-php/database 6.0.0 `Validator/Label.php` (Appwrite 1.9.6's lock): a label, and the
+/// identifier of a `label:` role, is 1 to 36 characters of `A-Za-z0-9`; no hyphen.
+pub const LABEL_RULE: &str =
+    "Value must be a valid string between 1 and 36 chars containing only alphanumeric chars";
+/// utopia-php/database 6.0.0 `Validator/Key.php`: ids, and the identifier of the other roles.
+pub const KEY_RULE: &str = "Parameter must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, period, hyphen, and underscore. Can't start with a special char";
+
+/// Whether Appwrite accepts `label` as a user label / `label:` role (docs/appwrite-notes.md
+/// § Ids, labels and roles).
+pub fn valid_label(label: &str) -> bool {
+    (1..=36).contains(&label.len()) && label.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn valid_key(id: &str) -> bool {
+    id.len() <= 36
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Appwrite's `Permissions` validator on a `permissions` parameter (tables on create and update,
+/// rows): absent or null passes; each entry `<type>("<role>")` must name a role whose identifier
+/// passes its rule. Refused 400 `general_argument_invalid` with ``Invalid `permissions` param:
+/// …`` (utopia-php/http's parameter check; Appwrite 1.9.6 `app/controllers/general.php` maps its
+/// 400 to that type). Dimensions are not checked here.
+pub fn check_permissions(permissions: Option<&Value>) -> Result<(), Refusal> {
+    let refuse = |why: String| {
+        bad(
+            "general_argument_invalid",
+            format!("Invalid `permissions` param: {why}"),
+        )
+    };
+    let items = match permissions {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(refuse("Permissions must be an array of strings.".into())),
+    };
+    for item in items {
+        let Some(p) = item.as_str() else {
+            return Err(refuse("Every permission must be of type string.".into()));
+        };
+        let Some((kind, role)) = p.split_once("(\"") else {
+            return Err(refuse(format!(
+                "Invalid permission string format: \"{p}\"."
+            )));
+        };
+        if !["create", "read", "update", "delete", "write"].contains(&kind) {
+            return Err(refuse(format!(
+                "Permission \"{p}\" is not allowed. Must be one of: create, read, update, delete, write."
+            )));
+        }
+        let role = role.replace("\")", "");
+        let (name, rest) = role.split_once(':').unwrap_or((&role, ""));
+        let identifier = rest.split('/').next().unwrap_or_default();
+        let (valid, rule) = match name.split('/').next().unwrap_or_default() {
+            "any" | "guests" | "users" => (true, ""),
+            "label" => (valid_label(identifier), LABEL_RULE),
+            "user" | "team" | "member" => (valid_key(identifier), KEY_RULE),
+            _ => {
+                return Err(refuse(format!(
+                    "Role \"{name}\" is not allowed. Must be one of: any, guests, users, user, team, member, label."
+                )))
+            }
+        };
+        if !valid {
+            return Err(refuse(format!(
+                "Role \"{name}\" identifier value is invalid: {rule}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Appwrite's structure check of a row after a write (utopia-php/database's `Structure`
 /// validator; the messages are the ones Appwrite's e2e tests expect, e.g.
 /// `tests/e2e/Services/Databases/DatabasesBase.php`: `Invalid document structure: Attribute

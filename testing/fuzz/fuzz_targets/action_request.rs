@@ -45,8 +45,8 @@ impl Directory for Fake {
             return Err(UpstreamError::Unavailable("down".into()));
         }
         Ok(match user_id {
-            "alice" => vec!["jobs-operator".into()],
-            "victor" => vec!["jobs-viewer".into()],
+            "alice" => vec!["jobsoperator".into()],
+            "victor" => vec!["jobsviewer".into()],
             _ => Vec::new(),
         })
     }
@@ -100,8 +100,8 @@ fuzz_target!(|data: &[u8]| {
     };
 
     let mut vars = vec![
-        ("JOBS_OPERATOR_LABELS", "jobs-operator"),
-        ("JOBS_VIEWER_LABELS", "jobs-viewer"),
+        ("JOBS_OPERATOR_LABELS", "jobsoperator"),
+        ("JOBS_VIEWER_LABELS", "jobsviewer"),
         ("JOBS_OPERATOR_TEAMS", "ops"),
         ("JOBS_EXPORT_MAX_ROWS", "7"),
     ];

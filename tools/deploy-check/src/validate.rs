@@ -14,7 +14,10 @@
 //!   server answers it, so a second `push tables` proposes no recreation (`cli.rs`);
 //! - [`roles`]: the roles job-actions grants (its `JOBS_*_TEAMS` / `JOBS_*_LABELS` in
 //!   `deploy.json`) are exactly the roles `execute` lets through Appwrite's gate and the roles
-//!   the tables let read.
+//!   the tables let read;
+//! - every id, key, `execute` role, table permission (here) and every label and team of
+//!   `deploy.json` ([`roles`]) is one Appwrite accepts, by its own rules ([`appwrite_rules`]):
+//!   a label is 1 to 36 alphanumeric characters, no hyphen (appwrite-notes: Ids, labels and roles).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -28,6 +31,8 @@ use shared::job::{
 
 use crate::config::AppwriteConfig;
 use crate::cron;
+
+pub mod appwrite_rules;
 
 /// Top-level keys CLI 12.0.1 reads or writes.
 pub const TOP_LEVEL_KEYS: &[&str] = &[
@@ -169,7 +174,71 @@ pub fn validate(config: &AppwriteConfig, base: &Path, crates: &[String]) -> Vec<
     let teams = teams(config, &mut v);
     functions(config, base, crates, &teams, &mut v);
     tables(config, &teams, &mut v);
+    appwrite_refusals(config, &mut v);
     v.0
+}
+
+/// Everything of the file Appwrite 1.9.6 would refuse at `push` by its id and role rules
+/// ([`appwrite_rules`]), quoting the answer it gives (400 `general_argument_invalid`).
+fn appwrite_refusals(config: &AppwriteConfig, v: &mut Problems) {
+    use appwrite_rules::{is_custom_id, is_key, permission_error, role_error, KEY_RULE};
+    let id = |v: &mut Problems, at: &str, param: &str, value: &str, valid: bool| {
+        if !valid {
+            v.push(format!(
+                "{at}: Appwrite refuses the id `{value}`: Invalid `{param}` param: {KEY_RULE}"
+            ));
+        }
+    };
+    for team in config.entries("teams") {
+        let tid = str_of(team, "$id");
+        id(
+            v,
+            &format!("team `{tid}`"),
+            "teamId",
+            tid,
+            is_custom_id(tid),
+        );
+    }
+    for db in config.entries("tablesDB") {
+        let did = str_of(db, "$id");
+        id(
+            v,
+            &format!("database `{did}`"),
+            "databaseId",
+            did,
+            is_custom_id(did),
+        );
+    }
+    for f in config.entries("functions") {
+        let fid = str_of(f, "$id");
+        let at = format!("function `{fid}`");
+        id(v, &at, "functionId", fid, is_custom_id(fid));
+        for role in strings(f, "execute").unwrap_or_default() {
+            if let Some(why) = role_error(&role) {
+                v.push(format!(
+                    "{at}: Appwrite refuses the execute role `{role}`: Invalid `execute` param: {why}"
+                ));
+            }
+        }
+    }
+    for table in config.entries("tables") {
+        let tid = str_of(table, "$id");
+        let at = format!("table `{tid}`");
+        id(v, &at, "tableId", tid, is_custom_id(tid));
+        for p in strings(table, "$permissions").unwrap_or_default() {
+            if let Some(why) = permission_error(&p) {
+                v.push(format!(
+                    "{at}: Appwrite refuses the permission `{p}`: Invalid `permissions` param: {why}"
+                ));
+            }
+        }
+        for (kind, list) in [("column", "columns"), ("index", "indexes")] {
+            for item in table[list].as_array().cloned().unwrap_or_default() {
+                let key = str_of(&item, "key");
+                id(v, &format!("{at} {kind} `{key}`"), "key", key, is_key(key));
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -496,8 +565,25 @@ pub fn roles(config: &AppwriteConfig, variables: &Variables) -> Vec<String> {
             .unwrap_or_default()
             .split(',')
         {
-            if !item.trim().is_empty() {
-                granted.insert(format!("{prefix}{}", item.trim()));
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            granted.insert(format!("{prefix}{item}"));
+            // A label Appwrite cannot store can never be a user's, and `label:<it>` in `execute`
+            // or a table permission fails `push` (appwrite-notes: Ids, labels and roles).
+            if prefix == "label:" && !appwrite_rules::is_label(item) {
+                v.push(format!(
+                    "deploy.json: job-actions {name}: `{item}` is not a label Appwrite accepts: {} (`PUT /v1/users/{{id}}/labels` refuses it, `push` refuses `label:{item}`); use letters and digits only, e.g. `{}`",
+                    appwrite_rules::LABEL_RULE,
+                    item.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+                ));
+            }
+            if prefix == "team:" && !appwrite_rules::is_key(item) {
+                v.push(format!(
+                    "deploy.json: job-actions {name}: `{item}` is not a team id Appwrite accepts: {}",
+                    appwrite_rules::KEY_RULE
+                ));
             }
         }
     }

@@ -29,7 +29,7 @@ fn pause_records_actor_role_source_reason_and_time_and_tells_the_worker_through_
     assert_eq!(last.actor, "user:alice");
     assert_eq!(last.message.as_deref(), Some("SES quota nearly used"));
     assert_eq!(last.at, app.now());
-    assert_eq!(last.details["roleSource"], "label:jobs-operator");
+    assert_eq!(last.details["roleSource"], "label:jobsoperator");
     assert_eq!(last.from_status, Some(JobStatus::Running));
     assert_eq!(last.to_status, Some(JobStatus::Paused));
     assert!(app.fake.executions.lock().unwrap().is_empty());
@@ -146,7 +146,7 @@ fn retry_of_a_failed_job_creates_a_linked_queued_job_and_triggers_its_worker() {
     let events = app.store.inner.events(&new_id, 10).unwrap();
     assert_eq!(events[0].actor, "user:alice");
     assert_eq!(events[0].message.as_deref(), Some("quota raised"));
-    assert_eq!(events[0].details["roleSource"], "label:jobs-operator");
+    assert_eq!(events[0].details["roleSource"], "label:jobsoperator");
     assert_eq!(events[0].details["retryOf"], failed.id.as_str());
 }
 

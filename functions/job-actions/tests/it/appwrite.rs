@@ -40,9 +40,9 @@ fn store_requests(fake: &FakeAppwrite) -> u64 {
 #[test]
 fn on_appwrite_a_list_costs_one_store_request_and_a_next_page_two() {
     let fake = FakeAppwrite::start();
-    fake.add_user("aw-op", &["jobs-operator"]);
+    fake.add_user("aw-op", &["jobsoperator"]);
     let mut vars = fake.variables();
-    vars.insert("JOBS_OPERATOR_LABELS".into(), "jobs-operator".into());
+    vars.insert("JOBS_OPERATOR_LABELS".into(), "jobsoperator".into());
     vars.insert("JOBS_WORKER_CAMPAIGN_RUN".into(), "orchestrator".into());
     let lookup_vars = vars.clone();
     let store = AppwriteStore::from_lookup(|k| vars.get(k).cloned()).unwrap();

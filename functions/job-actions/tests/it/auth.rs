@@ -147,8 +147,8 @@ fn me_reports_the_role_and_what_granted_it() {
         .unwrap()
         .push(("ops-team".into(), "tom".into()));
     let cases = [
-        (OPERATOR, "operator", "label:jobs-operator"),
-        (VIEWER, "viewer", "label:jobs-viewer"),
+        (OPERATOR, "operator", "label:jobsoperator"),
+        (VIEWER, "viewer", "label:jobsviewer"),
         ("tom", "operator", "team:ops-team"),
     ];
     for (user, role, source) in cases {

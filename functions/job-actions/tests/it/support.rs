@@ -26,8 +26,8 @@ pub const NOBODY: &str = "nora";
 
 /// The variables every test app starts with: label-based roles, nothing else.
 pub const BASE_VARS: &[(&str, &str)] = &[
-    ("JOBS_OPERATOR_LABELS", "jobs-operator"),
-    ("JOBS_VIEWER_LABELS", "jobs-viewer"),
+    ("JOBS_OPERATOR_LABELS", "jobsoperator"),
+    ("JOBS_VIEWER_LABELS", "jobsviewer"),
 ];
 
 /// A `JobStore` that counts calls, to hold the list route to its store budget.
@@ -189,11 +189,11 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     fake.labels
         .lock()
         .unwrap()
-        .insert(OPERATOR.into(), vec!["jobs-operator".into()]);
+        .insert(OPERATOR.into(), vec!["jobsoperator".into()]);
     fake.labels
         .lock()
         .unwrap()
-        .insert(VIEWER.into(), vec!["jobs-viewer".into()]);
+        .insert(VIEWER.into(), vec!["jobsviewer".into()]);
     TestApp {
         store,
         platform,

@@ -57,7 +57,7 @@ fn fake_appwrite() -> (String, Arc<Mutex<Vec<Seen>>>) {
             let mut body = vec![0; len];
             reader.read_exact(&mut body).unwrap();
             let (status, answer) = if target.starts_with("/v1/users/wire-op") {
-                (200, json!({"$id": "wire-op", "labels": ["jobs-operator"]}))
+                (200, json!({"$id": "wire-op", "labels": ["jobsoperator"]}))
             } else if target.starts_with("/v1/users/") {
                 (
                     404,
@@ -116,7 +116,7 @@ fn handle_checks_roles_and_triggers_the_worker_through_appwrites_rest_api() {
     let vars: HashMap<String, String> = [
         ("APPWRITE_FUNCTION_API_ENDPOINT", base.as_str()),
         ("APPWRITE_FUNCTION_PROJECT_ID", "mailer"),
-        ("JOBS_OPERATOR_LABELS", "jobs-operator"),
+        ("JOBS_OPERATOR_LABELS", "jobsoperator"),
         ("JOBS_OPERATOR_TEAMS", "ops"),
         ("JOBS_WORKER_CAMPAIGN_RUN", "orchestrator"),
     ]

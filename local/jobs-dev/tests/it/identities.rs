@@ -23,7 +23,7 @@ fn manifest_with_execute(execute: &[&str]) -> (tempfile::TempDir, String) {
     (dir, path)
 }
 
-const LABEL_ONLY: &str = r#"[{"id":"lena","labels":["jobs-operator"]}]"#;
+const LABEL_ONLY: &str = r#"[{"id":"lena","labels":["jobsoperator"]}]"#;
 
 #[test]
 fn a_label_only_identity_is_refused_by_execute_when_execute_lists_only_teams() {
@@ -45,7 +45,7 @@ fn a_label_only_identity_is_refused_by_execute_when_execute_lists_only_teams() {
 
 #[test]
 fn a_label_only_identity_passes_execute_when_execute_lists_its_label() {
-    let (_dir, manifest) = manifest_with_execute(&["team:jobs-operators", "label:jobs-operator"]);
+    let (_dir, manifest) = manifest_with_execute(&["team:jobs-operators", "label:jobsoperator"]);
     let (app, _) = spawn_app_with(
         "operator",
         &[
@@ -72,5 +72,27 @@ fn a_team_only_identity_acts_through_its_membership_and_one_without_roles_is_ref
     assert_eq!(
         (status, refused["type"].as_str()),
         (401, Some("user_unauthorized"))
+    );
+}
+
+/// Appwrite 1.9.6 refuses a hyphen in a label (issue 25), so jobs-dev does not start with a
+/// development user holding one; its error names the variable and Appwrite's rule.
+#[test]
+fn a_label_appwrite_refuses_stops_jobs_dev_at_start_naming_the_variable_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jobs-dev"))
+        .env(
+            "JOBS_DEV_USERS",
+            r#"[{"id":"lena","labels":["jobs-operator"]}]"#,
+        )
+        .env("JOBS_DEV_PORT", "0")
+        .env("JOBS_DEV_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("JOBS_DEV_USERS label \"jobs-operator\" of lena is one Appwrite refuses: Value must be a valid string between 1 and 36 chars containing only alphanumeric chars"),
+        "{stderr}"
     );
 }

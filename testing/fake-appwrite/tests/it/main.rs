@@ -6,6 +6,7 @@ mod client;
 mod conformance;
 mod costs;
 mod faults;
+mod labels;
 mod live;
 mod observer;
 mod operators;

@@ -53,11 +53,11 @@ fn keys_and_jwts_never_appear_in_answers_logs_or_store_errors() {
     let fake = FakeAppwrite::start_with("secrets-project", KEY);
     fake.add_table("jobmanager", "jobs");
     fake.add_table("jobmanager", "job_events");
-    fake.add_user("alice", &["jobs-operator"]);
+    fake.add_user("alice", &["jobsoperator"]);
     let vars: HashMap<String, String> = HashMap::from([
         ("APPWRITE_FUNCTION_API_ENDPOINT".into(), fake.endpoint()),
         ("APPWRITE_FUNCTION_PROJECT_ID".into(), fake.project()),
-        ("JOBS_OPERATOR_LABELS".into(), "jobs-operator".into()),
+        ("JOBS_OPERATOR_LABELS".into(), "jobsoperator".into()),
         ("JOBS_WORKER_CAMPAIGN_RUN".into(), "orchestrator".into()),
     ]);
     let lookup: Lookup = Arc::new(move |k| vars.get(k).cloned());

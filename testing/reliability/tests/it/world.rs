@@ -60,8 +60,8 @@ pub struct Upstream {
 impl Directory for Upstream {
     fn user_labels(&self, user_id: &str) -> Result<Vec<String>, UpstreamError> {
         Ok(match user_id {
-            OPERATOR => vec!["jobs-operator".into()],
-            VIEWER => vec!["jobs-viewer".into()],
+            OPERATOR => vec!["jobsoperator".into()],
+            VIEWER => vec!["jobsviewer".into()],
             _ => Vec::new(),
         })
     }
@@ -162,8 +162,8 @@ pub const WEBHOOK_SECRET: &str = "matrix-webhook-secret-0123456789";
 /// The variables every function sees: label roles for job-actions, the observer's webhook and
 /// one un-adopted function (`sqs-poller`) for it to mirror.
 const VARS: &[(&str, &str)] = &[
-    ("JOBS_OPERATOR_LABELS", "jobs-operator"),
-    ("JOBS_VIEWER_LABELS", "jobs-viewer"),
+    ("JOBS_OPERATOR_LABELS", "jobsoperator"),
+    ("JOBS_VIEWER_LABELS", "jobsviewer"),
     ("JOBS_WORKER_CAMPAIGN_RUN", "orchestrator"),
     ("JOBS_OBSERVER_URL", WEBHOOK_URL),
     ("JOBS_OBSERVER_SECRET", WEBHOOK_SECRET),

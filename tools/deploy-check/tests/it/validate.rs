@@ -348,7 +348,7 @@ fn the_roles_job_actions_grants_agree_with_execute_and_table_reads() {
     assert!(
         found
             .iter()
-            .any(|p| p.contains("grant `label:jobs-operator`, but `execute` does not list it")),
+            .any(|p| p.contains("grant `label:jobsoperator`, but `execute` does not list it")),
         "{found:#?}"
     );
     // A team allowed by `execute` and the tables that no variable grants.
@@ -375,5 +375,112 @@ fn the_roles_job_actions_grants_agree_with_execute_and_table_reads() {
             .iter()
             .any(|p| p.contains("read(\"team:jobs-viewers\")` lets")),
         "{found:#?}"
+    );
+}
+
+/// The labels appwrite.json and deploy.json shipped before issue 25: Appwrite 1.9.6 refuses a
+/// hyphen in a label (utopia-php/database 6.0.0 `Validator/Label.php`).
+fn with_hyphenated_labels(text: &str) -> String {
+    text.replace("jobsoperator", "jobs-operator")
+        .replace("jobsviewer", "jobs-viewer")
+}
+
+const LABEL_REFUSAL: &str = "Role \"label\" identifier value is invalid: Value must be a valid string between 1 and 36 chars containing only alphanumeric chars";
+
+#[test]
+fn the_former_hyphenated_labels_are_refused_naming_appwrites_rule() {
+    let base = packaged();
+    let text = std::fs::read_to_string(repo_root().join("appwrite.json")).unwrap();
+    assert!(!text.contains("jobs-operator\"") && !text.contains("jobs-viewer\""));
+    let old = AppwriteConfig::parse(&with_hyphenated_labels(&text)).unwrap();
+    let found = problems(&old, base.path());
+    for (at, what) in [
+        (
+            "function `job-actions`",
+            "execute role `label:jobs-operator`: Invalid `execute` param: ",
+        ),
+        (
+            "function `job-actions`",
+            "execute role `label:jobs-viewer`: Invalid `execute` param: ",
+        ),
+        (
+            "table `jobs`",
+            "permission `read(\"label:jobs-operator\")`: Invalid `permissions` param: ",
+        ),
+        (
+            "table `job_events`",
+            "permission `read(\"label:jobs-viewer\")`: Invalid `permissions` param: ",
+        ),
+    ] {
+        let says = format!("{at}: Appwrite refuses the {what}{LABEL_REFUSAL}");
+        assert!(found.contains(&says), "expected {says:?} in {found:#?}");
+    }
+    // The fixed file: no problem at all (also the_committed_appwrite_json_is_valid_once_packaged).
+    assert_eq!(problems(&committed(), base.path()), Vec::<String>::new());
+}
+
+#[test]
+fn the_former_deploy_json_labels_are_refused_naming_appwrites_rule() {
+    let text = std::fs::read_to_string(repo_root().join("deploy.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deploy.json");
+    std::fs::write(&path, with_hyphenated_labels(&text)).unwrap();
+    let old_vars = deploy_check::config::load_variables(&path).unwrap();
+    let old_config = AppwriteConfig::parse(&with_hyphenated_labels(
+        &std::fs::read_to_string(repo_root().join("appwrite.json")).unwrap(),
+    ))
+    .unwrap();
+    let found = validate::roles(&old_config, &old_vars);
+    for (name, label, fixed) in [
+        ("JOBS_OPERATOR_LABELS", "jobs-operator", "jobsoperator"),
+        ("JOBS_VIEWER_LABELS", "jobs-viewer", "jobsviewer"),
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(&format!(
+                "deploy.json: job-actions {name}: `{label}` is not a label Appwrite accepts: Value must be a valid string between 1 and 36 chars containing only alphanumeric chars"
+            )) && p.contains(&format!("e.g. `{fixed}`"))),
+            "{found:#?}"
+        );
+    }
+    // Team ids may hold a hyphen (`Validator/Key.php`): `jobs-operators` is not reported.
+    assert!(!found.iter().any(|p| p.contains("TEAMS")), "{found:#?}");
+    assert_eq!(
+        validate::roles(&committed(), &committed_variables()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn ids_keys_and_roles_appwrite_refuses_are_reported() {
+    let base = packaged();
+    assert_reported(
+        base.path(),
+        |j| j["teams"][0]["$id"] = json!("-ops"),
+        "Invalid `teamId` param: Parameter must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, period, hyphen, and underscore. Can't start with a special char",
+    );
+    assert_reported(
+        base.path(),
+        |j| column(j, "jobs", "referenceId")["key"] = json!("reference id"),
+        "column `reference id`: Appwrite refuses the id `reference id`: Invalid `key` param",
+    );
+    assert_reported(
+        base.path(),
+        |j| table(j, "jobs")["$id"] = json!("a".repeat(37)),
+        "Invalid `tableId` param",
+    );
+    assert_reported(
+        base.path(),
+        |j| function(j, "job-actions")["execute"] = json!(["label:ops_team"]),
+        "Invalid `execute` param: Role \"label\" identifier value is invalid",
+    );
+    assert_reported(
+        base.path(),
+        |j| {
+            table(j, "jobs")["$permissions"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("read(\"team:jobs-operators/\")"))
+        },
+        "Invalid `permissions` param: Dimension must not be empty",
     );
 }
