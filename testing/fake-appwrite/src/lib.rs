@@ -23,6 +23,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+pub mod functions;
 pub mod schema;
 
 /// The server version the fake claims in error bodies (appwrite-notes: Error body).
@@ -89,6 +90,8 @@ struct State {
     variables: HashMap<String, Vec<Value>>,
     /// database → its document (`$id`, `name`, `enabled`), for those created through the API.
     database_documents: HashMap<String, Value>,
+    /// Functions, rules, webhooks and the key's scopes (`functions`).
+    functions: functions::Functions,
 }
 
 struct Shared {
@@ -296,7 +299,16 @@ impl FakeAppwrite {
         self.shared.lock().executions.clone()
     }
 
+    /// A user holding `labels`. Panics on a label Appwrite refuses (`PUT /v1/users/{id}/labels`
+    /// answers 400: 1 to 36 alphanumeric characters, `schema::valid_label`), so no test relies on
+    /// a user that cannot exist.
     pub fn add_user(&self, user_id: &str, labels: &[&str]) {
+        if let Some(bad) = labels.iter().find(|l| !schema::valid_label(l)) {
+            panic!(
+                "label {bad:?}: Appwrite refuses it: Invalid `labels` param: {}",
+                schema::LABEL_RULE
+            );
+        }
         self.shared.lock().users.insert(
             user_id.into(),
             labels.iter().map(|l| l.to_string()).collect(),
@@ -409,6 +421,11 @@ async fn handle(
     let project = header("x-appwrite-project");
     let key = header("x-appwrite-key");
     let timestamp = header("x-appwrite-timestamp");
+    let (content_type, content_range, upload_id) = (
+        header("content-type"),
+        header("content-range"),
+        header("x-appwrite-id"),
+    );
     let body = req
         .into_body()
         .collect()
@@ -468,7 +485,27 @@ async fn handle(
             "Project with the requested ID could not be found. Please check the value of the X-Appwrite-Project header to ensure the correct project ID is being used.",
         )));
     }
-    let answer = match (key.as_deref() == Some(shared.key.as_str()), route) {
+    let key_ok = key.as_deref() == Some(shared.key.as_str());
+    let upload = functions::Upload {
+        content_type: content_type.as_deref(),
+        content_range: content_range.as_deref(),
+        upload_id: upload_id.as_deref(),
+    };
+    let handled = key_ok
+        .then(|| {
+            let mut state = shared.lock();
+            functions::handle(
+                &mut state,
+                &shared.project,
+                method.as_str(),
+                &path,
+                &upload,
+                &body,
+            )
+        })
+        .flatten();
+    let answer = match (key_ok, route) {
+        _ if handled.is_some() => handled.unwrap_or_else(|| Answer::json(500, Value::Null)),
         (false, _) => Answer::error(
             401,
             "general_unauthorized_scope",
@@ -969,6 +1006,9 @@ fn apply(
                     {
                         return missing_payload();
                     }
+                    if let Err((s, k, m)) = schema::check_permissions(body.get("permissions")) {
+                        return Answer::error(s, k, m);
+                    }
                     if let Err(a) = write_checked(row, &data, columns.as_ref(), Operators::Parse) {
                         return a;
                     }
@@ -1058,6 +1098,9 @@ fn create_row(
     } else {
         requested.to_owned()
     };
+    if let Err((s, k, m)) = schema::check_permissions(body.get("permissions")) {
+        return (Answer::error(s, k, m), 0);
+    }
     if !valid_id(&id) {
         return (Answer::error(400, "general_argument_invalid", "Invalid `rowId` param: Parameter must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, period, hyphen, and underscore. Can't start with a special char"), 0);
     }
@@ -1148,60 +1191,6 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
                 .collect();
             Answer::json(200, json!({"total": list.len(), "databases": list}))
         }
-        (&Method::GET, ["functions"]) => Answer::json(200, json!({"total": 0, "functions": []})),
-        // Deployments: built at once, `ready` unless the function's builds are made to fail.
-        (&Method::POST, ["functions", function, "deployments"]) => {
-            state.sequence += 1;
-            let status = if state.failing_builds.iter().any(|f| f == function) {
-                "failed"
-            } else {
-                "ready"
-            };
-            let deployment = json!({"$id": format!("dep{}", state.sequence), "$createdAt": now,
-                "resourceId": function, "status": status, "buildLogs": ""});
-            state.deployments.push(deployment.clone());
-            Answer::json(202, deployment)
-        }
-        (&Method::GET, ["functions", function, "deployments"]) => {
-            let list: Vec<&Value> = state
-                .deployments
-                .iter()
-                .rev()
-                .filter(|d| d["resourceId"] == *function)
-                .collect();
-            Answer::json(200, json!({"total": list.len(), "deployments": list}))
-        }
-        (&Method::GET, ["functions", function, "variables"]) => {
-            let list = state.variables.get(*function).cloned().unwrap_or_default();
-            Answer::json(200, json!({"total": list.len(), "variables": list}))
-        }
-        (&Method::POST, ["functions", function, "variables"]) => {
-            state.sequence += 1;
-            let variable = json!({"$id": format!("var{}", state.sequence), "key": body["key"],
-                "value": body["value"], "secret": body["secret"].as_bool().unwrap_or(false),
-                "resourceType": "function", "resourceId": function});
-            state
-                .variables
-                .entry(function.to_string())
-                .or_default()
-                .push(variable.clone());
-            Answer::json(201, variable)
-        }
-        (&Method::PUT, ["functions", function, "variables", id]) => {
-            let list = state.variables.entry(function.to_string()).or_default();
-            match list.iter_mut().find(|v| v["$id"] == *id) {
-                Some(v) => {
-                    v["key"] = body["key"].clone();
-                    v["value"] = body["value"].clone();
-                    Answer::json(200, v.clone())
-                }
-                None => Answer::error(
-                    404,
-                    "variable_not_found",
-                    "Variable with the requested ID could not be found.",
-                ),
-            }
-        }
         (&Method::GET, ["tablesdb", db]) => match state.databases.contains_key(*db) {
             true => Answer::json(200, database_document(state, db, &now)),
             false => Answer::error(404, "database_not_found", "Database not found"),
@@ -1234,6 +1223,9 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
                     "Param \"tableId\" is not optional.",
                 );
             };
+            if let Err(e) = schema::check_permissions(body.get("permissions")) {
+                return refused(e);
+            }
             let Some(database) = state.databases.get_mut(*db) else {
                 return Answer::error(404, "database_not_found", "Database not found");
             };
@@ -1254,6 +1246,25 @@ fn schema_route(state: &mut State, method: &Method, parts: &[String], body: &Val
             let answer = schema::table_answer(db, id, &table, &now);
             state.schemas.insert((db.to_string(), id.to_owned()), table);
             Answer::json(201, answer)
+        }
+        // Update a table (`TablesDB/Tables/Update.php`): name, permissions, row security.
+        (&Method::PUT, ["tablesdb", db, "tables", table]) => {
+            if let Err(e) = schema::check_permissions(body.get("permissions")) {
+                return refused(e);
+            }
+            match state.schemas.get_mut(&(db.to_string(), table.to_string())) {
+                Some(t) => {
+                    if let Some(name) = body.get("name").and_then(Value::as_str) {
+                        t.name = name.to_owned();
+                    }
+                    if let Some(p) = body.get("permissions").and_then(Value::as_array) {
+                        t.permissions = p.clone();
+                    }
+                    t.row_security = body["rowSecurity"].as_bool().unwrap_or(false);
+                    Answer::json(200, schema::table_answer(db, table, t, &now))
+                }
+                None => table_missing(),
+            }
         }
         (&Method::GET, ["tablesdb", db, "tables", table]) => {
             match state.schemas.get(&(db.to_string(), table.to_string())) {

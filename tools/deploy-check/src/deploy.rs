@@ -1,15 +1,17 @@
 //! The deploy driver behind `scripts/deploy`: package the bundles, stage a copy of
 //! `appwrite.json` with the project and endpoint from the environment, check the API key's
-//! scopes, create the database when missing (outside `push tables`, whose single question
-//! would otherwise pair "create it" with "delete every other database": CLI 12.0.1 `push.js`
-//! `checkAndApplyTablesDBChanges`), run Appwrite CLI 12 (`push teams`, `push tables`,
-//! `push functions`), set the function variables of `deploy.json`, then ask Appwrite whether
-//! every function has a `ready` deployment created by this run: `push functions` reports a
-//! failed build and still exits 0, so only that answer says the deploy worked. It prints every
-//! step before doing it, and `--dry-run` prints them all without running anything or touching
-//! the network.
+//! scopes (every read scope by a cheap GET, before anything is created), create the database
+//! when missing (outside `push tables`, whose single question would otherwise pair "create it"
+//! with "delete every other database": CLI 12.0.1 `push.js` `checkAndApplyTablesDBChanges`),
+//! run Appwrite CLI 12 for `push teams` and `push tables`, then deploy the functions through
+//! Appwrite's REST API with the key ([`crate::functions`]: CLI 12.0.1's `push functions` needs a
+//! console session and exits 0 without one), set the function variables of `deploy.json`, wait
+//! until every function has a `ready` deployment of this run and is running it, and finally
+//! create job-observer's domain and webhook when configured ([`crate::webhook`]). It prints
+//! every step before doing it, and `--dry-run` prints them all (with the scopes the key needs)
+//! without running anything or touching the network.
 //!
-//! It never passes `--force`: on `push tables` that flag answers "yes" to the CLI's question
+//! It never passes `--force` to `push tables`: that flag answers "yes" to the CLI's question
 //! whether to delete every remote database and table missing from the file (appwrite-notes: push
 //! tables deletes and recreates), and to recreating changed columns, which drops their data. The
 //! CLI stays interactive and asks before any such change.
@@ -37,10 +39,10 @@ pub struct Settings {
     pub project_id: String,
     pub api_key: String,
     pub cli: Vec<String>,
-    /// `--ci`: no question asked. `push teams` and `push functions` run with `--force` (they
-    /// create and update, and delete nothing: CLI 12.0.1 `push.js` has no delete call for
-    /// teams or functions); `push tables` does not run at all, because its questions include
-    /// deleting other databases. Instead the tables must already match `appwrite.json` (the
+    /// `--ci`: no question asked. `push teams` runs with `--force` (it creates and updates, and
+    /// deletes nothing: CLI 12.0.1 `push.js` has no delete call for teams); `push tables` does
+    /// not run at all, because its questions include deleting other databases. (Functions never
+    /// go through the CLI.) Instead the tables must already match `appwrite.json` (the
     /// ported comparison of `cli.rs` against the server's answer), or the deploy stops.
     pub ci: bool,
 }
@@ -100,8 +102,8 @@ pub struct Call {
 
 /// The CLI calls of a deploy, in order: store endpoint and key in the (private) CLI config — the
 /// CLI keeps a key only in a session, which `--endpoint` creates (it pings the endpoint) —
-/// create the teams the permissions name, create or update the tables, then build and deploy
-/// the functions.
+/// create the teams the permissions name, then create or update the tables. The functions are
+/// not pushed by the CLI ([`crate::functions`]).
 pub fn calls(settings: &Settings) -> Vec<Call> {
     let cli = settings.cli.join(" ");
     let call = |args: &[&str], shown_args: &[&str]| Call {
@@ -126,17 +128,10 @@ pub fn calls(settings: &Settings) -> Vec<Call> {
         ],
     );
     let pushes: &[&[&str]] = if settings.ci {
-        // CI asks nothing: only the pushes that never delete are forced (tables are checked).
-        &[
-            &["push", "teams", "--all", "--force"],
-            &["push", "functions", "--all", "--force"],
-        ]
+        // CI asks nothing: only the push that never deletes is forced (tables are checked).
+        &[&["push", "teams", "--all", "--force"]]
     } else {
-        &[
-            &["push", "teams", "--all"],
-            &["push", "tables", "--all"],
-            &["push", "functions", "--all"],
-        ]
+        &[&["push", "teams", "--all"], &["push", "tables", "--all"]]
     };
     std::iter::once(client)
         .chain(pushes.iter().map(|args| call(args, args)))
@@ -160,11 +155,124 @@ pub fn staged_config(config: &AppwriteConfig, settings: &Settings) -> Value {
     json
 }
 
+/// One scope the API key needs, as the console's key dialog groups it (Appwrite 1.9.6
+/// `app/config/scopes/project.php`, each scope's `category`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub name: &'static str,
+    /// The console's group: `Auth`, `Databases`, `Functions`, `Proxy`, `Other`.
+    pub group: &'static str,
+    /// What needs it.
+    pub why: &'static str,
+    /// A GET that answers 401 `general_unauthorized_scope` without it (`{db}`: the database id);
+    /// `None` for write scopes, which cannot be probed without writing.
+    pub probe: Option<&'static str>,
+    /// Needed only when the observer's webhook step runs.
+    pub observer_only: bool,
+}
+
+const fn scope(
+    name: &'static str,
+    group: &'static str,
+    why: &'static str,
+    probe: Option<&'static str>,
+) -> Scope {
+    Scope {
+        name,
+        group,
+        why,
+        probe,
+        observer_only: false,
+    }
+}
+
+/// Every scope the deploy needs (docs/deploy.md § Prerequisites has the same table).
+pub const SCOPES: &[Scope] = &[
+    scope("teams.read", "Auth", "push teams reads each team", Some("/teams")),
+    scope("teams.write", "Auth", "push teams creates and renames the teams", None),
+    scope(
+        "databases.read",
+        "Databases",
+        "the deploy reads the database; push tables lists every database",
+        Some("/tablesdb"),
+    ),
+    scope("databases.write", "Databases", "the deploy creates the database", None),
+    scope(
+        "tables.read",
+        "Databases",
+        "push tables and the --ci check read the tables (the route also accepts collections.read)",
+        Some("/tablesdb/{db}/tables"),
+    ),
+    scope(
+        "tables.write",
+        "Databases",
+        "push tables creates and updates the tables",
+        None,
+    ),
+    scope(
+        "collections.read",
+        "Databases",
+        "deprecated since Appwrite 1.9.5 but required: CLI 12.0.1 polls columns and indexes through the legacy /databases/{db}/collections/{table}/attributes|indexes routes, which accept only collections.read",
+        Some("/databases/{db}/collections"),
+    ),
+    scope(
+        "collections.write",
+        "Databases",
+        "deprecated since Appwrite 1.9.5 but required: CLI 12.0.1 creates columns and indexes through the legacy routes, which accept only collections.write",
+        None,
+    ),
+    scope(
+        "functions.read",
+        "Functions",
+        "the deploy reads each function and polls its deployment",
+        Some("/functions"),
+    ),
+    scope(
+        "functions.write",
+        "Functions",
+        "the deploy creates or updates the functions, uploads and activates deployments, sets variables",
+        None,
+    ),
+    Scope {
+        observer_only: true,
+        ..scope(
+            "rules.read",
+            "Proxy",
+            "the observer step looks for job-observer's domain",
+            Some("/proxy/rules"),
+        )
+    },
+    Scope {
+        observer_only: true,
+        ..scope(
+            "rules.write",
+            "Proxy",
+            "the observer step creates job-observer's domain",
+            None,
+        )
+    },
+    Scope {
+        observer_only: true,
+        ..scope(
+            "webhooks.write",
+            "Other",
+            "the observer step creates or updates the webhook",
+            None,
+        )
+    },
+];
+
+/// The scopes a deploy needs: all of [`SCOPES`], less the observer's when it is not configured.
+pub fn required_scopes(observer: bool) -> impl Iterator<Item = &'static Scope> {
+    SCOPES.iter().filter(move |s| observer || !s.observer_only)
+}
+
 /// Prints the plan; unless `dry_run`, carries it out. Returns an error message on failure.
 pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String> {
     let config = AppwriteConfig::load(&root.join("appwrite.json")).map_err(|e| e.to_string())?;
     let dist = root.join("dist");
     let staged = dist.join("appwrite.config.json");
+    let entries = config.entries("functions");
     let functions: Vec<String> = config
         .functions()
         .map_err(|e| e.to_string())?
@@ -176,8 +284,9 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         settings.project_id, settings.endpoint
     );
     println!("deploy: functions {}", functions.join(", "));
+    let observer = crate::webhook::settings_from_env()?;
     println!(
-        "1. package every function into {}/<id>/ (scripts/package)",
+        "1. package every function into {}/.deploy-<pid>/<id>/ (as scripts/package; private to this run, removed after it)",
         dist.display()
     );
     println!(
@@ -192,10 +301,13 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         .cloned()
         .ok_or("appwrite.json declares no database in `tablesDB`")?;
     let database_id = database["$id"].as_str().unwrap_or_default().to_owned();
-    println!(
-        "3. check the API key's scopes: GET {} (each answers 401 naming a missing scope)",
-        SCOPE_PROBES.map(|(path, _)| path).join(", ")
-    );
+    println!("3. check the API key's scopes (console → Overview → API keys → Scopes); it needs:");
+    for s in required_scopes(observer.is_some()) {
+        let probe = s.probe.map_or(String::new(), |p| {
+            format!(" [probed: GET {}]", p.replace("{db}", &database_id))
+        });
+        println!("   {}: {} ({}){probe}", s.group, s.name, s.why);
+    }
     println!(
         "4. create database `{database_id}` ({}) unless it exists: GET /tablesdb/{database_id}, then POST /tablesdb",
         database["name"].as_str().unwrap_or_default()
@@ -209,23 +321,30 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
     } else {
         println!("   (never --force: the CLI asks before deleting or recreating anything remote; answer no to any deletion)");
     }
-    println!("6. set the function variables of deploy.json:");
+    println!(
+        "6. create or update each function through the REST API (not `push functions`, which needs `appwrite login`): GET /functions/<id>, then POST /functions or PUT /functions/<id>"
+    );
+    println!("7. set the function variables of deploy.json:");
     for (function, vars) in &variables {
         for (key, value) in vars {
             println!("   {function}: {key}={value}");
         }
     }
     println!(
-        "7. readiness: each of {} must have a new deployment, `ready` (GET /functions/<id>/deployments)",
-        functions.join(", ")
+        "8. upload each bundle as a deployment (POST /functions/<id>/deployments, tar.gz, activate=true, in 5 MiB chunks when larger), wait until each of {} is `ready` (GET /functions/<id>/deployments/<deploymentId>, at most {} s) and active",
+        functions.join(", "),
+        crate::functions::build_timeout().as_secs()
     );
-    let observer = crate::webhook::plan_from_env()?;
+    crate::webhook::print_plan(observer.as_ref());
     if dry_run {
         println!("dry run: nothing was packaged, written or sent");
         return Ok(());
     }
 
-    let bundles = crate::package::package_all(root, &dist)?;
+    // A private copy: what is archived cannot change under tar (tests and `scripts/package`
+    // write `dist/<id>/` too).
+    let private = PrivateDir::new(&dist, "deploy")?;
+    let bundles = crate::package::package_all(root, &private.0)?;
     println!("packaged {} bundles", bundles.len());
     let json = serde_json::to_string_pretty(&staged_config(&config, settings))
         .map_err(|e| e.to_string())?;
@@ -233,40 +352,71 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         .map_err(|e| format!("cannot write {}: {e}", staged.display()))?;
 
     let api = api_client(settings)?;
-    check_scopes(&api)?;
+    check_scopes(&api, &database_id, observer.is_some())?;
     ensure_database(&api, &database)?;
     if settings.ci {
         tables_match(&api, &config)?;
     }
-    let before: Vec<Option<String>> = functions
-        .iter()
-        .map(|f| newest_deployment(&api, f).map(|d| d.map(|d| str_id(&d))))
-        .collect::<Result<_, _>>()?;
 
-    let home = PrivateHome::new(&dist)?;
-    let npm_cache = std::env::var_os("npm_config_cache").unwrap_or_else(|| {
-        let real_home = std::env::var_os("HOME").unwrap_or_default();
-        PathBuf::from(real_home).join(".npm").into_os_string()
-    });
-    for call in calls(settings) {
-        println!("$ {}", call.shown);
-        let status = Command::new(&settings.cli[0])
-            .args(&settings.cli[1..])
-            .args(&call.args)
-            .current_dir(&dist)
-            .env("HOME", &home.0)
-            .env("npm_config_cache", &npm_cache)
-            .status()
-            .map_err(|e| format!("cannot run {}: {e}", settings.cli.join(" ")))?;
-        if !status.success() {
-            return Err(format!(
-                "`{}` failed ({status}); see docs/deploy.md",
-                call.shown
-            ));
+    {
+        let home = PrivateDir::new(&dist, "cli-home")?;
+        let npm_cache = std::env::var_os("npm_config_cache").unwrap_or_else(|| {
+            let real_home = std::env::var_os("HOME").unwrap_or_default();
+            PathBuf::from(real_home).join(".npm").into_os_string()
+        });
+        for call in calls(settings) {
+            println!("$ {}", call.shown);
+            let status = Command::new(&settings.cli[0])
+                .args(&settings.cli[1..])
+                .args(&call.args)
+                .current_dir(&dist)
+                .env("HOME", &home.0)
+                .env("npm_config_cache", &npm_cache)
+                .status()
+                .map_err(|e| format!("cannot run {}: {e}", settings.cli.join(" ")))?;
+            if !status.success() {
+                return Err(format!(
+                    "`{}` failed ({status}); see docs/deploy.md",
+                    call.shown
+                ));
+            }
         }
     }
+
+    for entry in entries {
+        let done = crate::functions::upsert(&api, entry)?;
+        println!(
+            "function {}: {done}",
+            entry["$id"].as_str().unwrap_or_default()
+        );
+    }
     set_variables(&api, &variables)?;
-    readiness(&api, &functions, &before)?;
+    let mut pending = Vec::new();
+    let mut failed = Vec::new();
+    for entry in entries {
+        let id = entry["$id"].as_str().unwrap_or_default().to_owned();
+        let dir = private.0.join(&id);
+        let uploaded = crate::functions::archive(&dir).and_then(|code| {
+            crate::functions::upload(settings, entry, &code).map(|d| (code.len(), d))
+        });
+        match uploaded {
+            Ok((size, deployment)) => {
+                println!("uploaded: {id} deployment {deployment} ({size} bytes)");
+                pending.push((id, deployment));
+            }
+            Err(e) => failed.push(e),
+        }
+    }
+    let built = crate::functions::wait_ready(&api, &pending, crate::functions::build_timeout());
+    if let Err(e) = built {
+        failed.push(e);
+    }
+    if !failed.is_empty() {
+        return Err(failed.join("; "));
+    }
+    for (function, deployment) in &pending {
+        crate::functions::ensure_active(&api, function, deployment)?;
+    }
     if let Some(observer) = &observer {
         // After readiness: job-observer exists, and its variables precede the first delivery.
         crate::webhook::deploy(observer, &api)?;
@@ -274,15 +424,6 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
     println!("deploy: done: every function has a ready deployment from this run");
     Ok(())
 }
-
-/// Read probes for the scopes the CLI and this driver need; Appwrite answers a key without the
-/// scope with 401 `general_unauthorized_scope` and names the missing scope in its message. Write
-/// scopes cannot be probed without writing: docs/deploy.md lists them.
-const SCOPE_PROBES: [(&str, &str); 3] = [
-    ("/teams", "teams.read"),
-    ("/tablesdb", "databases.read"),
-    ("/functions", "functions.read"),
-];
 
 fn api_client(settings: &Settings) -> Result<AppwriteClient, String> {
     use shared::appwrite::var;
@@ -315,20 +456,35 @@ pub(crate) fn send(
     api.send(&call).map(|r| r.body)
 }
 
-fn check_scopes(api: &AppwriteClient) -> Result<(), String> {
+fn check_scopes(api: &AppwriteClient, database: &str, observer: bool) -> Result<(), String> {
     let mut missing = Vec::new();
-    for (path, scope) in SCOPE_PROBES {
-        match send(api, Method::GET, path, None) {
-            Ok(_) => {}
-            Err(e) if e.status() == Some(401) => missing.push(format!("{scope} (GET {path}: {e})")),
+    let mut probed = Vec::new();
+    for s in required_scopes(observer) {
+        let Some(path) = s.probe else { continue };
+        let path = path.replace("{db}", &segment(database));
+        match send(api, Method::GET, &path, None) {
+            // A 404 (the database does not exist yet) passed the scope check, which comes first
+            // (Appwrite 1.9.6 `app/controllers/shared/api.php`, step 9).
+            Ok(_) => probed.push(s.name),
+            Err(e) if e.status() == Some(404) => probed.push(s.name),
+            Err(e) if e.status() == Some(401) => missing.push(format!(
+                "{} ({}: {}; GET {path}: {e})",
+                s.name, s.group, s.why
+            )),
             Err(e) => return Err(format!("scope check GET {path}: {e}")),
         }
     }
     if missing.is_empty() {
-        println!("scopes: the key may read teams, databases and functions");
+        println!(
+            "scopes: the key may read {} (write scopes cannot be probed: see docs/deploy.md)",
+            probed.join(", ")
+        );
         Ok(())
     } else {
-        Err(format!("the API key lacks scopes: {}", missing.join("; ")))
+        Err(format!(
+            "the API key lacks scopes (nothing was created): {}",
+            missing.join("; ")
+        ))
     }
 }
 
@@ -414,32 +570,11 @@ fn str_id(d: &Value) -> String {
     d["$id"].as_str().unwrap_or_default().to_owned()
 }
 
-/// The newest deployment of `function`, if any (`None` also when the function does not exist yet).
-fn newest_deployment(api: &AppwriteClient, function: &str) -> Result<Option<Value>, String> {
-    let mut call = ApiCall::new(
-        Method::GET,
-        format!("/functions/{}/deployments", segment(function)),
-        Retry::Idempotent,
-    );
-    call.query = vec![
-        (
-            "queries[]",
-            json!({"method": "orderDesc", "attribute": "$createdAt"}).to_string(),
-        ),
-        (
-            "queries[]",
-            json!({"method": "limit", "values": [1]}).to_string(),
-        ),
-    ];
-    match api.send(&call) {
-        Ok(r) => Ok(r.body["deployments"].get(0).cloned()),
-        Err(e) if e.status() == Some(404) => Ok(None),
-        Err(e) => Err(format!("cannot list deployments of {function}: {e}")),
-    }
-}
-
 /// Creates or updates each variable of `deploy.json` (Appwrite reads function variables at every
-/// execution: `src/Appwrite/Platform/Workers/Functions.php`, so no redeploy is needed).
+/// execution: `src/Appwrite/Platform/Workers/Functions.php`, so no redeploy is needed). A new
+/// variable is created with `variableId: unique()` (required by `Variables/Create.php`) and
+/// `secret: false`; an update sends only `key` and `value`, so a variable someone marked secret
+/// in the console stays secret (`Variables/Update.php` refuses to unset `secret`).
 fn set_variables(api: &AppwriteClient, variables: &Variables) -> Result<(), String> {
     for (function, vars) in variables {
         let path = format!("/functions/{}/variables", segment(function));
@@ -450,15 +585,21 @@ fn set_variables(api: &AppwriteClient, variables: &Variables) -> Result<(), Stri
             .cloned()
             .unwrap_or_default();
         for (key, value) in vars {
-            let body = json!({"key": key, "value": value, "secret": false});
             let result = match existing.iter().find(|v| v["key"] == key.as_str()) {
                 Some(v) => send(
                     api,
                     Method::PUT,
                     &format!("{path}/{}", segment(&str_id(v))),
-                    Some(body),
+                    Some(json!({"key": key, "value": value})),
                 ),
-                None => send(api, Method::POST, &path, Some(body)),
+                None => send(
+                    api,
+                    Method::POST,
+                    &path,
+                    Some(
+                        json!({"variableId": "unique()", "key": key, "value": value, "secret": false}),
+                    ),
+                ),
             };
             result.map_err(|e| format!("cannot set {key} on {function}: {e}"))?;
             println!("variable {function}: {key} set");
@@ -467,62 +608,20 @@ fn set_variables(api: &AppwriteClient, variables: &Variables) -> Result<(), Stri
     Ok(())
 }
 
-/// Every function must have a deployment newer than `before` whose build is `ready`; builds
-/// still running are waited for (up to Appwrite's 900 s build timeout).
-fn readiness(
-    api: &AppwriteClient,
-    functions: &[String],
-    before: &[Option<String>],
-) -> Result<(), String> {
-    let mut failed = Vec::new();
-    for (function, old) in functions.iter().zip(before) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(960);
-        loop {
-            let newest = newest_deployment(api, function)?;
-            let status = newest
-                .as_ref()
-                .and_then(|d| d["status"].as_str())
-                .unwrap_or_default()
-                .to_owned();
-            match newest.as_ref().map(str_id) {
-                None => failed.push(format!("{function}: no deployment")),
-                Some(id) if Some(&id) == old.as_ref() => failed.push(format!(
-                    "{function}: no deployment created by this run (newest is {id})"
-                )),
-                Some(id) if status == "ready" => println!("ready: {function} deployment {id}"),
-                Some(id)
-                    if ["waiting", "processing", "building"].contains(&status.as_str())
-                        && std::time::Instant::now() < deadline =>
-                {
-                    println!("waiting: {function} deployment {id} is {status}");
-                    std::thread::sleep(std::time::Duration::from_secs(5));
-                    continue;
-                }
-                Some(id) => failed.push(format!("{function}: deployment {id} is `{status}`")),
-            }
-            break;
-        }
-    }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("not deployed: {}", failed.join("; ")))
-    }
-}
+/// A throw-away folder of this run under `dist/` (the CLI's `HOME`, the bundles), removed with
+/// everything in it (the stored key) on drop.
+struct PrivateDir(PathBuf);
 
-/// A throw-away `HOME` for the CLI, removed with everything in it (the stored key) on drop.
-struct PrivateHome(PathBuf);
-
-impl PrivateHome {
-    fn new(dist: &Path) -> Result<Self, String> {
-        let dir = dist.join(format!(".cli-home-{}", std::process::id()));
+impl PrivateDir {
+    fn new(dist: &Path, what: &str) -> Result<Self, String> {
+        let dir = dist.join(format!(".{what}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(PrivateHome(dir))
+        Ok(PrivateDir(dir))
     }
 }
 
-impl Drop for PrivateHome {
+impl Drop for PrivateDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }

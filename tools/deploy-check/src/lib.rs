@@ -2,8 +2,9 @@
 //! [`package`] generates one self-contained bundle per function (`dist/<id>/`), [`bundle`]
 //! builds each inside a replica of Appwrite's rust-1.83 build workspace and sends it a real
 //! request, [`validate`] checks `appwrite.json` against the CLI 12 format and the job model,
-//! [`deploy`] plans (and runs) the Appwrite CLI calls, [`cli`] ports the CLI's schema comparison,
-//! [`webhook`] creates the observer's webhook. [`cargo`] reads `cargo metadata`.
+//! [`deploy`] plans (and runs) the deploy (the Appwrite CLI for teams and tables), [`functions`]
+//! deploys the functions through the REST API, [`cli`] ports the CLI's schema comparison,
+//! [`webhook`] creates the observer's domain and webhook. [`cargo`] reads `cargo metadata`.
 
 pub mod bundle;
 pub mod cargo;
@@ -11,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod cron;
 pub mod deploy;
+pub mod functions;
 pub mod package;
 pub mod validate;
 pub mod webhook;

@@ -1,13 +1,23 @@
-//! The deploy's last step: the project webhook that feeds `job-observer` (docs/observer.md),
-//! created through Appwrite's Webhooks API because appwrite-cli 12.0.1 cannot pass a webhook
-//! secret (docs/appwrite-notes.md § Webhooks and execution events).
+//! The deploy's last step: job-observer's function domain and the project webhook that feeds it
+//! (docs/observer.md), through Appwrite's REST API: appwrite-cli 12.0.1 cannot pass a webhook
+//! secret (docs/appwrite-notes.md § Webhooks and execution events), and its `push functions`
+//! creates a function's domain only with a console session.
 //!
 //! Configured by `JOBS_OBSERVED_FUNCTIONS` (the function ids to observe, comma-separated) and
-//! `JOBS_OBSERVER_URL` (the observer's domain URL, from the console). On the first deploy it
-//! generates a secret, stores it and the URL as `job-observer`'s variables, then creates the
-//! webhook with that secret; on later deploys it updates the webhook's URL and events and the
-//! URL variable, and keeps the secret (a new one would be refused by running instances that
-//! still hold the old variable until their next cold start).
+//! `JOBS_OBSERVER_URL` (the observer's domain URL). The URL must be one Appwrite will deliver
+//! to: `POST /v1/webhooks` accepts only a URL on a public domain (a suffix on the public suffix
+//! list: not `localhost`, `*.localhost` — so not the self-hosted default `*.functions.localhost`
+//! —, `*.test`, `*.local`, `*.internal`, nor an IP address), and the webhooks worker refuses a
+//! host resolving to a private or reserved address (Appwrite 1.9.6
+//! `Modules/Webhooks/Http/Webhooks/Create.php`, `Workers/Webhooks.php`,
+//! `Network/Validator/PublicHostname.php`); such a URL is refused before anything runs.
+//!
+//! The step makes sure job-observer's domain exists (`GET /v1/proxy/rules`, else
+//! `POST /v1/proxy/rules/function` with the URL's host), then on the first deploy it generates a
+//! secret, stores it and the URL as `job-observer`'s variables, and creates the webhook with that
+//! secret; on later deploys it updates the webhook's URL and events and the URL variable, and
+//! keeps the secret (a new one would be refused by running instances that still hold the old
+//! variable until their next cold start).
 
 use serde_json::{json, Value};
 use shared::appwrite::AppwriteClient;
@@ -59,6 +69,8 @@ impl WebhookSettings {
         );
         if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
             vars.problem("JOBS_OBSERVER_URL", "must start with https:// or http://");
+        } else if let Some(problem) = delivery_problem(&url) {
+            vars.problem("JOBS_OBSERVER_URL", problem);
         }
         vars.finish(Some(WebhookSettings { functions, url }))
     }
@@ -71,9 +83,19 @@ impl WebhookSettings {
             .collect()
     }
 
+    /// The host of the URL: job-observer's domain.
+    pub fn domain(&self) -> String {
+        host(&self.url).unwrap_or_default().to_owned()
+    }
+
     /// The plan, as printed by `--dry-run` (the secret never shown).
     pub fn plan(&self) -> Vec<String> {
         vec![
+            format!(
+                "GET /v1/proxy/rules: job-observer's domain {} exists, or POST /v1/proxy/rules/function domain={} functionId={OBSERVER}",
+                self.domain(),
+                self.domain()
+            ),
             format!(
                 "POST /v1/functions/{OBSERVER}/variables JOBS_OBSERVER_URL={} and JOBS_OBSERVER_SECRET=<generated> (first deploy; later: PUT the URL, keep the secret)",
                 self.url
@@ -84,6 +106,112 @@ impl WebhookSettings {
                 self.events().join(",")
             ),
         ]
+    }
+}
+
+/// The host of an `http(s)://` URL (without user info and port; an IPv6 literal unbracketed).
+pub fn host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    Some(authority.split(':').next().unwrap_or(authority))
+}
+
+/// Top-level names that are on no public suffix list (reserved or private-use), so Appwrite's
+/// `PublicDomain` refuses a webhook URL under them.
+const NOT_PUBLIC: &[&str] = &[
+    "localhost",
+    "test",
+    "local",
+    "internal",
+    "invalid",
+    "example",
+    "lan",
+    "home",
+    "corp",
+    "localdomain",
+    "intranet",
+    "private",
+    "arpa",
+];
+
+/// Why Appwrite will not deliver to `url`, if it will not: a host that is not a public domain.
+/// Appwrite itself decides by the public suffix list (utopia-php/domains `PublicDomain`, as
+/// `Webhooks/Create.php` validates `url`) and, at delivery, by resolving the host
+/// (`PublicHostname`: private, loopback, link-local and reserved ranges are refused); this
+/// check catches what can be known without DNS.
+pub fn delivery_problem(url: &str) -> Option<String> {
+    let Some(host) = host(url).filter(|h| !h.is_empty()) else {
+        return Some("has no host".into());
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        let private = match ip {
+            std::net::IpAddr::V4(v4) => {
+                v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified()
+            }
+            std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified(),
+        };
+        return Some(format!(
+            "`{host}` is an IP address{}: Appwrite accepts a webhook URL only on a public domain (docs/observer.md § Deployment)",
+            if private { " in a private range" } else { "" }
+        ));
+    }
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    if !host.contains('.') || NOT_PUBLIC.contains(&tld) {
+        return Some(format!(
+            "`{host}` is not a public domain (Appwrite refuses webhook URLs on localhost, *.localhost such as the self-hosted *.functions.localhost, *.test, *.local, *.internal and other names outside the public suffix list): give job-observer a domain under a public suffix that resolves to a public address (docs/observer.md § Deployment)"
+        ));
+    }
+    None
+}
+
+/// Makes sure job-observer's domain (the URL's host) is a rule of job-observer: finds it with
+/// `GET /v1/proxy/rules`, or creates it with `POST /v1/proxy/rules/function` (Appwrite 1.9.6
+/// `Modules/Proxy/Http/Rules/XList.php`, `Function/Create.php`; scopes `rules.read`,
+/// `rules.write`). A domain already used by another resource is an error naming it.
+pub fn ensure_domain(api: &dyn Api, settings: &WebhookSettings) -> Result<String, String> {
+    let domain = settings.domain();
+    let query = shared::url::segment(
+        &json!({"method": "equal", "attribute": "domain", "values": [domain]}).to_string(),
+    );
+    let rules = api
+        .send(
+            "GET",
+            &format!("/proxy/rules?queries%5B%5D={query}"),
+            Value::Null,
+        )
+        .map_err(|(status, kind)| {
+            format!("listing proxy rules: Appwrite answered {status} {kind}")
+        })?;
+    let found = rules["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["domain"] == domain.as_str());
+    match found {
+        Some(rule) if rule["deploymentResourceId"] == OBSERVER => {
+            Ok(format!("domain {domain} of {OBSERVER} exists"))
+        }
+        Some(rule) => Err(format!(
+            "the domain {domain} of JOBS_OBSERVER_URL belongs to another resource ({} {}), not {OBSERVER}",
+            rule["deploymentResourceType"].as_str().unwrap_or(rule["type"].as_str().unwrap_or("")),
+            rule["deploymentResourceId"].as_str().unwrap_or_default()
+        )),
+        None => {
+            api.send(
+                "POST",
+                "/proxy/rules/function",
+                json!({"domain": domain, "functionId": OBSERVER}),
+            )
+            .map_err(|(status, kind)| {
+                format!("creating the domain {domain} for {OBSERVER}: Appwrite answered {status} {kind}")
+            })?;
+            Ok(format!("created domain {domain} for {OBSERVER}"))
+        }
     }
 }
 
@@ -154,10 +282,12 @@ pub fn apply(
                 done.push(format!("kept {key} (the webhook keeps its secret)"));
             }
             Some(id) => {
+                // Without `secret`: Appwrite keeps it, and refuses to unset it (400
+                // `variable_cannot_unset_secret`, 1.9.6 `Variables/Update.php`).
                 api.send(
                     "PUT",
                     &format!("{variables}/{id}"),
-                    json!({"key": key, "value": value, "secret": is_secret}),
+                    json!({"key": key, "value": value}),
                 )
                 .map_err(|e| fail(&format!("updating {key}"), e))?;
                 done.push(format!("updated {key}"));
@@ -209,27 +339,29 @@ pub fn apply(
     Ok(done)
 }
 
-/// Reads the step's settings from the environment and prints its plan (nothing when no function
-/// is observed). Part of the deploy's printed plan, so `--dry-run` shows it.
-pub fn plan_from_env() -> Result<Option<WebhookSettings>, String> {
-    let settings =
-        WebhookSettings::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-    match &settings {
+/// Reads the step's settings from the environment; `None` when no function is observed.
+pub fn settings_from_env() -> Result<Option<WebhookSettings>, String> {
+    WebhookSettings::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())
+}
+
+/// Prints the step's plan: part of the deploy's printed plan, so `--dry-run` shows it.
+pub fn print_plan(settings: Option<&WebhookSettings>) {
+    match settings {
         None => println!(
-            "8. observer webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)"
+            "9. observer domain and webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)"
         ),
         Some(s) => {
-            println!("8. observer webhook (Appwrite REST API, with APPWRITE_API_KEY), after readiness:");
+            println!("9. observer domain and webhook (Appwrite REST API, with APPWRITE_API_KEY), after readiness:");
             for line in s.plan() {
                 println!("   {line}");
             }
         }
     }
-    Ok(settings)
 }
 
 /// Carries the step out with the deploy's Appwrite client.
 pub fn deploy(settings: &WebhookSettings, api: &AppwriteClient) -> Result<(), String> {
+    println!("observer: {}", ensure_domain(&Remote(api), settings)?);
     for line in apply(&Remote(api), settings, &generate_secret())? {
         println!("observer webhook: {line}");
     }
@@ -258,6 +390,8 @@ mod tests {
             let mut vars = self.variables.lock().unwrap();
             let mut secret = self.webhook_secret.lock().unwrap();
             match (method, path) {
+                ("GET", p) if p.starts_with("/proxy/rules") => Ok(json!({"rules": []})),
+                ("POST", "/proxy/rules/function") => Ok(json!({})),
                 ("GET", _) => Ok(
                     json!({"variables": vars.iter().map(|(id, k, _)| json!({"$id": id, "key": k})).collect::<Vec<_>>()}),
                 ),
@@ -302,7 +436,7 @@ mod tests {
     fn settings() -> WebhookSettings {
         WebhookSettings::from_lookup(|k| match k {
             "JOBS_OBSERVED_FUNCTIONS" => Some("orchestrator, sqs-poller".into()),
-            "JOBS_OBSERVER_URL" => Some("https://observer.example.test/".into()),
+            "JOBS_OBSERVER_URL" => Some("https://observer.example.com/".into()),
             _ => None,
         })
         .unwrap()
@@ -319,7 +453,7 @@ mod tests {
         );
         assert_eq!(
             appwrite.variable("JOBS_OBSERVER_URL").as_deref(),
-            Some("https://observer.example.test/")
+            Some("https://observer.example.com/")
         );
         assert_eq!(
             appwrite.webhook_secret.lock().unwrap().as_deref(),
@@ -405,6 +539,76 @@ mod tests {
         ] {
             assert!(problems.contains(part), "{problems}");
         }
+    }
+
+    #[test]
+    fn an_observer_url_appwrite_will_not_deliver_to_is_refused_naming_the_rule() {
+        for url in [
+            "http://localhost/",
+            "http://job-observer.functions.localhost/",
+            "https://observer.example.test/",
+            "https://observer.corp.internal/",
+            "http://10.0.0.5/",
+            "http://192.168.1.20:8080/",
+            "http://[::1]/",
+            "https://203.0.113.9/",
+            "https://observer/",
+        ] {
+            let problem = delivery_problem(url).unwrap_or_else(|| panic!("{url} accepted"));
+            assert!(
+                problem.contains("public domain") && problem.contains("docs/observer.md"),
+                "{url}: {problem}"
+            );
+        }
+        for url in [
+            "https://observer.example.com/",
+            "https://64f0c1.fra.appwrite.run/",
+            "https://user@jobs.pivotr.io:443/hook?x=1",
+        ] {
+            assert_eq!(delivery_problem(url), None, "{url}");
+        }
+        let problems = WebhookSettings::from_lookup(|k| match k {
+            "JOBS_OBSERVED_FUNCTIONS" => Some("orchestrator".into()),
+            "JOBS_OBSERVER_URL" => Some("http://abc.functions.localhost/".into()),
+            _ => None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            problems.contains("JOBS_OBSERVER_URL") && problems.contains("*.functions.localhost"),
+            "{problems}"
+        );
+    }
+
+    #[test]
+    fn the_observer_domain_is_created_once_and_a_domain_of_another_resource_is_refused() {
+        let appwrite = Recorded::default();
+        let done = ensure_domain(&appwrite, &settings()).unwrap();
+        assert_eq!(done, "created domain observer.example.com for job-observer");
+        let calls = appwrite.calls.lock().unwrap();
+        let create = calls.iter().find(|(m, _, _)| m == "POST").unwrap();
+        assert_eq!(create.1, "/proxy/rules/function");
+        assert_eq!(
+            create.2,
+            json!({"domain": "observer.example.com", "functionId": "job-observer"})
+        );
+
+        struct Rules(Value);
+        impl Api for Rules {
+            fn send(&self, method: &str, _: &str, _: Value) -> Result<Value, (u16, String)> {
+                assert_eq!(method, "GET", "nothing is created when the rule exists");
+                Ok(self.0.clone())
+            }
+        }
+        let own = Rules(
+            json!({"rules": [{"domain": "observer.example.com", "deploymentResourceId": "job-observer"}]}),
+        );
+        assert!(ensure_domain(&own, &settings()).unwrap().contains("exists"));
+        let other = Rules(
+            json!({"rules": [{"domain": "observer.example.com", "deploymentResourceType": "site", "deploymentResourceId": "landing"}]}),
+        );
+        let err = ensure_domain(&other, &settings()).unwrap_err();
+        assert!(err.contains("site landing"), "{err}");
     }
 
     #[test]

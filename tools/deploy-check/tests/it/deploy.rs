@@ -1,5 +1,8 @@
 //! The deploy driver: what it reads from the environment, the exact CLI calls it plans (never
-//! `--force`), the staged config, and a dry run that prints the calls and runs nothing.
+//! `--force` on tables, never `push functions`), the staged config, a dry run that prints the
+//! calls and scopes and runs nothing, and whole deploys against the fake Appwrite answering a
+//! key without a console session (a stand-in CLI for `client`/`push teams`/`push tables`; the
+//! functions go through the REST API).
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -50,7 +53,7 @@ fn every_missing_variable_is_reported_at_once() {
 }
 
 #[test]
-fn the_plan_pushes_teams_tables_then_functions_and_never_forces() {
+fn the_plan_pushes_teams_then_tables_never_forces_and_never_pushes_functions() {
     let s = settings(VARS).unwrap();
     let shown: Vec<String> = calls(&s).into_iter().map(|c| c.shown).collect();
     assert_eq!(
@@ -59,7 +62,6 @@ fn the_plan_pushes_teams_tables_then_functions_and_never_forces() {
             "npx --yes appwrite-cli@12.0.1 client --endpoint https://appwrite.example.test/v1 --key <APPWRITE_API_KEY>",
             "npx --yes appwrite-cli@12.0.1 push teams --all",
             "npx --yes appwrite-cli@12.0.1 push tables --all",
-            "npx --yes appwrite-cli@12.0.1 push functions --all",
         ]
     );
     for call in calls(&s) {
@@ -121,6 +123,7 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
         .env("PATH", path)
         .env_remove("APPWRITE_CLI")
         .env_remove("JOBS_OBSERVED_FUNCTIONS")
+        .env_remove("JOBS_DEPLOY_BUILD_TIMEOUT_SECONDS")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -134,10 +137,13 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
         "   npx --yes appwrite-cli@12.0.1 client --endpoint https://appwrite.example.test/v1 --key <APPWRITE_API_KEY>",
         "   npx --yes appwrite-cli@12.0.1 push teams --all",
         "   npx --yes appwrite-cli@12.0.1 push tables --all",
-        "   npx --yes appwrite-cli@12.0.1 push functions --all",
+        "   Databases: collections.read (deprecated since Appwrite 1.9.5 but required: CLI 12.0.1 polls columns and indexes through the legacy /databases/{db}/collections/{table}/attributes|indexes routes, which accept only collections.read) [probed: GET /databases/jobmanager/collections]",
+        "   Databases: collections.write (deprecated since Appwrite 1.9.5 but required: CLI 12.0.1 creates columns and indexes through the legacy routes, which accept only collections.write)",
+        "   Functions: functions.write (the deploy creates or updates the functions, uploads and activates deployments, sets variables)",
         "4. create database `jobmanager` (Job Manager) unless it exists: GET /tablesdb/jobmanager, then POST /tablesdb",
-        "   job-actions: JOBS_OPERATOR_LABELS=jobs-operator",
-        "7. readiness: each of hook-campaign-run, hook-bulk-verify, hook-sqs-poll, hook-metrics-fetch, job-actions, job-retention, job-observer must have a new deployment, `ready` (GET /functions/<id>/deployments)",
+        "   job-actions: JOBS_OPERATOR_LABELS=jobsoperator",
+        "8. upload each bundle as a deployment (POST /functions/<id>/deployments, tar.gz, activate=true, in 5 MiB chunks when larger), wait until each of hook-campaign-run, hook-bulk-verify, hook-sqs-poll, hook-metrics-fetch, job-actions, job-retention, job-observer is `ready` (GET /functions/<id>/deployments/<deploymentId>, at most 960 s) and active",
+        "9. observer domain and webhook: skipped (set JOBS_OBSERVED_FUNCTIONS and JOBS_OBSERVER_URL; docs/observer.md)",
         "dry run: nothing was packaged, written or sent",
     ] {
         assert!(
@@ -148,10 +154,12 @@ fn a_dry_run_prints_the_exact_calls_and_runs_no_cli() {
     assert!(!stdout.contains("secret"), "the API key leaked:\n{stdout}");
     let cli_lines = stdout.lines().filter(|l| l.contains("appwrite-cli@"));
     assert!(
-        cli_lines.clone().count() == 4 && cli_lines.clone().all(|l| !l.contains("--force")),
+        cli_lines.clone().count() == 3 && cli_lines.clone().all(|l| !l.contains("--force")),
         "{stdout}"
     );
     assert!(!mark.exists(), "a dry run ran the CLI");
+    // Without the observer, its scopes are not required.
+    assert!(!stdout.contains("rules.write"), "{stdout}");
 }
 
 #[test]
@@ -167,11 +175,27 @@ fn a_dry_run_prints_the_observer_webhook_plan_without_a_secret() {
     };
     let out = run(&[
         ("JOBS_OBSERVED_FUNCTIONS", "orchestrator, sqs-poller"),
-        ("JOBS_OBSERVER_URL", "https://observer.example.test/"),
+        ("JOBS_OBSERVER_URL", "https://observer.example.com/"),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("8. observer webhook"), "{stdout}");
+    assert!(
+        stdout.contains("9. observer domain and webhook"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "POST /v1/proxy/rules/function domain=observer.example.com functionId=job-observer"
+        ),
+        "{stdout}"
+    );
+    for scope in [
+        "Proxy: rules.read",
+        "Proxy: rules.write",
+        "Other: webhooks.write",
+    ] {
+        assert!(stdout.contains(scope), "{scope}: {stdout}");
+    }
     assert!(
         stdout.contains(
             "events=functions.orchestrator.executions.*,functions.sqs-poller.executions.*"
@@ -188,20 +212,26 @@ fn a_dry_run_prints_the_observer_webhook_plan_without_a_secret() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("JOBS_OBSERVER_URL"), "{stderr}");
+    // The self-hosted default function domain: refused before anything runs, naming the rule.
+    let out = run(&[
+        ("JOBS_OBSERVED_FUNCTIONS", "orchestrator"),
+        ("JOBS_OBSERVER_URL", "http://64f0c1.functions.localhost/"),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("JOBS_OBSERVER_URL") && stderr.contains("not a public domain"),
+        "{stderr}"
+    );
 }
 
-/// A stand-in for Appwrite CLI 12: remembers the endpoint and key of `client`, and on
-/// `push functions` creates one deployment per function on the server, then exits 0 whatever
-/// the builds do, as the real `push functions` does.
+/// A stand-in for Appwrite CLI 12: records its calls and exits 0. (The teams and tables it would
+/// push are not needed by the function deploy; `push functions` must never be called: the real
+/// one answers `Session not found` for every function on a key and still exits 0.)
 const STAND_IN_CLI: &str = r#"#!/bin/sh
 echo "$1 $2 $3 $4" >> "$STAND_IN_LOG"
 case "$1 $2" in
-  "client --endpoint") printf '%s' "$3" > "$HOME/endpoint"; printf '%s' "$5" > "$HOME/key" ;;
-  "push functions")
-    for f in $STAND_IN_FUNCTIONS; do
-      curl -s -o /dev/null -X POST -H "X-Appwrite-Project: $STAND_IN_PROJECT" \
-        -H "X-Appwrite-Key: $(cat "$HOME/key")" "$(cat "$HOME/endpoint")/functions/$f/deployments"
-    done ;;
+  "push functions") echo "push functions needs appwrite login" >&2; exit 1 ;;
 esac
 exit 0
 "#;
@@ -227,6 +257,16 @@ fn deploy_with_key(
     fake: &fake_appwrite::FakeAppwrite,
     args: &[&str],
     key: Option<String>,
+) -> (std::process::Output, String) {
+    deploy_with_env(fake, args, key, &[])
+}
+
+/// Like [`deploy_with_key`], with extra environment variables.
+fn deploy_with_env(
+    fake: &fake_appwrite::FakeAppwrite,
+    args: &[&str],
+    key: Option<String>,
+    env: &[(&str, &str)],
 ) -> (std::process::Output, String) {
     let _dist = DIST
         .lock()
@@ -255,6 +295,10 @@ fn deploy_with_key(
         .env("APPWRITE_CLI", script.to_str().unwrap())
         .env("STAND_IN_FUNCTIONS", functions.join(" "))
         .env("STAND_IN_PROJECT", fake.project())
+        .env_remove("JOBS_OBSERVED_FUNCTIONS")
+        .env_remove("JOBS_OBSERVER_URL")
+        .env_remove("JOBS_DEPLOY_BUILD_TIMEOUT_SECONDS")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (out, std::fs::read_to_string(&log).unwrap_or_default())
@@ -281,7 +325,7 @@ fn a_deploy_whose_one_build_failed_exits_non_zero_naming_it() {
     let vars = fake.function_variables("job-actions");
     assert!(
         vars.iter()
-            .any(|v| v["key"] == "JOBS_OPERATOR_LABELS" && v["value"] == "jobs-operator"),
+            .any(|v| v["key"] == "JOBS_OPERATOR_LABELS" && v["value"] == "jobsoperator"),
         "{vars:?}"
     );
 }
@@ -299,7 +343,7 @@ fn a_deploy_whose_builds_all_succeed_exits_zero() {
 }
 
 #[test]
-fn a_ci_deploy_asks_nothing_forces_only_teams_and_functions_and_never_pushes_tables() {
+fn a_ci_deploy_asks_nothing_forces_only_teams_and_never_pushes_tables() {
     let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
     fake.add_manifest_tables(&std::fs::read_to_string(repo_root().join("appwrite.json")).unwrap());
     let (out, calls) = deploy_with(&fake, &["--ci"]);
@@ -314,11 +358,7 @@ fn a_ci_deploy_asks_nothing_forces_only_teams_and_functions_and_never_pushes_tab
         "{stdout}"
     );
     let pushes: Vec<&str> = calls.lines().filter(|l| l.starts_with("push")).collect();
-    assert_eq!(
-        pushes,
-        ["push teams --all --force", "push functions --all --force"],
-        "{calls}"
-    );
+    assert_eq!(pushes, ["push teams --all --force"], "{calls}");
 }
 
 #[test]
@@ -341,4 +381,221 @@ fn a_key_without_the_read_scopes_stops_the_deploy_before_anything_is_pushed_nami
         assert!(stderr.contains(scope), "{scope} not named: {stderr}");
     }
     assert!(calls.is_empty(), "the CLI ran: {calls}");
+}
+
+/// The ids of appwrite.json's functions.
+fn function_ids() -> Vec<String> {
+    AppwriteConfig::load(&repo_root().join("appwrite.json"))
+        .unwrap()
+        .functions()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect()
+}
+
+/// The function's active deployment, which must be `ready`; panics naming the function otherwise.
+fn active_ready_deployment(fake: &fake_appwrite::FakeAppwrite, function: &str) -> String {
+    let remote = fake
+        .function(function)
+        .unwrap_or_else(|| panic!("{function} was not created"));
+    let active = remote["deploymentId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let deployment = fake
+        .deployments(function)
+        .into_iter()
+        .find(|d| d["$id"] == active.as_str())
+        .unwrap_or_else(|| panic!("{function} has no active deployment: {remote}"));
+    assert_eq!(deployment["status"], "ready", "{function}: {deployment}");
+    active
+}
+
+#[test]
+fn a_ci_deploy_on_a_key_without_a_console_session_leaves_every_function_on_a_ready_deployment_of_this_run(
+) {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    fake.add_manifest_tables(&std::fs::read_to_string(repo_root().join("appwrite.json")).unwrap());
+    // What CLI 12.0.1's `push functions` needs first for a new function: refused for a key.
+    let console = reqwest::blocking::Client::new()
+        .get(format!("{}/console/variables", fake.endpoint()))
+        .header("X-Appwrite-Project", fake.project())
+        .header("X-Appwrite-Key", fake.key())
+        .send()
+        .unwrap();
+    assert_eq!(console.status().as_u16(), 401);
+    let body: serde_json::Value = console.json().unwrap();
+    assert_eq!(body["type"], "general_unauthorized_scope", "{body}");
+    // A variable someone marked secret in the console stays secret (PUT without `secret`).
+    fake.add_function_variable("job-actions", "JOBS_OPERATOR_TEAMS", "old", true);
+
+    let mut first = std::collections::HashMap::new();
+    for run in 0..2 {
+        let (out, calls) = deploy_with(&fake, &["--ci"]);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "run {run}:\n{stdout}\n{stderr}");
+        assert!(!calls.contains("push functions"), "{calls}");
+        assert!(!stdout.contains("deploy-key-0123"), "the key leaked");
+        let verb = if run == 0 { "created" } else { "updated" };
+        for function in function_ids() {
+            assert!(
+                stdout.contains(&format!("function {function}: {verb}")),
+                "{function} not {verb}:\n{stdout}"
+            );
+            let active = active_ready_deployment(&fake, &function);
+            assert!(
+                stdout.contains(&format!("ready: {function} deployment {active}")),
+                "{function}: the active deployment is not this run's:\n{stdout}"
+            );
+            if run == 0 {
+                first.insert(function, active);
+            } else {
+                assert_ne!(
+                    first[&function], active,
+                    "{function} kept the old deployment"
+                );
+            }
+        }
+    }
+    // The settings of appwrite.json reached Appwrite.
+    let actions = fake.function("job-actions").unwrap();
+    assert_eq!(actions["timeout"], 30);
+    assert_eq!(actions["buildSpecification"], "s-2vcpu-2gb");
+    assert_eq!(actions["entrypoint"], "main.rs");
+    let teams = fake
+        .function_variables("job-actions")
+        .into_iter()
+        .find(|v| v["key"] == "JOBS_OPERATOR_TEAMS")
+        .unwrap();
+    assert_eq!(teams["secret"], true, "{teams}");
+    assert_ne!(teams["value"], "old", "{teams}");
+}
+
+#[test]
+fn a_build_that_never_finishes_fails_the_deploy_naming_the_function() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    fake.stall_builds_of("job-observer");
+    let (out, _) = deploy_with_env(
+        &fake,
+        &[],
+        None,
+        &[("JOBS_DEPLOY_BUILD_TIMEOUT_SECONDS", "2")],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("not deployed: job-observer: deployment")
+            && stderr.contains("still `building` after 2 s"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ready: job-actions"), "{stdout}");
+}
+
+#[test]
+fn a_key_without_the_deprecated_collections_read_stops_the_deploy_naming_it_before_anything_is_created(
+) {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    // Every scope docs/deploy.md listed before: collections.* missing.
+    fake.set_key_scopes(Some(&[
+        "teams.read",
+        "teams.write",
+        "databases.read",
+        "databases.write",
+        "tables.read",
+        "tables.write",
+        "columns.read",
+        "columns.write",
+        "indexes.read",
+        "indexes.write",
+        "functions.read",
+        "functions.write",
+        "rules.read",
+    ]));
+    let (out, calls) = deploy_with(&fake, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr
+            .contains("collections.read (Databases: deprecated since Appwrite 1.9.5 but required"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("GET /databases/jobmanager/collections"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("functions.read ("), "{stderr}");
+    assert!(calls.is_empty(), "the CLI ran: {calls}");
+    assert!(fake.function("job-actions").is_none());
+    assert!(fake.rows("jobmanager", "jobs").is_empty());
+}
+
+#[test]
+fn the_observer_step_creates_job_observers_domain_and_the_webhook() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    let (out, _) = deploy_with_env(
+        &fake,
+        &[],
+        None,
+        &[
+            ("JOBS_OBSERVED_FUNCTIONS", "orchestrator"),
+            ("JOBS_OBSERVER_URL", "https://observer.jobs.example.com/"),
+        ],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let rules = fake.rules();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(rules[0]["domain"], "observer.jobs.example.com");
+    assert_eq!(rules[0]["deploymentResourceId"], "job-observer");
+    let webhooks = fake.webhooks();
+    assert_eq!(webhooks.len(), 1, "{webhooks:?}");
+    assert_eq!(webhooks[0]["url"], "https://observer.jobs.example.com/");
+    let secret = fake
+        .function_variables("job-observer")
+        .into_iter()
+        .find(|v| v["key"] == "JOBS_OBSERVER_SECRET")
+        .unwrap();
+    assert_eq!(secret["value"], webhooks[0]["secret"]);
+    assert_eq!(secret["secret"], true);
+}
+
+#[test]
+fn a_bundle_above_five_mebibytes_is_uploaded_in_chunks_as_one_deployment() {
+    let fake = fake_appwrite::FakeAppwrite::start_with("deploy-project", "deploy-key-0123");
+    let settings = Settings {
+        endpoint: fake.endpoint(),
+        project_id: fake.project(),
+        api_key: fake.key(),
+        cli: vec!["false".into()],
+        ci: true,
+    };
+    let entry = serde_json::json!({"$id": "big", "name": "big", "runtime": "rust-1.83",
+        "entrypoint": "main.rs", "commands": ""});
+    let created = reqwest::blocking::Client::new()
+        .post(format!("{}/functions", fake.endpoint()))
+        .header("X-Appwrite-Project", fake.project())
+        .header("X-Appwrite-Key", fake.key())
+        .json(&deploy_check::functions::create_body(&entry))
+        .send()
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let size = 2 * deploy_check::functions::CHUNK_SIZE + 12_345;
+    let code: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let id = deploy_check::functions::upload(&settings, &entry, &code).unwrap();
+    let deployments = fake.deployments("big");
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    assert_eq!(deployments[0]["$id"], id.as_str());
+    assert_eq!(deployments[0]["sourceSize"], size);
+    assert_eq!(deployments[0]["sourceChunksTotal"], 3);
+    assert_eq!(deployments[0]["sourceChunksUploaded"], 3);
 }
