@@ -26,6 +26,22 @@ export function unwrap(value) {
   }
 }
 
+/**
+ * The stored form of free text undone: the Appwrite store writes text that Appwrite would read as
+ * an operator (and text already starting with the mark) with one U+2060 WORD JOINER in front
+ * (`TEXT_ESCAPE` / `escape_text` in shared/src/store/appwrite.rs). As `unescape_text` there: one
+ * leading U+2060 is removed, exactly one, and nothing else; a value that is not text is kept.
+ * Realtime carries the stored value, so every reader of a row (`progressMessage`,
+ * `errorMessage`, `lastReason`, an event's `message`) passes through here; the API's answer is
+ * already unescaped and never does.
+ */
+export const TEXT_ESCAPE = "\u2060";
+export function unescapeText(stored) {
+  return typeof stored === "string" && stored.startsWith(TEXT_ESCAPE) ? stored.slice(TEXT_ESCAPE.length) : stored;
+}
+/** The `jobs` columns the store escapes (`plain` in `encode_job`). */
+const ESCAPED_TEXT = ["progressMessage", "errorMessage", "lastReason"];
+
 const TIMES = ["startedAt", "updatedAt", "completedAt", "createdAt", "heartbeatAt"];
 /** Columns that exist only for the store (revision bookkeeping, the log outbox). */
 const STORE_ONLY = ["pendingLog", "$sequence", "$permissions", "$databaseId", "$tableId", "$collectionId", "$createdAt", "$updatedAt"];
@@ -35,6 +51,7 @@ export function fromRow(row) {
   const job = {};
   for (const [k, v] of Object.entries(row)) if (!STORE_ONLY.includes(k)) job[k] = v;
   for (const k of TIMES) if (k in job) job[k] = iso(job[k]);
+  for (const k of ESCAPED_TEXT) if (k in job) job[k] = unescapeText(job[k]);
   job.metadata = unwrap(row.metadata) || {};
   job.result = unwrap(row.result);
   job.checkpoint = unwrap(row.checkpoint);
@@ -45,7 +62,7 @@ export function fromRow(row) {
   return job;
 }
 
-/** A `job_events` row to the API's event shape. */
+/** A `job_events` row (or a `pendingLog` entry) to the API's event shape. */
 export function fromEventRow(row) {
   return {
     $id: row.eventId || row.$id,
@@ -53,7 +70,7 @@ export function fromEventRow(row) {
     at: iso(row.at),
     kind: row.kind,
     actor: row.actor,
-    message: row.message ?? null,
+    message: unescapeText(row.message ?? null),
     fromStatus: row.fromStatus ?? null,
     toStatus: row.toStatus ?? null,
     details: unwrap(row.details) || {},

@@ -512,8 +512,9 @@ impl AppwriteClient {
         self.send(&Call::new(Method::GET, path, Retry::Idempotent))
     }
 
-    /// Lists rows; `total=false` unless a count is wanted (counting costs the server;
-    /// appwrite-notes: Query limits).
+    /// Lists rows; `total=0` unless a count is wanted (counting costs the server). Appwrite
+    /// 1.9.6 casts the raw string to `bool`, so `total=false` still counts: only `0` skips it
+    /// (appwrite-notes: Query limits).
     pub fn list_rows(
         &self,
         table: &str,
@@ -522,7 +523,7 @@ impl AppwriteClient {
     ) -> Result<Reply, AppwriteError> {
         let mut call = Call::new(Method::GET, self.rows_path(table), Retry::Idempotent);
         call.query = queries.iter().map(|q| ("queries[]", q.clone())).collect();
-        call.query.push(("total", total.to_string()));
+        call.query.push(("total", total_param(total).into()));
         self.send(&call)
     }
 
@@ -636,13 +637,24 @@ impl AppwriteClient {
                 "queries[]",
                 query("equal", Some("userId"), vec![Value::from(user_id)]),
             ),
-            ("total", "false".into()),
+            ("total", total_param(false).into()),
         ];
         #[derive(Deserialize)]
         struct List {
             memberships: Vec<Membership>,
         }
         Ok(parse::<List>(self.send(&call)?.body)?.memberships)
+    }
+}
+
+/// The `total` query value of a list: `"0"` skips the count, `"1"` asks for it. Appwrite 1.9.6
+/// validates `total` with a loose `Boolean` but passes the raw string to `bool $includeTotal`,
+/// where PHP makes `"false"` true: `total=false` counts anyway (appwrite-notes: Query limits).
+pub fn total_param(total: bool) -> &'static str {
+    if total {
+        "1"
+    } else {
+        "0"
     }
 }
 

@@ -87,3 +87,51 @@ test("a Realtime row through derive.js equals the API's view of the job in every
   }
   assert.deepEqual([...seen].sort(), ["CANCELLED", "COMPLETED", "FAILED", "PAUSED", "QUEUED", "RUNNING"]);
 });
+
+// Issue 31: the Appwrite store writes free text that Appwrite would read as an operator (and text
+// already starting with the mark) with one U+2060 in front (`escape_text`, shared/src/store/
+// appwrite.rs); Realtime carries that stored value. Every Realtime reader in derive.js (a `jobs`
+// row, its `pendingLog` entries, a `job_events` row) must give back the text exactly as typed.
+test("stored text loses the store's escape mark in every Realtime reader, exactly once", async () => {
+  const { fromRow, fromEventRow, pendingEntries, unescapeText } = await import("../../dashboard/assets/derive.js");
+  const MARK = "\u2060";
+  // What the user or worker typed, and what `escape_text` stores for it.
+  const operator = '{"method":"stringConcat","values":[" hacked"]}';
+  const increment = '{"method":"increment","values":[1]}';
+  const marked = `${MARK}starts with the mark`;
+  const plain = "50/200 sent";
+  const stored = (typed) => {
+    let shaped = false;
+    try {
+      const v = JSON.parse(typed);
+      shaped = v !== null && typeof v === "object" && !Array.isArray(v) && typeof v.method === "string";
+    } catch (e) {}
+    return typed.startsWith(MARK) || shaped ? MARK + typed : typed;
+  };
+  assert.equal(stored(operator), `\u2060{"method":"stringConcat","values":[" hacked"]}`);
+  assert.equal(stored(marked), "\u2060\u2060starts with the mark");
+  assert.equal(stored(plain), plain);
+
+  const event = (id, message) => ({
+    $id: id, eventId: id, jobId: "job-1", jobRev: 3, at: "2026-01-02T03:04:05.000+00:00",
+    kind: "progress", actor: "function:orchestrator", message,
+    fromStatus: null, toStatus: null, details: JSON.stringify({ v: 1, data: {} }),
+  });
+  const row = {
+    $id: "job-1", status: "FAILED", type: "CAMPAIGN_RUN",
+    progressMessage: stored(operator), errorMessage: stored(increment), lastReason: stored(marked),
+    metadata: JSON.stringify({ v: 1, data: {} }),
+    pendingLog: JSON.stringify({ v: 1, data: [event("e1", stored(operator)), event("e2", stored(marked)), event("e3", stored(plain)), event("e4", null)] }),
+  };
+  const job = fromRow(row);
+  assert.equal(job.progressMessage, operator);
+  assert.equal(job.errorMessage, increment);
+  assert.equal(job.lastReason, marked, "only one mark is removed");
+  assert.deepEqual(pendingEntries(row).map((e) => e.message), [operator, marked, plain, null]);
+  assert.equal(fromEventRow(event("e5", stored(increment))).message, increment);
+  assert.equal(fromEventRow(event("e6", stored(marked))).message, marked);
+  // Absent or null texts stay as they were; a mark in the middle is text.
+  assert.equal(fromRow({ ...row, progressMessage: null }).progressMessage, null);
+  assert.equal(unescapeText(`a${MARK}b`), `a${MARK}b`);
+  assert.equal(unescapeText(undefined), undefined);
+});

@@ -15,6 +15,7 @@ use crate::auth::{self, Caller};
 use crate::config::Config;
 use crate::query::{self, Params, FILTER_KEYS};
 use crate::routes::{self, Matched, Op};
+use crate::upstream::UpstreamError;
 use crate::view::{self, job_view};
 use crate::{allow_value, Reply, Services};
 
@@ -178,14 +179,7 @@ fn authenticate(
         .get_or_resolve(&key, now, config.role_cache_ttl, || {
             auth::resolve(&config.roles, services.directory, user_id)
         })
-        .map_err(|e| {
-            ctx.error(format!("role lookup failed: {e}"));
-            ApiError::new(
-                503,
-                "roles_unavailable",
-                "could not check the caller's role; retry shortly",
-            )
-        })?;
+        .map_err(role_lookup_error)?;
     let Some(grant) = grant else {
         return Err(ApiError::new(
             403,
@@ -205,6 +199,31 @@ fn authenticate(
         ));
     }
     Ok(caller)
+}
+
+/// A failed role lookup. Appwrite refusing this function's own key (401/403: a key without
+/// `users.read` / `teams.read`, a key of another project) will not heal by retrying: 500
+/// `appwrite_forbidden`, as the hooks answer it (docs/hooks.md § Errors). Anything else (5xx,
+/// 429, timeouts, an unreachable endpoint) is an outage: 503 `roles_unavailable`. The body stays
+/// neutral; the cause goes to the error log once, with the request id (`http::error`).
+fn role_lookup_error(e: UpstreamError) -> ApiError {
+    match e {
+        UpstreamError::Refused {
+            status: 401 | 403,
+            ref message,
+        } => ApiError::new(
+            500,
+            "appwrite_forbidden",
+            "Appwrite refused this function's key (missing scope or wrong project)",
+        )
+        .with_cause(format!("role lookup: {message}")),
+        other => ApiError::new(
+            503,
+            "roles_unavailable",
+            "could not check the caller's role; retry shortly",
+        )
+        .with_cause(format!("role lookup failed: {other}")),
+    }
 }
 
 /// A job id from the path; one that cannot be an id is as unknown as a missing one.

@@ -790,8 +790,15 @@ fn apply(
                     v.as_object().cloned().unwrap_or_default()
                 })
                 .collect();
+            let total_wanted = match total_param(params) {
+                Ok(t) => t,
+                Err(a) => return a,
+            };
             match select(rows.iter().collect(), params_queries(params), None) {
-                Ok(found) => Answer::json(200, json!({"total": found.len(), "memberships": found})),
+                Ok(found) => Answer::json(
+                    200,
+                    json!({"total": if total_wanted { found.len() } else { 0 }, "memberships": found}),
+                ),
                 Err(a) => a,
             }
         }
@@ -804,10 +811,10 @@ fn apply(
                 Ok(q) => q,
                 Err(a) => return a,
             };
-            let total_wanted = params
-                .iter()
-                .find(|(k, _)| k == "total")
-                .is_none_or(|(_, v)| v != "false");
+            let total_wanted = match total_param(params) {
+                Ok(t) => t,
+                Err(a) => return a,
+            };
             let all: Vec<&Map<String, Value>> = rows.values().collect();
             // `total` counts every match, before limit/offset/cursor, up to 5000 (appwrite-notes:
             // Query limits).
@@ -1525,6 +1532,26 @@ fn parse_query(raw: &Value) -> Result<Value, Answer> {
         return Err(invalid_query("at most 500 values are allowed"));
     }
     Ok(q)
+}
+
+/// The `total` param of a list route, read as Appwrite 1.9.6 reads it: the route declares
+/// `->param('total', true, new Boolean(true), …)` and its action takes `bool $includeTotal`.
+/// The loose `Boolean` validator (utopia-php/validators 0.2.6 `src/Validator/Boolean.php`)
+/// accepts the strings `true`, `false`, `1`, `0`; utopia-php/http 2.0.0-rc9
+/// (`Http::getArguments`) hands the raw query string to the action, and PHP's coercive bool
+/// cast makes every non-empty string but `"0"` true. So only `total=0` skips the count;
+/// `total=false` still counts (appwrite-notes: Query limits).
+fn total_param(params: &[(String, String)]) -> Result<bool, Answer> {
+    match params.iter().find(|(k, _)| k == "total") {
+        None => Ok(true),
+        Some((_, v)) if v == "0" => Ok(false),
+        Some((_, v)) if v == "1" || v == "true" || v == "false" => Ok(true),
+        Some(_) => Err(Answer::error(
+            400,
+            "general_argument_invalid",
+            "Invalid `total` param: Value must be a valid boolean",
+        )),
+    }
 }
 
 fn params_queries(params: &[(String, String)]) -> Result<Vec<Value>, Answer> {

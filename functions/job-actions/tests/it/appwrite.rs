@@ -136,3 +136,66 @@ fn on_appwrite_a_list_costs_one_store_request_and_a_next_page_two() {
                "checkpoint": null})
     );
 }
+
+/// A fake Appwrite with one operator (by label) and the platform job-actions runs on.
+fn operator_on_fake() -> (FakeAppwrite, Platform) {
+    let fake = FakeAppwrite::start();
+    fake.add_user("aw-op", &["jobsoperator"]);
+    let mut vars = fake.variables();
+    vars.insert("JOBS_OPERATOR_LABELS".into(), "jobsoperator".into());
+    let lookup_vars = vars.clone();
+    let store = AppwriteStore::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let platform = Platform::new(
+        Arc::new(store),
+        Arc::new(move |k| lookup_vars.get(k).cloned()),
+    );
+    (fake, platform)
+}
+
+/// Issue 31: Appwrite refusing the function's own key on the role lookup (a key without
+/// `users.read`: 401 `general_unauthorized_scope`) is a configuration fault, not an outage:
+/// 500 `appwrite_forbidden` as the hooks answer it, neutral body with the request id.
+#[test]
+fn a_key_refused_on_the_role_lookup_is_appwrite_forbidden_not_an_outage() {
+    let (fake, platform) = operator_on_fake();
+    fake.set_key_scopes(Some(&["rows.read", "rows.write", "executions.write"]));
+    let res = handle(request(&fake, "GET", "/v1/me", "aw-op"), &platform);
+    let body: Value = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(res.status_code, 500, "{body}");
+    assert_eq!(body["error"]["code"], "appwrite_forbidden", "{body}");
+    assert!(body.get("retryable").is_none(), "{body}");
+    assert!(body["requestId"].is_string(), "{body}");
+    let text = body.to_string();
+    assert!(
+        !text.contains("missing scopes") && !text.contains("users.read"),
+        "the cause is logged, not answered: {body}"
+    );
+    assert_eq!(
+        fake.requests().get("GET user"),
+        Some(&1),
+        "a refusal is not retried: {:?}",
+        fake.requests()
+    );
+
+    // With the scope granted the same user is served: the refusal was not cached.
+    fake.set_key_scopes(None);
+    let res = handle(request(&fake, "GET", "/v1/me", "aw-op"), &platform);
+    assert_eq!(
+        res.status_code,
+        200,
+        "{}",
+        String::from_utf8_lossy(&res.body)
+    );
+}
+
+/// A real outage on the role lookup (5xx on every attempt) stays 503 `roles_unavailable`.
+#[test]
+fn an_outage_on_the_role_lookup_stays_roles_unavailable() {
+    let (fake, platform) = operator_on_fake();
+    fake.inject("GET user", fake_appwrite::Fault::ServerError(503), 100);
+    let res = handle(request(&fake, "GET", "/v1/me", "aw-op"), &platform);
+    let body: Value = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(res.status_code, 503, "{body}");
+    assert_eq!(body["error"]["code"], "roles_unavailable", "{body}");
+    assert!(body["requestId"].is_string(), "{body}");
+}

@@ -12,3 +12,4 @@ mod observer;
 mod operators;
 mod strict;
 mod support;
+mod total;
