@@ -104,7 +104,16 @@ impl Accounts {
                 "Invalid credentials. Please check the email and password.",
             );
         };
-        let secret = crate::config::random_key();
+        let secret = match crate::config::random_key() {
+            Ok(secret) => secret,
+            Err(e) => {
+                return error(
+                    500,
+                    "general_server_error",
+                    &format!("Cannot create a session: {e}."),
+                )
+            }
+        };
         lock(&self.sessions).insert(secret.clone(), index);
         let user = &self.users[index];
         let session = json!({

@@ -302,7 +302,13 @@ impl DevConfig {
                 k
             }
             Some(k) => k,
-            None => random_key(),
+            None => random_key().unwrap_or_else(|e| {
+                vars.problem(
+                    "JOBS_DEV_KEY",
+                    format!("is unset and no random key can be made: {e}"),
+                );
+                String::new()
+            }),
         };
         let webhook_events = vars.list("JOBS_DEV_WEBHOOK_EVENTS");
         let event_chars = |e: &str| {
@@ -332,7 +338,13 @@ impl DevConfig {
                 k
             }
             Some(k) => k,
-            None => random_key(),
+            None => random_key().unwrap_or_else(|e| {
+                vars.problem(
+                    "JOBS_DEV_WEBHOOK_SECRET",
+                    format!("is unset and no random secret can be made: {e}"),
+                );
+                String::new()
+            }),
         };
         let forward = crate::forward::parse(&vars.get("JOBS_DEV_FORWARD").unwrap_or_default())
             .unwrap_or_else(|e| {
@@ -367,9 +379,10 @@ impl DevConfig {
     }
 }
 
-/// A fresh secret for this run: 32 hex characters from the OS's random source.
-pub fn random_key() -> String {
-    format!("local_{}", shared::random::hex(16))
+/// A fresh secret for this run: 32 hex characters from the OS's random source; an error, never
+/// a guessable key, when that source fails.
+pub fn random_key() -> Result<String, shared::random::Unavailable> {
+    Ok(format!("local_{}", shared::random::secret_hex(16)?))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! Callers without `X-Appwrite-Key` act as the development identity (the dev server binds
 //! loopback only by default), or, with `JOBS_DEV_USERS`, as the user of their session cookie
 //! (a guest without one); with the key they act as a server, which is how workers call hooks.
+//! Browser requests from another site are refused before routing (`foreign_request`).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -769,10 +770,15 @@ mod tests {
 
 /// Why a request must be refused because it does not come from this server's own pages or a
 /// local tool, if it must. A page on another site can make the developer's browser send
-/// requests here (a form post needs no CORS preflight), with the password-less dev identity:
-/// so a state-changing request whose `Origin` (or `Sec-Fetch-Site`) names another site is
-/// refused, and on loopback the `Host` must be a loopback name (a rebound DNS name is not).
-/// Tools and workers send no `Origin` and pass.
+/// requests here (a form post needs no CORS preflight), with the password-less dev identity,
+/// and open the Realtime WebSocket (browsers send no preflight for WebSockets and let the page
+/// read every message): so a state-changing request, and any read of the API (`/v1/…`: the
+/// Realtime upgrade, execution documents, the account), whose `Origin` (or `Sec-Fetch-Site`)
+/// names another site is refused; and on loopback the `Host` must be a loopback name (a
+/// rebound DNS name is not). The own origin is the one the request is addressed to (`Origin`
+/// equal to `Host`, as behind a proxy that keeps both). Reads of the dashboard's files and of
+/// function domains (public by design, with the function's own CORS) stay open. Tools and
+/// workers send no `Origin` and pass.
 pub fn foreign_request<B>(req: &Request<B>, allow_remote: bool) -> Option<&'static str> {
     let header = |name: &str| {
         req.headers()
@@ -785,7 +791,9 @@ pub fn foreign_request<B>(req: &Request<B>, allow_remote: bool) -> Option<&'stat
         return Some("jobs-dev answers only requests addressed to localhost");
     }
     let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if reads {
+    // The API as `route` splits it (so `//v1/realtime` is the API too).
+    let api = req.uri().path().trim_matches('/').split('/').next() == Some("v1");
+    if reads && !api {
         return None;
     }
     if header("sec-fetch-site") == Some("cross-site") {
@@ -819,9 +827,11 @@ mod foreign_tests {
     use super::*;
 
     fn request(method: &str, headers: &[(&str, &str)]) -> Request<()> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri("/v1/functions/f/executions");
+        request_to(method, "/v1/functions/f/executions", headers)
+    }
+
+    fn request_to(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut builder = Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -839,8 +849,31 @@ mod foreign_tests {
         assert_eq!(foreign_request(&own, false), None);
         let tool = request("POST", &[host]);
         assert_eq!(foreign_request(&tool, false), None);
-        let page = request("GET", &[host, ("origin", "https://evil.example")]);
-        assert_eq!(foreign_request(&page, false), None, "reads change nothing");
+    }
+
+    #[test]
+    fn an_api_read_from_another_site_is_refused_and_the_dashboards_files_stay_open() {
+        let host = ("host", "127.0.0.1:8787");
+        let evil = ("origin", "https://evil.example");
+        for uri in [
+            "/v1/functions/job-actions/executions/abc",
+            "/v1/realtime?project=jobmanager&channels[]=rows",
+            "/v1/account",
+            "//v1/realtime",
+        ] {
+            let page = request_to("GET", uri, &[host, evil]);
+            assert!(foreign_request(&page, false).is_some(), "{uri}");
+            let fetch = request_to("GET", uri, &[host, ("sec-fetch-site", "cross-site")]);
+            assert!(foreign_request(&fetch, false).is_some(), "{uri}");
+            let own = request_to("GET", uri, &[host, ("origin", "http://127.0.0.1:8787")]);
+            assert_eq!(foreign_request(&own, false), None, "{uri}");
+            let tool = request_to("GET", uri, &[host]);
+            assert_eq!(foreign_request(&tool, false), None, "{uri}");
+        }
+        for uri in ["/jobs", "/assets/app.js", "/config.js", "/domains/f/x"] {
+            let page = request_to("GET", uri, &[host, evil]);
+            assert_eq!(foreign_request(&page, false), None, "{uri}");
+        }
     }
 
     #[test]

@@ -112,10 +112,17 @@ pub fn variables(config: &DevConfig, function_id: &str, endpoint: &str) -> HashM
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot host {function}: {source}")]
-pub struct HostError {
-    function: String,
-    source: runtime_shim::ServeError,
+pub enum HostError {
+    #[error("cannot host {function}: {source}")]
+    Serve {
+        function: String,
+        source: runtime_shim::ServeError,
+    },
+    #[error("cannot host {function}: no secret for its runtime: {source}")]
+    Secret {
+        function: String,
+        source: shared::random::Unavailable,
+    },
 }
 
 /// Starts one shim per function that is both in `appwrite.json` and linked into this binary;
@@ -141,7 +148,10 @@ pub async fn start(
         let vars = variables(config, &spec.id, endpoint);
         let lookup: shared::platform::Lookup = Arc::new(move |name: &str| vars.get(name).cloned());
         let (store, clock) = (store(&spec.id), clock.clone());
-        let secret = crate::config::random_key();
+        let secret = crate::config::random_key().map_err(|source| HostError::Secret {
+            function: spec.id.clone(),
+            source,
+        })?;
         let shim = runtime_shim::Config {
             listen_addr: [127, 0, 0, 1].into(),
             port: 0,
@@ -162,7 +172,7 @@ pub async fn start(
             handle(ctx, &platform)
         })
         .await
-        .map_err(|source| HostError {
+        .map_err(|source| HostError::Serve {
             function: spec.id.clone(),
             source,
         })?;

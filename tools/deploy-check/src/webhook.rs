@@ -238,9 +238,10 @@ impl Api for Remote<'_> {
     }
 }
 
-/// A fresh webhook secret: 32 random bytes from the OS, as hex.
-pub fn generate_secret() -> String {
-    shared::random::hex(32)
+/// A fresh webhook secret: 32 random bytes from the OS, as hex; an error (the deploy stops)
+/// when the OS random source fails, never a weaker secret.
+pub fn generate_secret() -> Result<String, String> {
+    shared::random::secret_hex(32).map_err(|e| format!("cannot generate the webhook secret: {e}"))
 }
 
 /// Creates or updates the webhook and the observer's variables. Returns what it did, one line
@@ -362,7 +363,8 @@ pub fn print_plan(settings: Option<&WebhookSettings>) {
 /// Carries the step out with the deploy's Appwrite client.
 pub fn deploy(settings: &WebhookSettings, api: &AppwriteClient) -> Result<(), String> {
     println!("observer: {}", ensure_domain(&Remote(api), settings)?);
-    for line in apply(&Remote(api), settings, &generate_secret())? {
+    let secret = generate_secret()?;
+    for line in apply(&Remote(api), settings, &secret)? {
         println!("observer webhook: {line}");
     }
     Ok(())
@@ -615,6 +617,6 @@ mod tests {
     fn the_plan_never_shows_a_secret() {
         let plan = settings().plan().join("\n");
         assert!(plan.contains("<generated>") && plan.contains("functions.sqs-poller.executions.*"));
-        assert_eq!(generate_secret().len(), 64);
+        assert_eq!(generate_secret().unwrap().len(), 64);
     }
 }

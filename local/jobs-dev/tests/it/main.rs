@@ -375,3 +375,59 @@ fn a_cross_site_post_is_refused_before_it_reaches_a_function() {
         "the dashboard's own origin passes"
     );
 }
+
+/// Sends a Realtime WebSocket upgrade (as a browser would, with `origin` if given) and answers
+/// the status code of the handshake's answer.
+fn realtime_upgrade(app: &App, origin: Option<&str>) -> u16 {
+    use std::io::{Read, Write};
+    let authority = app.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
+    write!(
+        stream,
+        "GET /v1/realtime?project=jobmanager&channels[]=rows HTTP/1.1\r\nHost: {authority}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{origin}\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n") && stream.read(&mut byte).unwrap() == 1 {
+        head.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&head).into_owned();
+    line.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {line:?}"))
+}
+
+#[test]
+fn a_realtime_upgrade_from_another_site_is_refused_and_one_from_the_dashboard_or_a_tool_opens() {
+    let app = spawn_app("operator");
+    assert_eq!(realtime_upgrade(&app, Some("https://evil.example")), 403);
+    assert_eq!(
+        realtime_upgrade(&app, Some(app.url.as_str())),
+        101,
+        "the dashboard's own origin opens"
+    );
+    assert_eq!(
+        realtime_upgrade(&app, None),
+        101,
+        "a tool without Origin opens"
+    );
+    // The execution documents are job data too: a page on another site may not read them.
+    let read = app
+        .http
+        .get(format!(
+            "{}/v1/functions/job-actions/executions/none",
+            app.url
+        ))
+        .header("origin", "https://evil.example")
+        .send()
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 403);
+}
