@@ -205,26 +205,7 @@ impl<'a> Act<'a> {
                     settle(j, r);
                 }
             }
-            // The row changes (its log, perhaps a settled claim): pollers find it by this.
-            j.updated_at = self.now;
-            let mut details = Map::new();
-            details.insert("call".into(), Value::from(call));
-            details.insert("code".into(), Value::from(code.as_str()));
-            details.insert("jobRun".into(), Value::from(j.run));
-            if let Some(r) = run {
-                details.insert("run".into(), Value::from(r));
-            }
-            if let Some(execution) = &self.run.execution_id {
-                details.insert("executionId".into(), Value::from(execution.clone()));
-            }
-            let status = Some(j.status);
-            Ok(Some(vec![self.event(
-                j,
-                EventKind::Ignored,
-                status,
-                Some(message.clone()),
-                details,
-            )]))
+            Ok(Some(vec![self.ignored(j, call, Some(code), &message)]))
         });
         match logged {
             Ok(job) => Error::Stopped {
@@ -257,21 +238,42 @@ impl<'a> Act<'a> {
             if !j.status.is_final() || !settle(j, run) {
                 return Ok(None);
             }
-            j.updated_at = self.now;
-            let mut details = Map::new();
-            details.insert("call".into(), Value::from(call));
-            details.insert("run".into(), Value::from(run));
-            details.insert("jobRun".into(), Value::from(j.run));
-            let status = Some(j.status);
-            Ok(Some(vec![self.event(
-                j,
-                EventKind::Ignored,
-                status,
-                Some(message.clone()),
-                details,
-            )]))
+            Ok(Some(vec![self.ignored(j, call, None, &message)]))
         })
         .ok()
+    }
+
+    /// The `ignored` log entry of a worker call that was not applied, for `job` as it is about to
+    /// be written: its `updatedAt` moves (its log, perhaps a settled claim, changed), pollers
+    /// find it by that; its status does not.
+    fn ignored(
+        &self,
+        job: &mut Job,
+        call: &str,
+        code: Option<StopCode>,
+        message: &str,
+    ) -> JobEvent {
+        job.updated_at = self.now;
+        let mut details = Map::new();
+        details.insert("call".into(), Value::from(call));
+        if let Some(code) = code {
+            details.insert("code".into(), Value::from(code.as_str()));
+        }
+        details.insert("jobRun".into(), Value::from(job.run));
+        if let Some(r) = self.run.run {
+            details.insert("run".into(), Value::from(r));
+        }
+        if let Some(execution) = &self.run.execution_id {
+            details.insert("executionId".into(), Value::from(execution.clone()));
+        }
+        let status = Some(job.status);
+        self.event(
+            job,
+            EventKind::Ignored,
+            status,
+            Some(message.to_owned()),
+            details,
+        )
     }
 
     /// Records the caller's execution on a job about to be written; whether it changed.

@@ -81,13 +81,5 @@ fn b(
     faults: u8,
     triggers: u8,
 ) -> Bounds {
-    Bounds {
-        items,
-        batch,
-        pauses,
-        resumes,
-        cancels,
-        faults,
-        triggers,
-    }
+    Bounds::new(items, batch, (pauses, resumes, cancels), faults, triggers)
 }

@@ -65,6 +65,28 @@ pub struct Bounds {
     pub triggers: u8,
 }
 
+impl Bounds {
+    /// A campaign of `items` emails claimed `batch` at a time, with the operator's and the
+    /// network's budgets, triggered `triggers` times.
+    pub fn new(
+        items: u32,
+        batch: u32,
+        (pauses, resumes, cancels): (u8, u8, u8),
+        faults: u8,
+        triggers: u8,
+    ) -> Bounds {
+        Bounds {
+            items,
+            batch,
+            pauses,
+            resumes,
+            cancels,
+            faults,
+            triggers,
+        }
+    }
+}
+
 /// One job slot: the whole store a campaign needs. Every state of the search loads its job here
 /// before a call and reads it back after.
 #[derive(Default)]

@@ -4,15 +4,7 @@
 use protocol_model::{explore, simulate, Bounds, Coverage};
 
 fn bounds(items: u32, batch: u32, pauses: u8, resumes: u8, cancels: u8, faults: u8) -> Bounds {
-    Bounds {
-        items,
-        batch,
-        pauses,
-        resumes,
-        cancels,
-        faults,
-        triggers: 1,
-    }
+    Bounds::new(items, batch, (pauses, resumes, cancels), faults, 1)
 }
 
 /// Explores every interleaving within `b` and checks the size of the state graph: the search

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Map};
 use shared::hooks::{
-    CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer, HookRequest, PausedRequest,
-    ProgressRequest, StartRequest,
+    AnswerCode, CompleteRequest, FailRequest, HeartbeatRequest, Hook, HookAnswer, HookRequest,
+    PausedRequest, ProgressRequest, StartRequest,
 };
 use shared::job::{Control, Event, JobType, Timestamp};
 use shared::platform::Platform;
@@ -79,6 +79,8 @@ struct Seen {
     rev: u64,
     control: Control,
     stopped: bool,
+    /// Answered `granted`: a repeat of a claim this run was already told to carry out.
+    granted: bool,
     /// Single-threaded only: what the call may not change (status, run, checkpoint, execution)
     /// before and after it. A stopped call may add its `ignored` log entry and settle its run's
     /// claim (docs/hooks.md § Exactly once), and nothing else.
@@ -328,7 +330,10 @@ fn record(
     slot: usize,
     rng: &mut fastrand::Rng,
 ) {
-    let stopped = answer.code.is_some();
+    // A repeated claim answered `continue` again (docs/hooks.md § Exactly once): the answer
+    // that claim already had, not a new licence to run.
+    let granted = answer.code == Some(AnswerCode::Granted);
+    let stopped = answer.code.is_some() && !granted;
     // A start that was not stopped hands the worker the answer's run.
     let caller_run = if is_start && !stopped {
         Some(answer.run)
@@ -342,6 +347,7 @@ fn record(
         rev: answer.job.rev,
         control: answer.control,
         stopped,
+        granted,
         revs,
     });
     let mut sims = sims.lock().unwrap();
@@ -398,6 +404,15 @@ fn check(seen: &[Seen], report: &mut RunsReport) {
                 v.push(format!(
                     "{}: a stopped call moved the row from {before} to {after}",
                     s.job
+                ));
+            }
+            continue;
+        }
+        if s.granted {
+            if s.control != Control::Continue || s.caller_run != Some(s.answer_run) {
+                v.push(format!(
+                    "{}: a repeated claim of run {:?} was answered {:?} for run {}",
+                    s.job, s.caller_run, s.control, s.answer_run
                 ));
             }
             continue;
