@@ -638,6 +638,16 @@ pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
         }
         act.fence(job)?;
         let before = job.clone();
+        // A total below what is already done would show "50 / 10": refused, nothing written.
+        if let (Some(new_total), Some(done)) = (req.total, job.done) {
+            if new_total < done {
+                return Err(JobError::invalid(
+                    "total",
+                    format!("{new_total} is less than the {done} already done"),
+                )
+                .into());
+            }
+        }
         let total = req.total.or(job.total);
         let pct = match (req.percent, req.done, total) {
             (Some(p), _, _) => Some(p),

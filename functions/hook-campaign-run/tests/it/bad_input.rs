@@ -329,3 +329,21 @@ fn an_invalid_caller_header_is_a_400_naming_the_header() {
     assert_eq!(body["error"]["field"], "x-job-caller");
     assert_eq!(app.writes(), 0);
 }
+
+#[test]
+fn a_total_below_what_is_already_done_is_a_400_naming_total_and_writes_nothing() {
+    let app = spawn_app(hook_campaign_run::handle);
+    let (_, started) = app.call(json!({"event": "start", "referenceId": "c1", "total": 100}));
+    let id = started["job"]["$id"].as_str().unwrap().to_owned();
+    let (status, _) = app.call(json!({"event": "progress", "jobId": id, "done": 50}));
+    assert_eq!(status, 200);
+    let before = app.job(&id);
+    let (status, body) = app.call(json!({"event": "progress", "jobId": id, "total": 10}));
+    assert_eq!(
+        (status, &body["error"]["field"]),
+        (400, &json!("total")),
+        "{body}"
+    );
+    assert_eq!(app.job(&id), before, "a refused call writes nothing");
+    assert_eq!((before.done, before.total), (Some(50), Some(100)));
+}
