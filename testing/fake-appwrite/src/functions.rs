@@ -129,16 +129,7 @@ pub(crate) fn handle(
     upload: &Upload<'_>,
     raw: &[u8],
 ) -> Option<Answer> {
-    let rest = path.strip_prefix("/v1/")?;
-    let owned: Vec<String> = rest
-        .split('/')
-        .map(|p| {
-            form_urlencoded::parse(format!("x={p}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
+    let owned = crate::path_segments(path)?;
     let parts: Vec<&str> = owned.iter().map(String::as_str).collect();
     if let (Some(held), Some(allowed)) = (
         state.functions.key_scopes.as_ref(),
@@ -346,11 +337,7 @@ fn activate(state: &mut State, id: &str, body: &Value) -> Answer {
         .iter()
         .find(|d| d["$id"] == deployment_id && d["resourceId"] == id)
     else {
-        return Answer::error(
-            404,
-            "deployment_not_found",
-            "Deployment with the requested ID could not be found.",
-        );
+        return deployment_not_found();
     };
     if deployment["status"] != "ready" {
         return Answer::error(
@@ -541,11 +528,7 @@ fn build_step(state: &mut State, function: &str, deployment_id: &str) -> Answer 
         .iter_mut()
         .find(|d| d["$id"] == deployment_id && d["resourceId"] == function)
     else {
-        return Answer::error(
-            404,
-            "deployment_not_found",
-            "Deployment with the requested ID could not be found.",
-        );
+        return deployment_not_found();
     };
     let uploaded = deployment["sourceChunksUploaded"] == deployment["sourceChunksTotal"];
     let next = match deployment["status"].as_str().unwrap_or_default() {
@@ -786,4 +769,13 @@ impl crate::FakeAppwrite {
             "$id": id, "key": key, "value": value, "secret": secret,
             "resourceType": "function", "resourceId": function}));
     }
+}
+
+/// Appwrite's answer for a deployment id the function does not have.
+fn deployment_not_found() -> Answer {
+    Answer::error(
+        404,
+        "deployment_not_found",
+        "Deployment with the requested ID could not be found.",
+    )
 }

@@ -618,18 +618,24 @@ enum Route {
     },
 }
 
-impl Route {
-    fn parse(method: &Method, path: &str) -> Option<Route> {
-        let rest = path.strip_prefix("/v1/")?;
-        let parts: Vec<String> = rest
-            .split('/')
+/// The percent-decoded segments of an API path after `/v1/`, as Appwrite's router sees them.
+pub(crate) fn path_segments(path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix("/v1/")?;
+    Some(
+        rest.split('/')
             .map(|p| {
                 form_urlencoded::parse(format!("x={p}").as_bytes())
                     .next()
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default()
             })
-            .collect();
+            .collect(),
+    )
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Option<Route> {
+        let parts = path_segments(path)?;
         let p: Vec<&str> = parts.iter().map(String::as_str).collect();
         match (method, p.as_slice()) {
             (_, ["tablesdb", db, "tables", table, "rows"]) if *method == Method::GET => {
