@@ -962,6 +962,45 @@ pub fn job_row_with_log(job: &Job, events: &[JobEvent]) -> Value {
     row
 }
 
+/// One job row's outbox as [`AppwriteStore`] keeps it, for a stand-in that must publish what
+/// Appwrite would for the same writes (`jobs-dev`'s Realtime): `pendingLog` grows with each
+/// logged write and entries reach `job_events` only when it is cut.
+#[derive(Debug, Default, Clone)]
+pub struct Outbox {
+    pending: Vec<Pending>,
+}
+
+impl Outbox {
+    /// Adds the entries written with `job`'s change (a created entry's row id is the job id,
+    /// as [`job_row_with_log`]). Returns the row's new `pendingLog` value and the `job_events`
+    /// rows the store upserts first because the outbox was cut (empty when it was not); `None`
+    /// for a write without entries, which leaves `pendingLog` unchanged.
+    pub fn push(&mut self, job: &Job, events: &[JobEvent]) -> Option<(Value, Vec<Value>)> {
+        if events.is_empty() {
+            return None;
+        }
+        let new: Vec<Pending> = events
+            .iter()
+            .map(|e| {
+                let id = if e.kind == EventKind::Created {
+                    job.id.clone()
+                } else {
+                    e.id.clone()
+                };
+                Pending::new(e, job.rev, id)
+            })
+            .collect();
+        let cut = push_pending(&mut self.pending, &new);
+        let rows = cut.iter().map(Pending::encode_full).collect();
+        Some((encode_pending(&self.pending), rows))
+    }
+
+    /// The current `pendingLog` value.
+    pub fn value(&self) -> Value {
+        encode_pending(&self.pending)
+    }
+}
+
 /// A log entry as its `job_events` row reads (with `$id`), for the same purpose as [`job_row`].
 pub fn event_row(event: &JobEvent, rev: u64) -> Value {
     let mut row = encode_event(event, rev);
