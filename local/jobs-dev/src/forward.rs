@@ -23,6 +23,9 @@ pub struct Forward {
 
 /// Appwrite's default function timeout (`appwrite.json`'s `timeout`, 15 s), as for hosted ones.
 const TIMEOUT_SECONDS: u64 = 15;
+/// A worker's own function needs `executions.write` to call the hooks (docs/adopting.md § 2),
+/// so its execution key carries that, as a worker deployed by that guide would.
+const WORKER_SCOPES: [&str; 1] = ["executions.write"];
 
 impl Forward {
     /// The function as the gateway sees it: server key only (`execute: []`), no schedule.
@@ -32,6 +35,7 @@ impl Forward {
             execute: Vec::new(),
             schedule: String::new(),
             timeout: TIMEOUT_SECONDS,
+            scopes: WORKER_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 }

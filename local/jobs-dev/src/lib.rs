@@ -14,6 +14,7 @@ pub mod forward;
 pub mod functions;
 pub mod gateway;
 pub mod host;
+pub mod keys;
 pub mod manifest;
 pub mod realtime;
 pub mod standalone;

@@ -15,6 +15,9 @@ pub struct FunctionSpec {
     pub schedule: String,
     #[serde(default = "default_timeout")]
     pub timeout: u64,
+    /// The scopes of the key each execution gets (`crate::keys`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 fn default_timeout() -> u64 {

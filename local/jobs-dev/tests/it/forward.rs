@@ -6,9 +6,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::{spawn_app_with, KEY};
+use super::spawn_app_with;
 
 /// A one-request runtime: answers `{"sent":3}` and hands back the request it got (head, body).
 fn one_shot_runtime() -> (String, mpsc::Receiver<(String, String)>) {
@@ -66,12 +66,40 @@ fn a_forwarded_function_runs_at_its_address_with_appwrites_headers() {
     let id = execution["$id"].as_str().unwrap();
     for header in [
         format!("x-appwrite-execution-id: {id}"),
-        format!("x-appwrite-key: {}", KEY.to_ascii_lowercase()),
+        "x-appwrite-key: ephemeral_".to_owned(),
         "x-appwrite-trigger: http".to_owned(),
         "content-type: application/json".to_owned(),
     ] {
         assert!(head.contains(&header), "{header} missing in {head}");
     }
+    // The key is the worker's own, like Appwrite's: it may execute the hooks, and nothing its
+    // scopes leave out (a worker's function has `executions.write` only).
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-appwrite-key: "))
+        .unwrap()
+        .trim();
+    let users = app
+        .http
+        .get(format!("{}/v1/users/operator", app.url))
+        .header("x-appwrite-key", key)
+        .send()
+        .unwrap();
+    assert_eq!(users.status().as_u16(), 401);
+    let refusal: Value = users.json().unwrap();
+    assert_eq!(refusal["type"], "general_unauthorized_scope", "{refusal}");
+    assert_eq!(
+        refusal["message"],
+        r#"User (role: applications) missing scopes (["users.read"])"#
+    );
+    let hook = app
+        .http
+        .post(format!("{}/v1/functions/hook-campaign-run/executions", app.url))
+        .header("x-appwrite-key", key)
+        .json(&json!({"body": "{\"action\":\"start\",\"referenceId\":\"c1\"}"}))
+        .send()
+        .unwrap();
+    assert_eq!(hook.status().as_u16(), 201, "{}", hook.text().unwrap());
 }
 
 #[test]

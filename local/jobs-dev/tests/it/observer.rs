@@ -146,6 +146,8 @@ fn with_stuck_worker(timeout: u64) -> (App, tempfile::TempDir) {
         serde_json::from_str(&std::fs::read_to_string(repo).unwrap()).unwrap();
     manifest["functions"].as_array_mut().unwrap().push(json!({
         "$id": jobs_dev::stuck::FUNCTION_ID, "execute": [], "schedule": "", "timeout": timeout,
+        // Its execution key needs this to call the hooks, as a deployed worker's would.
+        "scopes": ["executions.write"],
     }));
     let path = dir.path().join("appwrite.json");
     std::fs::write(&path, manifest.to_string()).unwrap();
