@@ -193,6 +193,8 @@ pub struct Gateway {
     /// The local project webhook, when configured (`crate::webhook`).
     webhook: std::sync::OnceLock<crate::webhook::Webhook>,
     accounts: Accounts,
+    /// The dev key and the keys handed to executions.
+    keys: crate::keys::Keys,
     realtime: std::sync::OnceLock<(Arc<Hub>, Arc<StoreCounters>)>,
     /// Executions started per function id.
     started: Mutex<HashMap<String, u64>>,
@@ -216,6 +218,7 @@ impl Gateway {
             logs_dir,
             counter: std::sync::atomic::AtomicU64::new(0),
             accounts: Accounts::new(&config_for_accounts),
+            keys: crate::keys::Keys::new(&config_for_accounts.key),
             realtime: std::sync::OnceLock::new(),
             started: Mutex::new(HashMap::new()),
             webhook: std::sync::OnceLock::new(),
@@ -436,6 +439,17 @@ impl Gateway {
         doc: &mut Value,
     ) -> bool {
         let started = Instant::now();
+        // Appwrite's per-execution key: the function's scopes, expiring a minute after its
+        // timeout (`crate::keys`). Without one (the OS random source failed) it cannot run.
+        let execution_key = match self.keys.issue(&hosted.spec.scopes, timeout, started) {
+            Ok(key) => key,
+            Err(e) => {
+                eprintln!("jobs-dev: {} not started: {}", hosted.spec.id, e.message);
+                doc["status"] = json!("failed");
+                doc["errors"] = json!(e.message);
+                return true;
+            }
+        };
         let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::POST);
         let mut call = self
             .client
@@ -451,7 +465,7 @@ impl Gateway {
             .header("x-appwrite-execution-id", id)
             .header("x-appwrite-user-id", user.unwrap_or(""))
             .header("x-appwrite-user-jwt", jwt)
-            .header("x-appwrite-key", &self.config.key)
+            .header("x-appwrite-key", &execution_key)
             .header("x-appwrite-client-ip", "127.0.0.1")
             .header("x-appwrite-country-code", "")
             .header("x-open-runtimes-secret", &hosted.secret)
@@ -477,7 +491,11 @@ impl Gateway {
                 (500, vec![], String::new(), true)
             }
         };
-        let (logs, errors) = self.take_logs(id);
+        // File IO, so on a blocking thread: the async workers serve every other request.
+        let (dir, log_id) = (self.logs_dir.clone(), id.to_owned());
+        let (logs, errors) = tokio::task::spawn_blocking(move || take_logs(&dir, &log_id))
+            .await
+            .unwrap_or_default();
         doc["status"] = json!(if ok && status < 500 {
             "completed"
         } else {
@@ -495,27 +513,6 @@ impl Gateway {
         doc["duration"] = json!(started.elapsed().as_secs_f64());
         doc["$updatedAt"] = json!(shared::appwrite::datetime(&chrono::Utc::now()));
         ok
-    }
-
-    /// Reads and removes the shim's log files of one execution (JSON lines → plain text).
-    fn take_logs(&self, id: &str) -> (String, String) {
-        let read = |suffix: &str| {
-            let path = self.logs_dir.join(format!("{id}_{suffix}.log"));
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            let _ = std::fs::remove_file(&path);
-            text.lines()
-                .map(|l| match serde_json::from_str::<Value>(l) {
-                    Ok(Value::String(s)) => s,
-                    Ok(v) => v
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .map_or_else(|| l.to_owned(), str::to_owned),
-                    Err(_) => l.to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        (read("logs"), read("errors"))
     }
 
     /// Routes one HTTP request.
@@ -542,7 +539,7 @@ impl Gateway {
         let answer = match (&method, segments.as_slice()) {
             (&Method::POST, ["v1", "functions", function_id, "executions"]) => {
                 let function_id = (*function_id).to_owned();
-                match self.caller(key.as_deref()) {
+                match self.caller(key.as_deref(), &["executions.write", "execution.write"]) {
                     Err(e) => Err(e),
                     Ok(caller) => {
                         let raw = match Limited::new(req.into_body(), MAX_BODY).collect().await {
@@ -581,10 +578,10 @@ impl Gateway {
                     })
             }
             (&Method::GET, ["v1", "users", user_id]) => self
-                .server_only(key.as_deref())
+                .server_only(key.as_deref(), &["users.read"])
                 .and_then(|()| self.user(user_id)),
             (&Method::GET, ["v1", "teams", team_id, "memberships"]) => self
-                .server_only(key.as_deref())
+                .server_only(key.as_deref(), &["teams.read"])
                 .map(|()| (200, self.memberships(team_id))),
             (&Method::GET, ["v1", "realtime"]) => {
                 let who = self.identity(cookie);
@@ -598,7 +595,7 @@ impl Gateway {
                 });
             }
             (&Method::GET, ["v1", "dev", "stats"]) => self
-                .server_only(key.as_deref())
+                .server_only(key.as_deref(), &["global"])
                 .map(|()| (200, self.stats())),
             (&Method::GET, ["v1", "account"]) if self.accounts.enabled() => {
                 return Ok(with_cookies(self.accounts.account(cookie)))
@@ -640,20 +637,20 @@ impl Gateway {
         })
     }
 
-    fn caller(&self, key: Option<&str>) -> Result<Caller, AwError> {
+    /// Who calls a route that needs one of `scopes`: a user (no key), or a key holding one of
+    /// them (`crate::keys`: the dev key holds all, an execution's key its function's).
+    fn caller(&self, key: Option<&str>, scopes: &[&str]) -> Result<Caller, AwError> {
         match key {
             None => Ok(Caller::User),
-            Some(k) if k == self.config.key => Ok(Caller::Key),
-            Some(_) => Err(AwError::new(
-                401,
-                "user_unauthorized",
-                "The API key is not valid for this project.",
-            )),
+            Some(k) => {
+                self.keys.check(k, Instant::now())?.require(scopes)?;
+                Ok(Caller::Key)
+            }
         }
     }
 
-    fn server_only(&self, key: Option<&str>) -> Result<(), AwError> {
-        match self.caller(key)? {
+    fn server_only(&self, key: Option<&str>, scopes: &[&str]) -> Result<(), AwError> {
+        match self.caller(key, scopes)? {
             Caller::User => Err(AwError::new(401, "general_unauthorized_scope", "The current user or API key does not have the required scopes to access the requested resource.")),
             _ => Ok(()),
         }
@@ -695,6 +692,27 @@ pub fn user_document(user: &DevUser) -> Value {
         "$id": user.id, "name": user.name, "email": user.email,
         "labels": user.labels, "status": true,
     })
+}
+
+/// Reads and removes the shim's log files of one execution (JSON lines → plain text).
+fn take_logs(dir: &std::path::Path, id: &str) -> (String, String) {
+    let read = |suffix: &str| {
+        let path = dir.join(format!("{id}_{suffix}.log"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        text.lines()
+            .map(|l| match serde_json::from_str::<Value>(l) {
+                Ok(Value::String(s)) => s,
+                Ok(v) => v
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| l.to_owned(), str::to_owned),
+                Err(_) => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    (read("logs"), read("errors"))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
