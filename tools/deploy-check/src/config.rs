@@ -81,16 +81,19 @@ impl AppwriteConfig {
     }
 }
 
+/// The variables `scripts/deploy` sets per function (`deploy.json` → `variables`).
+pub type Variables = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
 /// `deploy.json`, the deployment's own settings beside `appwrite.json` (docs/deploy.md): the
 /// variables `scripts/deploy` sets on each function. The database and the teams come from
 /// `appwrite.json`. Secrets do not belong here; set those in the console.
-pub fn load_variables(path: &Path) -> Result<crate::validate::Variables, ConfigError> {
+pub fn load_variables(path: &Path) -> Result<Variables, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct DeployFile {
-        variables: crate::validate::Variables,
+        variables: Variables,
     }
     let file: DeployFile =
         serde_json::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;

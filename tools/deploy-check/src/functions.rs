@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use shared::appwrite::{segment, AppwriteClient, Method};
 
-use crate::deploy::{send, Settings};
+use crate::remote::{send, Settings};
 
 /// Appwrite's upload chunk (`app/init/constants.php` `APP_LIMIT_UPLOAD_CHUNK_SIZE`).
 pub const CHUNK_SIZE: usize = 5 * 1024 * 1024;

@@ -4,7 +4,8 @@
 //! request, [`validate`] checks `appwrite.json` against the CLI 12 format and the job model,
 //! [`deploy`] plans (and runs) the deploy (the Appwrite CLI for teams and tables), [`functions`]
 //! deploys the functions through the REST API, [`cli`] ports the CLI's schema comparison,
-//! [`webhook`] creates the observer's domain and webhook. [`cargo`] reads `cargo metadata`.
+//! [`webhook`] creates the observer's domain and webhook; [`remote`] is the project they talk to
+//! (settings and REST calls). [`cargo`] reads `cargo metadata`.
 
 pub mod bundle;
 pub mod cargo;
@@ -14,6 +15,7 @@ pub mod cron;
 pub mod deploy;
 pub mod functions;
 pub mod package;
+pub mod remote;
 pub mod validate;
 pub mod webhook;
 

@@ -145,7 +145,7 @@ fn cmd_deploy(root: &Path, args: &[String]) -> Result<(), String> {
             _ => return Err("usage: deploy-check deploy [--dry-run] [--ci]".into()),
         }
     }
-    let mut settings = deploy::Settings::from_lookup(|name| std::env::var(name).ok())
+    let mut settings = deploy_check::remote::Settings::from_lookup(|name| std::env::var(name).ok())
         .map_err(|e| e.to_string())?;
     settings.ci = ci;
     deploy::run(root, &settings, dry_run)

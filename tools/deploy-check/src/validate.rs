@@ -29,7 +29,7 @@ use shared::job::{
     MAX_TEXT_CHARS,
 };
 
-use crate::config::AppwriteConfig;
+use crate::config::{AppwriteConfig, Variables};
 use crate::cron;
 
 pub mod appwrite_rules;
@@ -529,9 +529,6 @@ fn server_shape(at: &str, c: &Value, v: &mut Problems) {
         _ => {}
     }
 }
-
-/// The variables `scripts/deploy` sets per function (`deploy.json` → `variables`).
-pub type Variables = BTreeMap<String, BTreeMap<String, String>>;
 
 /// Roles that work through Appwrite's gate: the roles job-actions grants from its variables
 /// (`team:<id>` per `JOBS_*_TEAMS` entry, `label:<name>` per `JOBS_*_LABELS` entry) must be

@@ -229,7 +229,7 @@ impl Api for Remote<'_> {
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| (0, format!("bad method {method}")))?;
         let body = (method != reqwest::Method::GET).then_some(body);
-        crate::deploy::send(self.0, method, path, body).map_err(|e| {
+        crate::remote::send(self.0, method, path, body).map_err(|e| {
             (
                 e.status().unwrap_or(0),
                 e.kind().map_or_else(|| e.to_string(), str::to_owned),

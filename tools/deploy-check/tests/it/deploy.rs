@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use deploy_check::config::AppwriteConfig;
-use deploy_check::deploy::{calls, staged_config, Settings};
+use deploy_check::deploy::{calls, staged_config};
+use deploy_check::remote::Settings;
 use deploy_check::repo_root;
 
 /// The settings, or each problem as `NAME reason`.

@@ -330,7 +330,7 @@ fn the_former_appwrite_json_without_encrypt_and_with_datetime_format_is_rejected
     );
 }
 
-fn committed_variables() -> validate::Variables {
+fn committed_variables() -> deploy_check::config::Variables {
     deploy_check::config::load_variables(&repo_root().join("deploy.json")).unwrap()
 }
 
