@@ -14,6 +14,9 @@ const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAMAAAAoLQ9TAAAAAXNSR0
 /// The multipart body whose boundary must survive the content-type rule.
 const MULTIPART_BODY: &str = "--12345\r\nContent-Disposition: form-data; name=\"partOne\"\r\n\r\nWhy just have one part?\r\n--12345\r\nContent-Disposition: form-data; name=\"partTwo\"\r\n\r\nWhen you can have two!\r\n--12345--";
 
+/// What `functionIdentity` answers.
+pub const IDENTITY: &str = "job-manager runtime-conformance";
+
 /// The entry point, with the official handler signature.
 pub fn main(context: Context) -> Response {
     let action = context
@@ -24,6 +27,9 @@ pub fn main(context: Context) -> Response {
         .unwrap_or_default();
     match action.as_str() {
         "plaintextResponse" => context.res.text("Hello World 👋", None, None),
+        // Not in the suite: lets `scripts/bench-runtime` check that another runtime binary
+        // hosts this very function before comparing the two.
+        "functionIdentity" => context.res.text(IDENTITY, None, None),
         "jsonResponse" => context.res.json(
             json!({ "json": true, "message": "Developers are awesome." }),
             None,
