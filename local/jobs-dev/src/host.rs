@@ -161,6 +161,7 @@ pub async fn start(
             development: false,
             enforced_headers: Vec::new(),
             shutdown_timeout: Duration::from_secs(5),
+            max_handlers: runtime_shim::config::DEFAULT_MAX_HANDLERS,
         };
         let handle = *handle;
         let server = runtime_shim::Server::bind(shim, move |ctx| {

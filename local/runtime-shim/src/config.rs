@@ -18,6 +18,12 @@ pub const DEFAULT_LOGS_DIR: &str = "/mnt/logs";
 pub const DEFAULT_TELEMETRY_DIR: &str = "/mnt/telemetry";
 /// How long a graceful shutdown waits for in-flight requests by default.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many handlers may run at once by default: the bound the official runtime's threads have
+/// (tokio's blocking pool, 512 threads by default), so a function that works there works here.
+pub const DEFAULT_MAX_HANDLERS: usize = 512;
+/// What `OPEN_RUNTIMES_MAX_HANDLERS` may be. Each running handler is an OS thread with its own
+/// stack; past a few thousand the machine's thread limit, not the cap, would decide.
+pub const MAX_HANDLERS_RANGE: std::ops::RangeInclusive<usize> = 1..=4096;
 
 /// Everything the server needs to know about its environment.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,6 +44,9 @@ pub struct Config {
     pub enforced_headers: Vec<(String, String)>,
     /// `OPEN_RUNTIMES_SHUTDOWN_TIMEOUT` (seconds): the bound on a graceful shutdown.
     pub shutdown_timeout: Duration,
+    /// `OPEN_RUNTIMES_MAX_HANDLERS`: handlers running at once, timed-out ones still running
+    /// included; requests over it are answered 503 (see `docs/runtime.md`).
+    pub max_handlers: usize,
 }
 
 // The secret must never be printed, so Debug is written by hand.
@@ -59,6 +68,7 @@ impl std::fmt::Debug for Config {
             .field("development", &self.development)
             .field("enforced_headers", &self.enforced_headers)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("max_handlers", &self.max_handlers)
             .finish()
     }
 }
@@ -89,6 +99,7 @@ impl Default for Config {
             development: false,
             enforced_headers: Vec::new(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            max_handlers: DEFAULT_MAX_HANDLERS,
         }
     }
 }
@@ -146,6 +157,19 @@ impl Config {
                 Err(_) => invalid(
                     "OPEN_RUNTIMES_SHUTDOWN_TIMEOUT",
                     format!("{v:?} is not a whole number of seconds"),
+                ),
+            }
+        }
+        if let Some(v) = get("OPEN_RUNTIMES_MAX_HANDLERS") {
+            match v.trim().parse::<usize>() {
+                Ok(max) if MAX_HANDLERS_RANGE.contains(&max) => config.max_handlers = max,
+                _ => invalid(
+                    "OPEN_RUNTIMES_MAX_HANDLERS",
+                    format!(
+                        "{v:?} is not a whole number from {} to {}",
+                        MAX_HANDLERS_RANGE.start(),
+                        MAX_HANDLERS_RANGE.end()
+                    ),
                 ),
             }
         }
@@ -220,6 +244,7 @@ mod tests {
         assert_eq!(c.logs_dir, PathBuf::from("/mnt/logs"));
         assert_eq!(c.telemetry_dir, PathBuf::from("/mnt/telemetry"));
         assert!(c.secret.is_empty());
+        assert_eq!(c.max_handlers, 512);
     }
 
     #[test]
@@ -236,6 +261,7 @@ mod tests {
                 r#"{"x-custom":"value","X-CUSTOM-UPPERCASE":"Value2","x-open-runtimes-custom":248}"#,
             ),
             ("OPEN_RUNTIMES_SHUTDOWN_TIMEOUT", "5"),
+            ("OPEN_RUNTIMES_MAX_HANDLERS", " 8 "),
         ])
         .unwrap();
         assert_eq!(c.listen_addr.to_string(), "::1");
@@ -251,6 +277,29 @@ mod tests {
             .enforced_headers
             .contains(&("x-open-runtimes-custom".into(), "248".into())));
         assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(c.max_handlers, 8);
+    }
+
+    #[test]
+    fn the_handler_cap_is_a_whole_number_from_1_to_4096() {
+        assert_eq!(
+            config(&[("OPEN_RUNTIMES_MAX_HANDLERS", "4096")])
+                .unwrap()
+                .max_handlers,
+            4096
+        );
+        assert_eq!(
+            config(&[("OPEN_RUNTIMES_MAX_HANDLERS", "1")])
+                .unwrap()
+                .max_handlers,
+            1
+        );
+        for bad in ["0", "4097", "-1", "many", "2.5"] {
+            let err = config(&[("OPEN_RUNTIMES_MAX_HANDLERS", bad)]).unwrap_err();
+            assert_eq!(err.0.len(), 1, "{bad}");
+            assert_eq!(err.0[0].variable, "OPEN_RUNTIMES_MAX_HANDLERS");
+            assert!(err.0[0].reason.contains("from 1 to 4096"), "{bad}");
+        }
     }
 
     #[test]
@@ -272,6 +321,7 @@ mod tests {
             ("OPEN_RUNTIMES_PORT", "70000"),
             ("OPEN_RUNTIMES_LISTEN_ADDR", "localhost"),
             ("OPEN_RUNTIMES_HEADERS", "[1]"),
+            ("OPEN_RUNTIMES_MAX_HANDLERS", "0"),
         ])
         .unwrap_err();
         let names: Vec<_> = err.0.iter().map(|e| e.variable).collect();
@@ -280,7 +330,8 @@ mod tests {
             [
                 "OPEN_RUNTIMES_LISTEN_ADDR",
                 "OPEN_RUNTIMES_PORT",
-                "OPEN_RUNTIMES_HEADERS"
+                "OPEN_RUNTIMES_HEADERS",
+                "OPEN_RUNTIMES_MAX_HANDLERS"
             ]
         );
         assert!(err.to_string().contains("OPEN_RUNTIMES_PORT"));

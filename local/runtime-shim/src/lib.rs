@@ -5,8 +5,10 @@
 //!
 //! Standalone: `fn main() -> ExitCode { runtime_shim::serve(my_fn::main) }`.
 //! Embedded (tests, the local dev server): [`Server::bind`] on port 0, [`Server::local_addr`],
-//! [`Server::shutdown`].
+//! [`Server::shutdown`]. Embedding leaves the host program's panic hook alone; only [`serve`],
+//! which owns its process, sets one.
 
+mod cap;
 mod capture;
 pub mod config;
 mod logs;

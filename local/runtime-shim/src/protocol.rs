@@ -19,6 +19,9 @@ pub const BODY_TOO_LARGE: &str = "Request body size exceeds 20MB limit.";
 pub const TIMED_OUT: &str = "Execution timed out.";
 pub const JOIN_ERROR: &str = "Task join error.";
 pub const BODY_READ_ERROR: &str = "Could not parse body into a string.";
+/// The shim's own (no official runtime has a handler cap): the 503 body over
+/// `OPEN_RUNTIMES_MAX_HANDLERS`. Stable, so callers and tests can match on it.
+pub const BUSY: &str = "Too many executions in progress. Try again later.";
 
 /// Headers reserved for the executor ↔ runtime conversation; never shown to handlers or callers.
 pub const RESERVED_PREFIX: &str = "x-open-runtimes-";

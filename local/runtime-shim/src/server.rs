@@ -1,12 +1,15 @@
-//! Owns the HTTP server: the accept loop, one hyper HTTP/1.1 connection per task, the
-//! per-request sequence of the protocol (system routes → logger → timeout → secret → headers
-//! → URL → body → handler → response, the official order), and graceful shutdown.
+//! Owns the HTTP server: the accept loop (with a bounded backoff on errors), one hyper HTTP/1.1
+//! connection per task, the per-request sequence of the protocol (system routes → logger →
+//! timeout → secret → headers → URL → body → handler → response, the official order; the
+//! handler cap, `cap.rs`, is checked just before the handler), and graceful shutdown, which ends
+//! with the handler pool's.
 //!
 //! The handler and everything that does synchronous IO (native capture, log files) run on
 //! the handler pool (`pool.rs`), so async workers only parse and write HTTP. That is why logging
 //! costs us little while the official runtime, which creates its log files on the worker
 //! threads, drops to ~1.5k req/s with logging on.
 
+use crate::cap::Cap;
 use crate::capture::{self, Session};
 use crate::config::Config;
 use crate::lock;
@@ -55,6 +58,10 @@ pub enum ServeError {
 
 /// Reads the environment, serves `handler` until SIGTERM/SIGINT, then finishes in-flight
 /// requests. Made for two-line binaries: `fn main() -> ExitCode { runtime_shim::serve(f) }`.
+///
+/// It owns the process it is called from, so it also sets the process's panic hook: panics
+/// inside handlers (already logged as one error entry each) are kept off stderr, every other
+/// panic goes to the hook that was there before. [`Server::bind`] never touches the hook.
 pub fn serve<H>(handler: H) -> ExitCode
 where
     H: Fn(Context) -> openruntimes::Response + Send + Sync + 'static,
@@ -75,6 +82,7 @@ pub fn serve_handler(handler: Handler) -> ExitCode {
 
 fn run_until_signal(handler: Handler) -> Result<(), ServeError> {
     let config = Config::from_env()?;
+    silence_handler_panics();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,6 +121,9 @@ pub struct Server {
     local_addr: SocketAddr,
     stop: ShutdownHandle,
     stopped: watch::Receiver<bool>,
+    /// Lets tests look at the cap and the pool of a real server.
+    #[cfg(test)]
+    shared: Arc<Shared>,
 }
 
 /// Asks a server to stop accepting and finish its in-flight requests. Cheap to clone.
@@ -141,7 +152,6 @@ impl Server {
         if let Some(problem) = config.exposure_problem() {
             return Err(crate::config::ConfigError(vec![problem]).into());
         }
-        install_panic_hook();
         let logs = LogSink::new(&config.logs_dir)?;
         let addr = SocketAddr::new(config.listen_addr, config.port);
         let listener = TcpListener::bind(addr)
@@ -156,17 +166,26 @@ impl Server {
             handler,
             logs,
             timings_path: config.telemetry_dir.join("timings.txt"),
+            cap: Cap::new(config.max_handlers),
             config,
             pool: Pool::new("opr-handler"),
         });
+        #[cfg(test)]
+        let for_tests = Arc::clone(&shared);
         tokio::spawn(async move {
+            let pool = shared.pool.clone();
             accept_loop(listener, shared, stop_rx).await;
+            // Idle threads go now rather than after their keep-alive; handlers still running
+            // past the shutdown timeout finish on their threads, which then leave too.
+            pool.shutdown();
             let _ = stopped_tx.send(true);
         });
         Ok(Server {
             local_addr,
             stop: ShutdownHandle(Arc::new(stop_tx)),
             stopped,
+            #[cfg(test)]
+            shared: for_tests,
         })
     }
 
@@ -180,7 +199,7 @@ impl Server {
     }
 
     /// Stops accepting, lets in-flight requests finish (bounded by the configured shutdown
-    /// timeout), and returns when the server is down.
+    /// timeout), sends the idle handler threads away, and returns when the server is down.
     pub async fn shutdown(self) {
         self.stop.shutdown();
         self.stopped().await;
@@ -198,6 +217,7 @@ struct Shared {
     logs: LogSink,
     timings_path: PathBuf,
     pool: Pool,
+    cap: Arc<Cap>,
 }
 
 /// Counts open connections so shutdown can wait for them.
@@ -217,17 +237,50 @@ impl Drop for ConnectionGuard {
     }
 }
 
+/// The pause after a failed `accept`: [`Backoff::FIRST`], doubling with every failure in a
+/// row up to [`Backoff::MOST`], back to the first after a success. Running out of fds must
+/// neither end the server nor make it spin; once fds are back, it accepts within a second.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MOST: Duration = Duration::from_secs(1);
+
+    fn new() -> Backoff {
+        Backoff { next: Self::FIRST }
+    }
+
+    /// How long to wait after this failure.
+    fn failed(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(Self::MOST);
+        pause
+    }
+
+    fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let connections = Arc::new(Connections::default());
+    let mut backoff = Backoff::new();
     loop {
         let stream = tokio::select! {
             _ = stop_requested(&mut stop) => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Running out of fds must not end the server; back off and retry.
+                Ok((stream, _)) => {
+                    backoff.succeeded();
+                    stream
+                }
                 Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
+                    let pause = backoff.failed();
+                    tokio::select! {
+                        _ = stop_requested(&mut stop) => break,
+                        _ = tokio::time::sleep(pause) => continue,
+                    }
                 }
             },
         };
@@ -381,10 +434,21 @@ async fn handle(
         }
     }
 
+    // Refused before any log file exists, like the other rejections: a caller over the cap
+    // must not cost file IO on the threads the cap protects.
+    let Some(permit) = shared.cap.try_acquire() else {
+        return Ok(protocol::plain(503, protocol::BUSY));
+    };
     let handler = Arc::clone(&shared.handler);
     let task = shared.pool.run({
         let invocation = Arc::clone(&invocation);
-        move || invocation.run(&handler, context)
+        move || {
+            // Held on the handler's thread until the handler and its log files are done, so a
+            // timed-out handler that is still running keeps counting. Returned before the
+            // answer goes back, so a caller's next request finds it free.
+            let _permit = permit;
+            invocation.run(&handler, context)
+        }
     });
     let joined = match timeout {
         Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), task).await {
@@ -443,7 +507,8 @@ struct Invocation {
 }
 
 thread_local! {
-    /// Set while this thread runs a handler, so the panic hook stays silent for its panics.
+    /// Set while this thread runs a handler, so the hook [`serve`] sets stays silent for its
+    /// panics.
     static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -544,8 +609,10 @@ impl Invocation {
 }
 
 /// Silences panics raised inside handlers (they are logged as one error entry instead), and
-/// leaves every other panic to the previously installed hook. Installed once per process.
-fn install_panic_hook() {
+/// leaves every other panic to the previously installed hook. Only [`serve`] calls it: it owns
+/// the process; an embedding program keeps its own hook, and handler panics there are printed
+/// as that hook prints them. Installed once per process.
+fn silence_handler_panics() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
@@ -555,4 +622,188 @@ fn install_panic_hook() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::{mpsc, Condvar};
+    use std::time::Instant;
+
+    /// Generous: only a broken server takes this long.
+    const DEADLINE: Duration = Duration::from_secs(30);
+
+    /// Holds handlers until the test opens it; stays open after.
+    #[derive(Default)]
+    struct Gate {
+        open: Mutex<bool>,
+        opened: Condvar,
+    }
+
+    impl Gate {
+        fn wait(&self) {
+            let mut open = lock(&self.open);
+            while !*open {
+                open = self
+                    .opened
+                    .wait(open)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }
+
+        fn open(&self) {
+            *lock(&self.open) = true;
+            self.opened.notify_all();
+        }
+    }
+
+    /// A server on port 0 whose handler says it started, then waits at `gate`.
+    async fn gated_server(
+        logs: &std::path::Path,
+        max_handlers: usize,
+        gate: &Arc<Gate>,
+    ) -> (Server, mpsc::Receiver<()>) {
+        let (started, starts) = mpsc::channel();
+        let started = Mutex::new(started);
+        let gate = Arc::clone(gate);
+        let config = Config {
+            port: 0,
+            logs_dir: logs.to_owned(),
+            telemetry_dir: logs.to_owned(),
+            max_handlers,
+            ..Config::default()
+        };
+        let server = Server::bind(config, move |ctx: Context| {
+            let _ = lock(&started).send(());
+            gate.wait();
+            ctx.res.text("done", None, None)
+        })
+        .await
+        .unwrap();
+        (server, starts)
+    }
+
+    /// One request on a fresh connection, off the async workers: (status, body).
+    async fn get(addr: SocketAddr, headers: &'static str) -> (u16, String) {
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(DEADLINE)).unwrap();
+            write!(
+                stream,
+                "GET / HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n{headers}\r\n"
+            )
+            .unwrap();
+            let mut raw = String::new();
+            stream.read_to_string(&mut raw).unwrap();
+            let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+            (head[9..12].parse().unwrap(), body.to_owned())
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Waits (off the async workers) for `n` handlers to say they started.
+    async fn started(starts: mpsc::Receiver<()>, n: usize) -> mpsc::Receiver<()> {
+        tokio::task::spawn_blocking(move || {
+            for _ in 0..n {
+                starts.recv_timeout(DEADLINE).expect("a handler started");
+            }
+            starts
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Waits until `condition` holds, polling; false if it still does not at the deadline.
+    async fn eventually(condition: impl Fn() -> bool) -> bool {
+        let until = Instant::now() + DEADLINE;
+        while Instant::now() < until {
+            if condition() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        condition()
+    }
+
+    #[test]
+    fn accept_errors_back_off_from_10_ms_doubling_to_1_s_and_a_success_starts_over() {
+        let mut backoff = Backoff::new();
+        let pauses: Vec<u64> = (0..9)
+            .map(|_| backoff.failed().as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Duration::from_millis(10));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_over_the_handler_cap_get_503_and_handler_threads_stay_within_it() {
+        const CAP: usize = 3;
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new(Gate::default());
+        let (server, starts) = gated_server(dir.path(), CAP, &gate).await;
+        let addr = server.local_addr();
+
+        let held: Vec<_> = (0..CAP).map(|_| tokio::spawn(get(addr, ""))).collect();
+        let _starts = started(starts, CAP).await;
+        // Every slot is taken by a handler that cannot return: the rest are turned away at
+        // once, without a thread.
+        for _ in 0..3 * CAP {
+            assert_eq!(get(addr, "").await, (503, protocol::BUSY.to_owned()));
+        }
+        assert_eq!(server.shared.pool.threads(), CAP);
+        assert_eq!(server.shared.cap.taken(), CAP);
+
+        gate.open();
+        for request in held {
+            assert_eq!(request.await.unwrap(), (200, "done".to_owned()));
+        }
+        // The slots were returned before the answers went back.
+        assert_eq!(server.shared.cap.taken(), 0);
+        assert_eq!(get(addr, "").await, (200, "done".to_owned()));
+        server.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_timed_out_handler_keeps_its_slot_until_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new(Gate::default());
+        let (server, starts) = gated_server(dir.path(), 1, &gate).await;
+        let addr = server.local_addr();
+
+        // 1 s is the shortest timeout the protocol can ask for.
+        let timed_out = get(addr, "x-open-runtimes-timeout: 1\r\n").await;
+        assert_eq!(timed_out, (500, String::new()));
+        let _starts = started(starts, 1).await;
+        assert_eq!(get(addr, "").await, (503, protocol::BUSY.to_owned()));
+
+        gate.open();
+        assert!(
+            eventually(|| server.shared.cap.taken() == 0).await,
+            "the slot came back when the handler returned"
+        );
+        assert_eq!(get(addr, "").await, (200, "done".to_owned()));
+        server.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutting_the_server_down_shuts_its_handler_pool_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Arc::new(Gate::default());
+        gate.open();
+        let (server, _starts) = gated_server(dir.path(), 4, &gate).await;
+        assert_eq!(get(server.local_addr(), "").await.0, 200);
+        let shared = Arc::clone(&server.shared);
+        assert_eq!(shared.pool.threads(), 1);
+
+        server.shutdown().await;
+        assert!(
+            shared.pool.execute(Box::new(|| {})).is_err(),
+            "the pool takes no more work"
+        );
+        // Well before the pool's 10 s keep-alive would have sent it away.
+        assert!(eventually(|| shared.pool.threads() == 0).await);
+    }
 }

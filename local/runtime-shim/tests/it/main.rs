@@ -1,12 +1,16 @@
 //! The embedding API: servers started inside the test's own tokio runtime on port 0, as the
 //! local dev server hosts several functions in one process. The protocol itself is tested
-//! end to end in `examples/conformance/tests`.
+//! end to end in `testing/runtime-conformance/tests`.
 
 use openruntimes::{Context, Response};
 use runtime_shim::{Config, Server};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Generous: only a broken server takes this long.
+const DEADLINE: Duration = Duration::from_secs(30);
 
 fn config(logs: &std::path::Path) -> Config {
     Config {
@@ -40,6 +44,18 @@ async fn get(addr: SocketAddr, path: &'static str, headers: &'static str) -> (u1
     tokio::task::spawn_blocking(move || request(addr, path, headers))
         .await
         .unwrap()
+}
+
+/// Waits until `condition` holds, polling; false if it still does not at the deadline.
+async fn eventually(condition: impl Fn() -> bool) -> bool {
+    let until = Instant::now() + DEADLINE;
+    while Instant::now() < until {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    condition()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,25 +92,96 @@ async fn two_servers_in_one_process_serve_their_own_handlers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_finishes_the_in_flight_request_and_refuses_new_connections() {
+async fn shutdown_stops_accepting_waits_for_the_request_in_flight_then_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let (started_tx, started_rx) = std::sync::mpsc::sync_channel(1);
+    let (started_tx, started_rx) = mpsc::sync_channel(1);
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
     let server = Server::bind(config(dir.path()), move |ctx: Context| {
         let _ = started_tx.try_send(());
-        std::thread::sleep(Duration::from_millis(300));
+        // Blocks until the test lets it go: the request is in flight for as long as it likes.
+        let _ = release_rx.lock().unwrap().recv();
         ctx.res.text("finished", None, None)
     })
     .await
     .unwrap();
     let addr = server.local_addr();
     let in_flight = tokio::spawn(get(addr, "/", ""));
-    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+    tokio::task::spawn_blocking(move || started_rx.recv_timeout(DEADLINE).unwrap())
         .await
         .unwrap();
-    server.shutdown().await;
+
+    server.shutdown_handle().shutdown();
+    assert!(
+        eventually(|| TcpStream::connect(addr).is_err()).await,
+        "the listener was not closed"
+    );
+    // The listener is gone, and the server would have stopped in the same step had it not
+    // waited for its connections: polled once, it must still be draining.
+    let mut stopped = std::pin::pin!(server.stopped());
+    tokio::select! {
+        biased;
+        _ = &mut stopped => panic!("the server stopped with a request in flight"),
+        _ = std::future::ready(()) => {}
+    }
+
+    release_tx.send(()).unwrap();
     let (status, _, body) = in_flight.await.unwrap();
     assert_eq!((status, body.as_str()), (200, "finished"));
+    stopped.await;
     assert!(TcpStream::connect(addr).is_err());
+}
+
+/// Set in the child process the test below starts.
+const PANIC_HOOK_CHILD: &str = "RUNTIME_SHIM_PANIC_HOOK_CHILD";
+
+#[test]
+fn an_embedded_server_leaves_the_host_programs_panic_hook_alone() {
+    // A panic hook is process-wide and other tests bind servers in parallel, so the check
+    // runs in a fresh process of this binary where nothing else has happened.
+    if std::env::var_os(PANIC_HOOK_CHILD).is_none() {
+        let name = "an_embedded_server_leaves_the_host_programs_panic_hook_alone";
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads=1"])
+            .env(PANIC_HOOK_CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&child.stdout);
+        assert!(
+            child.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+        return;
+    }
+
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(message) = info.payload().downcast_ref::<&str>() {
+            SEEN.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(message.to_string());
+        }
+        previous(info);
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let server = Server::bind(config(dir.path()), |_: Context| -> Response {
+            panic!("seen by the host's hook");
+        })
+        .await
+        .unwrap();
+        // Still caught and answered as before.
+        assert_eq!(get(server.local_addr(), "/", "").await.0, 500);
+        server.shutdown().await;
+    });
+    let seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(
+        seen.iter().any(|m| m == "seen by the host's hook"),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

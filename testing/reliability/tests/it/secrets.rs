@@ -86,6 +86,7 @@ fn keys_and_jwts_never_appear_in_answers_logs_or_store_errors() {
             development: false,
             enforced_headers: Vec::new(),
             shutdown_timeout: Duration::from_secs(2),
+            max_handlers: runtime_shim::config::DEFAULT_MAX_HANDLERS,
         };
         let server = rt
             .block_on(runtime_shim::Server::bind(
