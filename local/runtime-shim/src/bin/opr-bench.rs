@@ -5,7 +5,8 @@
 //!   an answer within 10 s counts as hung. Prints `answered=N hung=N errors=N secs=F`.
 //! * `coldstart PORT RUNS -- COMMAND [ARGS]...` execs COMMAND RUNS times and measures the time
 //!   from exec to the first `200` from `GET /__opr/health` (polled every 0.5 ms). Prints
-//!   `median_ms=F min_ms=F max_ms=F`.
+//!   `median_ms=F min_ms=F max_ms=F`. It refuses a port that answers before the command runs
+//!   or after it exited: that server is not the one being measured.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -145,6 +146,11 @@ fn coldstart(args: &[String]) -> Result<(), String> {
         return Err("runs must be at least 1".to_owned());
     }
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    if healthy(addr) {
+        return Err(format!(
+            "port {port} already answers: not measuring another process"
+        ));
+    }
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
@@ -164,10 +170,17 @@ fn coldstart(args: &[String]) -> Result<(), String> {
             std::thread::sleep(Duration::from_micros(500));
         };
         let elapsed = started.elapsed();
+        // A command that failed to bind has exited; whatever answered is not ours to time.
+        let exited = matches!(child.try_wait(), Ok(Some(_)));
         let _ = child.kill();
         let _ = child.wait();
         if !healthy {
             return Err(format!("{command} never became healthy"));
+        }
+        if exited {
+            return Err(format!(
+                "{command} exited, yet port {port} answered: another process holds it"
+            ));
         }
         samples.push(elapsed.as_secs_f64() * 1000.0);
         // Let the port be released before the next start.
