@@ -14,9 +14,12 @@
 //! - `GET /jobs`, `/jobs/:id`, `/assets/*`, `/config.js`: the dashboard.
 //!
 //! Callers without `X-Appwrite-Key` act as the development identity (the dev server binds
-//! loopback only by default), or, with `JOBS_DEV_USERS`, as the user of their session cookie
-//! (a guest without one); with the key they act as a server, which is how workers call hooks.
-//! Browser requests from another site are refused before routing (`foreign_request`).
+//! loopback only by default), or, with `JOBS_DEV_USERS`, as the user of the session they name
+//! (the cookie, or the `X-Fallback-Cookies` header of a page on another site:
+//! `crate::account::Credentials`; a guest without one); with the key they act as a server,
+//! which is how workers call hooks. Browser requests from another site are refused before
+//! routing (`foreign_request`) unless it is a Web platform the project trusts (`platforms`),
+//! whose API answers carry Appwrite's CORS headers (`cors`).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -29,7 +32,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::account::Accounts;
+use crate::account::{Accounts, Credentials};
 use crate::config::{DevConfig, DevUser};
 use crate::dashboard;
 use crate::host::Hosted;
@@ -243,8 +246,8 @@ impl Gateway {
     }
 
     /// Who a browser request is: the dev identity, or with development users the user of the
-    /// session cookie (a guest without one).
-    pub fn identity(&self, cookie: Option<&str>) -> Identity {
+    /// session it names (a guest without one).
+    pub fn identity(&self, cookie: &Credentials) -> Identity {
         if self.accounts.enabled() {
             return self.accounts.identity(cookie);
         }
@@ -353,7 +356,7 @@ impl Gateway {
             "functionId": function_id, "resourceId": function_id, "resourceType": "functions",
             "deploymentId": "local", "trigger": trigger, "status": "waiting",
             "requestMethod": req.method, "requestPath": req.path,
-            "requestHeaders": req.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+            "requestHeaders": kept_request_headers(&req.headers),
             "responseStatusCode": 0, "responseBody": "", "responseHeaders": [],
             "logs": "", "errors": "", "duration": 0.0, "scheduledAt": null,
         });
@@ -382,6 +385,11 @@ impl Gateway {
         } else {
             None
         };
+        // Appwrite 1.9.6 `Executions/Create.php`: a signed-in caller may read its execution
+        // (the webhook names that user).
+        if let Some(user) = &user {
+            doc["$permissions"] = json!([format!("read(\"user:{user}\")")]);
+        }
         if req.is_async {
             self.remember(&id, &doc);
             self.emit("create", &doc);
@@ -515,26 +523,53 @@ impl Gateway {
         ok
     }
 
-    /// Routes one HTTP request.
+    /// The hostnames of the Web platforms the project trusts (Appwrite's `allowedHostnames`).
+    /// With sign-in on: `localhost`, and so its loopback aliases, as on a self-hosted Appwrite
+    /// whose `_APP_DOMAIN` is the default `localhost` (appwrite 1.9.6 `app/config/platform.php`,
+    /// `app/init/resources/request.php`). Without it none: every browser call would be the
+    /// password-less development identity, which only the server's own pages may use.
+    fn platforms(&self) -> &'static [&'static str] {
+        if self.accounts.enabled() {
+            &["localhost"]
+        } else {
+            &[]
+        }
+    }
+
+    /// Routes one HTTP request: refuses it when it comes from a site that is neither this
+    /// server's nor a trusted platform, answers a CORS preflight, and adds Appwrite's CORS
+    /// headers to every API answer.
     pub async fn route(
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<HttpResponse, Infallible> {
-        if let Some(why) = foreign_request(&req, self.config.allow_remote) {
-            return Ok(error(&AwError::new(403, "general_access_forbidden", why)));
+        let platforms = self.platforms();
+        let cors = cors(&req, platforms);
+        if let Some(why) = foreign_request(&req, self.config.allow_remote, platforms) {
+            let refused = error(&AwError::new(403, "general_access_forbidden", why));
+            return Ok(with_cors(refused, &cors));
         }
+        if req.method() == Method::OPTIONS && !cors.is_empty() {
+            let preflight = Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(Full::new(Bytes::new()))
+                .expect("static headers are valid");
+            return Ok(with_cors(preflight, &cors));
+        }
+        let res = self.answer(req).await?;
+        Ok(with_cors(res, &cors))
+    }
+
+    /// Answers one HTTP request that `route` let through.
+    async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let key = req
             .headers()
             .get("x-appwrite-key")
             .map(|v| v.to_str().unwrap_or("").to_owned());
-        let cookie = req
-            .headers()
-            .get("cookie")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let cookie = cookie.as_deref();
+        let cookie = Credentials::from_headers(req.headers());
+        let cookie = &cookie;
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let answer = match (&method, segments.as_slice()) {
             (&Method::POST, ["v1", "functions", function_id, "executions"]) => {
@@ -585,8 +620,11 @@ impl Gateway {
                 .map(|()| (200, self.memberships(team_id))),
             (&Method::GET, ["v1", "realtime"]) => {
                 let who = self.identity(cookie);
+                let this = self.clone();
+                let authenticate: crate::realtime::Authenticate =
+                    Arc::new(move |session: &str| this.accounts.session_identity(session));
                 return Ok(match self.realtime.get() {
-                    Some((hub, _)) => crate::realtime::upgrade(hub.clone(), req, who),
+                    Some((hub, _)) => crate::realtime::upgrade(hub.clone(), req, who, authenticate),
                     None => error(&AwError::new(
                         503,
                         "general_server_error",
@@ -694,6 +732,20 @@ pub fn user_document(user: &DevUser) -> Value {
     })
 }
 
+/// The request headers an execution document keeps: Appwrite's allow-list, plus the client IP
+/// it adds (`FUNCTION_ALLOWLIST_HEADERS_REQUEST`, Appwrite 1.9.6 `app/init/constants.php`).
+fn kept_request_headers(headers: &[(String, String)]) -> Vec<Value> {
+    const KEPT: [&str; 4] = ["content-type", "agent", "content-length", "host"];
+    headers
+        .iter()
+        .filter(|(n, _)| KEPT.contains(&n.to_ascii_lowercase().as_str()))
+        .map(|(n, v)| json!({"name": n, "value": v}))
+        .chain(std::iter::once(
+            json!({"name": "x-appwrite-client-ip", "value": "127.0.0.1"}),
+        ))
+        .collect()
+}
+
 /// Reads and removes the shim's log files of one execution (JSON lines → plain text).
 fn take_logs(dir: &std::path::Path, id: &str) -> (String, String) {
     let read = |suffix: &str| {
@@ -732,8 +784,8 @@ fn error(e: &AwError) -> HttpResponse {
     json_response(e.code, &e.body())
 }
 
-/// An Account answer with its `Set-Cookie` headers (a 204 has no body).
-fn with_cookies((status, body, cookies): crate::account::Answer) -> HttpResponse {
+/// An Account answer with its headers (`Set-Cookie`, `X-Fallback-Cookies`; a 204 has no body).
+fn with_cookies((status, body, headers): crate::account::Answer) -> HttpResponse {
     let mut res = if status == 204 {
         Response::builder()
             .status(StatusCode::NO_CONTENT)
@@ -742,12 +794,92 @@ fn with_cookies((status, body, cookies): crate::account::Answer) -> HttpResponse
     } else {
         json_response(status, &body)
     };
-    for cookie in cookies {
-        if let Ok(value) = hyper::header::HeaderValue::from_str(&cookie) {
-            res.headers_mut().append(hyper::header::SET_COOKIE, value);
+    for (name, value) in headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            res.headers_mut().append(name, value);
         }
     }
     res
+}
+
+/// Appwrite's CORS headers for an API request (appwrite 1.9.6 `src/Appwrite/Network/Cors.php`,
+/// `app/config/cors.php`): methods, headers, the exposed `X-Fallback-Cookies` and
+/// `X-Appwrite-Session`, credentials, and the caller's own origin back when it is a trusted
+/// platform. Empty for the dashboard's files and function domains, which are not the API.
+fn cors<B>(req: &Request<B>, platforms: &[&str]) -> Vec<(&'static str, String)> {
+    if !is_api(req) {
+        return Vec::new();
+    }
+    const ALLOWED_HEADERS: &str = "Accept, Origin, Cookie, Set-Cookie, Content-Type, \
+        Content-Range, X-Appwrite-Project, X-Appwrite-Key, X-Appwrite-Dev-Key, X-Appwrite-Locale, \
+        X-Appwrite-Mode, X-Appwrite-JWT, X-Appwrite-Organization, X-Appwrite-Response-Format, \
+        X-Appwrite-Timeout, X-Appwrite-ID, X-Appwrite-Timestamp, X-Appwrite-Session, \
+        X-Appwrite-Platform, X-Appwrite-Impersonate-User-Id, X-Appwrite-Impersonate-User-Email, \
+        X-Appwrite-Impersonate-User-Phone, X-SDK-Version, X-SDK-Name, X-SDK-Language, \
+        X-SDK-Platform, X-SDK-GraphQL, X-SDK-Profile, Range, Cache-Control, Expires, Pragma, \
+        X-Fallback-Cookies, X-Requested-With, X-Forwarded-For, X-Forwarded-User-Agent";
+    let mut headers = vec![
+        (
+            "access-control-allow-methods",
+            "GET, POST, PUT, PATCH, DELETE".to_owned(),
+        ),
+        ("access-control-allow-headers", ALLOWED_HEADERS.to_owned()),
+        (
+            "access-control-expose-headers",
+            "X-Appwrite-Session, X-Fallback-Cookies".to_owned(),
+        ),
+        ("access-control-allow-credentials", "true".to_owned()),
+        ("access-control-max-age", "86400".to_owned()),
+    ];
+    let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin.filter(|o| trusted_origin(o, platforms)) {
+        // Echoed exactly, never `*`: the answers carry credentials.
+        headers.push((
+            "access-control-allow-origin",
+            origin.trim().to_ascii_lowercase(),
+        ));
+    }
+    headers
+}
+
+fn with_cors(mut res: HttpResponse, cors: &[(&'static str, String)]) -> HttpResponse {
+    for (name, value) in cors {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(value) {
+            res.headers_mut().append(*name, value);
+        }
+    }
+    res
+}
+
+/// Whether a request is for the API (`/v1/…`, as `answer` splits paths, so `//v1/x` is too).
+fn is_api<B>(req: &Request<B>) -> bool {
+    req.uri().path().trim_matches('/').split('/').next() == Some("v1")
+}
+
+/// Whether `origin` is a Web page of a trusted platform: an http(s) origin whose host is one of
+/// `platforms`, or one of Appwrite's spellings of loopback (`127.0.0.1`, `[::1]`) when
+/// `localhost` is (appwrite 1.9.6 `src/Appwrite/Network/Validator/Origin.php`,
+/// `Platform::LOOPBACK_ALIASES`). Matched exactly: `127.0.0.1.example.com` is not loopback.
+fn trusted_origin(origin: &str, platforms: &[&str]) -> bool {
+    let origin = origin.trim().to_ascii_lowercase();
+    let Some(authority) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((inside, _)) => format!("[{inside}]"),
+            None => return false,
+        },
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(h, _)| h)
+            .to_owned(),
+    };
+    platforms.contains(&host.as_str())
+        || (["127.0.0.1", "[::1]"].contains(&host.as_str()) && platforms.contains(&"localhost"))
 }
 
 #[cfg(test)]
@@ -796,8 +928,13 @@ mod tests {
 /// rebound DNS name is not). The own origin is the one the request is addressed to (`Origin`
 /// equal to `Host`, as behind a proxy that keeps both). Reads of the dashboard's files and of
 /// function domains (public by design, with the function's own CORS) stay open. Tools and
-/// workers send no `Origin` and pass.
-pub fn foreign_request<B>(req: &Request<B>, allow_remote: bool) -> Option<&'static str> {
+/// workers send no `Origin` and pass, and so do pages of a trusted Web platform
+/// (`trusted_origin`), as Appwrite lets them.
+pub fn foreign_request<B>(
+    req: &Request<B>,
+    allow_remote: bool,
+    platforms: &[&str],
+) -> Option<&'static str> {
     let header = |name: &str| {
         req.headers()
             .get(name)
@@ -809,9 +946,10 @@ pub fn foreign_request<B>(req: &Request<B>, allow_remote: bool) -> Option<&'stat
         return Some("jobs-dev answers only requests addressed to localhost");
     }
     let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    // The API as `route` splits it (so `//v1/realtime` is the API too).
-    let api = req.uri().path().trim_matches('/').split('/').next() == Some("v1");
-    if reads && !api {
+    if reads && !is_api(req) {
+        return None;
+    }
+    if header("origin").is_some_and(|o| trusted_origin(o, platforms)) {
         return None;
     }
     if header("sec-fetch-site") == Some("cross-site") {
@@ -860,13 +998,13 @@ mod foreign_tests {
     fn a_post_from_another_site_is_refused_and_one_from_the_dashboard_or_a_tool_passes() {
         let host = ("host", "127.0.0.1:8787");
         let evil = request("POST", &[host, ("origin", "https://evil.example")]);
-        assert!(foreign_request(&evil, false).is_some());
+        assert!(foreign_request(&evil, false, &[]).is_some());
         let fetch = request("POST", &[host, ("sec-fetch-site", "cross-site")]);
-        assert!(foreign_request(&fetch, false).is_some());
+        assert!(foreign_request(&fetch, false, &[]).is_some());
         let own = request("POST", &[host, ("origin", "http://127.0.0.1:8787")]);
-        assert_eq!(foreign_request(&own, false), None);
+        assert_eq!(foreign_request(&own, false, &[]), None);
         let tool = request("POST", &[host]);
-        assert_eq!(foreign_request(&tool, false), None);
+        assert_eq!(foreign_request(&tool, false, &[]), None);
     }
 
     #[test]
@@ -880,31 +1018,86 @@ mod foreign_tests {
             "//v1/realtime",
         ] {
             let page = request_to("GET", uri, &[host, evil]);
-            assert!(foreign_request(&page, false).is_some(), "{uri}");
+            assert!(foreign_request(&page, false, &[]).is_some(), "{uri}");
             let fetch = request_to("GET", uri, &[host, ("sec-fetch-site", "cross-site")]);
-            assert!(foreign_request(&fetch, false).is_some(), "{uri}");
+            assert!(foreign_request(&fetch, false, &[]).is_some(), "{uri}");
             let own = request_to("GET", uri, &[host, ("origin", "http://127.0.0.1:8787")]);
-            assert_eq!(foreign_request(&own, false), None, "{uri}");
+            assert_eq!(foreign_request(&own, false, &[]), None, "{uri}");
             let tool = request_to("GET", uri, &[host]);
-            assert_eq!(foreign_request(&tool, false), None, "{uri}");
+            assert_eq!(foreign_request(&tool, false, &[]), None, "{uri}");
         }
         for uri in ["/jobs", "/assets/app.js", "/config.js", "/domains/f/x"] {
             let page = request_to("GET", uri, &[host, evil]);
-            assert_eq!(foreign_request(&page, false), None, "{uri}");
+            assert_eq!(foreign_request(&page, false, &[]), None, "{uri}");
         }
+    }
+
+    #[test]
+    fn a_page_of_a_trusted_platform_passes_with_appwrites_cors_headers_and_others_do_not() {
+        let host = ("host", "localhost:8787");
+        let platforms: &[&str] = &["localhost"];
+        let allowed = |headers: &[(&str, String)]| {
+            headers
+                .iter()
+                .find(|(n, _)| *n == "access-control-allow-origin")
+                .map(|(_, v)| v.clone())
+        };
+        for origin in [
+            "http://127.0.0.1:5173",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            let page = request(
+                "POST",
+                &[host, ("origin", origin), ("sec-fetch-site", "cross-site")],
+            );
+            assert_eq!(foreign_request(&page, false, platforms), None, "{origin}");
+            let headers = cors(&page, platforms);
+            assert_eq!(allowed(&headers).as_deref(), Some(origin));
+            assert!(headers.contains(&(
+                "access-control-expose-headers",
+                "X-Appwrite-Session, X-Fallback-Cookies".to_owned()
+            )));
+            assert!(headers.contains(&("access-control-allow-credentials", "true".to_owned())));
+            // Without sign-in there is no trusted platform: the dev identity stays same-origin.
+            assert!(foreign_request(&page, false, &[]).is_some(), "{origin}");
+        }
+        for origin in [
+            "https://evil.example",
+            "http://127.0.0.1.evil.example",
+            "http://127.0.0.2:8080",
+            "http://localhost.:8080",
+            "null",
+        ] {
+            let page = request("POST", &[host, ("origin", origin)]);
+            assert!(
+                foreign_request(&page, false, platforms).is_some(),
+                "{origin}"
+            );
+            assert_eq!(allowed(&cors(&page, platforms)), None, "{origin}");
+        }
+        let file = request_to("GET", "/jobs", &[host, ("origin", "http://127.0.0.1:5173")]);
+        assert!(
+            cors(&file, platforms).is_empty(),
+            "the dashboard's files are not the API"
+        );
     }
 
     #[test]
     fn a_rebound_host_name_is_refused_on_loopback() {
         let rebound = request("GET", &[("host", "attacker.example:8787")]);
-        assert!(foreign_request(&rebound, false).is_some());
+        assert!(foreign_request(&rebound, false, &[]).is_some());
         for ok in ["localhost:8787", "127.0.0.1", "[::1]:8787", "LOCALHOST"] {
             assert_eq!(
-                foreign_request(&request("GET", &[("host", ok)]), false),
+                foreign_request(&request("GET", &[("host", ok)]), false, &[]),
                 None,
                 "{ok}"
             );
         }
-        assert_eq!(foreign_request(&rebound, true), None, "opted in to remote");
+        assert_eq!(
+            foreign_request(&rebound, true, &[]),
+            None,
+            "opted in to remote"
+        );
     }
 }

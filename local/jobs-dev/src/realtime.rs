@@ -5,10 +5,18 @@
 //! connections holding a role the table's `read` permission lists. The protocol is Appwrite
 //! 1.9.6's (`app/realtime.php`, `src/Appwrite/Messaging/Adapter/Realtime.php`,
 //! `src/Appwrite/Realtime/Message/Handlers/*`): see `docs/appwrite-notes.md § Realtime and Account`.
+//! A socket opened without a session signs in with an `authentication` message, as the Web SDK
+//! does where the browser keeps no third-party cookie (§ Sessions across sites); a socket's
+//! messages (`MAX_MESSAGE_BYTES`) and subscriptions (`MAX_SUBSCRIPTIONS`) are bounded.
 //!
 //! Row events come from [`NotifyingStore`], which wraps the store every hosted function writes
-//! through and publishes each created or changed job row on a broadcast channel. Pruned rows are
-//! not announced (the sweeper deletes finished jobs only, which the dashboard ages out itself).
+//! through and publishes on a broadcast channel what Appwrite would for the same writes through
+//! `AppwriteStore`: the job row (with the log entries accumulating in its `pendingLog` outbox),
+//! and `job_events` rows (`….upsert`) only when a write cuts the outbox
+//! (`shared::store::appwrite::Outbox`). Payloads, `channels[]` and `events[]` are shaped as a real
+//! 1.9.6 server sends them (`docs/appwrite-notes.md § Realtime and Account`; held against
+//! captured messages in `tests/fixtures/appwrite-1.9.6/`). Pruned rows are not announced (the
+//! sweeper deletes finished jobs only, which the dashboard ages out itself).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,12 +28,15 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use shared::job::{format_timestamp, Job, JobEvent, JobStatus, JobType, Timestamp};
+use shared::appwrite::datetime;
+use shared::job::{Job, JobEvent, JobStatus, JobType, Timestamp};
+use shared::store::appwrite::{job_row, Outbox};
 use shared::store::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -36,13 +47,56 @@ const BACKLOG: usize = 1024;
 /// The log table of `appwrite.json`.
 const EVENTS_TABLE: &str = "job_events";
 
+/// The table's internal collection name, which a bulk upsert's row events carry as
+/// `$collection` (`database_<database sequence>_collection_<table sequence>`, appwrite 1.9.6
+/// `src/Appwrite/Platform/Modules/Databases/Http/Databases/Collections/Documents/Bulk/Upsert.php`):
+/// the dev server's one database, and `job_events` is `appwrite.json`'s second table.
+const EVENTS_COLLECTION: &str = "database_1_collection_2";
+
+/// Job rows whose outbox and `$sequence` the hub remembers. Past this the least recently
+/// written is forgotten: if it is written again, its outbox starts empty and it gets a new
+/// sequence (as after a restart, since SQLite keeps no outbox).
+const TRACKED_ROWS: usize = 4096;
+
+/// Locks that order each job's store write with its publication, striped by job id: on
+/// Appwrite the outbox lives in the row, so the `pendingLog` of revision n always holds the
+/// entries of revisions before it, whichever function wrote them.
+const ORDER_STRIPES: usize = 32;
+
 /// One row change, as Appwrite's realtime worker receives it.
 #[derive(Debug, Clone)]
 pub struct RowEvent {
     pub table: String,
+    /// `create`, `update` or `upsert` (a bulk upsert's rows).
     pub action: &'static str,
     pub row: Value,
     pub at: Timestamp,
+}
+
+/// What the hub remembers of one job row: its `$sequence` and its outbox.
+struct Tracked {
+    sequence: u64,
+    outbox: Outbox,
+    /// When it was last written, in [`Rows::writes`], to forget the oldest first.
+    touched: u64,
+}
+
+/// The rows' bookkeeping Appwrite keeps in the database: per-table sequences and each job
+/// row's outbox.
+#[derive(Default)]
+struct Rows {
+    jobs: HashMap<String, Tracked>,
+    jobs_sequence: u64,
+    events_sequence: u64,
+    writes: u64,
+}
+
+/// A job write as Appwrite would store it: the row's `$sequence` and `pendingLog`, and the
+/// `job_events` rows (with their `$sequence`) upserted first because the write cut the outbox.
+struct Recorded {
+    sequence: u64,
+    pending_log: Value,
+    upserted: Vec<(u64, Value)>,
 }
 
 /// Who is on the other end of a socket: their Appwrite roles (`any`, `users`, `user:…`,
@@ -62,6 +116,8 @@ pub struct Hub {
     readers: HashMap<String, Vec<String>>,
     connections: AtomicU64,
     sent: AtomicU64,
+    rows: Mutex<Rows>,
+    order: Vec<Mutex<()>>,
 }
 
 impl Hub {
@@ -73,6 +129,63 @@ impl Hub {
             readers,
             connections: AtomicU64::new(0),
             sent: AtomicU64::new(0),
+            rows: Mutex::new(Rows::default()),
+            order: (0..ORDER_STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    /// Runs `write` (a store write of job `id` and its publication) after every earlier write
+    /// of that job has been published.
+    fn ordered<T>(&self, id: &str, write: impl FnOnce() -> T) -> T {
+        let stripe = id.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        let _turn = lock(&self.order[stripe % ORDER_STRIPES]);
+        write()
+    }
+
+    /// Records a write of `job` with its log entries the way `AppwriteStore` stores it.
+    fn record(&self, job: &Job, events: &[JobEvent]) -> Recorded {
+        let mut rows = lock(&self.rows);
+        let rows = &mut *rows;
+        rows.writes += 1;
+        if !rows.jobs.contains_key(&job.id) && rows.jobs.len() >= TRACKED_ROWS {
+            let oldest = rows
+                .jobs
+                .iter()
+                .min_by_key(|(_, t)| t.touched)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                rows.jobs.remove(&oldest);
+            }
+        }
+        let tracked = match rows.jobs.entry(job.id.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                rows.jobs_sequence += 1;
+                e.insert(Tracked {
+                    sequence: rows.jobs_sequence,
+                    outbox: Outbox::default(),
+                    touched: 0,
+                })
+            }
+        };
+        tracked.touched = rows.writes;
+        let (pending_log, cut) = tracked
+            .outbox
+            .push(job, events)
+            .unwrap_or_else(|| (tracked.outbox.value(), Vec::new()));
+        let upserted = cut
+            .into_iter()
+            .map(|row| {
+                rows.events_sequence += 1;
+                (rows.events_sequence, row)
+            })
+            .collect();
+        Recorded {
+            sequence: tracked.sequence,
+            pending_log,
+            upserted,
         }
     }
 
@@ -89,11 +202,13 @@ impl Hub {
         })
     }
 
-    /// The channels an event on `table` row `id` is published to (`getDatabaseChannels` for a
-    /// TablesDB row: the legacy documents names, and the rows names under both prefixes).
-    fn channels(&self, table: &str, id: &str) -> Vec<String> {
+    /// The channels a change (`action`) of `table` row `id` is published to: `fromPayload` in
+    /// appwrite 1.9.6 `src/Appwrite/Messaging/Adapter/Realtime.php` merges
+    /// `getDatabaseChannels` for the legacy names and the rows names under both prefixes (8),
+    /// then adds each one ending in a resource name or id again with `.<action>` (16 in all).
+    fn channels(&self, table: &str, id: &str, action: &str) -> Vec<String> {
         let db = &self.database;
-        let mut out = vec![
+        let base = [
             "documents".to_owned(),
             format!("databases.{db}.collections.{table}.documents"),
             format!("databases.{db}.collections.{table}.documents.{id}"),
@@ -103,25 +218,64 @@ impl Hub {
             format!("tablesdb.{db}.tables.{table}.rows"),
             format!("tablesdb.{db}.tables.{table}.rows.{id}"),
         ];
-        out.dedup();
+        let suffixed = base.iter().map(|c| format!("{c}.{action}"));
+        let mut out: Vec<String> = base.iter().cloned().chain(suffixed).collect();
+        let mut seen = HashSet::new();
+        out.retain(|c| seen.insert(c.clone()));
         out
     }
 
-    /// The event names of a row change, most specific first (a subset of Appwrite's generated
-    /// wildcard forms).
+    /// The event names of a change of `table` row `id`, in the order appwrite 1.9.6
+    /// `src/Appwrite/Event/Event.php` `generateEvents` lists them for
+    /// `databases.[databaseId].collections.[collectionId].documents.[documentId].<action>`: the
+    /// row pattern with and without the action, then the table's and the database's, each with
+    /// every mix of its ids and `*`, and each `tablesdb.` name mirrored under
+    /// `databases.….collections.….documents` and `databases.….tables.….rows`
+    /// (`mirrorCollectionEvents`); 64 names.
     fn events(&self, table: &str, id: &str, action: &str) -> Vec<String> {
-        let db = &self.database;
-        vec![
-            format!("tablesdb.{db}.tables.{table}.rows.{id}.{action}"),
-            format!("tablesdb.{db}.tables.{table}.rows.{id}"),
-            format!("tablesdb.{db}.tables.{table}.rows.*.{action}"),
-            format!("tablesdb.{db}.tables.{table}.rows.*"),
-            format!("tablesdb.{db}.tables.*.rows.*.{action}"),
-            format!("tablesdb.*.tables.*.rows.*.{action}"),
-            format!("databases.{db}.collections.{table}.documents.{id}.{action}"),
-            format!("databases.*.collections.*.documents.*.{action}"),
-        ]
+        let db = self.database.as_str();
+        let any = "*";
+        // The id mixes in generateEvents' order: all ids, all `*`, then one or two `*`.
+        let rows = [
+            (db, table, id),
+            (any, any, any),
+            (db, any, id),
+            (any, any, id),
+            (any, table, id),
+            (db, table, any),
+            (any, table, any),
+            (db, any, any),
+        ];
+        let row_names = |suffix: &str| {
+            rows.iter()
+                .flat_map(|(d, t, r)| {
+                    [
+                        format!("tablesdb.{d}.tables.{t}.rows.{r}{suffix}"),
+                        format!("databases.{d}.collections.{t}.documents.{r}{suffix}"),
+                        format!("databases.{d}.tables.{t}.rows.{r}{suffix}"),
+                    ]
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut out = row_names(&format!(".{action}"));
+        out.extend(row_names(""));
+        for (d, t) in [(db, table), (any, any), (db, any), (any, table)] {
+            out.push(format!("tablesdb.{d}.tables.{t}"));
+            out.push(format!("databases.{d}.collections.{t}"));
+            out.push(format!("databases.{d}.tables.{t}"));
+        }
+        for d in [db, any] {
+            out.push(format!("tablesdb.{d}"));
+            out.push(format!("databases.{d}"));
+        }
+        let mut seen = HashSet::new();
+        out.retain(|e| seen.insert(e.clone()));
+        out
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One subscription of a socket: its id and channels.
@@ -140,9 +294,35 @@ fn subscription_id() -> String {
     )
 }
 
+/// Resolves the `session` of an `authentication` message to the identity it grants, or None
+/// when it names no live session (`crate::account::Accounts::session_identity`).
+pub type Authenticate = Arc<dyn Fn(&str) -> Option<Identity> + Send + Sync>;
+
+/// The largest message a socket may send. Appwrite's Realtime server reads packages of at most
+/// 64,000 bytes (appwrite 1.9.6 `app/realtime.php`, `setPackageMaxLength(64000)`) and Swoole
+/// drops a client that sends a larger one, with no answer and no close frame; tungstenite
+/// refuses such a message and `serve` drops the socket the same way.
+pub const MAX_MESSAGE_BYTES: usize = 64_000;
+
+/// The most subscriptions one socket may hold. Appwrite sets no number (its bounds are the
+/// message size above and 32 messages a minute per connection, `app/realtime.php`); jobs-dev
+/// keeps no rate limit and bounds the subscriptions instead, far above the dashboard's one or
+/// two and the Web SDK's one per `subscribe` call. A `subscribe` that would pass it changes
+/// nothing and is answered with Appwrite's error for an invalid message (1003); the socket
+/// stays open, as after any message Appwrite refuses with that code.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+
 /// Answers the upgrade request and serves the socket in the background. `identity` is resolved
-/// by the gateway from the session cookie the browser sends with the upgrade.
-pub fn upgrade(hub: Arc<Hub>, req: Request<Incoming>, identity: Identity) -> Response<Full<Bytes>> {
+/// by the gateway from the session the upgrade request names (the cookie, or the
+/// `X-Appwrite-Session` / `X-Fallback-Cookies` headers of a client that can set them, as
+/// `app/init/realtime/connection.php` reads them); `authenticate` resolves a later
+/// `authentication` message, how a browser without the cookie signs its socket in.
+pub fn upgrade(
+    hub: Arc<Hub>,
+    req: Request<Incoming>,
+    identity: Identity,
+    authenticate: Authenticate,
+) -> Response<Full<Bytes>> {
     let key = req
         .headers()
         .get("sec-websocket-key")
@@ -167,9 +347,13 @@ pub fn upgrade(hub: Arc<Hub>, req: Request<Incoming>, identity: Identity) -> Res
         .unwrap_or_default();
     tokio::spawn(async move {
         if let Ok(upgraded) = hyper::upgrade::on(req).await {
-            let ws =
-                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-            serve(hub, ws, query, identity).await;
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(socket_config()),
+            )
+            .await;
+            serve(hub, ws, query, identity, authenticate).await;
         }
     });
     Response::builder()
@@ -181,9 +365,17 @@ pub fn upgrade(hub: Arc<Hub>, req: Request<Incoming>, identity: Identity) -> Res
         .expect("static headers are valid")
 }
 
-type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// A server socket whose messages are at most `MAX_MESSAGE_BYTES`.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+}
 
-async fn send(ws: &mut Socket, message: &Value) -> bool {
+async fn send<S>(ws: &mut WebSocketStream<S>, message: &Value) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     ws.send(Message::text(message.to_string())).await.is_ok()
 }
 
@@ -191,7 +383,16 @@ fn error(code: u16, message: &str) -> Value {
     json!({"type": "error", "data": {"code": code, "message": message}})
 }
 
-async fn serve(hub: Arc<Hub>, mut ws: Socket, query: Vec<(String, String)>, mut who: Identity) {
+/// Serves one socket (any byte stream, so tests drive it over an in-memory pipe).
+async fn serve<S>(
+    hub: Arc<Hub>,
+    mut ws: WebSocketStream<S>,
+    query: Vec<(String, String)>,
+    mut who: Identity,
+    authenticate: Authenticate,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     hub.connections.fetch_add(1, Ordering::Relaxed);
     let project = query
         .iter()
@@ -254,12 +455,13 @@ async fn serve(hub: Arc<Hub>, mut ws: Socket, query: Vec<(String, String)>, mut 
                 }
             }
             incoming = ws.next() => {
+                // An error includes a message over `MAX_MESSAGE_BYTES`: the socket is dropped.
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t.to_string(),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 };
-                let reply = answer(&text, &mut subs, &mut who);
+                let reply = answer(&text, &mut subs, &mut who, authenticate.as_ref());
                 if !send(&mut ws, &reply).await {
                     return;
                 }
@@ -277,7 +479,7 @@ fn deliver(hub: &Hub, event: &RowEvent, subs: &[Subscription], who: &Identity) -
         return None;
     }
     let id = event.row.get("$id").and_then(Value::as_str).unwrap_or("");
-    let channels = hub.channels(&event.table, id);
+    let channels = hub.channels(&event.table, id, event.action);
     let matched: Vec<&str> = subs
         .iter()
         .filter(|s| channels.iter().any(|c| s.channels.contains(c)))
@@ -289,55 +491,31 @@ fn deliver(hub: &Hub, event: &RowEvent, subs: &[Subscription], who: &Identity) -
     Some(json!({"type": "event", "data": {
         "events": hub.events(&event.table, id, event.action),
         "channels": channels,
-        "timestamp": format_timestamp(&event.at),
+        "timestamp": datetime(&event.at),
         "payload": event.row,
         "subscriptions": matched,
     }}))
 }
 
-/// Answers one client message (`src/Appwrite/Realtime/Message/Handlers/*`).
-fn answer(text: &str, subs: &mut Vec<Subscription>, who: &mut Identity) -> Value {
-    let Ok(message) = serde_json::from_str::<Value>(text) else {
-        return error(1003, "Message format is not valid.");
+/// Answers one client message as Appwrite's dispatcher and handlers do
+/// (`src/Appwrite/Realtime/Message/Dispatcher.php`, `Handlers/*`, `app/realtime.php`): every
+/// refusal is error 1003 with their message, and changes nothing.
+fn answer(
+    text: &str,
+    subs: &mut Vec<Subscription>,
+    who: &mut Identity,
+    authenticate: &(dyn Fn(&str) -> Option<Identity> + Send + Sync),
+) -> Value {
+    let message = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) if m.contains_key("type") || m.contains_key("data") => m,
+        _ => return error(1003, "Message format is not valid."),
     };
+    let data = message.get("data").filter(|d| !d.is_null());
     match message.get("type").and_then(Value::as_str) {
         Some("ping") => json!({"type": "pong"}),
-        Some("subscribe") => {
-            let Some(items) = message.get("data").and_then(Value::as_array) else {
-                return error(1003, "Payload is not valid.");
-            };
-            let mut added = Vec::new();
-            for item in items {
-                let channels: Option<Vec<String>> = item
-                    .get("channels")
-                    .and_then(Value::as_array)
-                    .and_then(|c| c.iter().map(|v| v.as_str().map(str::to_owned)).collect());
-                let Some(channels) = channels else {
-                    return error(1003, "Payload is not valid.");
-                };
-                let queries = item.get("queries").and_then(Value::as_array);
-                if queries.is_some_and(|q| !q.is_empty()) {
-                    return error(
-                        1003,
-                        "Invalid query: jobs-dev supports subscriptions without queries only.",
-                    );
-                }
-                let id = item
-                    .get("subscriptionId")
-                    .and_then(Value::as_str)
-                    .map_or_else(subscription_id, str::to_owned);
-                subs.retain(|s| s.id != id);
-                added.push(json!({"subscriptionId": id, "channels": channels, "queries": []}));
-                subs.push(Subscription {
-                    id,
-                    channels: channels.into_iter().collect(),
-                });
-            }
-            json!({"type": "response", "data": {"to": "subscribe", "success": true, "subscriptions": added}})
-        }
+        Some("subscribe") => subscribe(data, subs),
         Some("unsubscribe") => {
-            let ids: Vec<&str> = message
-                .get("data")
+            let ids: Vec<&str> = data
                 .and_then(Value::as_array)
                 .map(|items| {
                     items
@@ -350,16 +528,399 @@ fn answer(text: &str, subs: &mut Vec<Subscription>, who: &mut Identity) -> Value
             json!({"type": "response", "data": {"to": "unsubscribe", "success": true}})
         }
         Some("authentication") => {
-            // The dev server authenticates sockets by the session cookie of the upgrade request;
-            // a session sent in a message is accepted only when it names that same user.
-            match &who.account {
-                Some(user) => {
+            // `Handlers/Authentication.php`: `session` is a required text of at most 2048.
+            let session = match data.and_then(|d| d.get("session")) {
+                None => return error(1003, "Payload is not valid. Session is required"),
+                Some(Value::String(s)) if s.len() <= 2048 => s,
+                Some(_) => {
+                    return error(
+                        1003,
+                        "session: Value must be a valid string and no longer than 2048 chars",
+                    )
+                }
+            };
+            match authenticate(session) {
+                Some(identity) => {
+                    let user = identity.account.clone();
+                    *who = identity;
                     json!({"type": "response", "data": {"to": "authentication", "success": true, "user": user}})
                 }
                 None => error(1003, "Session is not valid."),
             }
         }
         _ => error(1003, "Message type is not valid."),
+    }
+}
+
+/// A `subscribe` message (`Handlers/Subscribe.php`, `Validators/SubscribePayload.php`): every
+/// item is checked before any subscription changes; an item naming an existing subscription
+/// replaces it.
+fn subscribe(data: Option<&Value>, subs: &mut Vec<Subscription>) -> Value {
+    let Some(data) = data else {
+        return error(1003, "Payload is not valid. Items is required");
+    };
+    let invalid = |why: &str| error(1003, &format!("items: {why}"));
+    let Some(items) = data.as_array() else {
+        return invalid("Payload is not valid.");
+    };
+    // Each subscription with its channels in the order given (and answered).
+    let mut parsed: Vec<(Subscription, Vec<String>)> = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(item) = item.as_object() else {
+            return invalid("Each subscribe payload must be an object.");
+        };
+        let id = match item.get("subscriptionId") {
+            None => subscription_id(),
+            Some(Value::String(id)) if id == "unique()" || crate::config::is_appwrite_key(id) => {
+                id.clone()
+            }
+            Some(_) => return invalid("subscriptionId is not a valid id."),
+        };
+        let channels = match item.get("channels") {
+            None => return invalid("channels is not present in payload."),
+            Some(Value::Array(channels)) => channels,
+            Some(_) => return invalid("channels is not a valid array."),
+        };
+        let Some(mut listed) = channels
+            .iter()
+            .map(|c| c.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+        else {
+            return invalid("channels must contain only strings.");
+        };
+        let mut seen = HashSet::new();
+        listed.retain(|c| seen.insert(c.clone()));
+        match item.get("queries") {
+            None => {}
+            Some(Value::Array(queries)) if queries.is_empty() => {}
+            Some(Value::Array(_)) => {
+                return error(
+                    1003,
+                    "Invalid query: jobs-dev supports subscriptions without queries only.",
+                )
+            }
+            Some(_) => return invalid("queries is not a valid array."),
+        }
+        parsed.push((Subscription { id, channels: seen }, listed));
+    }
+    let held: HashSet<&str> = subs
+        .iter()
+        .chain(parsed.iter().map(|(s, _)| s))
+        .map(|s| s.id.as_str())
+        .collect();
+    if held.len() > MAX_SUBSCRIPTIONS {
+        return error(
+            1003,
+            &format!("Too many subscriptions: a connection holds at most {MAX_SUBSCRIPTIONS}."),
+        );
+    }
+    let mut added = Vec::with_capacity(parsed.len());
+    for (sub, channels) in parsed {
+        added.push(json!({"subscriptionId": sub.id, "channels": channels, "queries": []}));
+        subs.retain(|s| s.id != sub.id);
+        subs.push(sub);
+    }
+    json!({"type": "response", "data": {"to": "subscribe", "success": true, "subscriptions": added}})
+}
+
+/// The socket protocol: client messages answered alone, and whole sockets served over an
+/// in-memory pipe (no network, no timing: each step waits for the answer it is about).
+#[cfg(test)]
+mod socket_tests {
+    use super::*;
+
+    const OPS: &str = "ops-session-secret";
+
+    fn viewer() -> Identity {
+        Identity {
+            roles: vec!["any".into(), "users".into(), "team:jobs-viewers".into()],
+            account: Some(json!({"$id": "view", "email": "view@example.test"})),
+        }
+    }
+
+    fn guest() -> Identity {
+        Identity {
+            roles: vec!["any".into(), "guests".into()],
+            account: None,
+        }
+    }
+
+    /// Knows one session, `OPS`, of the viewer.
+    fn authenticate(session: &str) -> Option<Identity> {
+        (session == OPS).then(viewer)
+    }
+
+    fn reply(text: &str, subs: &mut Vec<Subscription>, who: &mut Identity) -> Value {
+        answer(text, subs, who, &authenticate)
+    }
+
+    fn subscribe_message(ids: std::ops::Range<usize>) -> String {
+        let items: Vec<Value> = ids
+            .map(
+                |i| json!({"subscriptionId": format!("s{i}"), "channels": ["rows"], "queries": []}),
+            )
+            .collect();
+        json!({"type": "subscribe", "data": items}).to_string()
+    }
+
+    #[test]
+    fn ping_is_answered_with_pong_and_garbage_with_1003() {
+        let (mut subs, mut who) = (Vec::new(), guest());
+        assert_eq!(
+            reply(r#"{"type":"ping"}"#, &mut subs, &mut who)["type"],
+            "pong"
+        );
+        for garbage in ["nope", "[]", "7", r#"{"other":1}"#] {
+            assert_eq!(
+                reply(garbage, &mut subs, &mut who),
+                error(1003, "Message format is not valid."),
+                "{garbage}"
+            );
+        }
+        assert_eq!(
+            reply(r#"{"type":"dance"}"#, &mut subs, &mut who)["data"]["message"],
+            "Message type is not valid."
+        );
+    }
+
+    #[test]
+    fn a_subscribe_message_adds_its_subscriptions_under_the_client_ids() {
+        let (mut subs, mut who) = (Vec::new(), guest());
+        let answer = reply(
+            r#"{"type":"subscribe","data":[{"subscriptionId":"abc","channels":["rows","files","rows"],"queries":[]}]}"#,
+            &mut subs,
+            &mut who,
+        );
+        assert_eq!(answer["type"], "response");
+        assert_eq!(
+            answer["data"]["subscriptions"],
+            json!([{"subscriptionId": "abc", "channels": ["rows", "files"], "queries": []}])
+        );
+        assert_eq!(subs.len(), 1);
+    }
+
+    #[test]
+    fn a_subscribe_with_one_bad_item_changes_nothing_and_says_what_is_wrong() {
+        let (mut subs, mut who) = (Vec::new(), guest());
+        for (data, why) in [
+            (json!(null), "Payload is not valid. Items is required"),
+            (json!({"a": 1}), "items: Payload is not valid."),
+            (
+                json!([{"channels": ["rows"]}, 5]),
+                "items: Each subscribe payload must be an object.",
+            ),
+            (
+                json!([{"channels": ["rows"]}, {"queries": []}]),
+                "items: channels is not present in payload.",
+            ),
+            (
+                json!([{"channels": "rows"}]),
+                "items: channels is not a valid array.",
+            ),
+            (
+                json!([{"channels": ["rows", 5]}]),
+                "items: channels must contain only strings.",
+            ),
+            (
+                json!([{"channels": ["rows"], "queries": "x"}]),
+                "items: queries is not a valid array.",
+            ),
+            (
+                json!([{"subscriptionId": "-bad", "channels": ["rows"]}]),
+                "items: subscriptionId is not a valid id.",
+            ),
+        ] {
+            let message = json!({"type": "subscribe", "data": data}).to_string();
+            assert_eq!(
+                reply(&message, &mut subs, &mut who),
+                error(1003, why),
+                "{message}"
+            );
+            assert!(subs.is_empty(), "{message} subscribed");
+        }
+    }
+
+    #[test]
+    fn a_socket_holds_at_most_max_subscriptions_and_one_more_is_refused_with_1003() {
+        let (mut subs, mut who) = (Vec::new(), guest());
+        let full = reply(
+            &subscribe_message(0..MAX_SUBSCRIPTIONS),
+            &mut subs,
+            &mut who,
+        );
+        assert_eq!(full["data"]["success"], true);
+        assert_eq!(subs.len(), MAX_SUBSCRIPTIONS);
+        let refused = reply(
+            &subscribe_message(MAX_SUBSCRIPTIONS..MAX_SUBSCRIPTIONS + 1),
+            &mut subs,
+            &mut who,
+        );
+        assert_eq!(refused["type"], "error");
+        assert_eq!(refused["data"]["code"], 1003);
+        assert_eq!(subs.len(), MAX_SUBSCRIPTIONS, "nothing added");
+        // Replacing a held subscription adds none, so it is still accepted.
+        let again = reply(&subscribe_message(0..1), &mut subs, &mut who);
+        assert_eq!(again["data"]["success"], true);
+        let unsubscribed = json!({"type": "unsubscribe", "data": [{"subscriptionId": "s0"}]});
+        reply(&unsubscribed.to_string(), &mut subs, &mut who);
+        let room = reply(
+            &subscribe_message(MAX_SUBSCRIPTIONS..MAX_SUBSCRIPTIONS + 1),
+            &mut subs,
+            &mut who,
+        );
+        assert_eq!(room["data"]["success"], true);
+        assert_eq!(subs.len(), MAX_SUBSCRIPTIONS);
+    }
+
+    #[test]
+    fn an_authentication_message_signs_the_socket_in_as_the_sessions_user() {
+        let (mut subs, mut who) = (Vec::new(), guest());
+        let message = |data: Value| json!({"type": "authentication", "data": data}).to_string();
+        assert_eq!(
+            reply(
+                &message(json!({"session": "not-a-session"})),
+                &mut subs,
+                &mut who
+            ),
+            error(1003, "Session is not valid.")
+        );
+        assert_eq!(
+            reply(&message(json!({})), &mut subs, &mut who),
+            error(1003, "Payload is not valid. Session is required")
+        );
+        assert_eq!(
+            reply(
+                &message(json!({"session": "x".repeat(2049)})),
+                &mut subs,
+                &mut who
+            ),
+            error(
+                1003,
+                "session: Value must be a valid string and no longer than 2048 chars"
+            )
+        );
+        assert!(who.account.is_none(), "still a guest");
+        let answer = reply(&message(json!({"session": OPS})), &mut subs, &mut who);
+        assert_eq!(
+            answer,
+            json!({"type": "response", "data": {"to": "authentication", "success": true, "user": viewer().account}})
+        );
+        assert_eq!(who.roles, viewer().roles);
+    }
+
+    type Client = WebSocketStream<tokio::io::DuplexStream>;
+
+    /// A socket served for `who` on a hub whose `jobs` rows the viewers' team reads.
+    async fn connect(who: Identity) -> (Client, Arc<Hub>) {
+        let readers = HashMap::from([("jobs".to_owned(), vec!["team:jobs-viewers".to_owned()])]);
+        let hub = Arc::new(Hub::new("p", "db", readers));
+        let (server, client) = tokio::io::duplex(256 * 1024);
+        let served = hub.clone();
+        tokio::spawn(async move {
+            let ws =
+                WebSocketStream::from_raw_socket(server, Role::Server, Some(socket_config())).await;
+            let query = vec![("project".to_owned(), "p".to_owned())];
+            serve(served, ws, query, who, Arc::new(authenticate)).await;
+        });
+        let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        (client, hub)
+    }
+
+    async fn next(client: &mut Client) -> Value {
+        match client.next().await {
+            Some(Ok(Message::Text(text))) => serde_json::from_str(&text).unwrap(),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    async fn say(client: &mut Client, message: Value) -> Value {
+        client
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+        next(client).await
+    }
+
+    fn row(id: &str) -> RowEvent {
+        RowEvent {
+            table: "jobs".into(),
+            action: "update",
+            row: json!({"$id": id, "status": "RUNNING"}),
+            at: chrono::Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_socket_signed_in_by_an_authentication_message_gets_the_rows_its_user_may_read() {
+        let (mut client, hub) = connect(guest()).await;
+        let connected = next(&mut client).await;
+        assert_eq!(connected["type"], "connected");
+        assert_eq!(
+            connected["data"]["user"],
+            Value::Null,
+            "the client is told to authenticate"
+        );
+        let subscribed = say(
+            &mut client,
+            json!({"type": "subscribe", "data": [{"subscriptionId": "s1", "channels": ["tablesdb.db.tables.jobs.rows"], "queries": []}]}),
+        )
+        .await;
+        assert_eq!(subscribed["data"]["success"], true);
+        // A guest may not read jobs: the row is filtered before the pong (events go first).
+        hub.publish(row("j1"));
+        assert_eq!(
+            say(&mut client, json!({"type": "ping"})).await["type"],
+            "pong"
+        );
+        let signed_in = say(
+            &mut client,
+            json!({"type": "authentication", "data": {"session": OPS}}),
+        )
+        .await;
+        assert_eq!(signed_in["data"]["user"]["$id"], "view");
+        hub.publish(row("j2"));
+        let event = next(&mut client).await;
+        assert_eq!(
+            (
+                event["type"].as_str(),
+                event["data"]["payload"]["$id"].as_str()
+            ),
+            (Some("event"), Some("j2"))
+        );
+        assert_eq!(event["data"]["subscriptions"], json!(["s1"]));
+    }
+
+    #[tokio::test]
+    async fn a_message_over_64000_bytes_drops_the_socket_without_an_answer() {
+        let (mut client, _hub) = connect(viewer()).await;
+        assert_eq!(next(&mut client).await["type"], "connected");
+        // A ping padded to exactly `len` bytes.
+        let ping = |len: usize| {
+            let bare = r#"{"type":"ping","data":{"pad":""}}"#.len();
+            format!(
+                r#"{{"type":"ping","data":{{"pad":"{}"}}}}"#,
+                "x".repeat(len - bare)
+            )
+        };
+        assert_eq!(ping(MAX_MESSAGE_BYTES).len(), MAX_MESSAGE_BYTES);
+        client
+            .send(Message::text(ping(MAX_MESSAGE_BYTES)))
+            .await
+            .unwrap();
+        assert_eq!(
+            next(&mut client).await["type"],
+            "pong",
+            "the limit itself is allowed"
+        );
+        client
+            .send(Message::text(ping(MAX_MESSAGE_BYTES + 1)))
+            .await
+            .unwrap();
+        let after = client.next().await;
+        assert!(
+            matches!(after, None | Some(Err(_))),
+            "the socket ends with no message and no close frame: {after:?}"
+        );
     }
 }
 
@@ -397,7 +958,8 @@ impl StoreCounters {
 }
 
 /// The store as one hosted function sees it: every call counted under the function's id, every
-/// created or changed job published to the Realtime hub.
+/// created or changed job published to the Realtime hub as `AppwriteStore` would have written
+/// it (its outbox in `pendingLog`, `job_events` rows only when the outbox is cut).
 pub struct NotifyingStore {
     inner: Arc<dyn JobStore>,
     hub: Arc<Hub>,
@@ -422,41 +984,62 @@ impl NotifyingStore {
         }
     }
 
-    /// Publishes the job row, then the log rows written with it (`job_events` creates).
+    /// Publishes what Appwrite announces for this write through `AppwriteStore`: first the
+    /// `job_events` rows the write moved out of the outbox (one `upsert` each, as a bulk upsert
+    /// announces them), then the job row with the entries accumulated in its `pendingLog`.
     fn publish(&self, job: &Job, action: &'static str, events: &[JobEvent]) {
         let now = chrono::Utc::now();
-        // As on Appwrite, the entries written with the change ride in the row's outbox.
-        let mut row = shared::store::appwrite::job_row_with_log(job, events);
-        self.system_columns(&mut row, &self.table, &job.created_at, &job.updated_at);
+        let recorded = self.hub.record(job, events);
+        // The upsert happens as part of this write: its rows are created at the write's time.
+        for (sequence, mut row) in recorded.upserted {
+            self.system_columns(
+                &mut row,
+                EVENTS_TABLE,
+                sequence,
+                &job.updated_at,
+                &job.updated_at,
+            );
+            row["$collection"] = json!(EVENTS_COLLECTION);
+            self.hub.publish(RowEvent {
+                table: EVENTS_TABLE.to_owned(),
+                action: "upsert",
+                row,
+                at: now,
+            });
+        }
+        let mut row = job_row(job);
+        row["pendingLog"] = recorded.pending_log;
+        self.system_columns(
+            &mut row,
+            &self.table,
+            recorded.sequence,
+            &job.created_at,
+            &job.updated_at,
+        );
         self.hub.publish(RowEvent {
             table: self.table.clone(),
             action,
             row,
             at: now,
         });
-        for event in events {
-            let mut row = shared::store::appwrite::event_row(event, job.rev);
-            self.system_columns(&mut row, EVENTS_TABLE, &event.at, &event.at);
-            self.hub.publish(RowEvent {
-                table: EVENTS_TABLE.to_owned(),
-                action: "create",
-                row,
-                at: now,
-            });
-        }
     }
 
+    /// The columns Appwrite adds to every row: `$sequence` is the table's internal
+    /// auto-increment, answered as a string, and datetimes carry `+00:00`
+    /// (`docs/appwrite-notes.md § Datetimes`).
     fn system_columns(
         &self,
         row: &mut Value,
         table: &str,
+        sequence: u64,
         created: &Timestamp,
         updated: &Timestamp,
     ) {
         row["$tableId"] = json!(table);
         row["$databaseId"] = json!(self.hub.database);
-        row["$createdAt"] = json!(format_timestamp(created));
-        row["$updatedAt"] = json!(format_timestamp(updated));
+        row["$sequence"] = json!(sequence.to_string());
+        row["$createdAt"] = json!(datetime(created));
+        row["$updatedAt"] = json!(datetime(updated));
         row["$permissions"] = json!([]);
     }
 }
@@ -464,11 +1047,13 @@ impl NotifyingStore {
 impl JobStore for NotifyingStore {
     fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
         self.counters.add(&self.function, false);
-        let out = self.inner.create(job, created)?;
-        if let Created::New(job) = &out {
-            self.publish(job, "create", std::slice::from_ref(created));
-        }
-        Ok(out)
+        self.hub.ordered(&job.id, || {
+            let out = self.inner.create(job, created)?;
+            if let Created::New(job) = &out {
+                self.publish(job, "create", std::slice::from_ref(created));
+            }
+            Ok(out)
+        })
     }
 
     fn get(&self, id: &str) -> StoreResult<Job> {
@@ -483,9 +1068,11 @@ impl JobStore for NotifyingStore {
 
     fn write(&self, write: &Write) -> StoreResult<Job> {
         self.counters.add(&self.function, false);
-        let job = self.inner.write(write)?;
-        self.publish(&job, "update", &write.events);
-        Ok(job)
+        self.hub.ordered(&write.job.id, || {
+            let job = self.inner.write(write)?;
+            self.publish(&job, "update", &write.events);
+            Ok(job)
+        })
     }
 
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
@@ -584,26 +1171,211 @@ mod tests {
         assert!(deliver(&hub(), &event(), &sub("files"), &who).is_none());
     }
 
-    #[test]
-    fn ping_is_answered_with_pong_and_garbage_with_1003() {
-        let (mut subs, mut who) = (Vec::new(), Identity::default());
-        assert_eq!(
-            answer(r#"{"type":"ping"}"#, &mut subs, &mut who)["type"],
-            "pong"
+    /// A message captured from a real Appwrite 1.9.6 (`tests/fixtures/appwrite-1.9.6/`).
+    fn captured(name: &str) -> Value {
+        let path = format!(
+            "{}/tests/fixtures/appwrite-1.9.6/{name}",
+            env!("CARGO_MANIFEST_DIR")
         );
-        assert_eq!(answer("nope", &mut subs, &mut who)["data"]["code"], 1003);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// A captured list of names with its row id written `ROW`.
+    fn with_row(names: &Value, id: &str) -> Vec<String> {
+        names
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().replace(id, "ROW"))
+            .collect()
     }
 
     #[test]
-    fn a_subscribe_message_adds_its_subscriptions_under_the_client_ids() {
-        let (mut subs, mut who) = (Vec::new(), Identity::default());
-        let reply = answer(
-            r#"{"type":"subscribe","data":[{"subscriptionId":"abc","channels":["rows"],"queries":[]}]}"#,
-            &mut subs,
-            &mut who,
+    fn a_row_change_is_published_to_the_channels_and_event_names_appwrite_uses() {
+        let hub = Hub::new("p", "jobmanager", HashMap::new());
+        for (file, table, action) in [
+            ("realtime-jobs-row-create.json", "jobs", "create"),
+            ("realtime-jobs-row-update-first.json", "jobs", "update"),
+            (
+                "realtime-job_events-row-upsert.json",
+                "job_events",
+                "upsert",
+            ),
+        ] {
+            let real = &captured(file)["data"];
+            let id = real["payload"]["$id"].as_str().unwrap();
+            assert_eq!(
+                hub.channels(table, "ROW", action),
+                with_row(&real["channels"], id),
+                "{file}"
+            );
+            let mut ours = hub.events(table, "ROW", action);
+            let mut theirs = with_row(&real["events"], id);
+            if action == "create" {
+                assert_eq!(ours, theirs, "{file}: generateEvents' order");
+            }
+            ours.sort();
+            theirs.sort();
+            assert_eq!(ours, theirs, "{file}");
+        }
+    }
+
+    fn notifying() -> (NotifyingStore, broadcast::Receiver<Arc<RowEvent>>) {
+        let hub = Arc::new(Hub::new("p", "jobmanager", HashMap::new()));
+        let rx = hub.tx.subscribe();
+        let store = Arc::new(sqlite_store::SqliteStore::in_memory().unwrap());
+        let counters = Arc::new(StoreCounters::default());
+        (
+            NotifyingStore::new(store, hub, counters, "hook-campaign-run"),
+            rx,
+        )
+    }
+
+    fn published(rx: &mut broadcast::Receiver<Arc<RowEvent>>) -> Vec<Arc<RowEvent>> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    fn pending_log(row: &Value) -> Vec<Value> {
+        let text = row["pendingLog"].as_str().unwrap();
+        let wrapped: Value = serde_json::from_str(text).unwrap();
+        wrapped["data"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn log_entries_accumulate_in_pending_log_and_reach_job_events_only_when_the_outbox_is_cut() {
+        use shared::usecase::{self, Act, Progress, Start};
+        let (store, mut rx) = notifying();
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:37:46.474Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let at = |s: i64| {
+            Act::new(
+                &store,
+                "function:hook-campaign-run",
+                t0 + chrono::Duration::seconds(s),
+            )
+        };
+        let start = Start {
+            reference_id: "rt".into(),
+            total: Some(200),
+            message: Some("starting".into()),
+            ..Start::default()
+        };
+        let job = usecase::start(&at(0), JobType::CampaignRun, start)
+            .unwrap()
+            .job;
+        let created = published(&mut rx);
+        assert_eq!(created.len(), 1, "a create announces the job row only");
+        assert_eq!(
+            (created[0].table.as_str(), created[0].action),
+            ("jobs", "create")
         );
-        assert_eq!(reply["type"], "response");
-        assert_eq!(reply["data"]["subscriptions"][0]["subscriptionId"], "abc");
-        assert_eq!(subs.len(), 1);
+        let row = &created[0].row;
+        assert_eq!(row["$sequence"], "1");
+        assert!(
+            row["$createdAt"].as_str().unwrap().ends_with("+00:00"),
+            "{row}"
+        );
+        let entries = pending_log(row);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            entries[0]["$id"],
+            job.id.as_str(),
+            "a created entry's row is the job's id"
+        );
+
+        // Each progress call below moves the percent and logs its new message: one entry.
+        let mut progress = |i: u64| {
+            let req = Progress {
+                done: Some(i * 8),
+                message: Some(format!("batch {i}")),
+                ..Progress::default()
+            };
+            usecase::progress(&at(i as i64 * 2), &job.id, req).unwrap();
+            published(&mut rx)
+        };
+        for i in 1..=19 {
+            let events = progress(i);
+            assert_eq!(events.len(), 1, "no job_events row before the cut");
+            assert_eq!(
+                (events[0].table.as_str(), events[0].action),
+                ("jobs", "update")
+            );
+            assert_eq!(pending_log(&events[0].row).len(), i as usize + 1);
+            assert_eq!(events[0].row["$sequence"], "1", "a row keeps its sequence");
+        }
+        // The 21st entry breaks the 20-entry bound: the oldest 11 go to job_events first.
+        let events = progress(20);
+        let (upserts, rest) = events.split_at(11);
+        for (n, e) in upserts.iter().enumerate() {
+            assert_eq!((e.table.as_str(), e.action), ("job_events", "upsert"));
+            assert_eq!(e.row["$sequence"], (n + 1).to_string());
+            assert_eq!(e.row["$collection"], EVENTS_COLLECTION);
+            assert_eq!(e.row["$tableId"], "job_events");
+        }
+        assert_eq!(upserts[0].row["$id"], job.id.as_str());
+        assert_eq!(upserts[0].row["kind"], "created");
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].table.as_str(), rest[0].action), ("jobs", "update"));
+        let kept = pending_log(&rest[0].row);
+        assert_eq!(kept.len(), 10);
+        assert_eq!(kept[9]["message"], "batch 20");
+    }
+
+    #[test]
+    fn a_write_without_log_entries_carries_the_outbox_unchanged() {
+        use shared::usecase::{self, Act, Start};
+        let (store, mut rx) = notifying();
+        let now = chrono::Utc::now();
+        let start = Start {
+            reference_id: "quiet".into(),
+            ..Start::default()
+        };
+        let job = usecase::start(
+            &Act::new(&store, "system", now),
+            JobType::CampaignRun,
+            start,
+        )
+        .unwrap()
+        .job;
+        let before = published(&mut rx)[0].row["pendingLog"].clone();
+        let mut next = job.clone();
+        next.rev += 1;
+        let write = Write {
+            job: next,
+            expected_rev: job.rev,
+            events: Vec::new(),
+        };
+        store.write(&write).unwrap();
+        let after = published(&mut rx);
+        assert_eq!(after.len(), 1);
+        assert_eq!(after[0].row["pendingLog"], before);
+    }
+
+    #[test]
+    fn the_hub_forgets_the_least_recently_written_row_past_its_bound() {
+        use shared::usecase::{self, Act, Start};
+        let (store, _rx) = notifying();
+        let start = Start {
+            reference_id: "many".into(),
+            ..Start::default()
+        };
+        let job = usecase::start(
+            &Act::new(&store, "system", chrono::Utc::now()),
+            JobType::CampaignRun,
+            start,
+        )
+        .unwrap()
+        .job;
+        let hub = Hub::new("p", "jobmanager", HashMap::new());
+        let copy = |id: String| Job { id, ..job.clone() };
+        let first = hub.record(&copy("j0".into()), &[]).sequence;
+        for i in 1..=TRACKED_ROWS {
+            hub.record(&copy(format!("j{i}")), &[]);
+        }
+        assert_eq!(lock(&hub.rows).jobs.len(), TRACKED_ROWS);
+        let again = hub.record(&copy("j0".into()), &[]).sequence;
+        assert_ne!(first, again, "j0 was forgotten, so it is numbered anew");
+        assert_eq!(lock(&hub.rows).jobs.len(), TRACKED_ROWS);
     }
 }

@@ -1,5 +1,7 @@
 //! Sign-in with development users (`JOBS_DEV_USERS`): sessions through Appwrite's Account API,
-//! each user acting with its own role, guests and users without a role refused by `execute`.
+//! each user acting with its own role, guests and users without a role refused by `execute`;
+//! a page on another site (a trusted loopback platform) signed in without any cookie, through
+//! the `X-Fallback-Cookies` header and the Realtime `authentication` message.
 
 use serde_json::{json, Value};
 
@@ -133,4 +135,180 @@ fn the_dev_counters_need_the_server_key_and_count_executions_and_store_calls() {
             .unwrap()
             >= 1
     );
+}
+
+/// The page's origin in the cross-site tests: another site than the API's `localhost`.
+const PAGE: &str = "http://127.0.0.1:5173";
+
+/// The app's URL with `localhost` for its host, so the page above is on another site.
+fn localhost(app: &App) -> String {
+    app.url.replace("127.0.0.1", "localhost")
+}
+
+/// Signs in from `PAGE`, answering the status and the `X-Fallback-Cookies` header.
+fn sign_in_from_page(app: &App, email: &str, password: &str) -> (u16, Option<String>) {
+    let res = app
+        .http
+        .post(format!("{}/v1/account/sessions/email", localhost(app)))
+        .header("x-appwrite-project", "jobmanager")
+        .header("origin", PAGE)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        PAGE,
+        "the page may read the answer"
+    );
+    let fallback = res
+        .headers()
+        .get("x-fallback-cookies")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status().as_u16(), fallback)
+}
+
+#[test]
+fn a_page_on_another_site_signs_in_and_acts_through_the_fallback_header_alone() {
+    let (app, _) = spawn_app_with("operator", &[("JOBS_DEV_USERS", USERS)]);
+    // The browser's preflight for the SDK's headers.
+    let preflight = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/account/sessions/email", localhost(&app)),
+        )
+        .header("origin", PAGE)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-appwrite-project,x-fallback-cookies",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(allowed.contains("X-Fallback-Cookies") && allowed.contains("X-Appwrite-Project"));
+    assert_eq!(
+        preflight.headers()["access-control-allow-credentials"],
+        "true"
+    );
+
+    let (status, fallback) = sign_in_from_page(&app, "ops@example.test", "ops-password");
+    assert_eq!(status, 201);
+    let fallback = fallback.expect("sign-in from another site answers X-Fallback-Cookies");
+    let secret: Value = serde_json::from_str(&fallback).unwrap();
+    assert!(secret["a_session_jobmanager"]
+        .as_str()
+        .is_some_and(|s| s.len() >= 32));
+
+    // No cookie at all: the header names the session, as the Web SDK sends it back.
+    let res = app
+        .http
+        .post(format!(
+            "{}/v1/functions/job-actions/executions",
+            localhost(&app)
+        ))
+        .header("origin", PAGE)
+        .header("x-fallback-cookies", &fallback)
+        .json(&json!({"path": "/v1/me", "method": "GET"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let execution: Value = res.json().unwrap();
+    let me: Value = serde_json::from_str(execution["responseBody"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (me["userId"].as_str(), me["role"].as_str()),
+        (Some("ops"), Some("operator"))
+    );
+
+    // Signing out answers an empty fallback, which the SDK stores over the old one.
+    let out = app
+        .http
+        .delete(format!("{}/v1/account/sessions/current", localhost(&app)))
+        .header("origin", PAGE)
+        .header("x-fallback-cookies", &fallback)
+        .send()
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    assert_eq!(out.headers()["x-fallback-cookies"], "[]");
+    let account = app
+        .http
+        .get(format!("{}/v1/account", localhost(&app)))
+        .header("origin", PAGE)
+        .header("x-fallback-cookies", &fallback)
+        .send()
+        .unwrap();
+    assert_eq!(account.status().as_u16(), 401);
+}
+
+type Socket = tokio_tungstenite::tungstenite::WebSocket<std::net::TcpStream>;
+
+/// The next text message of a socket, as JSON.
+fn next(socket: &mut Socket) -> Value {
+    loop {
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = socket.read().unwrap() {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+fn say(socket: &mut Socket, message: Value) -> Value {
+    let text = tokio_tungstenite::tungstenite::Message::text(message.to_string());
+    socket.send(text).unwrap();
+    next(socket)
+}
+
+#[test]
+fn a_realtime_socket_from_another_site_signs_in_with_an_authentication_message() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (app, _) = spawn_app_with("operator", &[("JOBS_DEV_USERS", USERS)]);
+    let (_, fallback) = sign_in_from_page(&app, "view@example.test", "view-password");
+    let fallback: Value = serde_json::from_str(&fallback.unwrap()).unwrap();
+    let session = fallback["a_session_jobmanager"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // As a browser opens it: no cookie (blocked), the page's Origin.
+    let url = format!("{}/v1/realtime?project=jobmanager", localhost(&app)).replace("http", "ws");
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", PAGE.parse().unwrap());
+    let stream = std::net::TcpStream::connect(app.url.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let (mut socket, answer) = tokio_tungstenite::tungstenite::client(request, stream).unwrap();
+    assert_eq!(answer.status().as_u16(), 101);
+    let connected = next(&mut socket);
+    assert_eq!(connected["type"], "connected");
+    assert_eq!(connected["data"]["user"], Value::Null, "not signed in yet");
+
+    let wrong = json!({"type": "authentication", "data": {"session": "not-a-session"}});
+    assert_eq!(
+        say(&mut socket, wrong),
+        json!({"type": "error", "data": {"code": 1003, "message": "Session is not valid."}})
+    );
+    let right = json!({"type": "authentication", "data": {"session": session}});
+    let answer = say(&mut socket, right);
+    assert_eq!(
+        (answer["type"].as_str(), answer["data"]["to"].as_str()),
+        (Some("response"), Some("authentication")),
+        "{answer}"
+    );
+    assert_eq!(answer["data"]["user"]["email"], "view@example.test");
+
+    // Signed in, the socket gets the rows its user may read.
+    let subscribe = json!({"type": "subscribe", "data": [{
+        "subscriptionId": "jobs", "channels": ["tablesdb.jobmanager.tables.jobs.rows"], "queries": [],
+    }]});
+    assert_eq!(say(&mut socket, subscribe)["data"]["success"], true);
+    app.hook(json!({"event": "start", "referenceId": "seen-across-sites"}));
+    let event = next(&mut socket);
+    assert_eq!(event["type"], "event", "{event}");
+    assert_eq!(event["data"]["payload"]["referenceId"], "seen-across-sites");
 }

@@ -3,6 +3,7 @@
 //! as the development identity) drive it.
 
 mod accounts;
+mod appwrite_shapes;
 mod captured;
 mod cost;
 mod forward;

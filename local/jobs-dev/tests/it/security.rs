@@ -1,7 +1,8 @@
 //! Security through the real HTTP path: the server-only functions (every hook, the sweeper)
 //! refuse callers without the server key at Appwrite's executions endpoint, and no key or JWT
 //! ever shows in an answer, an execution's logs, a leftover log file, or the dev server's
-//! stdout and stderr, including when functions fail.
+//! stdout and stderr, including when functions fail. A page on another site reaches the API only
+//! as a trusted platform: loopback, and only when calls need a session.
 
 use serde_json::{json, Value};
 
@@ -203,4 +204,46 @@ fn keys_and_jwts_never_appear_in_answers_logs_or_server_output() {
     assert!(answers.contains("no-such-worker") || answers.contains("worker"));
     assert!(answers.contains("user_unauthorized"));
     assert!(leaks.is_empty(), "{leaks:?}");
+}
+
+#[test]
+fn only_loopback_pages_are_trusted_across_sites_and_only_when_calls_need_a_session() {
+    let users = r#"[{"id": "ops", "email": "ops@example.test", "teams": ["jobs-operators"], "password": "ops-password"}]"#;
+    let post = |app: &crate::App, origin: &str| {
+        app.http
+            .post(format!(
+                "{}/v1/functions/job-actions/executions",
+                app.url.replace("127.0.0.1", "localhost")
+            ))
+            .header("origin", origin)
+            .header("sec-fetch-site", "cross-site")
+            .json(&json!({"path": "/v1/me", "method": "GET"}))
+            .send()
+            .unwrap()
+    };
+    let (signed, _) = crate::spawn_app_with("operator", &[("JOBS_DEV_USERS", users)]);
+    for origin in [
+        "https://evil.example",
+        "http://127.0.0.1.evil.example",
+        "http://10.0.0.7:5173",
+    ] {
+        let res = post(&signed, origin);
+        assert_eq!(res.status().as_u16(), 403, "{origin}");
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+    }
+    // A trusted page reaches Appwrite's checks: without a session it is a guest, whom
+    // `execute` refuses, and the page may read that answer.
+    let guest = post(&signed, "http://127.0.0.1:5173");
+    assert_eq!(guest.status().as_u16(), 401);
+    assert_eq!(
+        guest.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:5173"
+    );
+
+    // Without sign-in every browser call would be the password-less development identity.
+    let (open, _) = crate::spawn_app_with("operator", &[]);
+    assert_eq!(post(&open, "http://127.0.0.1:5173").status().as_u16(), 403);
 }
