@@ -1,7 +1,13 @@
 // The one transport to Appwrite. Reads and actions go to the action function as executions
 // (`POST {endpoint}/functions/{functionId}/executions` carrying the route as `path`/`method`);
-// sign-in uses the Account API. Every call carries the signed-in user's session cookie. The
-// local dev server emulates both, so this file is identical in both places.
+// sign-in uses the Account API. Every call carries the signed-in user's session the way the
+// official Web SDK does, so the page works wherever the SDK works: the cookie where the browser
+// keeps it, and where it does not (the page on another site than the endpoint, third-party
+// cookies blocked) the `X-Fallback-Cookies` header, whose value Appwrite answered at sign-in
+// and the SDK keeps in `localStorage.cookieFallback`; a host's SDK client with its own session
+// (`setSession`) adds it as `X-Appwrite-Session`. Sharing `cookieFallback` with a host's SDK
+// on the same page means the dashboard uses the host's session. docs/dashboard.md § Sessions
+// across sites. The local dev server emulates all of it, so this file is identical in both places.
 
 const defaults = {
   endpoint: "/v1",
@@ -22,13 +28,62 @@ const defaults = {
 /** The live configuration: `window.JOBS_CONFIG` for the standalone page, `mount()` options otherwise. */
 export const config = Object.assign({}, defaults, (typeof window !== "undefined" && window.JOBS_CONFIG) || {});
 
-/** Applies `mount()` options; a host's Appwrite Web SDK `client` gives endpoint and project. */
+/** The host's Web SDK client given to `mount()`, whose session the calls carry. */
+let hostClient = null;
+
+/** Applies `mount()` options; a host's Appwrite Web SDK `client` gives endpoint, project and session. */
 export function configure(options = {}) {
-  const fromClient = options.client && options.client.config ? { endpoint: options.client.config.endpoint, project: options.client.config.project } : {};
+  hostClient = options.client && options.client.config ? options.client : null;
+  const fromClient = hostClient ? { endpoint: hostClient.config.endpoint, project: hostClient.config.project } : {};
   Object.assign(config, defaults, (typeof window !== "undefined" && window.JOBS_CONFIG) || {}, fromClient, options);
   delete config.client;
   config.basePath = `/${String(config.basePath || "/jobs").replace(/^\/+|\/+$/g, "")}`;
   return config;
+}
+
+/** The Web SDK's `localStorage` key for what Appwrite answered in `X-Fallback-Cookies`. */
+const FALLBACK_KEY = "cookieFallback";
+
+/** `localStorage.cookieFallback`, or null (also where storage is unavailable). */
+function fallbackCookies() {
+  try {
+    return window.localStorage.getItem(FALLBACK_KEY);
+  } catch (e) {
+    return null; // No storage (blocked, sandboxed): cookies are the only way, as for the SDK.
+  }
+}
+
+function keepFallbackCookies(value) {
+  try {
+    window.localStorage.setItem(FALLBACK_KEY, value);
+  } catch (e) {
+    // No storage: as above.
+  }
+}
+
+/**
+ * The session a Realtime socket signs in with when the browser sent no cookie, chosen as the
+ * Web SDK chooses it: the host client's own session, else this project's `cookieFallback` entry.
+ */
+export function session() {
+  const own = hostClient && hostClient.config.session;
+  if (own) return own;
+  try {
+    const cookies = JSON.parse(fallbackCookies() || "{}");
+    return (cookies && typeof cookies[`a_session_${config.project}`] === "string" && cookies[`a_session_${config.project}`]) || "";
+  } catch (e) {
+    return "";
+  }
+}
+
+/** The headers of every call: the Web SDK's project and session headers. */
+function headers() {
+  const out = { "content-type": "application/json", "x-appwrite-project": config.project };
+  const fallback = fallbackCookies();
+  if (fallback) out["x-fallback-cookies"] = fallback;
+  const own = hostClient && hostClient.config.session;
+  if (own) out["x-appwrite-session"] = own;
+  return out;
 }
 
 function endpoint() {
@@ -51,12 +106,16 @@ async function appwrite(method, path, body) {
     res = await fetch(`${endpoint()}${path}`, {
       method,
       credentials: "include",
-      headers: { "content-type": "application/json", "x-appwrite-project": config.project },
+      headers: headers(),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
   }
+  // As the SDK: a successful answer's fallback replaces the kept one (sign-in sets it,
+  // sign-out answers `[]`, which names no session).
+  const fallback = res.status < 400 && res.headers.get("x-fallback-cookies");
+  if (fallback) keepFallbackCookies(fallback);
   let data = null;
   try {
     data = res.status === 204 ? null : await res.json();

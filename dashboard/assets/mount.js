@@ -45,7 +45,9 @@ function shell(base) {
 
 /**
  * Mounts the dashboard in `element`. Options (all optional): `client` (the host's Appwrite Web
- * SDK client: its endpoint and project are used), `endpoint`, `project`, `functionId`,
+ * SDK client: its endpoint, project and session are used, the session being its `setSession`
+ * value or the one the SDK keeps in `localStorage`, which the dashboard shares; see api.js),
+ * `endpoint`, `project`, `functionId`,
  * `databaseId`, `basePath` (default `/jobs`), `realtime`, `signIn` (false inside a host that
  * signs users in itself), and the rest of `config.js`. Returns `{unmount()}`.
  */

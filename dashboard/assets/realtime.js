@@ -1,19 +1,31 @@
-// Push through Appwrite Realtime: one WebSocket (`{endpoint}/realtime?project=…&channels[]=…`,
-// authenticated by the session cookie) whose `event` messages carry the changed row, which the
-// views apply without asking the API again. `onState(true|false)` tells the views whether the
-// socket is up, so they poll only while it is down. Protocol: docs/appwrite-notes.md § Realtime
-// and Account (Appwrite 1.9.6 app/realtime.php).
+// Push through Appwrite Realtime, the way the official Web SDK (25) does it: one WebSocket
+// (`{endpoint}/realtime?project=…`); after its `connected` message, an `authentication` message
+// when the browser sent no session cookie with the upgrade (`connected` names no user: the page
+// is on another site than the endpoint and third-party cookies are blocked) but the page holds
+// a session (`session()` in api.js), then a `subscribe` message with the channels. Each `event`
+// message carries the changed row, which the views apply without asking the API again.
+// `onState(true|false)` tells the views whether the socket is up (so they poll only while it is
+// down): up once Appwrite has answered every message sent after `connected`, so no change after
+// that is missed. Protocol: docs/appwrite-notes.md § Realtime and Account (Appwrite 1.9.6
+// app/realtime.php) and § Sessions across sites.
 
-import { config } from "./api.js";
+import { config, session } from "./api.js";
 
 /** The channel of every row of a table (`tablesdb.<db>.tables.<table>.rows`). */
 export function rowsChannel(tableId) {
   return `tablesdb.${config.databaseId}.tables.${tableId}.rows`;
 }
 
+/** A subscription id Appwrite accepts (letters, digits, at most 36), unique like the SDK's. */
+function subscriptionId() {
+  const random = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, "0");
+  return `jm${Date.now().toString(16)}${random}`;
+}
+
 /**
  * Subscribes to `channels`; calls `onEvent(data)` with each event's data (`events`, `payload`…)
- * and `onState(up)` when the socket opens (after `connected`) or closes. Returns `stop()`.
+ * and `onState(up)` when the socket is up (subscribed, and signed in where it had to be) or
+ * closes. Returns `stop()`.
  */
 export function subscribe(channels, onEvent, onState = () => {}) {
   if (!config.realtime || typeof WebSocket === "undefined") {
@@ -23,13 +35,15 @@ export function subscribe(channels, onEvent, onState = () => {}) {
   const url = new URL(`${config.endpoint.replace(/\/$/, "")}/realtime`, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("project", config.project);
-  for (const c of channels) url.searchParams.append("channels[]", c);
+  const id = subscriptionId();
   let socket = null;
   let ping = null;
   let retry = null;
   let closed = false;
   let delay = 1000;
   let up = false;
+  // Answers still awaited for the messages sent after `connected`.
+  let awaited = 0;
   const state = (now) => {
     if (now !== up) {
       up = now;
@@ -38,6 +52,7 @@ export function subscribe(channels, onEvent, onState = () => {}) {
   };
   const open = () => {
     socket = new WebSocket(url.toString());
+    const send = (message) => socket.send(JSON.stringify(message));
     socket.onmessage = (e) => {
       let message;
       try {
@@ -45,24 +60,41 @@ export function subscribe(channels, onEvent, onState = () => {}) {
       } catch (err) {
         return; // Not ours to handle: ignore unreadable frames.
       }
+      const data = message.data || {};
       if (message.type === "connected") {
-        delay = 1000;
-        state(true);
-      } else if (message.type === "event" && message.data && message.data.payload) {
-        onEvent(message.data);
+        awaited = 1;
+        const token = session();
+        if (token && !data.user) {
+          awaited += 1;
+          send({ type: "authentication", data: { session: token } });
+        }
+        send({ type: "subscribe", data: [{ subscriptionId: id, channels, queries: [] }] });
+      } else if (message.type === "response" && awaited > 0 && (data.to === "authentication" || data.to === "subscribe")) {
+        awaited -= 1;
+        if (awaited === 0) {
+          delay = 1000;
+          state(true);
+        }
+      } else if (message.type === "error" && awaited > 0) {
+        // Not signed in or not subscribed: this socket would stay silent. Poll, and try again.
+        awaited = 0;
+        socket.close();
+      } else if (message.type === "event" && data.payload) {
+        onEvent(data);
       }
     };
     socket.onopen = () => {
       // Appwrite drops idle sockets; its Web SDK pings every 20 s.
-      ping = setInterval(() => socket.readyState === 1 && socket.send(JSON.stringify({ type: "ping" })), 20000);
+      ping = setInterval(() => socket.readyState === 1 && send({ type: "ping" }), 20000);
     };
     socket.onclose = () => {
       clearInterval(ping);
+      awaited = 0;
       state(false);
       if (!closed) retry = setTimeout(open, (delay = Math.min(delay * 2, 60000)));
     };
   };
-  // Until the first `connected`, the views treat the socket as down (and poll).
+  // Until the socket is up, the views treat it as down (and poll).
   onState(false);
   open();
   return () => {

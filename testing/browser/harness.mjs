@@ -3,7 +3,7 @@
 // and opens Debian's Chromium through playwright-core (which never downloads a browser).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -112,8 +112,20 @@ export async function action(url, method, path, body) {
   return { status: execution.responseStatusCode, body: JSON.parse(execution.responseBody || "null") };
 }
 
-export async function openBrowser({ colorScheme = "light", viewport = { width: 1400, height: 900 } } = {}) {
+/**
+ * Opens Chromium on a fresh profile. `thirdPartyCookies: "block"` turns on the profile's
+ * "Block third-party cookies" setting (what Safari does by default and others in private
+ * windows), `"allow"` turns it off; unset keeps Chromium's default.
+ */
+export async function openBrowser({ colorScheme = "light", viewport = { width: 1400, height: 900 }, thirdPartyCookies } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "chromium-profile-"));
+  if (thirdPartyCookies) {
+    // The settings page's switch: `cookie_controls_mode` 1 blocks third-party cookies, 0 allows them.
+    const block = thirdPartyCookies === "block";
+    mkdirSync(join(profile, "Default"));
+    const prefs = { profile: { cookie_controls_mode: block ? 1 : 0, block_third_party_cookies: block } };
+    writeFileSync(join(profile, "Default", "Preferences"), JSON.stringify(prefs));
+  }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
