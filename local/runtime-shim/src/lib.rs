@@ -8,7 +8,6 @@
 //! [`Server::shutdown`]. Embedding leaves the host program's panic hook alone; only [`serve`],
 //! which owns its process, sets one.
 
-mod cap;
 mod capture;
 pub mod config;
 mod logs;
