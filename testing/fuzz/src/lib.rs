@@ -1,22 +1,23 @@
-//! What the fuzz targets share: an in-memory [`JobStore`] (fresh per input, so a crash
-//! reproduces from its input alone, and fast enough for thousands of inputs a second), a set of
-//! seeded jobs in every status with short ids (`j1`…`j9`) the corpus and dictionaries name, a
-//! switch that makes the store fail from its n-th call on, and the checks every JSON answer
-//! must pass.
+//! What the fuzz targets share: a store ([`MemStore`]: a fresh copy per input of a seeded
+//! [`MemoryStore`], so a crash reproduces from its input alone, and fast enough for thousands of
+//! inputs a second) with a switch that makes it fail from its n-th call on, seeded jobs in every
+//! status with short ids (`j1`…`j9`) the corpus and dictionaries name, and the checks every JSON
+//! answer must pass.
 //!
 //! SQLite is deliberately not used here: the handlers' parsing and mapping is what is fuzzed,
-//! and the store's own behaviour is covered by the conformance suite.
+//! and the store's own behaviour is covered by the conformance suite, which `MemoryStore`
+//! passes like every adapter.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::{TimeZone, Utc};
 use openruntimes::{Context, Logger, Response};
 use serde_json::{json, Map, Value};
 use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
+use shared::store::memory::MemoryStore;
 use shared::store::{
-    Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
+    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write,
 };
 use shared::usecase::{self, Act, Progress, Start};
 
@@ -28,10 +29,11 @@ pub enum Fault {
     Conflict,
 }
 
-/// Jobs and their logs in memory, with the semantics the conformance suite asks of adapters.
-#[derive(Default)]
+/// A [`MemoryStore`] behind a fault switch: every call counts, and from call `fail_from` on each
+/// fails with the chosen [`Fault`] without reaching the store. The faults stay here, with the
+/// fuzzer that chooses them, rather than in the shared store.
 pub struct MemStore {
-    jobs: Mutex<BTreeMap<String, (Job, Vec<JobEvent>)>>,
+    inner: MemoryStore,
     calls: AtomicUsize,
     writes: AtomicUsize,
     /// Fail every call from this one on (1-based); 0 never fails.
@@ -43,12 +45,13 @@ pub struct MemStore {
 impl MemStore {
     /// A copy of the seeded store that fails from call `fail_from` on (0: never).
     pub fn seeded(fail_from: usize, fault: Fault) -> MemStore {
-        let template = seeds().jobs.lock().unwrap().clone();
         MemStore {
-            jobs: Mutex::new(template),
+            inner: seeds().clone(),
+            calls: AtomicUsize::new(0),
+            writes: AtomicUsize::new(0),
             fail_from,
             fault: (fail_from > 0).then_some(fault),
-            ..MemStore::default()
+            failed: AtomicBool::new(false),
         }
     }
 
@@ -57,18 +60,19 @@ impl MemStore {
         self.failed.load(Ordering::SeqCst)
     }
 
-    /// Successful creates and writes.
+    /// Successful creates of a new job, writes, and prunes that deleted.
     pub fn writes(&self) -> usize {
         self.writes.load(Ordering::SeqCst)
     }
 
+    /// The stored job, read past the fault switch (a check, not a call of the handler's).
     pub fn job(&self, id: &str) -> Option<Job> {
-        self.jobs.lock().unwrap().get(id).map(|(j, _)| j.clone())
+        self.inner.get(id).ok()
     }
 
+    /// Every stored job, read past the fault switch.
     pub fn all(&self) -> Vec<Job> {
-        let jobs = self.jobs.lock().unwrap();
-        jobs.values().map(|(j, _)| j.clone()).collect()
+        self.inner.jobs()
     }
 
     fn call(&self, id: &str) -> StoreResult<()> {
@@ -85,94 +89,54 @@ impl MemStore {
             _ => Ok(()),
         }
     }
-}
 
-/// The sort key of a list order: newest first, id as tie-breaker.
-fn key(order: Order, job: &Job) -> (Option<Timestamp>, String) {
-    let at = match order {
-        Order::Created => Some(job.created_at),
-        Order::Completed => job.completed_at,
-    };
-    (at, job.id.clone())
+    fn wrote(&self, wrote: bool) {
+        if wrote {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl JobStore for MemStore {
     fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
         self.call(&job.id)?;
-        let mut jobs = self.jobs.lock().unwrap();
-        if let Some((existing, _)) = jobs.get(&job.id) {
-            return Ok(Created::Existing(existing.clone()));
-        }
-        jobs.insert(job.id.clone(), (job.clone(), vec![created.clone()]));
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        Ok(Created::New(job.clone()))
+        let outcome = self.inner.create(job, created)?;
+        self.wrote(matches!(outcome, Created::New(_)));
+        Ok(outcome)
     }
 
     fn get(&self, id: &str) -> StoreResult<Job> {
         self.call(id)?;
-        self.job(id)
-            .ok_or_else(|| StoreError::NotFound(id.to_owned()))
+        self.inner.get(id)
     }
 
     fn list(&self, query: &JobQuery) -> StoreResult<Page> {
         self.call("")?;
-        let jobs = self.jobs.lock().unwrap();
-        let mut matching: Vec<&Job> = jobs
-            .values()
-            .map(|(j, _)| j)
-            .filter(|j| query.matches(j))
-            .collect();
-        matching.sort_by(|a, b| key(query.order, b).cmp(&key(query.order, a)));
-        if let Some(cursor) = &query.cursor {
-            match jobs.get(cursor) {
-                Some((c, _)) => {
-                    let after = key(query.order, c);
-                    matching.retain(|j| key(query.order, j) < after);
-                }
-                None => matching.clear(),
-            }
-        }
-        let limit = query.effective_limit();
-        let more = matching.len() > limit;
-        matching.truncate(limit);
-        Ok(Page {
-            next_cursor: more
-                .then(|| matching.last().map(|j| j.id.clone()))
-                .flatten(),
-            jobs: matching.into_iter().cloned().collect(),
-        })
+        self.inner.list(query)
     }
 
     fn write(&self, write: &Write) -> StoreResult<Job> {
         self.call(&write.job.id)?;
-        let mut jobs = self.jobs.lock().unwrap();
-        let Some((stored, events)) = jobs.get_mut(&write.job.id) else {
-            return Err(StoreError::NotFound(write.job.id.clone()));
-        };
-        if stored.rev != write.expected_rev {
-            return Err(StoreError::Conflict {
-                id: write.job.id.clone(),
-            });
-        }
-        *stored = write.job.clone();
-        events.extend(write.events.iter().cloned());
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        Ok(stored.clone())
+        let stored = self.inner.write(write)?;
+        self.wrote(true);
+        Ok(stored)
     }
 
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
         self.call(job_id)?;
-        let jobs = self.jobs.lock().unwrap();
-        Ok(jobs
-            .get(job_id)
-            .map(|(_, e)| e.iter().take(limit).cloned().collect())
-            .unwrap_or_default())
+        self.inner.events(job_id, limit)
     }
 
-    fn prune(&self, _: usize, _: Option<Timestamp>, _: usize) -> StoreResult<Pruned> {
-        // No handler fuzzed here prunes; the sweeper is not reachable from outside input.
+    fn prune(
+        &self,
+        keep: usize,
+        older_than: Option<Timestamp>,
+        batch: usize,
+    ) -> StoreResult<Pruned> {
         self.call("")?;
-        Ok(Pruned::default())
+        let pruned = self.inner.prune(keep, older_than, batch)?;
+        self.wrote(pruned.deleted > 0);
+        Ok(pruned)
     }
 
     fn stale(
@@ -183,30 +147,12 @@ impl JobStore for MemStore {
         limit: usize,
     ) -> StoreResult<Vec<Job>> {
         self.call("")?;
-        let mut stale: Vec<Job> = self
-            .all()
-            .into_iter()
-            .filter(|j| j.job_type == job_type && j.status == status && j.heartbeat_at < before)
-            .collect();
-        stale.sort_by_key(|j| j.heartbeat_at);
-        stale.truncate(limit);
-        Ok(stale)
+        self.inner.stale(job_type, status, before, limit)
     }
 
     fn counts(&self) -> StoreResult<Vec<Count>> {
         self.call("")?;
-        let mut counts: BTreeMap<(String, String), Count> = BTreeMap::new();
-        for job in self.all() {
-            counts
-                .entry((job.job_type.to_string(), job.status.to_string()))
-                .or_insert(Count {
-                    job_type: job.job_type,
-                    status: job.status,
-                    count: 0,
-                })
-                .count += 1;
-        }
-        Ok(counts.into_values().collect())
+        self.inner.counts()
     }
 }
 
@@ -230,10 +176,10 @@ pub const SEEDS: &[(&str, JobType, JobStatus)] = &[
 
 /// Builds the seeded store once per process through the real use cases, then renames the jobs
 /// to their short ids.
-fn seeds() -> &'static MemStore {
-    static SEEDED: OnceLock<MemStore> = OnceLock::new();
+fn seeds() -> &'static MemoryStore {
+    static SEEDED: OnceLock<MemoryStore> = OnceLock::new();
     SEEDED.get_or_init(|| {
-        let build = MemStore::default();
+        let build = MemoryStore::new();
         let mut renames = Vec::new();
         for (i, (short, job_type, status)) in SEEDS.iter().enumerate() {
             let at = now() - chrono::Duration::minutes(60 - i as i64);
@@ -284,9 +230,9 @@ fn seeds() -> &'static MemStore {
             }
             renames.push((job.id.clone(), (*short).to_owned()));
         }
-        let mut jobs = build.jobs.lock().unwrap();
-        for (long, short) in renames {
-            let (mut job, mut events) = jobs.remove(&long).expect("seeded job");
+        let renamed = renames.into_iter().map(|(long, short)| {
+            let mut job = build.get(&long).expect("seeded job");
+            let mut events = build.events(&long, usize::MAX).expect("seeded log");
             job.id = short.clone();
             // The short id must still be findable by its idempotency key's derived id: it is
             // not, so drop the key rather than keep a row whose id contradicts it.
@@ -294,10 +240,11 @@ fn seeds() -> &'static MemStore {
             for event in &mut events {
                 event.job_id = short.clone();
             }
-            jobs.insert(short, (job, events));
-        }
-        drop(jobs);
-        build
+            (job, events)
+        });
+        let seeded = MemoryStore::new();
+        seeded.bulk_load(renamed).expect("seed load");
+        seeded
     })
 }
 
@@ -365,7 +312,7 @@ pub fn check_store(store: &MemStore) {
     }
     for (id, _, status) in SEEDS {
         if status.is_final() {
-            let before = seeds().job(id).expect("seed");
+            let before = seeds().get(id).expect("seed");
             assert_eq!(
                 store.job(id).as_ref(),
                 Some(&before),
