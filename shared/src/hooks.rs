@@ -555,6 +555,9 @@ fn attach_job(
 ) -> ApiError {
     let (err, job) = match rejection.into() {
         Rejection::Api(e) => (e, None),
+        // The use case read the job and found it is another hook's: nothing to attach, and no
+        // second read to find that out again.
+        Rejection::UseCase(e) if e.is_other_type() => return ApiError::from(e),
         Rejection::UseCase(e) => {
             let job = e.job().cloned();
             (ApiError::from(e), job)

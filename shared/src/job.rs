@@ -336,7 +336,9 @@ pub struct Job {
     /// ([`Job::fence`]). 0 until a worker first picks the job up. docs/hooks.md § Runs.
     #[serde(default)]
     pub run: u64,
-    /// The execution id the last written hook call carried (the worker's own execution).
+    /// The execution id the last written hook call carried (the worker's own execution), or,
+    /// until that worker's `start`, the execution a resume or retry re-triggered for the run
+    /// (`usecase::link_execution`).
     #[serde(default)]
     pub execution_id: Option<String>,
     /// Claims answered `continue` that their run has not yet shown it received (at most one per
@@ -513,9 +515,9 @@ impl Job {
             || (event == Event::Start && matches!(from, JobStatus::Queued | JobStatus::Running))
         {
             self.run += 1;
-            // The previous run's execution is not the new run's: until the new run's worker says
-            // which execution it is, no execution's end may be taken for this run's (the
-            // observer matches by it).
+            // The previous run's execution is not the new run's: until the new run's worker (or
+            // the action that re-triggered it, `usecase::link_execution`) says which execution it
+            // is, no execution's end may be taken for this run's (the observer matches by it).
             self.execution_id = None;
         }
         if matches!(

@@ -539,7 +539,10 @@ pub const WORKER_SEARCH_LIMIT: usize = 500;
 /// Fails ([`verdict`]): RUNNING or QUEUED with the execution `failed`; RUNNING with it
 /// `completed` (the worker ended without its final report: "outcome unknown"), except SQS_POLL.
 /// Leaves alone: PAUSED (the user paused; resume starts a new run), final jobs, and jobs whose
-/// current run reported another execution or none yet (a newer run, a resumed job).
+/// current run holds another execution or none yet (a newer run, a resumed job whose
+/// re-triggered execution was not linked). A resumed or retried job linked to the execution its
+/// action re-triggered (`usecase::link_execution`) is that execution's until the worker's
+/// `start`: if it fails first, the QUEUED job fails.
 fn fail_dead_worker(act: &Act, exec: &Execution) -> usecase::Result<Outcome> {
     if !exec.status.is_final() {
         return Ok(Outcome::of("ignored", None));
@@ -597,8 +600,9 @@ pub const OUTCOME_UNKNOWN_PREFIX: &str = "outcome unknown: ";
 
 /// Whether `exec`'s end kills the run holding `job`, decided on whichever row a write is based
 /// on. Only the job's current execution counts: the one the current run's written calls
-/// reported. A resume clears it ([`Job::apply`]), so the paused run's execution never matches
-/// the resumed job, and a newer run's calls replace it.
+/// reported, or, before its first call, the one its resume or retry re-triggered
+/// (`usecase::link_execution`). A resume clears it ([`Job::apply`]), so the paused run's
+/// execution never matches the resumed job, and a newer run's calls replace it.
 ///
 /// SQS_POLL is never failed for a `completed` execution: every scheduled `sqs-poller` run picks
 /// the long-lived polling job up, heartbeats and ends without a final call by design, leaving the

@@ -69,6 +69,13 @@ impl From<JobError> for Error {
 }
 
 impl Error {
+    /// Whether the error refuses a job for being of another type than the hook's
+    /// ([`Act::of_type`], a `start` naming such a job): raised only on the job as read, so the
+    /// caller knows it exists and is not its to show, without reading it again.
+    pub fn is_other_type(&self) -> bool {
+        matches!(self, Error::Invalid { field: "jobId", .. })
+    }
+
     /// The job the error is about, when it exists (so a worker still learns its control value).
     pub fn job(&self) -> Option<&Job> {
         match self {
@@ -324,11 +331,22 @@ impl<'a> Act<'a> {
     fn mutate_from(
         &self,
         job_id: &str,
+        read: Option<Job>,
+        change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
+    ) -> Result<Job> {
+        self.mutate_within(MAX_ATTEMPTS, job_id, read, change)
+    }
+
+    /// [`Act::mutate_from`] giving up after `attempts` conflicts.
+    fn mutate_within(
+        &self,
+        attempts: usize,
+        job_id: &str,
         mut read: Option<Job>,
         mut change: impl FnMut(&mut Job) -> Result<Option<Vec<JobEvent>>>,
     ) -> Result<Job> {
         let mut last = None;
-        for _ in 0..MAX_ATTEMPTS {
+        for _ in 0..attempts {
             let current = match read.take() {
                 Some(job) => job,
                 None => self.store.get(job_id)?,
@@ -959,16 +977,59 @@ pub fn retry_with(
     reason: Option<&str>,
     extra: Map<String, Value>,
 ) -> Result<Created> {
-    let old = act.store.get(job_id)?;
+    Ok(retry_once(act, job_id, reason, extra)?.1)
+}
+
+/// The id a retry of `job_id` gets: one retry job per retried job, however often it is asked.
+pub fn retry_id(job_id: &str) -> String {
+    id::for_idempotency_key(&retry_key(job_id))
+}
+
+fn retry_key(job_id: &str) -> String {
+    format!("retry:{job_id}")
+}
+
+/// Retries `job_id` (a FAILED or CANCELLED job) as a new QUEUED job linked to it. The job and an
+/// earlier retry of it are read in one store call (`JobStore::get_many`): a repeated retry costs
+/// that one read, a first retry the read and the create. Answers the retried job as read (its
+/// unconfirmed claims go to the new worker), and the retry.
+pub fn retry_once(
+    act: &Act,
+    job_id: &str,
+    reason: Option<&str>,
+    extra: Map<String, Value>,
+) -> Result<(Job, Created)> {
+    let retry = retry_id(job_id);
+    let found = act.store.get_many(&[job_id, retry.as_str()])?;
+    let old = found
+        .iter()
+        .find(|j| j.id == job_id)
+        .cloned()
+        .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))?;
+    let earlier = found.into_iter().find(|j| j.id == retry);
+    let created = retry_of(act, old.clone(), earlier, reason, extra)?;
+    Ok((old, created))
+}
+
+fn retry_of(
+    act: &Act,
+    old: Job,
+    earlier: Option<Job>,
+    reason: Option<&str>,
+    extra: Map<String, Value>,
+) -> Result<Created> {
     if !matches!(old.status, JobStatus::Failed | JobStatus::Cancelled) {
         return Err(Error::NotRetryable { job: Box::new(old) });
+    }
+    if let Some(earlier) = earlier {
+        return Ok(Created::Existing(earlier));
     }
     let reason = reason
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(clip_text);
     // Deterministic id per (old job, actor-visible retry): a retried retry request creates one job.
-    let key = format!("retry:{}", old.id);
+    let key = retry_key(&old.id);
     let mut job = new_job(
         act,
         old.job_type,
@@ -989,6 +1050,35 @@ pub fn retry_with(
     details.insert("retryOf".into(), Value::String(old.id.clone()));
     let created = act.event(&job, EventKind::Retried, None, reason, details);
     Ok(act.store.create(&job, &created)?)
+}
+
+/// Conflicts [`link_execution`] retries before leaving the job to the stall sweeper.
+const LINK_ATTEMPTS: usize = 2;
+
+/// Links the worker execution a resume or retry just triggered (`execution_id`, as Appwrite
+/// answered `createExecution`) to `job`, the job as that action wrote it, so that if the
+/// execution dies before its first `start` the observer fails the job at once instead of
+/// leaving it to the stall sweeper (docs/observer.md § Workers that report through the hooks).
+///
+/// Written only while the job still waits for that run's worker: QUEUED, at the run the action
+/// began, with no execution yet. A worker whose `start` came first has picked the job up (a new
+/// run, its own execution stored) and is left alone, as is a job paused or cancelled since; a
+/// job already linked to this execution needs nothing. Based on `job`, so it costs one write;
+/// a concurrent change costs a re-read and one more attempt. Writes no log entry: the action's
+/// own entry says what happened. The job as written, or `None` when nothing was written.
+pub fn link_execution(act: &Act, job: &Job, execution_id: &str) -> Result<Option<Job>> {
+    let run = job.run;
+    let mut linked = false;
+    let written = act.mutate_within(LINK_ATTEMPTS, &job.id, Some(job.clone()), |j| {
+        linked = j.status == JobStatus::Queued && j.run == run && j.execution_id.is_none();
+        if !linked {
+            return Ok(None);
+        }
+        j.execution_id = Some(execution_id.to_owned());
+        j.updated_at = act.now;
+        Ok(Some(Vec::new()))
+    })?;
+    Ok(linked.then_some(written))
 }
 
 /// Stall thresholds per job type: how long a RUNNING job may go without a heartbeat, and how

@@ -379,31 +379,32 @@ fn act(
         Op::Resume => Event::Resume,
         Op::Cancel => Event::Cancel,
         _ => {
-            // The retried job as it ended: its run's unconfirmed claims go to the new worker and
-            // decide the warning. Read before the retry writes anything, so a failed read leaves
-            // nothing half done (the retry re-reads it to check it may be retried).
-            let retried = platform.store.get(job_id).map_err(store_error)?;
+            // The retried job as it ended (its run's unconfirmed claims go to the new worker
+            // and decide the warning) and an earlier retry of it, in one read before anything
+            // is written, so a failed read leaves nothing half done and a repeated retry costs
+            // that read alone.
+            let (retried, created) = usecase::retry_once(&act, job_id, reason, details)?;
             let unconfirmed = unconfirmed(&retried);
-            let created = usecase::retry_with(&act, job_id, reason, details)?;
-            let (status, trigger) = match &created {
-                Created::New(job) => (201, trigger(ctx, services, config, job, &unconfirmed)),
+            let (status, trigger, campaign, job) = match created {
+                Created::New(job) => {
+                    let (trigger, job) = trigger(ctx, services, config, &act, job, &unconfirmed);
+                    let campaign = mirror_campaign(ctx, services, config, &job, Op::Resume);
+                    (201, trigger, campaign, job)
+                }
                 Created::Existing(job) => (
                     200,
                     json!({
                         "status": "skipped",
                         "message": format!("job `{job_id}` was already retried as `{}`", job.id),
                     }),
+                    Value::Null,
+                    job,
                 ),
-            };
-            let job = created.job();
-            let campaign = match created {
-                Created::New(_) => mirror_campaign(ctx, services, config, job, Op::Resume),
-                Created::Existing(_) => Value::Null,
             };
             return Ok(Reply::Json(
                 status,
                 json!({
-                    "job": job_view(job, now, true),
+                    "job": job_view(&job, now, true),
                     "trigger": trigger,
                     "campaign": campaign,
                     "warning": retry_warning(&retried, &unconfirmed),
@@ -412,10 +413,10 @@ fn act(
         }
     };
     let job = usecase::control_with(&act, job_id, event, reason, details)?;
-    let trigger = if op == Op::Resume {
-        trigger(ctx, services, config, &job, &[])
+    let (trigger, job) = if op == Op::Resume {
+        trigger(ctx, services, config, &act, job, &[])
     } else {
-        Value::Null
+        (Value::Null, job)
     };
     let campaign = mirror_campaign(ctx, services, config, &job, op);
     Ok(Reply::Json(
@@ -494,24 +495,28 @@ pub fn retry_warning(retried: &Job, unconfirmed: &[Value]) -> Value {
 
 /// Starts the job's worker asynchronously with the re-trigger body, itself a valid `start`
 /// request carrying the job's id, run, reference and checkpoint (docs/hooks.md § Runs), and for
-/// a retry the retried job's `unconfirmed` claims when it has any. A failure does not undo the
-/// action: the job stays QUEUED (the sweeper fails it if no worker ever reports), and the answer
-/// says what happened.
+/// a retry the retried job's `unconfirmed` claims when it has any, then links the execution
+/// Appwrite answered to the job's run (`usecase::link_execution`), so the observer fails the job
+/// at once if that execution dies before its `start`. A failure of either does not undo the
+/// action: the job stays QUEUED (the stall sweeper fails it if no worker ever reports), and the
+/// answer says what happened. Returns the answer's `trigger` and the job as it now is.
 fn trigger(
     ctx: &Context,
     services: &Services,
     config: &Config,
-    job: &Job,
+    act: &Act,
+    job: Job,
     unconfirmed: &[Value],
-) -> Value {
+) -> (Value, Job) {
     let Some(function_id) = config.worker(job.job_type) else {
-        return json!({
+        let answer = json!({
             "status": "not_configured",
             "message": format!(
                 "JOBS_WORKER_{} is not set: start the worker yourself with jobId `{}`",
                 job.job_type, job.id
             ),
         });
+        return (answer, job);
     };
     let mut body = json!({
         "event": "start",
@@ -527,17 +532,35 @@ fn trigger(
         .executions
         .create_execution(function_id, &body.to_string())
     {
-        Ok(execution_id) => json!({
-            "status": "triggered",
-            "functionId": function_id,
-            "executionId": execution_id,
-        }),
+        Ok(execution_id) => {
+            let answer = json!({
+                "status": "triggered",
+                "functionId": function_id,
+                "executionId": execution_id,
+            });
+            match usecase::link_execution(act, &job, &execution_id) {
+                Ok(Some(linked)) => (answer, linked),
+                // The worker's own `start` came first (or the job moved on): nothing to link.
+                Ok(None) => (answer, job),
+                Err(e) => {
+                    ctx.error(format!(
+                        "job {}: could not link execution {execution_id} of {function_id} to run \
+                         {}, so only the stall sweeper fails the job if it dies before its \
+                         start: {e}",
+                        job.id, job.run
+                    ));
+                    (answer, job)
+                }
+            }
+        }
         Err(e) => {
             ctx.error(format!(
                 "could not trigger {function_id} for job {}: {e}",
                 job.id
             ));
-            json!({"status": "failed", "functionId": function_id, "message": e.to_string()})
+            let answer =
+                json!({"status": "failed", "functionId": function_id, "message": e.to_string()});
+            (answer, job)
         }
     }
 }

@@ -12,7 +12,8 @@
 //! The log is kept with a transactional outbox: every row write also carries the job's newest
 //! log entries in the row's `pendingLog` column, so a change and its entries land (or fail)
 //! together, in one request. Entries move to `job_events` only when the outbox is cut (about
-//! once per ten entries), and are known to be there before they leave the row; [`JobStore::events`]
+//! once per ten entries; once per six when every entry carries a message of 2,000 four-byte
+//! characters), and are known to be there before they leave the row; [`JobStore::events`]
 //! merges both. So a write costs a read and a `PATCH`, whether or not it logs.
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use crate::appwrite::{query, AppwriteClient, AppwriteConfig, AppwriteError, Conf
 use crate::config::Lookup;
 use crate::job::{
     parse_timestamp, EventKind, Job, JobError, JobEvent, JobStatus, JobType, Timestamp,
-    MAX_JSON_BYTES,
+    MAX_JSON_BYTES, MAX_TEXT_CHARS,
 };
 use crate::store::{
     Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
@@ -49,19 +50,43 @@ const COUNT_PAGE: usize = 5000;
 /// (appwrite-notes: Operator strings).
 const JSON_WRAPPER_VERSION: u64 = 1;
 
-/// The outbox in the job row holds at most this many entries and this many bytes of JSON. The
-/// column (string, size 65535) is a MariaDB `TEXT`, which holds 65,535 *bytes*, not characters
-/// (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLType`; appwrite-notes: Long text columns hold bytes),
-/// so every bound here is in bytes: at most the keep bound plus the new entries, far below it.
+/// The `pendingLog` column (string, size 65535) is a MariaDB `TEXT`, which holds 65,535 *bytes*,
+/// not characters (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLType`;
+/// appwrite-notes: Long text columns hold bytes), so every bound here is in bytes.
+const PENDING_COLUMN_BYTES: usize = 65_535;
+/// The outbox in the job row holds at most this many entries and this many bytes of JSON.
+/// The byte bound is set by the largest entries, not the usual ones (a few hundred bytes, so
+/// the entry bound binds first): a message of 2,000 four-byte characters makes an entry of
+/// about 8,300 bytes, and the outbox must hold several of them, or every write that logs one
+/// would pay a cut (issue 31).
 const PENDING_MAX_ENTRIES: usize = 20;
-const PENDING_MAX_BYTES: usize = 16_000;
-/// ...and once over either bound it is cut back to about half, so the request that makes sure
-/// the dropped entries are in `job_events` is paid once per ~10 entries, not on every write.
+const PENDING_MAX_BYTES: usize = 56_000;
+/// ...and once over either bound it is cut back to at most this much, so the request that
+/// makes sure the dropped entries are in `job_events` is paid once per ~10 small entries, and
+/// once per 6 of the largest messages (no old one fits the keep bound: all are moved at once).
 const PENDING_KEEP_ENTRIES: usize = 10;
 const PENDING_KEEP_BYTES: usize = 8_000;
 /// An entry larger than this (a huge `details`, e.g. a completion's result) is kept in the row
 /// without its details, which still reach `job_events` through the normal append.
 const PENDING_ENTRY_MAX_BYTES: usize = 12_000;
+/// The largest entry the outbox can be asked to keep: details beyond the bound above are left
+/// out, a message of `MAX_TEXT_CHARS` characters takes at most 6 bytes a character as JSON
+/// (`\u00XX`), and the other columns (ids, times, actor) well under 1,000 bytes.
+const PENDING_ENTRY_BOUND: usize = {
+    let message = MAX_TEXT_CHARS * 6 + 1_000;
+    if message > PENDING_ENTRY_MAX_BYTES {
+        message
+    } else {
+        PENDING_ENTRY_MAX_BYTES
+    }
+};
+/// What the column holds after any write: the outbox under its bound, or, after a cut, what
+/// was kept plus a write's new entries (at most two: a `started` and a `progress`), plus the
+/// `{"v":1,"data":[…]}` wrapper.
+const _: () = assert!(
+    PENDING_MAX_BYTES + 64 <= PENDING_COLUMN_BYTES
+        && PENDING_KEEP_BYTES + 2 * (PENDING_ENTRY_BOUND + 1) + 64 <= PENDING_COLUMN_BYTES
+);
 /// What such an entry's details say in the outbox.
 const OMITTED: &str = "too large for the job row";
 
@@ -460,6 +485,20 @@ impl JobStore for AppwriteStore {
 
     fn get(&self, id: &str) -> StoreResult<Job> {
         Ok(self.read(id)?.job)
+    }
+
+    /// One list request filtered by `$id`; each row is remembered, so a write that follows
+    /// costs one request.
+    fn get_many(&self, ids: &[&str]) -> StoreResult<Vec<Job>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Value> = ids.iter().map(|id| json!(id)).collect();
+        let limit = json!(ids.len());
+        self.list_jobs(&[
+            query("equal", Some("$id"), ids),
+            query("limit", None, vec![limit]),
+        ])
     }
 
     fn list(&self, q: &JobQuery) -> StoreResult<Page> {
@@ -1316,31 +1355,64 @@ mod tests {
         assert_eq!(pending.len(), PENDING_KEEP_ENTRIES);
         assert_eq!(pending.last().unwrap().rev, 21);
 
-        // By size: a few long messages trip the character bound before the entry bound.
-        let mut pending: Vec<Pending> = (1..=8).map(|n| entry(n, 1_900)).collect();
-        let cut = push_pending(&mut pending, &[entry(9, 1_900)]);
+        // By size: long messages (4,000 bytes each) trip the byte bound before the entry bound.
+        let long = |n| {
+            let mut e = entry(n, 0);
+            e.event.message = Some("😀".repeat(1_000));
+            e
+        };
+        let mut pending: Vec<Pending> = (1..=13).map(long).collect();
+        assert!(push_pending(&mut pending.clone(), &[]).is_empty());
+        let cut = push_pending(&mut pending, &[long(14)]);
         assert!(!cut.is_empty());
         let kept: usize = pending.iter().map(|p| bytes(&p.encode()) + 1).sum();
         assert!(kept <= PENDING_KEEP_BYTES, "{kept}");
-        assert_eq!(pending.last().unwrap().rev, 9);
+        assert_eq!(pending.last().unwrap().rev, 14);
     }
 
     /// 4-byte characters count four times against the column's 65,535 bytes: the outbox bound
-    /// is in bytes, so it holds whatever the text.
+    /// is in bytes, so it holds whatever the text. And it holds several of the longest
+    /// messages, so a worker changing one on every call pays a cut once per six writes, each
+    /// moving six entries, not one on every write (issue 31).
     #[test]
-    fn the_outbox_stays_within_its_byte_bound_with_four_byte_text() {
+    fn the_longest_four_byte_messages_fit_the_column_and_are_cut_once_per_six_writes() {
         let mut pending = Vec::new();
-        for n in 1..=40u64 {
-            let mut e = entry(n, 10);
-            e.event.message = Some("😀".repeat(1_900));
-            push_pending(&mut pending, &[e]);
-            let stored = encode_pending(&pending);
-            let size = stored.as_str().map_or(0, str::len);
+        let mut cuts = Vec::new();
+        for n in 1..=60u64 {
+            let mut e = entry(n, 0);
+            e.event.message = Some("😀".repeat(MAX_TEXT_CHARS));
+            let cut = push_pending(&mut pending, &[e]);
+            if !cut.is_empty() {
+                cuts.push(cut.len());
+            }
+            let size = encode_pending(&pending).as_str().map_or(0, str::len);
+            assert!(size <= PENDING_COLUMN_BYTES, "entry {n}: {size} bytes");
+        }
+        assert!(cuts.len() <= 60 / 6, "{cuts:?}");
+        assert!(cuts.iter().all(|&n| n >= 6), "{cuts:?}");
+    }
+
+    /// The worst case for the column: every write brings two entries whose messages escape to
+    /// six bytes a character (`\u0001`), the most JSON a message can take.
+    #[test]
+    fn the_outbox_fits_the_column_with_the_largest_entries_a_write_can_bring() {
+        let mut pending = Vec::new();
+        for n in (1..=40u64).step_by(2) {
+            let pair: Vec<Pending> = [n, n + 1]
+                .iter()
+                .map(|&k| {
+                    let mut e = entry(k, 0);
+                    e.event.message = Some("\u{1}".repeat(MAX_TEXT_CHARS));
+                    e
+                })
+                .collect();
+            push_pending(&mut pending, &pair);
+            let size = encode_pending(&pending).as_str().map_or(0, str::len);
             assert!(
-                size <= PENDING_MAX_BYTES + PENDING_ENTRY_MAX_BYTES,
-                "entry {n}: {size} bytes"
+                size <= PENDING_COLUMN_BYTES,
+                "entries {n}-{}: {size} bytes",
+                n + 1
             );
-            assert!(size < 65_535);
         }
     }
 

@@ -36,6 +36,7 @@ macro_rules! job_store_conformance {
             create_with_an_existing_id_returns_the_existing_job_and_adds_nothing,
             create_appends_the_created_event,
             get_of_an_unknown_id_is_not_found,
+            get_many_answers_the_jobs_that_exist_and_skips_the_others,
             events_of_an_unknown_job_is_not_found,
             write_of_an_unknown_job_is_not_found,
             write_with_the_current_rev_stores_the_job_and_appends_events_in_order,
@@ -94,6 +95,10 @@ pub const SUITE: &[(&str, Check)] = &[
     (
         "get_of_an_unknown_id_is_not_found",
         get_of_an_unknown_id_is_not_found,
+    ),
+    (
+        "get_many_answers_the_jobs_that_exist_and_skips_the_others",
+        get_many_answers_the_jobs_that_exist_and_skips_the_others,
     ),
     (
         "events_of_an_unknown_job_is_not_found",
@@ -366,6 +371,18 @@ pub fn get_of_an_unknown_id_is_not_found(store: &dyn JobStore) {
         Err(StoreError::NotFound(id)) => assert_eq!(id, "j-missing"),
         other => panic!("expected NotFound, got {other:?}"),
     }
+}
+
+pub fn get_many_answers_the_jobs_that_exist_and_skips_the_others(store: &dyn JobStore) {
+    let a = job("j-a", JobType::CampaignRun, JobStatus::Running, at(0));
+    let b = job("j-b", JobType::BulkVerify, JobStatus::Failed, at(1));
+    put(store, &a);
+    put(store, &b);
+    let mut found = store.get_many(&["j-b", "j-missing", "j-a"]).expect("get_many");
+    found.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(found, vec![store.get("j-a").unwrap(), store.get("j-b").unwrap()]);
+    assert!(store.get_many(&[]).expect("no ids").is_empty());
+    assert!(store.get_many(&["j-missing"]).expect("none").is_empty());
 }
 
 pub fn events_of_an_unknown_job_is_not_found(store: &dyn JobStore) {

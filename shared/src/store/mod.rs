@@ -1,5 +1,6 @@
 //! The storage port: what Job Manager needs from a database, whatever the backend. Adapters:
-//! `sqlite-store` (embedded, local runs and tests) and [`appwrite`] (production, TablesDB).
+//! `sqlite-store` (embedded, local runs and tests), [`appwrite`] (production, TablesDB) and
+//! `memory` (in-process, for tests and fuzzing; feature `conformance`).
 //! Every adapter passes the one [`conformance`] suite.
 
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,8 @@ pub mod appwrite;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod id;
+#[cfg(feature = "conformance")]
+pub mod memory;
 
 /// Semantic storage errors, the same for every backend so callers can match on them.
 #[derive(Debug, thiserror::Error)]
@@ -245,6 +248,20 @@ pub trait JobStore: Send + Sync {
     fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created>;
 
     fn get(&self, id: &str) -> StoreResult<Job>;
+
+    /// The jobs among `ids` that exist, in no particular order (a missing id is no error).
+    /// Adapters whose every read is a request answer it with one.
+    fn get_many(&self, ids: &[&str]) -> StoreResult<Vec<Job>> {
+        let mut found = Vec::new();
+        for id in ids {
+            match self.get(id) {
+                Ok(job) => found.push(job),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
 
     fn list(&self, query: &JobQuery) -> StoreResult<Page>;
 

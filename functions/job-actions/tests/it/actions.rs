@@ -61,6 +61,125 @@ fn resume_queues_the_job_and_triggers_its_worker_with_the_checkpoint() {
     );
 }
 
+/// Issue 26: the re-triggered worker's execution is stored with the resumed run, so if it dies
+/// before its first `start` the observer knows the job is its own (docs/observer.md).
+#[test]
+fn resume_links_the_retriggered_execution_to_the_new_run_in_one_more_write() {
+    let app = spawn_app(WORKERS);
+    let job = app.seed(JobType::CampaignRun, JobStatus::Paused, "c1");
+    let calls = app.store_calls();
+    let res = app
+        .post(&format!("/v1/jobs/{}/resume", job.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json["job"]["executionId"], "exec1");
+    assert_eq!(res.json["job"]["run"], job.run + 1);
+    let stored = app.store.inner.get(&job.id).unwrap();
+    assert_eq!(
+        (stored.status, stored.run, stored.execution_id.as_deref()),
+        (JobStatus::Queued, job.run + 1, Some("exec1"))
+    );
+    // The resume's read and write, then the link's write based on the row just written.
+    assert_eq!(app.store_calls() - calls, 3);
+    // The link writes no log entry of its own: the resume's entry is the last.
+    let last = app.store.inner.events(&job.id, 100).unwrap().pop().unwrap();
+    assert_eq!(last.to_status, Some(JobStatus::Queued));
+}
+
+#[test]
+fn retry_links_the_retriggered_execution_to_the_new_job() {
+    let app = spawn_app(WORKERS);
+    let failed = app.seed(JobType::CampaignRun, JobStatus::Failed, "c1");
+    let calls = app.store_calls();
+    let res = app
+        .post(&format!("/v1/jobs/{}/retry", failed.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.json["job"]["executionId"], "exec1");
+    let new_id = res.json["job"]["$id"].as_str().unwrap();
+    let stored = app.store.inner.get(new_id).unwrap();
+    assert_eq!(
+        (stored.status, stored.run, stored.execution_id.as_deref()),
+        (JobStatus::Queued, 0, Some("exec1"))
+    );
+    // One read of the retried job and any earlier retry of it, the create, the link.
+    assert_eq!(app.store_calls() - calls, 3);
+}
+
+/// The started worker's `start` can reach its hook before the action links the execution: the
+/// worker's own link (and its new run) stands, whichever execution it named.
+#[test]
+fn a_worker_start_that_linked_first_is_not_overwritten_by_the_action() {
+    let app = spawn_app(WORKERS);
+    let job = app.seed(JobType::CampaignRun, JobStatus::Paused, "c1");
+    let store = app.store.clone();
+    let now = app.now();
+    *app.fake.on_execution.lock().unwrap() = Some(Box::new(move |_, body, _| {
+        // A worker started by hand, with an execution id of its own, wins the race.
+        let worker = shared::usecase::Act::new(store.as_ref(), "function:orchestrator", now)
+            .in_run(body["run"].as_u64(), Some("w-own".into()));
+        let start = shared::usecase::Start {
+            reference_id: body["referenceId"].as_str().unwrap().into(),
+            job_id: Some(body["jobId"].as_str().unwrap().into()),
+            ..Default::default()
+        };
+        shared::usecase::start(&worker, JobType::CampaignRun, start).unwrap();
+    }));
+    let res = app
+        .post(&format!("/v1/jobs/{}/resume", job.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json["trigger"]["status"], "triggered");
+    let stored = app.store.inner.get(&job.id).unwrap();
+    assert_eq!(
+        (stored.status, stored.run, stored.execution_id.as_deref()),
+        (JobStatus::Running, job.run + 2, Some("w-own"))
+    );
+    let before = app.snapshot();
+    // Linking again from the job as the resume wrote it (a retried link) re-reads on the
+    // conflict, still leaves the job alone, and writes nothing.
+    let act = shared::usecase::Act::new(app.store.as_ref(), "user:alice", app.now());
+    let resumed: shared::job::Job = serde_json::from_value(res.json["job"].clone()).unwrap();
+    assert_eq!(
+        (resumed.status, resumed.run),
+        (JobStatus::Queued, job.run + 1)
+    );
+    assert!(shared::usecase::link_execution(&act, &resumed, "exec1")
+        .unwrap()
+        .is_none());
+    assert_eq!(app.snapshot(), before);
+}
+
+/// The link is a side effect like the trigger: its failure is logged, the action stands, and
+/// the stall sweeper stays the fallback.
+#[test]
+fn a_failed_link_still_resumes_and_triggers() {
+    let app = spawn_app(WORKERS);
+    let job = app.seed(JobType::CampaignRun, JobStatus::Paused, "c1");
+    let store = app.store.clone();
+    *app.fake.on_execution.lock().unwrap() = Some(Box::new(move |_, _, _| {
+        store
+            .refuse_writes
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }));
+    let res = app
+        .post(&format!("/v1/jobs/{}/resume", job.id))
+        .user(OPERATOR)
+        .send();
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json["trigger"]["status"], "triggered");
+    assert_eq!(res.json["job"]["status"], "QUEUED");
+    assert_eq!(res.json["job"]["executionId"], Value::Null);
+    let stored = app.store.inner.get(&job.id).unwrap();
+    assert_eq!(
+        (stored.status, stored.execution_id),
+        (JobStatus::Queued, None)
+    );
+}
+
 #[test]
 fn resume_without_a_configured_worker_still_resumes_and_says_it_did_not_trigger() {
     let app = spawn_app(WORKERS);

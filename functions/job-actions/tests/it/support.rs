@@ -3,7 +3,7 @@
 //! handler directly (no socket), the way the runtime would.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
 use shared::store::{
-    Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write, MAX_PAGE,
+    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write, MAX_PAGE,
 };
 use shared::usecase::{self, Act, Progress, Start};
 use sqlite_store::SqliteStore;
@@ -30,10 +30,12 @@ pub const BASE_VARS: &[(&str, &str)] = &[
     ("JOBS_VIEWER_LABELS", "jobsviewer"),
 ];
 
-/// A `JobStore` that counts calls, to hold the list route to its store budget.
+/// A `JobStore` that counts calls, to hold the list route to its store budget, and refuses
+/// writes while `refuse_writes` is set (an outage injected at a chosen point).
 pub struct CountingStore {
     pub inner: SqliteStore,
     pub calls: AtomicUsize,
+    pub refuse_writes: AtomicBool,
 }
 
 impl CountingStore {
@@ -51,12 +53,20 @@ impl JobStore for CountingStore {
         self.count();
         self.inner.get(id)
     }
+    /// One call, as on Appwrite (one list by `$id`).
+    fn get_many(&self, ids: &[&str]) -> StoreResult<Vec<Job>> {
+        self.count();
+        self.inner.get_many(ids)
+    }
     fn list(&self, query: &JobQuery) -> StoreResult<Page> {
         self.count();
         self.inner.list(query)
     }
     fn write(&self, write: &Write) -> StoreResult<Job> {
         self.count();
+        if self.refuse_writes.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected outage".into()));
+        }
         self.inner.write(write)
     }
     fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
@@ -93,6 +103,10 @@ pub struct FakeAppwrite {
     pub directory_down: Mutex<bool>,
     pub executions: Mutex<Vec<(String, Value)>>,
     pub executions_down: Mutex<bool>,
+    /// Runs when an execution is created, before its id is answered (function, body, id): what
+    /// the started worker does at once, e.g. its `start` winning the race with the action.
+    #[allow(clippy::type_complexity)]
+    pub on_execution: Mutex<Option<Box<dyn Fn(&str, &Value, &str) + Send>>>,
     pub row_updates: Mutex<Vec<(String, String, String, Value)>>,
 }
 
@@ -132,10 +146,16 @@ impl Executions for FakeAppwrite {
                 message: "function not found".into(),
             });
         }
-        let mut executions = self.executions.lock().unwrap();
         let body: Value = serde_json::from_str(body).expect("execution body is JSON");
-        executions.push((function_id.to_owned(), body));
-        Ok(format!("exec{}", executions.len()))
+        let id = {
+            let mut executions = self.executions.lock().unwrap();
+            executions.push((function_id.to_owned(), body.clone()));
+            format!("exec{}", executions.len())
+        };
+        if let Some(started) = self.on_execution.lock().unwrap().as_ref() {
+            started(function_id, &body, &id);
+        }
+        Ok(id)
     }
 }
 
@@ -177,6 +197,7 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
     let store = Arc::new(CountingStore {
         inner: SqliteStore::in_memory().expect("sqlite store"),
         calls: AtomicUsize::new(0),
+        refuse_writes: AtomicBool::new(false),
     });
     let start: Timestamp = DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z")
         .unwrap()

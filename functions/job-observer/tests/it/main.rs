@@ -474,6 +474,50 @@ fn a_resumed_job_is_never_failed_by_the_paused_runs_execution() {
     }
 }
 
+/// Issue 26: job-actions links the execution it re-triggered to the resumed run
+/// (`usecase::link_execution`), so that execution dying before its first `start` fails the
+/// job at once; before its `start` a `completed` end (the worker chose not to run) leaves the
+/// job QUEUED for the sweeper, as for any queued job.
+#[test]
+fn a_resumed_jobs_linked_execution_that_dies_before_start_fails_the_queued_job_at_once() {
+    let app = spawn_app();
+    let id = worker_job(&app, "campaign-relinked", "paused-exec");
+    let user = shared::usecase::Act::new(&*app.store, "user:alice", t0());
+    shared::usecase::control(&user, &id, shared::job::Event::Pause, None).unwrap();
+    let resumed = shared::usecase::control(&user, &id, shared::job::Event::Resume, None).unwrap();
+    let linked = shared::usecase::link_execution(&user, &resumed, "retrigger-exec")
+        .unwrap()
+        .expect("a queued job waiting for its worker is linked");
+    assert_eq!(
+        (linked.status, linked.run, linked.execution_id.as_deref()),
+        (JobStatus::Queued, resumed.run, Some("retrigger-exec"))
+    );
+    let (_, answer) = app.deliver(&execution(
+        "retrigger-exec",
+        "orchestrator",
+        "completed",
+        0.2,
+    ));
+    assert_eq!(answer["outcome"], "unchanged", "{answer}");
+    assert_eq!(job(&app, &id), linked);
+
+    let (code, answer) = app.deliver(&execution("retrigger-exec", "orchestrator", "failed", 0.2));
+    assert_eq!(
+        (code, answer["outcome"].as_str()),
+        (200, Some("failed")),
+        "{answer}"
+    );
+    let failed = job(&app, &id);
+    assert_eq!(failed.status, JobStatus::Failed);
+    let error = failed.error_message.unwrap();
+    for part in ["retrigger-exec", "orchestrator", "while the job was QUEUED"] {
+        assert!(error.contains(part), "{error}");
+    }
+    let last = app.store.events(&id, 100).unwrap().pop().unwrap();
+    assert_eq!(last.details["executionId"], "retrigger-exec");
+    assert_eq!(last.details["run"], resumed.run);
+}
+
 #[test]
 fn a_completed_execution_leaves_a_paused_job_alone() {
     let app = spawn_app();
