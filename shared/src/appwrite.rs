@@ -132,7 +132,7 @@ impl AppwriteConfig {
         };
         let mut id = |name: &str, default: &str| {
             let value = vars.get(name).unwrap_or_else(|| default.to_owned());
-            if !crate::store::id::is_valid(&value) {
+            if !valid_id(&value) {
                 vars.problem(name, format!("`{value}` is not a valid Appwrite id"));
             }
             value
@@ -693,6 +693,18 @@ fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppwriteError
     serde_json::from_value(body).map_err(|e| AppwriteError::Malformed(e.to_string()))
 }
 
+
+/// Whether `id` is a valid Appwrite id (rows, tables, databases, functions): at most 36
+/// characters of `a-z A-Z 0-9 . _ -`, not starting with a special one (Appwrite 1.9.6
+/// `src/Appwrite/Utopia/Database/Validator/CustomId.php`, over utopia-php/database's `Key`).
+pub fn valid_id(id: &str) -> bool {
+    let first_ok = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    first_ok
+        && id.len() <= 36
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,15 +26,10 @@ pub fn for_idempotency_key(key: &str) -> String {
     format!("k{}", &hex[..35])
 }
 
-/// Whether `id` is a valid Appwrite row id.
+/// Whether `id` is a valid Appwrite row id (Appwrite's rule lives with the client,
+/// [`crate::appwrite::valid_id`]).
 pub fn is_valid(id: &str) -> bool {
-    let mut chars = id.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    first_ok
-        && id.len() <= 36
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    crate::appwrite::valid_id(id)
 }
 
 #[cfg(test)]
