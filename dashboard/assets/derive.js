@@ -1,7 +1,8 @@
 // What the dashboard shows about a job that is not stored: duration, ETA and the actions the
 // state machine allows, computed here for every job whatever its source (the action API's
 // answer or a Realtime row), and the conversion of a raw `jobs` / `job_events` row (as a
-// Realtime event carries it) into the API's shape. The Rust originals are `Job::duration_ms`,
+// Realtime event carries it) into the API's shape, and the counts per status moved once per
+// status change whatever the source (`createCounts`). The Rust originals are `Job::duration_ms`,
 // `Job::eta_ms` (shared/src/job.rs) and `view::actions` (functions/job-actions/src/view.rs);
 // `testing/browser/derive.test.mjs` checks this file against the API's answers.
 
@@ -115,4 +116,101 @@ export function legalActions(status) {
 /** The job with its derived fields for a caller who may (`canAct`) or may not act. */
 export function derive(job, canAct, now = Date.now()) {
   return { ...job, durationMs: durationMs(job, now), etaMs: etaMs(job, now), actions: canAct ? legalActions(job.status) : [] };
+}
+
+// The counts per status above every view are read once from the summary and then moved by every
+// job state the page sees: an action's answer, the Realtime echo of the same write, a polled
+// delta, a page. Those come in any order and any number of times (on jobs-dev the echo usually
+// comes before the answer, on Appwrite after it), so the counts remember, per job, the state
+// they count it in: its status and `rev`, which every write increments (`mutate_from`,
+// shared/src/usecase.rs). Only a newer revision moves a job, and only if its status changed.
+
+/**
+ * The status the write of a `jobs` row left, from the log entries written with it (the
+ * `pendingLog` entries of the row's own `rev`, docs/appwrite-store.md); null when it does not say.
+ */
+export function statusBefore(row) {
+  const entries = unwrap(row.pendingLog);
+  if (!Array.isArray(entries)) return null;
+  const entry = entries.find((e) => e && e.jobRev === row.rev && typeof e.fromStatus === "string");
+  return entry ? entry.fromStatus : null;
+}
+
+/**
+ * How the counts move when `next` (a job: `status`, `rev`, `createdAt`, `updatedAt`) arrives
+ * while they count it as `known` (`{status, rev, updatedAt}`; undefined for a job never seen).
+ * `countsAt` is when the counts were read (the summary's `serverTime`), `before` the status the
+ * write of `next` left when its source says (`statusBefore`). Returns the state to remember, the
+ * moves (`{STATUS: ±1}`) and when what they count happened (`at`). A job never seen is in the counts already, in a status unknown
+ * here, unless it was created after they were read (a new job, a retry's) or its write, made
+ * after they were read, says what it left.
+ */
+export function countMove(known, next, countsAt, before = null) {
+  const seen = { status: next.status, rev: Number(next.rev) || 0, updatedAt: next.updatedAt || null };
+  if (known) {
+    // The same write again (an answer and its echo), or one older than the counted state.
+    if (seen.rev <= known.rev) return { known, delta: {}, at: null };
+    const delta = known.status === seen.status ? {} : { [known.status]: -1, [seen.status]: 1 };
+    return { known: seen, delta, at: seen.updatedAt };
+  }
+  const after = (at) => countsAt != null && at != null && Date.parse(at) > Date.parse(countsAt);
+  if (after(next.createdAt)) return { known: seen, delta: { [seen.status]: 1 }, at: next.createdAt };
+  if (before && before !== seen.status && after(next.updatedAt)) {
+    return { known: seen, delta: { [before]: -1, [seen.status]: 1 }, at: seen.updatedAt };
+  }
+  return { known: seen, delta: {}, at: null };
+}
+
+/**
+ * The counts per status and what they remember, without IO: `reading()` when a summary is
+ * asked for, then `load(answer)` or `failed()`; `observe(job, before)` for every job state seen
+ * (true when a count moved); `totals()` (null until loaded); `forget()` what a view that is
+ * gone saw, since nothing kept it current.
+ */
+export function createCounts() {
+  let totals = null;
+  let countsAt = null;
+  const known = new Map();
+  // Moves seen while a summary is being read: its answer may have been read before them.
+  let reads = 0;
+  let moves = [];
+  const add = (delta) => {
+    for (const [status, n] of Object.entries(delta)) totals[status] = (totals[status] || 0) + n;
+  };
+  const settled = () => {
+    reads = Math.max(0, reads - 1);
+    if (reads === 0) moves = [];
+  };
+  return {
+    totals: () => (totals ? { ...totals } : null),
+    /** How many jobs are remembered. */
+    size: () => known.size,
+    reading() {
+      reads += 1;
+    },
+    load(answer) {
+      totals = Object.fromEntries([...ACTIVE, ...FINAL].map((s) => [s, 0]));
+      for (const c of (answer && answer.counts) || []) totals[c.status] = (totals[c.status] || 0) + c.count;
+      countsAt = (answer && answer.serverTime) || null;
+      const at = Date.parse(countsAt);
+      for (const m of moves) if (Date.parse(m.at) > at) add(m.delta);
+      // A finished job never changes again, and a copy of it arriving later is recognised as
+      // counted by its time: once the counts were read after its last write, forget it.
+      for (const [id, k] of known) if (FINAL.includes(k.status) && Date.parse(k.updatedAt) <= at) known.delete(id);
+      settled();
+    },
+    failed: settled,
+    forget() {
+      known.clear();
+    },
+    observe(job, before = null) {
+      const { known: state, delta, at } = countMove(known.get(job.$id), job, countsAt, before);
+      known.set(job.$id, state);
+      if (Object.keys(delta).length === 0) return false;
+      if (reads > 0) moves.push({ delta, at });
+      if (!totals) return false;
+      add(delta);
+      return true;
+    },
+  };
 }

@@ -4,14 +4,16 @@
 // and are applied from the row itself (no request per event). Only while the socket is down
 // does the view poll for jobs changed since the server's last answer (`updatedSince`), every
 // `pollMs`; with the socket up it resynchronises every `resyncMs` and on each reconnection.
-// Rows are updated in place, so they keep their place and keyboard focus.
+// Rows are updated in place, so they keep their place and keyboard focus. Every job state seen,
+// whatever its source, also goes to the counts above the views, which move once per status
+// change (derive.js `createCounts`).
 
 import { api, config } from "./api.js";
 import {
   ACTION_LABELS, FINAL, STATUSES, TYPE_LABELS, badge, confirmAction, duration, el, errorBox, needsConfirm,
   outcomeBadge, progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
 } from "./ui.js";
-import { ACTIVE, derive, fromRow } from "./derive.js";
+import { ACTIVE, createCounts, derive, fromRow, statusBefore } from "./derive.js";
 import { rowsChannel, subscribe } from "./realtime.js";
 
 const PAGE = { recent: 25, history: 100, active: 500 };
@@ -178,7 +180,8 @@ export function renderList(main, role, { base, summary, search }) {
       const done = { pause: "Pause requested for", resume: "Resumed", cancel: "Cancelled", retry: "Retry queued for" }[action];
       const warning = action === "retry" && res && typeof res.warning === "string" ? res.warning : "";
       toast(`${done} ${typeLabel(job.type)} ${job.referenceId}${warning ? `. Note: ${warning}` : ""}`, warning ? "info" : "success", warning ? 20000 : 8000);
-      // The answer is the changed job: apply it (Realtime brings the same row again, a no-op).
+      // The answer is the changed job: apply it. Realtime brings the same write too, before or
+      // after it; whichever comes second changes nothing, the counts included.
       if (res && res.job) apply(res.job);
       render();
       if (!state.up) refresh();
@@ -206,12 +209,15 @@ export function renderList(main, role, { base, summary, search }) {
     else toast(`${typeLabel(job.type)} ${job.referenceId} failed: ${job.errorMessage || "no error message"}`, "error");
   }
 
-  /** A changed job from Realtime, a delta or an action's answer. */
-  function apply(job, { counted = false } = {}) {
+  /**
+   * A changed job from Realtime (with the status its write left, when the row says), a delta or
+   * an action's answer. Counted whether or not the view shows it.
+   */
+  function apply(job, before = null) {
+    summary.observe(job, before);
     const known = state.jobs.get(job.$id);
     if (known && (job.rev ?? 0) < (known.rev ?? 0)) return; // an older copy than shown
     notify(job, known && known.status);
-    if (counted) summary.apply(known ? known.status : undefined, job.status, job.$id);
     if (!matches(job, f)) {
       state.jobs.delete(job.$id);
       state.rows.delete(job.$id);
@@ -274,7 +280,7 @@ export function renderList(main, role, { base, summary, search }) {
       const data = await api.list(p);
       for (const job of data.jobs) {
         if (!state.jobs.has(job.$id)) upsert(job);
-        summary.track(job.$id, job.status);
+        summary.observe(job);
       }
       // The next delta starts from the answer's `updatedSince` (it reaches back over writes still
       // in flight; docs/actions.md, Polling), or its `serverTime` from an older job-actions.
@@ -297,7 +303,7 @@ export function renderList(main, role, { base, summary, search }) {
       p.set("limit", "500");
       const data = await api.list(p);
       state.serverTime = data.updatedSince || data.serverTime;
-      for (const job of data.jobs) apply(job, { counted: true });
+      for (const job of data.jobs) apply(job);
       render();
       refreshTimes(main);
       stamp();
@@ -346,6 +352,8 @@ export function renderList(main, role, { base, summary, search }) {
     }
   }
 
+  // What the counts remembered from an earlier view went stale while nothing kept it current.
+  summary.forget();
   start();
   summary.load();
   // Polling only while the socket is down; the counts are kept from the changes seen and
@@ -370,7 +378,7 @@ export function renderList(main, role, { base, summary, search }) {
     (data) => {
       const action = (data.events || [])[0] || "";
       if (action.endsWith(".delete")) return; // pruned rows age out of the view
-      apply(fromRow(data.payload), { counted: true });
+      apply(fromRow(data.payload), statusBefore(data.payload));
       render();
     },
     (up) => {
@@ -420,12 +428,21 @@ function filterForm(f, base) {
   return form;
 }
 
-/** The counts per status above every view: loaded from the API, then kept from the changes seen. */
+/**
+ * The counts per status above every view: read from the API, then moved by the job states the
+ * list sees (`observe`), once per status change (derive.js `createCounts`). A repaint changes
+ * the numbers in place, so a focused count keeps its focus.
+ */
 export function createSummary(box, base) {
-  let totals = null;
-  const statusOf = new Map();
+  const counts = createCounts();
   function paint() {
+    const totals = counts.totals();
     if (!totals) return;
+    const shown = box.querySelectorAll(".count");
+    if (shown.length === STATUSES.length) {
+      for (const a of shown) a.querySelector(".n").textContent = String(Math.max(0, totals[a.dataset.status] || 0));
+      return;
+    }
     box.replaceChildren(
       ...STATUSES.map((s) =>
         el("a", { class: `count s-${s.toLowerCase()}`, "data-status": s, href: `${base}?${new URLSearchParams(FINAL.includes(s) ? { view: "history", status: s } : { status: s })}` }, el("span", { class: "n", text: Math.max(0, totals[s] || 0) }), el("span", { text: statusLabel(s) })),
@@ -434,28 +451,28 @@ export function createSummary(box, base) {
   }
   return {
     async load() {
+      counts.reading();
+      let data = null;
       try {
-        const data = await api.summary();
-        totals = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-        for (const c of data.counts || []) totals[c.status] = (totals[c.status] || 0) + c.count;
-        paint();
+        data = await api.summary();
       } catch (e) {
-        box.replaceChildren(el("span", { class: "muted", text: "Counts unavailable" }));
+        // Shown below, as an answer without counts is.
       }
-    },
-    /** Remembers a job's status as loaded (so a later change moves one count to another). */
-    track(id, status) {
-      statusOf.set(id, status);
-    },
-    /** A job seen changing: moves it between counts. A job never seen before that is not new
-     *  (its previous status unknown) is left for the next reload of the counts. */
-    apply(previous, status, id) {
-      const prev = previous || statusOf.get(id);
-      statusOf.set(id, status);
-      if (!totals || prev === status) return;
-      if (prev) totals[prev] -= 1;
-      if (prev || !FINAL.includes(status)) totals[status] = (totals[status] || 0) + 1;
+      if (!data || !Array.isArray(data.counts)) {
+        counts.failed();
+        box.replaceChildren(el("span", { class: "muted", text: "Counts unavailable" }));
+        return;
+      }
+      counts.load(data);
       paint();
+    },
+    /** A job state seen (a page, a delta, an action's answer, a Realtime row). */
+    observe(job, before = null) {
+      if (counts.observe(job, before)) paint();
+    },
+    /** Forgets the jobs seen so far (a new view starts from its own page). */
+    forget() {
+      counts.forget();
     },
     stop() {},
   };

@@ -1,7 +1,9 @@
 // Live updates: Realtime events applied from the row itself, polling every 5 s only while the
 // socket is down, toasts on completion and failure, times and durations from the job's own
-// timestamps, the theme toggle remembered. Time-based checks use Playwright's fake clock, so
-// nothing here depends on how fast the machine is.
+// timestamps, the theme toggle remembered, the counts per status moved once per change whichever
+// of an action's answer and its Realtime echo comes first. Time-based checks use Playwright's
+// fake clock and the order of messages is held by the test, so nothing here depends on how fast
+// the machine is.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, openBrowser, worker, eventually, row, withConfig, recordCalls, action, trackFetches, advance, settle } from "./harness.mjs";
@@ -163,5 +165,203 @@ test("a job with the worker's execution id links to it in the Appwrite console; 
     assert.match(await page.locator("a.console-link").getAttribute("href"), /execution-%22%3E%3Cimg/);
     assert.equal(await page.locator("main img").count(), 0);
     assert.equal(await page.evaluate(() => window.__xss), undefined);
+  });
+});
+
+// The counts per status (issue 26 item 5) move once per status change, whichever of an action's
+// answer and the Realtime echo of the same write reaches the page first: on jobs-dev the echo
+// usually does, on Appwrite the answer. The tests decide the order themselves.
+
+/**
+ * Puts the test between the page and the server. Realtime events pass through, or wait from
+ * `holdEvents()` until `releaseEvents()`; the answer to one action (`holdAnswer(path)`) is
+ * fetched from the server (the write is made) and kept from the page until released.
+ */
+async function between(page) {
+  const seen = []; // every Realtime event's data from the server, held or not
+  const waiters = [];
+  let holding = false;
+  const held = [];
+  let toPage = () => {};
+  let answer = null;
+  await page.routeWebSocket((url) => url.pathname.endsWith("/realtime"), (ws) => {
+    const server = ws.connectToServer();
+    toPage = (m) => ws.send(m);
+    server.onMessage((m) => {
+      let message = null;
+      try {
+        message = JSON.parse(String(m));
+      } catch (e) {
+        // Not JSON: not an event, forwarded as it is.
+      }
+      const event = message && message.type === "event";
+      if (event && holding) held.push(m);
+      else ws.send(m);
+      if (event) {
+        seen.push(message.data);
+        for (const w of waiters.splice(0)) if (!w()) waiters.push(w);
+      }
+    });
+  });
+  await page.route("**/v1/functions/job-actions/executions", async (route) => {
+    const body = JSON.parse(route.request().postData() || "{}");
+    if (!answer || body.method !== "POST" || body.path !== answer.path) return route.fallback();
+    const res = await route.fetch();
+    answer.made();
+    await answer.released;
+    await route.fulfill({ response: res });
+  });
+  return {
+    /** Resolves once the server has sent an event (held or not) whose row passes `test`. */
+    echo: (test) =>
+      new Promise((resolve) => {
+        const check = () => seen.some((data) => test(data.payload)) && (resolve(), true);
+        if (!check()) waiters.push(check);
+      }),
+    holdEvents: () => (holding = true),
+    releaseEvents() {
+      holding = false;
+      for (const m of held.splice(0)) toPage(m);
+    },
+    /** Holds the answer to `POST path`: `made` resolves once the server answered (and wrote). */
+    holdAnswer(path) {
+      let made;
+      let release;
+      const fetched = new Promise((r) => (made = r));
+      answer = { path, made: () => made(), released: new Promise((r) => (release = r)) };
+      return { made: fetched, release: () => release() };
+    },
+  };
+}
+
+/** The counts the tiles show, per status. */
+function tiles(page) {
+  return page.locator('[data-part="summary"] .count').evaluateAll((links) =>
+    Object.fromEntries(links.map((a) => [a.dataset.status, Number(a.querySelector(".n").textContent)])));
+}
+
+/** The counts a fresh summary load reports, per status. */
+async function summaryNow() {
+  const { body } = await action(server.url, "GET", "/v1/jobs/summary");
+  const out = { QUEUED: 0, RUNNING: 0, PAUSED: 0, COMPLETED: 0, FAILED: 0, CANCELLED: 0 };
+  for (const c of body.counts) out[c.status] += c.count;
+  return out;
+}
+
+/** Opens `path` and waits until it is live, counted and idle; resolves to the tiles. */
+async function openCounted(page, path) {
+  await trackFetches(page);
+  await page.goto(`${server.url}${path}`);
+  await page.locator('[data-part="refreshed"][data-mode="live"]').waitFor();
+  await page.locator('[data-part="summary"] .count').first().waitFor();
+  // The catch-up request made on connecting has started by now: wait for its answer.
+  await eventually(() => page.evaluate(() => window.__inflight === 0), 10000, "the page to be idle");
+  const shown = await tiles(page);
+  assert.deepEqual(shown, await summaryNow(), "the counts as loaded");
+  return shown;
+}
+
+/** Pauses the job of row `r` through its button and the confirmation dialog. */
+async function pauseFrom(page, r) {
+  await r.getByRole("button", { name: /^Pause/ }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Pause job" }).click();
+}
+
+/**
+ * Makes a write to `marker` and waits until the page shows it: events reach the page in order,
+ * so every event sent before it has been applied.
+ */
+async function afterEverySent(page, marker, text) {
+  await marker.progress({ done: 1, message: text });
+  await row(page, marker.jobId).locator(".msg", { hasText: text }).waitFor({ timeout: 10000 });
+}
+
+const pausedRow = (jobId) => (row) => row.$id === jobId && row.status === "PAUSED";
+const moved = (counts, from, to) => ({ ...counts, [from]: counts[from] - 1, [to]: counts[to] + 1 });
+
+test("a pause whose Realtime echo comes before its answer moves one job from RUNNING to PAUSED once", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "BULK_VERIFY", "count-echo-first", { total: 100 });
+    const net = await between(page);
+    const start = await openCounted(page, "/jobs");
+    const r = row(page, job.jobId);
+    const answer = net.holdAnswer(`/v1/jobs/${job.jobId}/pause`);
+    await pauseFrom(page, r);
+    await answer.made;
+    await net.echo(pausedRow(job.jobId));
+    // Only the echo can move the row: the answer is still held.
+    await eventually(async () => (await r.getAttribute("data-status")) === "PAUSED", 10000, "the echo applied");
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"), "counted on the echo");
+    answer.release();
+    await page.locator(".toast", { hasText: "Pause requested for Bulk verify count-echo-first" }).waitFor();
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"), "the answer after it moved nothing");
+    assert.deepEqual(await tiles(page), await summaryNow(), "as a fresh summary reports");
+  });
+});
+
+test("a pause whose answer comes before its Realtime echo moves one job from RUNNING to PAUSED once", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "BULK_VERIFY", "count-answer-first", { total: 100 });
+    const marker = await worker(server.url, "SQS_POLL", "count-answer-first-marker", { total: 10 });
+    const net = await between(page);
+    const start = await openCounted(page, "/jobs");
+    const r = row(page, job.jobId);
+    net.holdEvents();
+    await pauseFrom(page, r);
+    await page.locator(".toast", { hasText: "Pause requested for Bulk verify count-answer-first" }).waitFor();
+    assert.equal(await r.getAttribute("data-status"), "PAUSED", "the answer applied");
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"), "counted on the answer");
+    await net.echo(pausedRow(job.jobId)); // sent, and held until now
+    net.releaseEvents();
+    await afterEverySent(page, marker, "after the echo");
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"), "the echo after it moved nothing");
+    assert.deepEqual(await tiles(page), await summaryNow(), "as a fresh summary reports");
+  });
+});
+
+test("a paused job that leaves the filtered view is counted once", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "METRICS_FETCH", "count-leaves", { total: 10 });
+    const marker = await worker(server.url, "METRICS_FETCH", "count-leaves-marker", { total: 10 });
+    const net = await between(page);
+    const start = await openCounted(page, "/jobs?type=METRICS_FETCH&status=RUNNING");
+    const r = row(page, job.jobId);
+    net.holdEvents();
+    await pauseFrom(page, r);
+    await page.locator(".toast", { hasText: "Pause requested for Metrics fetch count-leaves" }).waitFor();
+    assert.equal(await r.count(), 0, "a paused job is not in a view of running ones");
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"));
+    await net.echo(pausedRow(job.jobId));
+    net.releaseEvents();
+    await afterEverySent(page, marker, "after the echo");
+    assert.equal(await r.count(), 0);
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"));
+    assert.deepEqual(await tiles(page), await summaryNow());
+  });
+});
+
+test("a job the view never loaded is counted once when someone else pauses it", async () => {
+  await fresh(async ({ page }) => {
+    const job = await worker(server.url, "CAMPAIGN_RUN", "count-elsewhere", { total: 10 });
+    const marker = await worker(server.url, "SQS_POLL", "count-elsewhere-marker", { total: 10 });
+    const net = await between(page);
+    // The catch-up on connecting brings every job written in the last minutes, whatever the
+    // filter; without this job, as if its last write were older than the catch-up reaches back.
+    await page.route("**/v1/functions/job-actions/executions", async (route) => {
+      const body = JSON.parse(route.request().postData() || "{}");
+      if (!String(body.path).includes("updatedSince=")) return route.fallback();
+      const res = await route.fetch();
+      const execution = await res.json();
+      const list = JSON.parse(execution.responseBody);
+      list.jobs = list.jobs.filter((j) => j.$id !== job.jobId);
+      await route.fulfill({ response: res, json: { ...execution, responseBody: JSON.stringify(list) } });
+    });
+    const start = await openCounted(page, "/jobs?type=SQS_POLL");
+    assert.equal(await row(page, job.jobId).count(), 0, "another type's job is not loaded");
+    await action(server.url, "POST", `/v1/jobs/${job.jobId}/pause`, {});
+    await net.echo(pausedRow(job.jobId));
+    await afterEverySent(page, marker, "after the pause");
+    assert.deepEqual(await tiles(page), moved(start, "RUNNING", "PAUSED"), "moved from the status the row's log says it left");
+    assert.deepEqual(await tiles(page), await summaryNow());
   });
 });
