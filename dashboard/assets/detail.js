@@ -8,7 +8,7 @@ import {
   ACTION_LABELS, FINAL, badge, claimText, claimsOf, confirmAction, doneText, duration, el, errorBox, needsConfirm,
   outcomeBadge, outcomeUnknown, progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
 } from "./ui.js";
-import { derive, fromEventRow, fromRow, pendingEntries } from "./derive.js";
+import { derive, fromEventRow, fromRow, pendingEntries, statusBefore } from "./derive.js";
 import { rowsChannel, subscribe } from "./realtime.js";
 
 const KIND_LABELS = {
@@ -36,7 +36,7 @@ function consoleLink(job) {
   return el("a", { href, class: "console-link", target: "_blank", rel: "noopener noreferrer", text: `Execution ${job.executionId} in the Appwrite console` });
 }
 
-export function renderDetail(main, id, role, { base }) {
+export function renderDetail(main, id, role, { base, summary }) {
   let last = null;
   let shown = "";
   let data = null;
@@ -139,6 +139,8 @@ export function renderDetail(main, id, role, { base }) {
     }
     try {
       const res = await api.act(job.$id, action, reason);
+      // The header's counts move with the answer (or with the echo, whichever is first: once).
+      if (summary && res && res.job) summary.observe(res.job);
       if (action === "retry" && res && res.job) {
         // The server says when work may repeat (or be missing); keep its words.
         toast(res.warning ? `Retry queued as a new job. Note: ${res.warning}` : "Retry queued as a new job", res.warning ? "info" : "success", res.warning ? 20000 : 8000);
@@ -221,6 +223,7 @@ export function renderDetail(main, id, role, { base }) {
       if (stopped) return;
       // An answer that left before a Realtime event arrived may be older than what is shown.
       if (data && (next.job.rev ?? 0) < (data.job.rev ?? 0)) return;
+      if (summary) summary.observe(next.job);
       show(next);
     } catch (e) {
       if (stopped) return;
@@ -235,11 +238,17 @@ export function renderDetail(main, id, role, { base }) {
     const row = event.payload;
     if (row.$tableId === config.eventsTableId || "eventId" in row) {
       const entry = fromEventRow(row);
-      if (entry.jobId !== id || data.events.some((e) => e.$id === entry.$id)) return;
-      show({ ...data, events: [...data.events, entry].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) });
+      if (entry.jobId !== id) return;
+      const known = data.events.find((e) => e.$id === entry.$id);
+      // A known entry is replaced only when the row's outbox had kept it without its details
+      // (too large for the row): the job_events row carries them in full.
+      if (known && !(known.details && known.details.omitted)) return;
+      const others = data.events.filter((e) => e.$id !== entry.$id);
+      show({ ...data, events: [...others, entry].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) });
     } else if (row.$id === id) {
       const job = fromRow(row);
       if ((job.rev ?? 0) < (data.job.rev ?? 0)) return;
+      if (summary) summary.observe({ ...data.job, ...job }, statusBefore(row));
       const known = new Set(data.events.map((e) => e.$id));
       const added = pendingEntries(row).filter((e) => e.jobId === id && !known.has(e.$id));
       const events = added.length ? [...data.events, ...added].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) : data.events;
