@@ -73,6 +73,7 @@ export function progressBar(job) {
   const label = `Progress of ${typeLabel(job.type)} ${job.referenceId}`;
   const bar = el("div", {
     class: `bar${known ? "" : " indeterminate"}${job.status === "RUNNING" ? " live" : ""}`,
+    "data-status": job.status,
     role: "progressbar",
     "aria-label": label,
     "aria-valuemin": known ? 0 : null,
