@@ -24,9 +24,10 @@ use shared::job::{format_timestamp, Timestamp};
 use subtle::ConstantTimeEq;
 
 use crate::config::{DevConfig, DevUser};
-use crate::gateway::user_document;
 use crate::host::Clock;
+use crate::lock;
 use crate::realtime::Identity;
+use crate::wire::user_document;
 
 /// Appwrite's default session length, `auths.duration` (`TOKEN_EXPIRATION_LOGIN_LONG`, one
 /// year; appwrite 1.9.6 `app/init/constants.php`).
@@ -443,10 +444,6 @@ fn error(code: u16, kind: &str, message: &str) -> Answer {
         json!({"message": message, "code": code, "type": kind, "version": "1.9.6"}),
         Vec::new(),
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::gateway::{Caller, ExecRequest, Gateway};
+use crate::gateway::{Caller, Gateway};
+use crate::wire::ExecRequest;
 
 pub fn spawn(
     gateway: Arc<Gateway>,

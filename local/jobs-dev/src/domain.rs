@@ -5,15 +5,17 @@
 //! webhook's `x-appwrite-webhook-*` reach the function), trigger `http`, no user, and the
 //! function's own answer (status, headers, body) as the response. The local webhook
 //! (`crate::webhook`) delivers to `job-observer` this way.
-
-use std::sync::Arc;
+//!
+//! This module translates both ways: [`request`] turns the HTTP request into the execution to
+//! run, [`answer`] turns that execution back into the function's own answer. The gateway runs
+//! it in between, as `Caller::Domain`.
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
-use crate::gateway::{AwError, Caller, ExecRequest, Gateway};
+use crate::wire::{AwError, ExecRequest, HttpResponse};
 
 const MAX_BODY: usize = 20 * 1024 * 1024;
 
@@ -28,12 +30,8 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
-pub async fn serve(
-    gateway: Arc<Gateway>,
-    function_id: &str,
-    path: &str,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+/// The synchronous execution a request to the function's domain at `path` asks for.
+pub async fn request(path: &str, req: Request<Incoming>) -> Result<ExecRequest, AwError> {
     let method = req.method().as_str().to_owned();
     let query = req
         .uri()
@@ -54,33 +52,32 @@ pub async fn serve(
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
         Err(_) => {
-            return error(&AwError::new(
+            return Err(AwError::new(
                 400,
                 "general_argument_invalid",
                 "Request body too large",
             ))
         }
     };
-    let exec = ExecRequest {
+    Ok(ExecRequest {
         body,
         is_async: false,
         path: format!("/{path}{query}"),
         method,
         headers,
-    };
-    // A domain request carries no session: Appwrite runs it as a guest.
-    let guest = crate::realtime::Identity::default();
-    match gateway
-        .execute(function_id, Caller::Domain, &guest, exec)
-        .await
-    {
-        Ok((_, doc)) => answer(&doc),
+    })
+}
+
+/// The answer to a domain request: the function's own (taken back out of the execution
+/// document), or the error that kept it from running.
+pub fn answer(outcome: Result<(u16, Value), AwError>) -> HttpResponse {
+    match outcome {
+        Ok((_, doc)) => function_answer(&doc),
         Err(e) => error(&e),
     }
 }
 
-/// The function's own answer, taken back out of the execution document.
-fn answer(doc: &Value) -> Response<Full<Bytes>> {
+fn function_answer(doc: &Value) -> HttpResponse {
     let status = doc["responseStatusCode"].as_u64().unwrap_or(500) as u16;
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
@@ -97,7 +94,7 @@ fn answer(doc: &Value) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| error(&AwError::new(500, "general_unknown", "bad function answer")))
 }
 
-fn error(e: &AwError) -> Response<Full<Bytes>> {
+fn error(e: &AwError) -> HttpResponse {
     Response::builder()
         .status(StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use subtle::ConstantTimeEq;
 
-use crate::gateway::AwError;
+use crate::lock;
+use crate::wire::AwError;
 
 /// What Appwrite adds to every key's scopes (`app/config/roles.php`, role `keys`).
 const KEYS_ROLE_SCOPES: [&str; 3] = ["global", "health.read", "graphql"];
@@ -130,10 +131,6 @@ impl Keys {
     pub fn remembered(&self) -> usize {
         lock(&self.issued).len()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

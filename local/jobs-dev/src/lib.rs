@@ -20,6 +20,7 @@ pub mod realtime;
 pub mod standalone;
 pub mod stuck;
 pub mod webhook;
+pub mod wire;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -52,6 +53,15 @@ pub enum StartError {
     },
     #[error(transparent)]
     Host(#[from] host::HostError),
+}
+
+/// Locks `mutex`, taking over a poisoned one: what this crate guards (maps, queues and counters
+/// of the dev server) stays usable after a holder panicked, and one failed request must not
+/// fail every later one. The crate's one lock helper.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A running dev server.

@@ -40,6 +40,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use crate::lock;
+
 /// Row events kept for slow sockets; a socket that falls further behind is closed, so its
 /// client reconnects and resynchronises instead of silently missing a change.
 const BACKLOG: usize = 1024;
@@ -272,10 +274,6 @@ impl Hub {
         out.retain(|e| seen.insert(e.clone()));
         out
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One subscription of a socket: its id and channels.
@@ -933,10 +931,7 @@ pub struct StoreCounters {
 
 impl StoreCounters {
     fn add(&self, function: &str, read: bool) {
-        let mut map = self
-            .by_function
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = lock(&self.by_function);
         let entry = map.entry(function.to_owned()).or_default();
         if read {
             entry.0 += 1;
@@ -946,10 +941,7 @@ impl StoreCounters {
     }
 
     pub fn snapshot(&self) -> Value {
-        let map = self
-            .by_function
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = lock(&self.by_function);
         map.iter()
             .map(|(k, (r, w))| (k.clone(), json!({"reads": r, "writes": w})))
             .collect::<serde_json::Map<_, _>>()
