@@ -249,3 +249,195 @@ fn the_symbol_check_refuses_a_renamed_mechanism() {
     assert!(resolves(&sources, "shared::usecase"));
     assert!(!resolves(&sources, "store::sqlite::Outbox"));
 }
+
+#[test]
+fn every_api_boundary_names_a_contract_and_a_check_that_exist() {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let start = text
+        .find("## API boundaries")
+        .expect("ARCHITECTURE.md has an API boundaries section");
+    let section = &text[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
+    let rows: Vec<&str> = section[..end]
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Boundary") && !l.starts_with("|--"))
+        .collect();
+    assert!(rows.len() >= 4, "boundaries: {rows:#?}");
+    for row in rows {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let (contract, check) = (cells[cells.len() - 2], cells[cells.len() - 1]);
+        for (what, cell) in [("contract", contract), ("check", check)] {
+            let paths: Vec<&str> = cell.split('`').skip(1).step_by(2).collect();
+            assert!(!paths.is_empty(), "a boundary names no {what}: {row}");
+            for path in paths {
+                assert!(
+                    root.join(path.trim_end_matches('/')).exists(),
+                    "{what} `{path}` of a boundary does not exist: {row}"
+                );
+            }
+        }
+    }
+}
+
+/// Files of test-support modules: declared under a `#[cfg(…)]` naming `test` or the
+/// `conformance` feature (the store suite, the in-memory store). They are not production code.
+fn test_support(sources: &[(String, String)]) -> BTreeSet<String> {
+    let mut support = BTreeSet::new();
+    for (path, text) in sources {
+        let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for pair in lines.windows(2) {
+            let gated = pair[0].starts_with("#[cfg(")
+                && (pair[0].contains("test") || pair[0].contains("\"conformance\""));
+            let module = pair[1]
+                .strip_prefix("pub mod ")
+                .or_else(|| pair[1].strip_prefix("mod "))
+                .and_then(|m| m.strip_suffix(';'));
+            if let (true, Some(module)) = (gated, module) {
+                support.insert(
+                    dir.join(format!("{module}.rs"))
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    support
+}
+
+/// The `crate::module` references of each top-level module of a crate's `src/`, as edges
+/// (production code only: not tests, not test-support modules).
+fn module_edges(src: &Path) -> Vec<(String, String)> {
+    let mut edges = Vec::new();
+    let sources = rust_sources(src);
+    let support = test_support(&sources);
+    for (path, text) in sources {
+        if support.contains(&path) {
+            continue;
+        }
+        let relative = path
+            .trim_start_matches(&*src.to_string_lossy())
+            .trim_start_matches('/');
+        let Some(from) = relative
+            .split('/')
+            .next()
+            .map(|f| f.trim_end_matches(".rs").to_owned())
+        else {
+            continue;
+        };
+        if ["main", "lib", "bin"].contains(&from.as_str()) {
+            continue;
+        }
+        // Tests inside a module may reach anywhere; only the module's own code counts.
+        let code: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or("")
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for part in code.split("crate::").skip(1) {
+            // `crate::{a, b::c}` names several modules: the first word of each item at the
+            // braces' top level.
+            let items: Vec<String> = match part.strip_prefix('{') {
+                Some(inner) => {
+                    let (mut depth, mut item, mut items) = (0, String::new(), Vec::new());
+                    for c in inner.chars() {
+                        match c {
+                            '{' => depth += 1,
+                            '}' if depth == 0 => break,
+                            '}' => depth -= 1,
+                            ',' if depth == 0 => items.push(std::mem::take(&mut item)),
+                            _ if depth == 0 => item.push(c),
+                            _ => {}
+                        }
+                    }
+                    items.push(item);
+                    items
+                }
+                None => vec![part.to_owned()],
+            };
+            for item in items {
+                let to: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !to.is_empty() && to != from && to != "self" {
+                    edges.push((from.clone(), to));
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    edges
+}
+
+/// A cycle among `edges`, if any, as the modules on it.
+fn cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &[(String, String)],
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == node) {
+            return Some(path[at..].to_vec());
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for (_, to) in edges.iter().filter(|(from, _)| from == node) {
+            if let Some(found) = visit(to, edges, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .iter()
+        .find_map(|(from, _)| visit(from, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_crate_has_an_import_circle_between_its_modules() {
+    let root = repo_root();
+    let mut circles = Vec::new();
+    let mut crates = workspace_members(&root);
+    crates.retain(|c| root.join(c).join("src").is_dir());
+    assert!(crates.len() > 10, "crates: {crates:?}");
+    for krate in crates {
+        if let Some(found) = cycle(&module_edges(&root.join(&krate).join("src"))) {
+            circles.push(format!("{krate}: {}", found.join(" → ")));
+        }
+    }
+    assert!(circles.is_empty(), "import circles: {circles:#?}");
+}
+
+#[test]
+fn the_circle_check_finds_a_circle() {
+    let edges = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        cycle(&edges(&[("a", "b"), ("b", "c"), ("c", "a")])),
+        Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()])
+    );
+    assert_eq!(cycle(&edges(&[("a", "b"), ("b", "c"), ("a", "c")])), None);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rs"), "use crate::{b::X, c};\n").unwrap();
+    std::fs::write(dir.path().join("b.rs"), "use crate::a::Y;\n").unwrap();
+    let found = module_edges(dir.path());
+    assert!(found.contains(&("a".into(), "b".into())), "{found:?}");
+    assert!(found.contains(&("a".into(), "c".into())), "{found:?}");
+    assert!(cycle(&found).is_some());
+}
