@@ -33,6 +33,10 @@ files! {
     "assets/style.css" => "text/css; charset=utf-8",
 }
 
+/// What `config.js` ends with when there is no sign-in.
+const NO_SIGN_IN: &[u8] =
+    b"\n// jobs-dev: no development user has a password, so there is no sign-in.\nwindow.JOBS_CONFIG.signIn = false;\n";
+
 /// Which dashboard file answers `path`, if any.
 pub fn file_for(path: &str) -> Option<&'static str> {
     if path == "/jobs"
@@ -48,7 +52,10 @@ pub fn file_for(path: &str) -> Option<&'static str> {
         .map(|(n, _, _)| *n)
 }
 
-pub fn serve(path: &str, dir: Option<&Path>) -> Response<Full<Bytes>> {
+/// Serves `path`. Without sign-in (no development user has a password) `config.js` also turns
+/// the dashboard's sign-in off, so it never probes Account sessions that cannot exist (each
+/// probe would be a failed request in the browser's console).
+pub fn serve(path: &str, dir: Option<&Path>, sign_in: bool) -> Response<Full<Bytes>> {
     if path == "/" {
         return Response::builder()
             .status(302)
@@ -67,9 +74,14 @@ pub fn serve(path: &str, dir: Option<&Path>) -> Response<Full<Bytes>> {
             )))
             .expect("static response");
     };
-    let bytes = dir
+    let mut bytes = dir
         .and_then(|d| std::fs::read(d.join(name)).ok())
         .map_or_else(|| Bytes::from_static(embedded), Bytes::from);
+    if *name == "config.js" && !sign_in {
+        let mut with = bytes.to_vec();
+        with.extend_from_slice(NO_SIGN_IN);
+        bytes = Bytes::from(with);
+    }
     Response::builder()
         .header("content-type", *mime)
         .header("cache-control", "no-cache")
@@ -100,5 +112,27 @@ mod tests {
         assert_eq!(file_for("/assets/../../Cargo.toml"), None);
         assert_eq!(file_for("/jobs/a/b"), None);
         assert_eq!(file_for("/index.html"), None);
+    }
+
+    #[test]
+    fn without_sign_in_config_js_turns_the_dashboards_sign_in_off() {
+        let body = |sign_in: bool| {
+            let res = serve("/config.js", None, sign_in);
+            let bytes = body_of(res);
+            String::from_utf8(bytes).unwrap()
+        };
+        assert!(!body(true).contains("signIn = false"));
+        assert!(body(false).ends_with("window.JOBS_CONFIG.signIn = false;\n"));
+    }
+
+    fn body_of(res: Response<Full<Bytes>>) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(res.into_body().collect())
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 }

@@ -1053,6 +1053,12 @@ impl JobStore for NotifyingStore {
         self.inner.get(id)
     }
 
+    /// One read, as on Appwrite (one list by `$id`) and as the inner store answers it.
+    fn get_many(&self, ids: &[&str]) -> StoreResult<Vec<Job>> {
+        self.counters.add(&self.function, true);
+        self.inner.get_many(ids)
+    }
+
     fn list(&self, query: &JobQuery) -> StoreResult<Page> {
         self.counters.add(&self.function, true);
         self.inner.list(query)

@@ -213,6 +213,7 @@ impl Gateway {
                 return Ok(dashboard::serve(
                     &path,
                     self.config.dashboard_dir.as_deref(),
+                    self.accounts.enabled(),
                 ))
             }
             _ => Err(AwError::new(
