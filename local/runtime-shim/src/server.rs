@@ -575,6 +575,12 @@ impl Invocation {
         }
     }
 
+    /// Logs `error` and writes the files on a pool thread, never on the async one.
+    async fn finish_off_thread(self: &Arc<Self>, pool: &Pool, error: &'static str) {
+        let this = Arc::clone(self);
+        let _ = pool.run(move || this.finish(Some(error))).await;
+    }
+
     /// The handler did not answer in time (or its task died): log why, write the files off
     /// the async thread, answer 500 with an empty body as the official runtime does.
     async fn give_up_off_thread(
@@ -582,8 +588,7 @@ impl Invocation {
         pool: &Pool,
         error: &'static str,
     ) -> Response<Full<Bytes>> {
-        let this = Arc::clone(self);
-        let _ = pool.run(move || this.finish(Some(error))).await;
+        self.finish_off_thread(pool, error).await;
         let output = openruntimes::ContextResponse::new().text("", Some(500), None);
         protocol::build_response(output, &self.log_id_header)
             .unwrap_or_else(|_| self.internal_error())
@@ -595,8 +600,7 @@ impl Invocation {
         pool: &Pool,
         error: &'static str,
     ) -> Response<Full<Bytes>> {
-        let this = Arc::clone(self);
-        let _ = pool.run(move || this.finish(Some(error))).await;
+        self.finish_off_thread(pool, error).await;
         self.internal_error()
     }
 
