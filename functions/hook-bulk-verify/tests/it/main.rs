@@ -1,5 +1,5 @@
-//! The BULK_VERIFY hook through its real handler on SQLite: the same protocol as every hook
-//! (tested in full in hook-campaign-run), with this hook's type and result summary.
+//! The BULK_VERIFY hook through its real handler on the in-memory store: the same protocol as every
+//! hook (tested in full in hook-campaign-run), with this hook's type and result summary.
 
 #[path = "../../../hook-campaign-run/tests/it/support.rs"]
 mod support;

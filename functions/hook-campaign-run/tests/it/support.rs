@@ -1,6 +1,6 @@
-//! Test support for the hook crates: an app on a fresh SQLite store with a clock the test
-//! moves, a store wrapper that counts writes, and requests built as Appwrite delivers them.
-//! The other hook crates include this file by path, so every hook is tested the same way.
+//! Test support for the hook crates: an app on a fresh in-memory store (`MemoryStore`) with a clock
+//! the test moves, a store wrapper that counts writes, and requests built as Appwrite delivers
+//! them. The other hook crates include this file by path, so every hook is tested the same way.
 
 #![allow(dead_code)]
 
@@ -12,14 +12,14 @@ use openruntimes::{Context, Response};
 use serde_json::{json, Value};
 use shared::job::{Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
+use shared::store::memory::MemoryStore;
 use shared::store::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write};
 use shared::tracker::server_context;
 use shared::usecase::{self, Act};
-use sqlite_store::SqliteStore;
 
 /// Counts the calls that write (create, write, prune), forwarding everything.
 pub struct Counting {
-    inner: SqliteStore,
+    inner: MemoryStore,
     writes: AtomicUsize,
 }
 
@@ -89,7 +89,7 @@ pub fn t0() -> Timestamp {
 
 pub fn spawn_app(handler: Handler) -> App {
     let store = Arc::new(Counting {
-        inner: SqliteStore::in_memory().expect("sqlite store"),
+        inner: MemoryStore::new(),
         writes: AtomicUsize::new(0),
     });
     let now = Arc::new(Mutex::new(t0()));

@@ -1,5 +1,5 @@
-//! The METRICS_FETCH hook through its real handler on SQLite: a short job per run, keyed by the
-//! run's execution id so a retried start within the run finds the same job.
+//! The METRICS_FETCH hook through its real handler on the in-memory store: a short job per run,
+//! keyed by the run's execution id so a retried start within the run finds the same job.
 
 #[path = "../../../hook-campaign-run/tests/it/support.rs"]
 mod support;

@@ -1,4 +1,4 @@
-//! The SQS_POLL hook through its real handler on SQLite: the long-lived polling job of
+//! The SQS_POLL hook through its real handler on the in-memory store: the long-lived polling job of
 //! `docs/hooks.md` — each scheduled run starts (finding the active job for the reference
 //! `sqs-poller`) and heartbeats; pause makes runs skip polling; resume, cancel and replacement.
 

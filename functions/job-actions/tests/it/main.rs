@@ -1,9 +1,9 @@
 //! Handler tests for the job actions API: one binary, every route, every role, every bad input,
-//! on the SQLite store through `handle_with` (fakes for Appwrite) and, for the wire format,
-//! through `handle` against an in-process fake Appwrite HTTP server.
+//! on the in-memory store through `handle_with` (fakes for Appwrite) and, for the wire format,
+//! through `handle` against canned Appwrite answers on a local socket. The production wiring on
+//! the full fake Appwrite is tested in `testing/fake-appwrite` (`tests/it/job_actions.rs`).
 
 mod actions;
-mod appwrite;
 mod auth;
 mod bad_input;
 mod openapi;

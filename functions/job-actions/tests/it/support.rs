@@ -1,6 +1,6 @@
-//! The test harness: an app on a private SQLite store with a fixed, movable clock, fake
-//! Appwrite services that record what they were asked, and a request builder that calls the
-//! handler directly (no socket), the way the runtime would.
+//! The test harness: an app on a private in-memory store (`MemoryStore`) with a fixed, movable
+//! clock, fake Appwrite services that record what they were asked, and a request builder that calls
+//! the handler directly (no socket), the way the runtime would.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,11 +14,11 @@ use openruntimes::{Context, Logger};
 use serde_json::{json, Map, Value};
 use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
+use shared::store::memory::MemoryStore;
 use shared::store::{
     Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write, MAX_PAGE,
 };
 use shared::usecase::{self, Act, Progress, Start};
-use sqlite_store::SqliteStore;
 
 pub const OPERATOR: &str = "alice";
 pub const VIEWER: &str = "victor";
@@ -33,7 +33,7 @@ pub const BASE_VARS: &[(&str, &str)] = &[
 /// A `JobStore` that counts calls, to hold the list route to its store budget, and refuses
 /// writes while `refuse_writes` is set (an outage injected at a chosen point).
 pub struct CountingStore {
-    pub inner: SqliteStore,
+    pub inner: MemoryStore,
     pub calls: AtomicUsize,
     pub refuse_writes: AtomicBool,
 }
@@ -195,7 +195,7 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
         .collect();
     env.retain(|_, v| !v.is_empty());
     let store = Arc::new(CountingStore {
-        inner: SqliteStore::in_memory().expect("sqlite store"),
+        inner: MemoryStore::new(),
         calls: AtomicUsize::new(0),
         refuse_writes: AtomicBool::new(false),
     });

@@ -12,9 +12,9 @@ use openruntimes::{Context, Logger};
 use serde_json::{json, Value};
 use shared::job::{JobStatus, JobType};
 use shared::platform::Platform;
+use shared::store::memory::MemoryStore;
 use shared::store::JobStore;
 use shared::usecase::{self, Act, Start};
-use sqlite_store::SqliteStore;
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -123,7 +123,7 @@ fn handle_checks_roles_and_triggers_the_worker_through_appwrites_rest_api() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let store = Arc::new(MemoryStore::new());
     let platform = Platform::new(store.clone(), Arc::new(move |k| vars.get(k).cloned()));
     let act = Act::new(store.as_ref(), "function:orchestrator", platform.now());
     let job = usecase::start(

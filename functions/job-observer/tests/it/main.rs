@@ -1,7 +1,7 @@
-//! The observer through its real handler on SQLite with a fixed clock: the signature gate,
-//! the replay window, bad bodies, and un-adopted functions' executions mirrored as jobs whatever
-//! the order or repetition of their events, and workers whose execution died failing their job
-//! (fenced by the run's execution).
+//! The observer through its real handler on the in-memory store with a fixed clock: the signature
+//! gate, the replay window, bad bodies, and un-adopted functions' executions mirrored as jobs
+//! whatever the order or repetition of their events, and workers whose execution died failing their
+//! job (fenced by the run's execution).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,14 +11,14 @@ use openruntimes::{Context, Logger};
 use serde_json::{json, Value};
 use shared::job::{format_timestamp, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
+use shared::store::memory::MemoryStore;
 use shared::store::{JobQuery, JobStore};
-use sqlite_store::SqliteStore;
 
 const URL: &str = "https://observer.example.test/";
 const SECRET: &str = "webhook-signature-key-0123456789";
 
 struct App {
-    store: Arc<SqliteStore>,
+    store: Arc<MemoryStore>,
     platform: Platform,
 }
 
@@ -31,7 +31,7 @@ fn spawn_app() -> App {
 }
 
 fn spawn_app_with(extra: &[(&str, &str)]) -> App {
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let store = Arc::new(MemoryStore::new());
     let mut vars: HashMap<String, String> = [
         ("JOBS_OBSERVER_SECRET", SECRET),
         ("JOBS_OBSERVER_URL", URL),

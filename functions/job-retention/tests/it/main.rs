@@ -1,6 +1,6 @@
-//! The retention sweeper through its real handler on SQLite, with a fixed clock: the newest N
-//! finished jobs remain, active jobs survive any backlog, overlapping runs, stalled RUNNING and
-//! QUEUED jobs, heartbeats just in time, time budgets and invalid configuration.
+//! The retention sweeper through its real handler on the in-memory store, with a fixed clock: the
+//! newest N finished jobs remain, active jobs survive any backlog, overlapping runs, stalled
+//! RUNNING and QUEUED jobs, heartbeats just in time, time budgets and invalid configuration.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,11 +10,11 @@ use openruntimes::{Context, Logger};
 use serde_json::{Map, Value};
 use shared::job::{EventKind, Job, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
+use shared::store::memory::MemoryStore;
 use shared::store::{JobQuery, JobStore, Scope, MAX_PAGE};
-use sqlite_store::SqliteStore;
 
 struct App {
-    store: Arc<SqliteStore>,
+    store: Arc<MemoryStore>,
     platform: Platform,
 }
 
@@ -30,7 +30,7 @@ fn spawn_app_with_clock(
     vars: &[(&str, &str)],
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
 ) -> App {
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let store = Arc::new(MemoryStore::new());
     let vars: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

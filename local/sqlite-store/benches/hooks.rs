@@ -1,6 +1,7 @@
-//! Hook throughput through the real handler on a file-backed SQLite store (WAL), for
-//! BENCHMARKS.md: progress calls per second, p50/p99 latency, and store writes per job.
-//! Run: `cargo bench -p hook-campaign-run --bench hooks` (optionally `-- <calls>`).
+//! Hook throughput through `hook-campaign-run`'s real handler on an in-memory SQLite store, for
+//! BENCHMARKS.md: progress calls per second, p50/p99 latency, and store writes per job. It lives
+//! with the SQLite store it measures, so the deployed hook crate needs no `local/` crate.
+//! Run: `cargo bench -p sqlite-store --bench hooks` (optionally `-- <calls>`).
 
 use std::sync::Arc;
 use std::time::Instant;

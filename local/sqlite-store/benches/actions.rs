@@ -1,8 +1,9 @@
-//! The action API's list latency at a million jobs, measured through the whole handler
-//! (routing, role from the cache, query parsing, SQLite, JSON views) the way the dashboard
-//! calls it. Prints a Markdown section (`## Action API`) for BENCHMARKS.md.
+//! The action API's list latency at a million jobs, measured through the whole `job-actions`
+//! handler (routing, role from the cache, query parsing, SQLite, JSON views) the way the
+//! dashboard calls it. Prints a Markdown section (`## Action API`) for BENCHMARKS.md. It lives
+//! with the SQLite store it measures, so the deployed crate needs no `local/` crate.
 //!
-//! `cargo bench -p job-actions --bench actions [-- --jobs N --runs R]`; defaults 1,000,000 jobs
+//! `cargo bench -p sqlite-store --bench actions [-- --jobs N --runs R]`; defaults 1,000,000 jobs
 //! and 200 runs per request.
 
 use std::collections::HashMap;
