@@ -12,6 +12,8 @@ pub mod appwrite;
 pub mod conformance;
 pub mod id;
 #[cfg(feature = "conformance")]
+pub mod layer;
+#[cfg(feature = "conformance")]
 pub mod memory;
 
 /// Semantic storage errors, the same for every backend so callers can match on them.

@@ -10,66 +10,33 @@ use std::sync::{Arc, Mutex};
 use chrono::{Duration, TimeZone, Utc};
 use openruntimes::{Context, Response};
 use serde_json::{json, Value};
-use shared::job::{Job, JobEvent, JobStatus, JobType, Timestamp};
+use shared::job::{Job, JobEvent, Timestamp};
 use shared::platform::Platform;
+use shared::store::layer::{Call, Hook, Layered};
 use shared::store::memory::MemoryStore;
-use shared::store::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write};
+use shared::store::{JobStore, StoreResult};
 use shared::tracker::server_context;
 use shared::usecase::{self, Act};
 
-/// Counts the calls that write (create, write, prune), forwarding everything.
-pub struct Counting {
-    inner: MemoryStore,
-    writes: AtomicUsize,
-}
+/// The test store: the calls that write (create, write, prune) counted.
+pub type Counting = Layered<MemoryStore, WriteCounter>;
 
-impl Counting {
+/// The hook of [`Counting`].
+#[derive(Default)]
+pub struct WriteCounter(AtomicUsize);
+
+impl WriteCounter {
     pub fn writes(&self) -> usize {
-        self.writes.load(Ordering::SeqCst)
-    }
-    fn count(&self) {
-        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.0.load(Ordering::SeqCst)
     }
 }
 
-impl JobStore for Counting {
-    fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
-        self.count();
-        self.inner.create(job, created)
-    }
-    fn get(&self, id: &str) -> StoreResult<Job> {
-        self.inner.get(id)
-    }
-    fn list(&self, query: &JobQuery) -> StoreResult<Page> {
-        self.inner.list(query)
-    }
-    fn write(&self, write: &Write) -> StoreResult<Job> {
-        self.count();
-        self.inner.write(write)
-    }
-    fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
-        self.inner.events(job_id, limit)
-    }
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
-        self.count();
-        self.inner.prune(keep, older_than, batch)
-    }
-    fn stale(
-        &self,
-        job_type: JobType,
-        status: JobStatus,
-        before: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<Job>> {
-        self.inner.stale(job_type, status, before, limit)
-    }
-    fn counts(&self) -> StoreResult<Vec<Count>> {
-        self.inner.counts()
+impl Hook for WriteCounter {
+    fn before(&self, call: Call<'_>) -> StoreResult<()> {
+        if call.writes() {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
     }
 }
 
@@ -88,9 +55,9 @@ pub fn t0() -> Timestamp {
 }
 
 pub fn spawn_app(handler: Handler) -> App {
-    let store = Arc::new(Counting {
+    let store = Arc::new(Layered {
         inner: MemoryStore::new(),
-        writes: AtomicUsize::new(0),
+        hook: WriteCounter::default(),
     });
     let now = Arc::new(Mutex::new(t0()));
     let clock_now = now.clone();
@@ -145,7 +112,7 @@ impl App {
     }
 
     pub fn writes(&self) -> usize {
-        self.store.writes()
+        self.store.hook.writes()
     }
 
     /// A dashboard user's pause / resume / cancel, through the shared use case.

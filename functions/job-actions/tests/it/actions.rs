@@ -162,6 +162,7 @@ fn a_failed_link_still_resumes_and_triggers() {
     let store = app.store.clone();
     *app.fake.on_execution.lock().unwrap() = Some(Box::new(move |_, _, _| {
         store
+            .hook
             .refuse_writes
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }));

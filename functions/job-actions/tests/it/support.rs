@@ -12,12 +12,11 @@ use job_actions::upstream::{Directory, Executions, Rows, UpstreamError};
 use job_actions::{handle_with, Services};
 use openruntimes::{Context, Logger};
 use serde_json::{json, Map, Value};
-use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
+use shared::job::{Event, Job, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
+use shared::store::layer::{Call, Hook, Layered};
 use shared::store::memory::MemoryStore;
-use shared::store::{
-    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write, MAX_PAGE,
-};
+use shared::store::{JobQuery, JobStore, StoreError, StoreResult, MAX_PAGE};
 use shared::usecase::{self, Act, Progress, Start};
 
 pub const OPERATOR: &str = "alice";
@@ -30,66 +29,24 @@ pub const BASE_VARS: &[(&str, &str)] = &[
     ("JOBS_VIEWER_LABELS", "jobsviewer"),
 ];
 
-/// A `JobStore` that counts calls, to hold the list route to its store budget, and refuses
-/// writes while `refuse_writes` is set (an outage injected at a chosen point).
-pub struct CountingStore {
-    pub inner: MemoryStore,
+/// The test store: every call counted, to hold the routes to their store budgets, and writes
+/// refused while `refuse_writes` is set (an outage injected at a chosen point).
+pub type CountingStore = Layered<MemoryStore, Counter>;
+
+/// The hook of [`CountingStore`].
+#[derive(Default)]
+pub struct Counter {
     pub calls: AtomicUsize,
     pub refuse_writes: AtomicBool,
 }
 
-impl CountingStore {
-    fn count(&self) {
+impl Hook for Counter {
+    fn before(&self, call: Call<'_>) -> StoreResult<()> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl JobStore for CountingStore {
-    fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
-        self.count();
-        self.inner.create(job, created)
-    }
-    fn get(&self, id: &str) -> StoreResult<Job> {
-        self.count();
-        self.inner.get(id)
-    }
-    /// One call, as on Appwrite (one list by `$id`).
-    fn get_many(&self, ids: &[&str]) -> StoreResult<Vec<Job>> {
-        self.count();
-        self.inner.get_many(ids)
-    }
-    fn list(&self, query: &JobQuery) -> StoreResult<Page> {
-        self.count();
-        self.inner.list(query)
-    }
-    fn write(&self, write: &Write) -> StoreResult<Job> {
-        self.count();
-        if self.refuse_writes.load(Ordering::SeqCst) {
+        if matches!(call, Call::Write(_)) && self.refuse_writes.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected outage".into()));
         }
-        self.inner.write(write)
-    }
-    fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
-        self.count();
-        self.inner.events(job_id, limit)
-    }
-    fn prune(&self, keep: usize, older: Option<Timestamp>, batch: usize) -> StoreResult<Pruned> {
-        self.count();
-        self.inner.prune(keep, older, batch)
-    }
-    fn stale(
-        &self,
-        t: JobType,
-        s: JobStatus,
-        before: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<Job>> {
-        self.count();
-        self.inner.stale(t, s, before, limit)
-    }
-    fn counts(&self) -> StoreResult<Vec<Count>> {
-        self.count();
-        self.inner.counts()
+        Ok(())
     }
 }
 
@@ -194,10 +151,9 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     env.retain(|_, v| !v.is_empty());
-    let store = Arc::new(CountingStore {
+    let store = Arc::new(Layered {
         inner: MemoryStore::new(),
-        calls: AtomicUsize::new(0),
-        refuse_writes: AtomicBool::new(false),
+        hook: Counter::default(),
     });
     let start: Timestamp = DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z")
         .unwrap()
@@ -310,7 +266,7 @@ impl TestApp {
     }
 
     pub fn store_calls(&self) -> usize {
-        self.store.calls.load(Ordering::SeqCst)
+        self.store.hook.calls.load(Ordering::SeqCst)
     }
 
     pub fn get(&self, path: &str) -> Request<'_> {

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use fake_appwrite::FakeAppwrite;
 use shared::appwrite::{AppwriteClient, AppwriteConfig, RetryPolicy};
-use shared::job::{Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::store::appwrite::AppwriteStore;
-use shared::store::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write};
+use shared::store::layer::{Call, Hook, Layered};
+use shared::store::{JobStore, StoreResult};
 
 pub const MAX_DELAY: Duration = Duration::from_secs(2);
 
@@ -72,50 +72,22 @@ fn store_on(
     AppwriteStore::new(client_on(fake, overrides, sleeps))
 }
 
-/// A store that owns its fake, for the conformance macro (one fresh fake per test).
-pub struct OnFake(pub App);
-
-pub fn fresh_store() -> Box<dyn JobStore> {
-    Box::new(OnFake(spawn_app()))
+/// The fake a conformance store talks to, kept alive as long as the store.
+pub struct Owns {
+    _fake: FakeAppwrite,
 }
 
-impl JobStore for OnFake {
-    fn create(&self, job: &Job, created: &JobEvent) -> StoreResult<Created> {
-        self.0.store.create(job, created)
+impl Hook for Owns {
+    fn before(&self, _: Call<'_>) -> StoreResult<()> {
+        Ok(())
     }
-    fn get(&self, id: &str) -> StoreResult<Job> {
-        self.0.store.get(id)
-    }
-    fn list(&self, query: &JobQuery) -> StoreResult<Page> {
-        self.0.store.list(query)
-    }
-    fn write(&self, write: &Write) -> StoreResult<Job> {
-        self.0.store.write(write)
-    }
-    fn events(&self, job_id: &str, limit: usize) -> StoreResult<Vec<JobEvent>> {
-        self.0.store.events(job_id, limit)
-    }
-    fn job_with_events(&self, job_id: &str, limit: usize) -> StoreResult<(Job, Vec<JobEvent>)> {
-        self.0.store.job_with_events(job_id, limit)
-    }
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
-        self.0.store.prune(keep, older_than, batch)
-    }
-    fn stale(
-        &self,
-        job_type: JobType,
-        status: JobStatus,
-        before: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<Job>> {
-        self.0.store.stale(job_type, status, before, limit)
-    }
-    fn counts(&self) -> StoreResult<Vec<Count>> {
-        self.0.store.counts()
-    }
+}
+
+/// A store that owns its fake, for the conformance macro (one fresh fake per test).
+pub fn fresh_store() -> Box<dyn JobStore> {
+    let App { fake, store, .. } = spawn_app();
+    Box::new(Layered {
+        inner: store,
+        hook: Owns { _fake: fake },
+    })
 }
