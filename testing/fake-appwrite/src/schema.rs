@@ -205,7 +205,8 @@ pub fn valid_label(label: &str) -> bool {
     (1..=36).contains(&label.len()) && label.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn valid_key(id: &str) -> bool {
+/// Whether Appwrite accepts `id` as a custom id (`Validator/Key.php`, [`KEY_RULE`]).
+pub(crate) fn valid_key(id: &str) -> bool {
     id.len() <= 36
         && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && id
@@ -361,6 +362,30 @@ pub fn check_row(table: &Table, row: &Map<String, Value>) -> Result<(), Refusal>
         }
     }
     Ok(())
+}
+
+/// A checked row's datetimes as Appwrite stores and answers them: in UTC, to the millisecond,
+/// with an explicit `+00:00` (utopia-php/database 6.0.0 `src/Database/DateTime.php`:
+/// `formatDb` on write, `formatTz` on read; docs/appwrite-notes.md § Datetimes), whatever
+/// offset or precision the request used.
+pub fn normalize_times(table: &Table, row: &mut Map<String, Value>) {
+    for column in &table.columns {
+        if column["type"] != "datetime" || column["array"] == true {
+            continue;
+        }
+        let Some(key) = column["key"].as_str() else {
+            continue;
+        };
+        let parsed = row
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+        if let Some(t) = parsed {
+            let utc = t.with_timezone(&chrono::Utc);
+            let text = utc.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
+            row.insert(key.to_owned(), Value::String(text));
+        }
+    }
 }
 
 /// PHP's `number_format`: thousands separated by commas, as Appwrite prints range bounds.
