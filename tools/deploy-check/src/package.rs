@@ -14,8 +14,8 @@
 //! workspace. The one generated change: test-only parts are left out (`tests/`, `benches/`,
 //! `examples/`, and the manifest sections `[dev-dependencies]`, `[[test]]`, `[[bench]]`,
 //! `[[example]]`), because Appwrite's workspace resolves the dev-dependencies of every member
-//! and a test-only path dependency (`sqlite-store`) would not be found there. What Appwrite
-//! would reject, or what must never ship, stops the packaging with a message naming the
+//! and a test-only dependency (`shared` with its `conformance` feature) has no place there.
+//! What Appwrite would reject, or what must never ship, stops the packaging with a message naming the
 //! manifest: a `[workspace]` table or `workspace = true` inheritance, a normal or build path
 //! dependency leading outside the bundle, a dependency on a local-only or server crate.
 
