@@ -413,6 +413,38 @@ impl StopCode {
 }
 
 impl Job {
+    /// A new QUEUED job at `now`: revision 1, no run yet (a start makes it 1), nothing else set.
+    /// Every job begins here; callers set what their case adds.
+    pub fn queued(id: String, job_type: JobType, reference_id: String, now: Timestamp) -> Job {
+        Job {
+            id,
+            job_type,
+            status: JobStatus::Queued,
+            reference_id,
+            progress: 0,
+            progress_message: None,
+            started_at: None,
+            updated_at: now,
+            completed_at: None,
+            error_message: None,
+            metadata: Map::new(),
+            created_at: now,
+            heartbeat_at: now,
+            done: None,
+            total: None,
+            checkpoint: None,
+            result: None,
+            idempotency_key: None,
+            last_actor: None,
+            last_reason: None,
+            retry_of: None,
+            rev: 1,
+            run: 0,
+            execution_id: None,
+            claims: Vec::new(),
+        }
+    }
+
     pub fn control(&self) -> Control {
         Control::for_status(self.status)
     }
@@ -774,34 +806,12 @@ mod tests {
     }
 
     fn job() -> Job {
-        let t = millis(Utc::now());
-        Job {
-            id: "j1".into(),
-            job_type: JobType::CampaignRun,
-            status: S::Queued,
-            reference_id: "c1".into(),
-            progress: 0,
-            progress_message: None,
-            started_at: None,
-            updated_at: t,
-            completed_at: None,
-            error_message: None,
-            metadata: Map::new(),
-            created_at: t,
-            heartbeat_at: t,
-            done: None,
-            total: None,
-            checkpoint: None,
-            result: None,
-            idempotency_key: None,
-            last_actor: None,
-            last_reason: None,
-            retry_of: None,
-            rev: 1,
-            run: 0,
-            execution_id: None,
-            claims: Vec::new(),
-        }
+        Job::queued(
+            "j1".into(),
+            JobType::CampaignRun,
+            "c1".into(),
+            millis(Utc::now()),
+        )
     }
 
     #[test]

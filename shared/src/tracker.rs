@@ -601,33 +601,14 @@ mod tests {
 
     fn job() -> Job {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        Job {
-            id: "j1".into(),
-            job_type: JobType::CampaignRun,
-            status: JobStatus::Running,
-            reference_id: "c1".into(),
-            progress: 0,
-            progress_message: None,
-            started_at: Some(t),
-            updated_at: t,
-            completed_at: None,
-            error_message: None,
-            metadata: Map::new(),
-            created_at: t,
-            heartbeat_at: t,
-            done: Some(0),
-            total: Some(100_000),
-            checkpoint: Some(json!({"offset": 10})),
-            result: None,
-            idempotency_key: None,
-            last_actor: None,
-            last_reason: None,
-            retry_of: None,
-            rev: 1,
-            run: 1,
-            execution_id: None,
-            claims: Vec::new(),
-        }
+        let mut job = Job::queued("j1".into(), JobType::CampaignRun, "c1".into(), t);
+        job.status = JobStatus::Running;
+        job.started_at = Some(t);
+        job.done = Some(0);
+        job.total = Some(100_000);
+        job.checkpoint = Some(json!({"offset": 10}));
+        job.run = 1;
+        job
     }
 
     impl Transport for Recorder {

@@ -40,40 +40,31 @@ pub fn job(i: u64, count: u64, span: Duration) -> (Job, Vec<JobEvent>) {
     let updated = completed.or(started).unwrap_or(created);
     let mut result = Map::new();
     result.insert("sent".into(), json!(200));
-    let job = Job {
-        id: format!("j{:011x}{:016x}", created.timestamp_millis(), h),
-        job_type: JobType::ALL[(h % 4) as usize],
-        status,
-        reference_id: format!("campaign-{}", (h >> 24) % 5_000),
-        progress: if status == JobStatus::Completed {
-            100
-        } else {
-            ((h >> 32) % 100) as u8
-        },
-        progress_message: Some("sent 120 of 200".into()),
-        started_at: started,
-        updated_at: updated,
-        completed_at: completed,
-        error_message: (status == JobStatus::Failed).then(|| "SES throttled".into()),
-        metadata: match json!({"campaignId": format!("c-{}", h % 5_000), "listSize": 200}) {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        },
-        created_at: created,
-        heartbeat_at: updated,
-        done: Some(120),
-        total: Some(200),
-        checkpoint: None,
-        result: (status == JobStatus::Completed).then_some(result),
-        idempotency_key: None,
-        last_actor: None,
-        last_reason: None,
-        retry_of: None,
-        rev: 1,
-        run: 1,
-        execution_id: None,
-        claims: Vec::new(),
+    let mut job = Job::queued(
+        format!("j{:011x}{:016x}", created.timestamp_millis(), h),
+        JobType::ALL[(h % 4) as usize],
+        format!("campaign-{}", (h >> 24) % 5_000),
+        created,
+    );
+    job.status = status;
+    job.progress = if status == JobStatus::Completed {
+        100
+    } else {
+        ((h >> 32) % 100) as u8
     };
+    job.progress_message = Some("sent 120 of 200".into());
+    job.started_at = started;
+    job.updated_at = updated;
+    job.completed_at = completed;
+    job.error_message = (status == JobStatus::Failed).then(|| "SES throttled".into());
+    if let Value::Object(map) = json!({"campaignId": format!("c-{}", h % 5_000), "listSize": 200}) {
+        job.metadata = map;
+    }
+    job.heartbeat_at = updated;
+    job.done = Some(120);
+    job.total = Some(200);
+    job.result = (status == JobStatus::Completed).then_some(result);
+    job.run = 1;
     let created_event = JobEvent {
         id: format!("e{}", &job.id[1..]),
         job_id: job.id.clone(),

@@ -162,34 +162,18 @@ fn new_mirror(act: &Act, job_type: JobType, job_id: &str, exec: &Execution) -> J
     metadata.insert("functionId".into(), json!(exec.function_id));
     metadata.insert("executionId".into(), json!(exec.id));
     metadata.insert("trigger".into(), json!(exec.trigger));
-    Job {
-        id: job_id.to_owned(),
+    let mut job = Job::queued(
+        job_id.to_owned(),
         job_type,
-        status: JobStatus::Queued,
-        reference_id: format!("{}/{}", exec.function_id, exec.id),
-        progress: 0,
-        progress_message: None,
-        started_at: None,
-        updated_at: act.now,
-        completed_at: None,
-        error_message: None,
-        metadata,
-        created_at: exec.created_at.unwrap_or(act.now).min(act.now),
-        heartbeat_at: act.now,
-        done: None,
-        total: None,
-        checkpoint: None,
-        result: None,
-        idempotency_key: Some(format!("execution:{}:{}", exec.function_id, exec.id)),
-        last_actor: None,
-        last_reason: None,
-        retry_of: None,
-        rev: 1,
-        // The state machine numbers the run (a start makes it 1); the execution is the job's.
-        run: 0,
-        execution_id: Some(exec.id.clone()),
-        claims: Vec::new(),
-    }
+        format!("{}/{}", exec.function_id, exec.id),
+        act.now,
+    );
+    job.metadata = metadata;
+    job.created_at = exec.created_at.unwrap_or(act.now).min(act.now);
+    job.idempotency_key = Some(format!("execution:{}:{}", exec.function_id, exec.id));
+    // The state machine numbers the run (a start makes it 1); the execution is the job's.
+    job.execution_id = Some(exec.id.clone());
+    job
 }
 
 /// Whether a job mirrors an execution (no worker cooperates: pause and resume do nothing).

@@ -204,37 +204,19 @@ pub fn job(id: &str, job_type: JobType, status: JobStatus, created: Timestamp) -
         .is_final()
         .then(|| created + Duration::milliseconds(60_250));
     let updated_at = completed_at.or(started_at).unwrap_or(created);
-    Job {
-        id: id.into(),
-        job_type,
-        status,
-        reference_id: format!("ref-{id}"),
-        progress: if status == JobStatus::Completed {
-            100
-        } else {
-            0
-        },
-        progress_message: None,
-        started_at,
-        updated_at,
-        completed_at,
-        error_message: None,
-        metadata: Map::new(),
-        created_at: created,
-        heartbeat_at: updated_at,
-        done: None,
-        total: None,
-        checkpoint: None,
-        result: None,
-        idempotency_key: None,
-        last_actor: None,
-        last_reason: None,
-        retry_of: None,
-        rev: 1,
-        run: 1,
-        execution_id: None,
-        claims: Vec::new(),
-    }
+    let mut job = Job::queued(id.into(), job_type, format!("ref-{id}"), created);
+    job.status = status;
+    job.progress = if status == JobStatus::Completed {
+        100
+    } else {
+        0
+    };
+    job.started_at = started_at;
+    job.updated_at = updated_at;
+    job.completed_at = completed_at;
+    job.heartbeat_at = updated_at;
+    job.run = 1;
+    job
 }
 
 /// The `created` event that goes with a job.
@@ -378,9 +360,14 @@ pub fn get_many_answers_the_jobs_that_exist_and_skips_the_others(store: &dyn Job
     let b = job("j-b", JobType::BulkVerify, JobStatus::Failed, at(1));
     put(store, &a);
     put(store, &b);
-    let mut found = store.get_many(&["j-b", "j-missing", "j-a"]).expect("get_many");
+    let mut found = store
+        .get_many(&["j-b", "j-missing", "j-a"])
+        .expect("get_many");
     found.sort_by(|x, y| x.id.cmp(&y.id));
-    assert_eq!(found, vec![store.get("j-a").unwrap(), store.get("j-b").unwrap()]);
+    assert_eq!(
+        found,
+        vec![store.get("j-a").unwrap(), store.get("j-b").unwrap()]
+    );
     assert!(store.get_many(&[]).expect("no ids").is_empty());
     assert!(store.get_many(&["j-missing"]).expect("none").is_empty());
 }

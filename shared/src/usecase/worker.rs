@@ -96,33 +96,13 @@ pub(super) fn new_job(act: &Act, job_type: JobType, reference_id: String, req: &
         Some(key) => id::for_idempotency_key(key),
         None => id::fresh('j', act.now),
     };
-    Job {
-        id,
-        job_type,
-        status: JobStatus::Queued,
-        reference_id,
-        progress: 0,
-        progress_message: req.message.as_deref().map(clip_text),
-        started_at: None,
-        updated_at: act.now,
-        completed_at: None,
-        error_message: None,
-        metadata: req.metadata.clone(),
-        created_at: act.now,
-        heartbeat_at: act.now,
-        done: req.total.map(|_| 0),
-        total: req.total,
-        checkpoint: None,
-        result: None,
-        idempotency_key: req.idempotency_key.clone(),
-        last_actor: None,
-        last_reason: None,
-        retry_of: None,
-        rev: 1,
-        run: 0,
-        execution_id: None,
-        claims: Vec::new(),
-    }
+    let mut job = Job::queued(id, job_type, reference_id, act.now);
+    job.progress_message = req.message.as_deref().map(clip_text);
+    job.metadata = req.metadata.clone();
+    job.done = req.total.map(|_| 0);
+    job.total = req.total;
+    job.idempotency_key = req.idempotency_key.clone();
+    job
 }
 
 /// A start on an existing job: a re-triggered worker picking up a queued (resumed or retried)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, TimeZone, Utc};
 use openruntimes::{Context, Logger};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use shared::job::{EventKind, Job, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
 use shared::store::memory::MemoryStore;
@@ -41,33 +41,12 @@ fn spawn_app_with_clock(
 }
 
 fn job(id: String, job_type: JobType, status: JobStatus, at: Timestamp) -> Job {
-    Job {
-        id,
-        job_type,
-        status,
-        reference_id: "ref".into(),
-        progress: 0,
-        progress_message: None,
-        started_at: Some(at),
-        updated_at: at,
-        completed_at: status.is_final().then_some(at),
-        error_message: None,
-        metadata: Map::new(),
-        created_at: at,
-        heartbeat_at: at,
-        done: None,
-        total: None,
-        checkpoint: None,
-        result: None,
-        idempotency_key: None,
-        last_actor: None,
-        last_reason: None,
-        retry_of: None,
-        rev: 1,
-        run: 1,
-        execution_id: None,
-        claims: Vec::new(),
-    }
+    let mut job = Job::queued(id, job_type, "ref".into(), at);
+    job.status = status;
+    job.started_at = Some(at);
+    job.completed_at = status.is_final().then_some(at);
+    job.run = 1;
+    job
 }
 
 /// `n` finished jobs, one completed per minute before t0, the newest first in id order.
