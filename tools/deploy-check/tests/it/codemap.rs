@@ -157,6 +157,10 @@ fn defines(text: &str, name: &str) -> bool {
             || l.starts_with(&format!("{name} {{"))
             || l.starts_with(&format!("{name}("))
             || l.starts_with(&format!("pub {name}:"))
+            // A re-export names it here too (`pub use outbox::{Outbox, …};`).
+            || (l.starts_with("pub use ")
+                && l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == name))
     })
 }
 
@@ -440,4 +444,37 @@ fn the_circle_check_finds_a_circle() {
     assert!(found.contains(&("a".into(), "b".into())), "{found:?}");
     assert!(found.contains(&("a".into(), "c".into())), "{found:?}");
     assert!(cycle(&found).is_some());
+}
+
+#[test]
+fn no_deployed_crate_depends_on_local_or_test_code_even_for_its_tests() {
+    let root = repo_root();
+    let root = root.canonicalize().unwrap();
+    let mut manifests = vec![root.join("shared/Cargo.toml")];
+    for entry in std::fs::read_dir(root.join("functions")).unwrap().flatten() {
+        let manifest = entry.path().join("Cargo.toml");
+        if manifest.is_file() {
+            manifests.push(manifest);
+        }
+    }
+    assert!(manifests.len() > 5, "{manifests:?}");
+    let mut arrows = Vec::new();
+    for manifest in manifests {
+        let dir = manifest.parent().unwrap();
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            let Some(rest) = line.split("path = \"").nth(1) else {
+                continue;
+            };
+            let path = rest.split('"').next().unwrap_or("");
+            let target = dir.join(path).canonicalize().unwrap_or(dir.join(path));
+            if target.starts_with(root.join("local")) || target.starts_with(root.join("testing")) {
+                arrows.push(format!("{}: {}", manifest.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        arrows.is_empty(),
+        "deployed crates pointing at local or test code: {arrows:#?}"
+    );
 }
