@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use shared::config::Vars;
+
 /// The shorthand `JOBS_DEV_ROLE` for the default identity: which team it joins. It gets the team
 /// only (no label), like a user added to that team in the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,161 +193,22 @@ impl DevConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<DevConfig, ConfigError> {
-        let mut vars = shared::config::Vars::new(lookup);
-        let host = match vars.get("JOBS_DEV_HOST") {
-            None => IpAddr::from([127, 0, 0, 1]),
-            Some(v) => v.parse().unwrap_or_else(|_| {
-                vars.problem("JOBS_DEV_HOST", format!("{v:?} is not an IP address"));
-                IpAddr::from([127, 0, 0, 1])
-            }),
-        };
+        let mut vars = Vars::new(lookup);
+        let host = read_host(&mut vars);
         let port = vars.number("JOBS_DEV_PORT", 0..=u16::MAX, DEFAULT_PORT);
-        let role = match vars.get("JOBS_DEV_ROLE").as_deref() {
-            None | Some("operator") => Role::Operator,
-            Some("viewer") => Role::Viewer,
-            Some(other) => {
-                vars.problem(
-                    "JOBS_DEV_ROLE",
-                    format!("{other:?} is neither `operator` nor `viewer`"),
-                );
-                Role::Operator
-            }
-        };
+        let role = read_role(&mut vars);
         let user = vars.get("JOBS_DEV_USER");
-        let users = match vars.get("JOBS_DEV_USERS") {
-            None => vec![DevUser {
-                id: user.clone().unwrap_or_else(|| "dev-user".to_owned()),
-                name: "Local developer".to_owned(),
-                email: "dev@localhost".to_owned(),
-                labels: Vec::new(),
-                teams: vec![role.team().to_owned()],
-                password: None,
-            }],
-            Some(json) => {
-                match serde_json::from_str::<Vec<DevUser>>(&json) {
-                    Ok(users) if users.is_empty() => {
-                        vars.problem("JOBS_DEV_USERS", "lists no user");
-                        Vec::new()
-                    }
-                    Ok(users) => users,
-                    Err(e) => {
-                        vars.problem(
-                        "JOBS_DEV_USERS",
-                        format!("not a JSON array of {{id, name, email, labels, teams, password}}: {e}"),
-                    );
-                        Vec::new()
-                    }
-                }
-            }
-        };
-        let user_id = match (user, users.first()) {
-            (Some(u), _) if users.is_empty() || users.iter().any(|x| x.id == u) => u,
-            (Some(u), _) => {
-                vars.problem("JOBS_DEV_USER", format!("{u:?} is not in JOBS_DEV_USERS"));
-                u
-            }
-            (None, Some(first)) => first.id.clone(),
-            (None, None) => "dev-user".to_owned(),
-        };
-        for u in users.iter().filter(|u| u.password.is_some()) {
-            if u.email.is_empty() {
-                vars.problem(
-                    "JOBS_DEV_USERS",
-                    format!("{} has a password but no email to sign in with", u.id),
-                );
-            }
-            if u.password.as_ref().is_some_and(|p| p.0.len() < 8) {
-                // Appwrite's minimum password length.
-                vars.problem(
-                    "JOBS_DEV_USERS",
-                    format!("the password of {} is shorter than 8 characters", u.id),
-                );
-            }
-        }
-        // Appwrite 1.9.6 refuses a label that is not 1 to 36 alphanumeric characters (users'
-        // labels and `label:` roles) and a team id outside its key rule (docs/appwrite-notes.md
-        // § Ids, labels and roles), so a development user holding one could not exist there.
-        for u in &users {
-            for label in u.labels.iter().filter(|l| !is_appwrite_label(l)) {
-                vars.problem(
-                    "JOBS_DEV_USERS",
-                    format!(
-                        "label {label:?} of {} is one Appwrite refuses: {LABEL_RULE}",
-                        u.id
-                    ),
-                );
-            }
-            for team in u.teams.iter().filter(|t| !is_appwrite_key(t)) {
-                vars.problem(
-                    "JOBS_DEV_USERS",
-                    format!(
-                        "team {team:?} of {} is an id Appwrite refuses: {KEY_RULE}",
-                        u.id
-                    ),
-                );
-            }
-        }
+        let users = read_users(&mut vars, user.as_deref(), role);
+        let user_id = current_user_id(&mut vars, user, &users);
+        check_passwords(&mut vars, &users);
+        check_appwrite_ids(&mut vars, &users);
         let demo = vars.flag("JOBS_DEV_DEMO", false);
         let allow_remote = vars.flag("JOBS_DEV_ALLOW_REMOTE", false);
-        if !host.is_loopback() && !allow_remote {
-            vars.problem(
-                "JOBS_DEV_HOST",
-                format!(
-                    "{host} is not a loopback address; anyone who can reach it would act as the \
-                     password-less dev identity. Set JOBS_DEV_ALLOW_REMOTE=1 to do it anyway"
-                ),
-            );
-        }
-        let key = match vars.get("JOBS_DEV_KEY") {
-            Some(k) if k.len() < 16 => {
-                vars.problem("JOBS_DEV_KEY", "must be at least 16 characters");
-                k
-            }
-            Some(k) => k,
-            None => random_key().unwrap_or_else(|e| {
-                vars.problem(
-                    "JOBS_DEV_KEY",
-                    format!("is unset and no random key can be made: {e}"),
-                );
-                String::new()
-            }),
-        };
-        let webhook_events = vars.list("JOBS_DEV_WEBHOOK_EVENTS");
-        let event_chars = |e: &str| {
-            e.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '*'))
-        };
-        if let Some(bad) = webhook_events.iter().find(|e| !event_chars(e)) {
-            vars.problem(
-                "JOBS_DEV_WEBHOOK_EVENTS",
-                format!("{bad:?} is not an Appwrite event name"),
-            );
-        }
-        let webhook_url = vars.get("JOBS_DEV_WEBHOOK_URL");
-        if webhook_url
-            .as_deref()
-            .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-        {
-            vars.problem(
-                "JOBS_DEV_WEBHOOK_URL",
-                "must start with http:// or https://",
-            );
-        }
-        let webhook_secret = match vars.get("JOBS_DEV_WEBHOOK_SECRET") {
-            // Appwrite's own minimum for a webhook secret.
-            Some(k) if k.len() < 8 => {
-                vars.problem("JOBS_DEV_WEBHOOK_SECRET", "must be at least 8 characters");
-                k
-            }
-            Some(k) => k,
-            None => random_key().unwrap_or_else(|e| {
-                vars.problem(
-                    "JOBS_DEV_WEBHOOK_SECRET",
-                    format!("is unset and no random secret can be made: {e}"),
-                );
-                String::new()
-            }),
-        };
+        check_exposure(&mut vars, host, allow_remote);
+        let key = read_key(&mut vars);
+        let webhook_events = read_webhook_events(&mut vars);
+        let webhook_url = read_webhook_url(&mut vars);
+        let webhook_secret = read_webhook_secret(&mut vars);
         let forward = crate::forward::parse(&vars.get("JOBS_DEV_FORWARD").unwrap_or_default())
             .unwrap_or_else(|e| {
                 vars.problem("JOBS_DEV_FORWARD", e);
@@ -376,6 +239,202 @@ impl DevConfig {
             forward,
         };
         vars.finish(config)
+    }
+}
+
+/// `JOBS_DEV_HOST`, loopback when unset or unusable (an unusable one is a problem).
+fn read_host(vars: &mut Vars<'_>) -> IpAddr {
+    match vars.get("JOBS_DEV_HOST") {
+        None => IpAddr::from([127, 0, 0, 1]),
+        Some(v) => v.parse().unwrap_or_else(|_| {
+            vars.problem("JOBS_DEV_HOST", format!("{v:?} is not an IP address"));
+            IpAddr::from([127, 0, 0, 1])
+        }),
+    }
+}
+
+/// `JOBS_DEV_ROLE`, the default user's team; `operator` when unset or unknown.
+fn read_role(vars: &mut Vars<'_>) -> Role {
+    match vars.get("JOBS_DEV_ROLE").as_deref() {
+        None | Some("operator") => Role::Operator,
+        Some("viewer") => Role::Viewer,
+        Some(other) => {
+            vars.problem(
+                "JOBS_DEV_ROLE",
+                format!("{other:?} is neither `operator` nor `viewer`"),
+            );
+            Role::Operator
+        }
+    }
+}
+
+/// `JOBS_DEV_USERS`, or without it the one default user (`user`, in the team of `role`).
+fn read_users(vars: &mut Vars<'_>, user: Option<&str>, role: Role) -> Vec<DevUser> {
+    match vars.get("JOBS_DEV_USERS") {
+        None => vec![DevUser {
+            id: user.unwrap_or("dev-user").to_owned(),
+            name: "Local developer".to_owned(),
+            email: "dev@localhost".to_owned(),
+            labels: Vec::new(),
+            teams: vec![role.team().to_owned()],
+            password: None,
+        }],
+        Some(json) => match serde_json::from_str::<Vec<DevUser>>(&json) {
+            Ok(users) if users.is_empty() => {
+                vars.problem("JOBS_DEV_USERS", "lists no user");
+                Vec::new()
+            }
+            Ok(users) => users,
+            Err(e) => {
+                vars.problem(
+                    "JOBS_DEV_USERS",
+                    format!(
+                        "not a JSON array of {{id, name, email, labels, teams, password}}: {e}"
+                    ),
+                );
+                Vec::new()
+            }
+        },
+    }
+}
+
+/// Who callers without a server key act as: `JOBS_DEV_USER`, which must be one of `users`,
+/// else the first of them, else `dev-user`.
+fn current_user_id(vars: &mut Vars<'_>, user: Option<String>, users: &[DevUser]) -> String {
+    match (user, users.first()) {
+        (Some(u), _) if users.is_empty() || users.iter().any(|x| x.id == u) => u,
+        (Some(u), _) => {
+            vars.problem("JOBS_DEV_USER", format!("{u:?} is not in JOBS_DEV_USERS"));
+            u
+        }
+        (None, Some(first)) => first.id.clone(),
+        (None, None) => "dev-user".to_owned(),
+    }
+}
+
+/// A user with a password must be able to sign in: an email, and a password Appwrite accepts.
+fn check_passwords(vars: &mut Vars<'_>, users: &[DevUser]) {
+    for u in users.iter().filter(|u| u.password.is_some()) {
+        if u.email.is_empty() {
+            vars.problem(
+                "JOBS_DEV_USERS",
+                format!("{} has a password but no email to sign in with", u.id),
+            );
+        }
+        if u.password.as_ref().is_some_and(|p| p.0.len() < 8) {
+            // Appwrite's minimum password length.
+            vars.problem(
+                "JOBS_DEV_USERS",
+                format!("the password of {} is shorter than 8 characters", u.id),
+            );
+        }
+    }
+}
+
+/// Appwrite 1.9.6 refuses a label that is not 1 to 36 alphanumeric characters (users' labels
+/// and `label:` roles) and a team id outside its key rule (docs/appwrite-notes.md § Ids, labels
+/// and roles), so a development user holding one could not exist there.
+fn check_appwrite_ids(vars: &mut Vars<'_>, users: &[DevUser]) {
+    for u in users {
+        for label in u.labels.iter().filter(|l| !is_appwrite_label(l)) {
+            vars.problem(
+                "JOBS_DEV_USERS",
+                format!(
+                    "label {label:?} of {} is one Appwrite refuses: {LABEL_RULE}",
+                    u.id
+                ),
+            );
+        }
+        for team in u.teams.iter().filter(|t| !is_appwrite_key(t)) {
+            vars.problem(
+                "JOBS_DEV_USERS",
+                format!(
+                    "team {team:?} of {} is an id Appwrite refuses: {KEY_RULE}",
+                    u.id
+                ),
+            );
+        }
+    }
+}
+
+/// A non-loopback host hands the password-less dev identity to the network: only on opt-in.
+fn check_exposure(vars: &mut Vars<'_>, host: IpAddr, allow_remote: bool) {
+    if !host.is_loopback() && !allow_remote {
+        vars.problem(
+            "JOBS_DEV_HOST",
+            format!(
+                "{host} is not a loopback address; anyone who can reach it would act as the \
+                 password-less dev identity. Set JOBS_DEV_ALLOW_REMOTE=1 to do it anyway"
+            ),
+        );
+    }
+}
+
+/// `JOBS_DEV_KEY`, at least 16 characters; a random one when unset.
+fn read_key(vars: &mut Vars<'_>) -> String {
+    match vars.get("JOBS_DEV_KEY") {
+        Some(k) if k.len() < 16 => {
+            vars.problem("JOBS_DEV_KEY", "must be at least 16 characters");
+            k
+        }
+        Some(k) => k,
+        None => random_key().unwrap_or_else(|e| {
+            vars.problem(
+                "JOBS_DEV_KEY",
+                format!("is unset and no random key can be made: {e}"),
+            );
+            String::new()
+        }),
+    }
+}
+
+/// `JOBS_DEV_WEBHOOK_EVENTS`; the first name with a character no Appwrite event has is named.
+fn read_webhook_events(vars: &mut Vars<'_>) -> Vec<String> {
+    let webhook_events = vars.list("JOBS_DEV_WEBHOOK_EVENTS");
+    let event_chars = |e: &str| {
+        e.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '*'))
+    };
+    if let Some(bad) = webhook_events.iter().find(|e| !event_chars(e)) {
+        vars.problem(
+            "JOBS_DEV_WEBHOOK_EVENTS",
+            format!("{bad:?} is not an Appwrite event name"),
+        );
+    }
+    webhook_events
+}
+
+/// `JOBS_DEV_WEBHOOK_URL`, which must be an http(s) URL when set.
+fn read_webhook_url(vars: &mut Vars<'_>) -> Option<String> {
+    let webhook_url = vars.get("JOBS_DEV_WEBHOOK_URL");
+    if webhook_url
+        .as_deref()
+        .is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+    {
+        vars.problem(
+            "JOBS_DEV_WEBHOOK_URL",
+            "must start with http:// or https://",
+        );
+    }
+    webhook_url
+}
+
+/// `JOBS_DEV_WEBHOOK_SECRET`, at least 8 characters; a random one when unset.
+fn read_webhook_secret(vars: &mut Vars<'_>) -> String {
+    match vars.get("JOBS_DEV_WEBHOOK_SECRET") {
+        // Appwrite's own minimum for a webhook secret.
+        Some(k) if k.len() < 8 => {
+            vars.problem("JOBS_DEV_WEBHOOK_SECRET", "must be at least 8 characters");
+            k
+        }
+        Some(k) => k,
+        None => random_key().unwrap_or_else(|e| {
+            vars.problem(
+                "JOBS_DEV_WEBHOOK_SECRET",
+                format!("is unset and no random secret can be made: {e}"),
+            );
+            String::new()
+        }),
     }
 }
 

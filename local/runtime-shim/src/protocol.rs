@@ -275,6 +275,92 @@ pub fn plain(status: u16, body: &'static str) -> hyper::Response<Full<Bytes>> {
     response
 }
 
+// The request's rules as the server applies them, one header or field each.
+
+/// A header's value: `None` when absent, `Some(None)` when present but not visible ASCII.
+#[inline]
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<Option<&'a str>> {
+    headers.get(name).map(|v| v.to_str().ok())
+}
+
+/// The `x-open-runtimes-timeout` asked for, in seconds (`None`: no limit); a value that is
+/// not text is as invalid as one that is not a number.
+#[inline]
+pub(crate) fn requested_timeout(headers: &HeaderMap) -> Result<Option<u64>, InvalidTimeout> {
+    match header_str(headers, "x-open-runtimes-timeout") {
+        Some(None) => Err(InvalidTimeout),
+        Some(Some(v)) => parse_timeout(Some(v)),
+        None => Ok(None),
+    }
+}
+
+/// Whether the caller sent the configured secret; with none configured, every caller passes.
+#[inline]
+pub(crate) fn secret_accepted(secret: &str, headers: &HeaderMap) -> bool {
+    if secret.is_empty() {
+        return true;
+    }
+    let given = headers
+        .get("x-open-runtimes-secret")
+        .map(|v| v.as_bytes())
+        .unwrap_or(b"");
+    secret_matches(secret, given)
+}
+
+/// Whether `content-length` already announces a body over the limit, so it is refused unread.
+#[inline]
+pub(crate) fn declared_too_large(headers: &HeaderMap) -> bool {
+    let declared_len = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    declared_len.is_some_and(|len| len > MAX_BODY_BYTES as u64)
+}
+
+/// The caller's log id (sanitized), else `dev` in development, else a fresh one.
+#[inline]
+pub(crate) fn request_log_id(headers: &HeaderMap, development: bool) -> String {
+    match headers.get(LOG_ID_HEADER) {
+        Some(v) => sanitize_log_id(v.as_bytes()),
+        None if development => "dev".to_owned(),
+        None => generate_log_id(SystemTime::now(), fastrand::u32(..)),
+    }
+}
+
+/// Gives the handler the request as it sees it: filtered headers, method, URL and its parts.
+#[inline]
+pub(crate) fn fill_request(
+    context: &mut openruntimes::Context,
+    parts: &hyper::http::request::Parts,
+    enforced_headers: &[(String, String)],
+) {
+    let headers = &parts.headers;
+    context.req.headers = handler_headers(headers, enforced_headers);
+    context.req.method = parts.method.to_string();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let host = headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let url = request_url(
+        headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok()),
+        host,
+        &path,
+        &query,
+    );
+    context.req.url = url.url;
+    context.req.scheme = url.scheme;
+    context.req.host = url.host;
+    context.req.port = url.port;
+    context.req.query = parse_query(&query);
+    context.req.path = path;
+    context.req.query_string = query;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,11 +25,12 @@ use openruntimes::{Context, Logger, LoggerType};
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::sync::{watch, Notify};
@@ -330,6 +331,8 @@ async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// One request, in the protocol's order: system routes, then the header checks, the handler's
+/// context, the body, and the handler under the cap and the timeout.
 async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
@@ -341,43 +344,22 @@ async fn handle(
         _ => {}
     }
     let headers = &parts.headers;
-    let header_str = |name: &str| headers.get(name).map(|v| v.to_str().ok());
 
-    let logging = header_str("x-open-runtimes-logging")
+    let logging = protocol::header_str(headers, "x-open-runtimes-logging")
         .flatten()
         .unwrap_or("")
         .to_owned();
-    let timeout = match header_str("x-open-runtimes-timeout") {
-        Some(None) => return Ok(protocol::plain(500, protocol::INVALID_TIMEOUT)),
-        Some(Some(v)) => protocol::parse_timeout(Some(v)),
-        None => Ok(None),
-    };
-    let Ok(timeout) = timeout else {
+    let Ok(timeout) = protocol::requested_timeout(headers) else {
         return Ok(protocol::plain(500, protocol::INVALID_TIMEOUT));
     };
-    let secret = &shared.config.secret;
-    if !secret.is_empty() {
-        let given = headers
-            .get("x-open-runtimes-secret")
-            .map(|v| v.as_bytes())
-            .unwrap_or(b"");
-        if !protocol::secret_matches(secret, given) {
-            return Ok(protocol::plain(401, protocol::UNAUTHORIZED));
-        }
+    if !protocol::secret_accepted(&shared.config.secret, headers) {
+        return Ok(protocol::plain(401, protocol::UNAUTHORIZED));
     }
-    let declared_len = headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    if protocol::declared_too_large(headers) {
         return Ok(protocol::plain(500, protocol::BODY_TOO_LARGE));
     }
 
-    let log_id = match headers.get(protocol::LOG_ID_HEADER) {
-        Some(v) => protocol::sanitize_log_id(v.as_bytes()),
-        None if shared.config.development => "dev".to_owned(),
-        None => protocol::generate_log_id(SystemTime::now(), fastrand::u32(..)),
-    };
+    let log_id = protocol::request_log_id(headers, shared.config.development);
     // The Rust runtime echoes the id unless logging is exactly `disabled`.
     let log_id_header = if logging == "disabled" {
         String::new()
@@ -391,30 +373,7 @@ async fn handle(
     };
 
     let mut context = Context::new(logger.clone());
-    context.req.headers = protocol::handler_headers(headers, &shared.config.enforced_headers);
-    context.req.method = parts.method.to_string();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or("").to_owned();
-    let host = headers
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    let url = protocol::request_url(
-        headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok()),
-        host,
-        &path,
-        &query,
-    );
-    context.req.url = url.url;
-    context.req.scheme = url.scheme;
-    context.req.host = url.host;
-    context.req.port = url.port;
-    context.req.query = protocol::parse_query(&query);
-    context.req.path = path;
-    context.req.query_string = query;
+    protocol::fill_request(&mut context, &parts, &shared.config.enforced_headers);
 
     let invocation = Arc::new(Invocation {
         enabled: protocol::logging_enabled(&logging),
@@ -426,22 +385,48 @@ async fn handle(
         ended: AtomicBool::new(false),
     });
 
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => context.req.set_body_binary(collected.to_bytes().to_vec()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Ok(protocol::plain(500, protocol::BODY_TOO_LARGE));
-        }
-        Err(_) => {
-            return Ok(invocation
-                .fail_off_thread(&shared.pool, protocol::BODY_READ_ERROR)
-                .await)
-        }
+    if let ControlFlow::Break(answer) = read_body(body, &mut context, &invocation, &shared).await {
+        return Ok(answer);
     }
+    Ok(run_handler(&shared, invocation, context, timeout).await)
+}
 
+/// Reads the body, at most [`MAX_BODY_BYTES`], into the context; breaks with the answer to
+/// give instead when it is too large or unreadable.
+async fn read_body(
+    body: Incoming,
+    context: &mut Context,
+    invocation: &Arc<Invocation>,
+    shared: &Shared,
+) -> ControlFlow<Response<Full<Bytes>>> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => {
+            context.req.set_body_binary(collected.to_bytes().to_vec());
+            ControlFlow::Continue(())
+        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            ControlFlow::Break(protocol::plain(500, protocol::BODY_TOO_LARGE))
+        }
+        Err(_) => ControlFlow::Break(
+            invocation
+                .fail_off_thread(&shared.pool, protocol::BODY_READ_ERROR)
+                .await,
+        ),
+    }
+}
+
+/// Runs the handler on the pool under the cap and the requested timeout, and answers with
+/// its response, or with the protocol's reply when the cap is full or the handler gives none.
+async fn run_handler(
+    shared: &Shared,
+    invocation: Arc<Invocation>,
+    context: Context,
+    timeout: Option<u64>,
+) -> Response<Full<Bytes>> {
     // Refused before any log file exists, like the other rejections: a caller over the cap
     // must not cost file IO on the threads the cap protects.
     let Ok(permit) = Arc::clone(&shared.cap).try_acquire_owned() else {
-        return Ok(protocol::plain(503, protocol::BUSY));
+        return protocol::plain(503, protocol::BUSY);
     };
     let handler = Arc::clone(&shared.handler);
     let task = shared.pool.run({
@@ -458,21 +443,21 @@ async fn handle(
         Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), task).await {
             Ok(joined) => joined,
             Err(_) => {
-                return Ok(invocation
+                return invocation
                     .give_up_off_thread(&shared.pool, protocol::TIMED_OUT)
-                    .await)
+                    .await
             }
         },
         None => task.await,
     };
-    Ok(match joined {
+    match joined {
         Some(response) => response,
         None => {
             invocation
                 .give_up_off_thread(&shared.pool, protocol::JOIN_ERROR)
                 .await
         }
-    })
+    }
 }
 
 fn health() -> Response<Full<Bytes>> {

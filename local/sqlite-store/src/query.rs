@@ -6,7 +6,7 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension};
 use shared::job::{JobError, JobStatus};
-use shared::store::{JobQuery, Order};
+use shared::store::{DateRange, JobQuery, Order};
 
 use crate::codec::{ms, JOB_COLUMNS};
 
@@ -81,8 +81,7 @@ fn reference_is_dense(
 /// entries, and the union of those few rows is sorted. An `IN` list over the same index would
 /// make SQLite read and sort every entry of every pair (25 ms for two statuses at 1M jobs).
 pub fn list(conn: &Connection, query: &JobQuery) -> Result<Option<ListSql>, crate::Failure> {
-    let mut filters: Vec<String> = Vec::new();
-    let mut params: Vec<Sql> = Vec::new();
+    let mut filters = Filters::default();
 
     let statuses = query.scope.statuses(&query.statuses);
     if statuses.is_empty() {
@@ -90,142 +89,47 @@ pub fn list(conn: &Connection, query: &JobQuery) -> Result<Option<ListSql>, crat
     }
     let limit = query.effective_limit();
     if let Some(since) = query.updated_since {
-        filters.push("updatedAt >= ?".into());
-        params.push(Sql::Integer(ms(since)));
+        filters.terms.push("updatedAt >= ?".into());
+        filters.params.push(Sql::Integer(ms(since)));
     }
-    // SQLite cannot tell how many jobs a prefix matches (no range statistics), so the store
-    // counts them, up to a cap, in the reference index and picks the plan itself:
-    // - few matches: all of them are read from the covering reference index (`INDEXED BY`,
-    //   type and status filtered there too) and sorted; the cost is bounded by the cap;
-    // - many: `+referenceId` (an expression, not the bare column) keeps the planner off the
-    //   reference index, so the order index is walked and stops once the page is full.
     let mut sparse_reference = false;
     if let Some(prefix) = query.reference_prefix.as_deref().filter(|p| !p.is_empty()) {
-        let upper = prefix_upper_bound(prefix);
-        sparse_reference = !reference_is_dense(conn, prefix, upper.as_deref(), limit)?;
-        let column = if sparse_reference {
-            "referenceId"
-        } else {
-            "+referenceId"
-        };
-        filters.push(format!("{column} >= ?"));
-        params.push(text(prefix));
-        if let Some(upper) = upper {
-            filters.push(format!("{column} < ?"));
-            params.push(text(&upper));
-        }
+        sparse_reference = reference_filter(conn, prefix, limit, &mut filters)?;
     }
     if let Some(range) = &query.range {
-        let column = range.field.column();
-        // A job without the timestamp (never started, not finished) is outside every range.
-        filters.push(format!("{column} IS NOT NULL"));
-        if let Some(from) = range.from {
-            filters.push(format!("{column} >= ?"));
-            params.push(Sql::Integer(ms(from)));
-        }
-        if let Some(to) = range.to {
-            filters.push(format!("{column} < ?"));
-            params.push(Sql::Integer(ms(to)));
-        }
+        range_filter(range, &mut filters);
     }
-    let order_column = match query.order {
-        Order::Created => "createdAt",
-        Order::Completed => {
-            filters.push("completedAt IS NOT NULL".into());
-            "completedAt"
-        }
-    };
+    let order_column = order_column(query.order, &mut filters);
     if let Some(cursor) = &query.cursor {
-        let key: Option<Option<i64>> = conn
-            .prepare_cached(&format!("SELECT {order_column} FROM jobs WHERE id = ?"))?
-            .query_row([cursor], |row| row.get(0))
-            .optional()?;
-        let Some(Some(key)) = key else {
-            return Err(JobError::invalid(
-                "cursor",
-                format!("`{cursor}` names no job of this listing"),
-            )
-            .into());
-        };
-        filters.push(format!("({order_column}, id) < (?, ?)"));
-        params.push(Sql::Integer(key));
-        params.push(text(cursor));
+        cursor_filter(conn, cursor, order_column, &mut filters)?;
     }
 
     let status_names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
     let all_statuses = statuses.len() == JobStatus::ALL.len();
     let type_names: Vec<&str> = query.types.iter().map(|t| t.as_str()).collect();
-    // The branches of the merge, as (type, status) equalities; none for a single scan. No
-    // merge when there is nothing to split on, for a sparse reference (its index holds every
-    // match), or when only statuses narrow a history listing: the partial `jobs_completed`
-    // index is already in that order and nearly every job is finished.
-    let branches: Vec<(Option<&str>, Option<&str>)> = if sparse_reference {
-        Vec::new()
-    } else if type_names.is_empty() {
-        if all_statuses || query.order == Order::Completed {
-            Vec::new()
-        } else {
-            status_names.iter().map(|s| (None, Some(*s))).collect()
-        }
-    } else {
-        type_names
-            .iter()
-            .flat_map(|t| status_names.iter().map(move |s| (Some(*t), Some(*s))))
-            .collect()
-    };
+    let branches = merge_branches(
+        &status_names,
+        all_statuses,
+        &type_names,
+        sparse_reference,
+        query.order,
+    );
 
     let order = format!("ORDER BY {order_column} DESC, id DESC");
     let page = limit as i64 + 1;
-    let mut all_params = Vec::new();
     // One branch is a single scan too: its `IN` lists hold one value each (an equality).
-    let inner = if branches.len() <= 1 {
-        let mut own = Vec::new();
-        if !all_statuses {
-            in_list("status", &status_names, &mut own, &mut all_params);
-        }
-        if !type_names.is_empty() {
-            in_list("type", &type_names, &mut own, &mut all_params);
-        }
-        own.extend(filters);
-        all_params.extend(params);
-        all_params.push(Sql::Integer(page));
-        // `jobs_reference` (schema migration 3) covers the reference, type, status and order
-        // key, so a sparse prefix's matches are filtered and sorted without reading the table.
-        let source = if sparse_reference {
-            "jobs INDEXED BY jobs_reference"
-        } else {
-            "jobs"
-        };
-        format!(
-            "SELECT rowid FROM {source} {} {order} LIMIT ?",
-            where_clause(&own)
+    let (inner, all_params) = if branches.len() <= 1 {
+        let statuses = (!all_statuses).then_some(status_names.as_slice());
+        single_scan(
+            statuses,
+            &type_names,
+            sparse_reference,
+            filters,
+            &order,
+            page,
         )
     } else {
-        let mut parts = Vec::new();
-        for (job_type, status) in &branches {
-            let mut own: Vec<String> = Vec::new();
-            if let Some(t) = job_type {
-                own.push("type = ?".into());
-                all_params.push(text(t));
-            }
-            if let Some(s) = status {
-                own.push("status = ?".into());
-                all_params.push(text(s));
-            }
-            own.extend(filters.iter().cloned());
-            all_params.extend(params.iter().cloned());
-            all_params.push(Sql::Integer(page));
-            parts.push(format!(
-                "SELECT * FROM (SELECT rowid AS r, {order_column} AS k, id FROM jobs {} \
-                 {order} LIMIT ?)",
-                where_clause(&own)
-            ));
-        }
-        all_params.push(Sql::Integer(page));
-        format!(
-            "SELECT r FROM ({}) ORDER BY k DESC, id DESC LIMIT ?",
-            parts.join(" UNION ALL ")
-        )
+        merged_scan(&branches, &filters, order_column, &order, page)
     };
     // Two steps: pick the page's rowids with the filters (served from an index alone when the
     // filters are covered), then read only those rows. SQLite would otherwise carry whole rows
@@ -236,6 +140,195 @@ pub fn list(conn: &Connection, query: &JobQuery) -> Result<Option<ListSql>, crat
         params: all_params,
         limit,
     }))
+}
+
+/// The filter terms every branch of a listing shares, with their parameters in term order.
+#[derive(Default)]
+struct Filters {
+    terms: Vec<String>,
+    params: Vec<Sql>,
+}
+
+/// Filters on a reference prefix and returns whether it is sparse (its matches are then read
+/// from the reference index).
+///
+/// SQLite cannot tell how many jobs a prefix matches (no range statistics), so the store
+/// counts them, up to a cap, in the reference index and picks the plan itself:
+/// - few matches: all of them are read from the covering reference index (`INDEXED BY`,
+///   type and status filtered there too) and sorted; the cost is bounded by the cap;
+/// - many: `+referenceId` (an expression, not the bare column) keeps the planner off the
+///   reference index, so the order index is walked and stops once the page is full.
+fn reference_filter(
+    conn: &Connection,
+    prefix: &str,
+    limit: usize,
+    filters: &mut Filters,
+) -> rusqlite::Result<bool> {
+    let upper = prefix_upper_bound(prefix);
+    let sparse_reference = !reference_is_dense(conn, prefix, upper.as_deref(), limit)?;
+    let column = if sparse_reference {
+        "referenceId"
+    } else {
+        "+referenceId"
+    };
+    filters.terms.push(format!("{column} >= ?"));
+    filters.params.push(text(prefix));
+    if let Some(upper) = upper {
+        filters.terms.push(format!("{column} < ?"));
+        filters.params.push(text(&upper));
+    }
+    Ok(sparse_reference)
+}
+
+/// Filters on a date range; a job without the timestamp (never started, not finished) is
+/// outside every range.
+fn range_filter(range: &DateRange, filters: &mut Filters) {
+    let column = range.field.column();
+    filters.terms.push(format!("{column} IS NOT NULL"));
+    if let Some(from) = range.from {
+        filters.terms.push(format!("{column} >= ?"));
+        filters.params.push(Sql::Integer(ms(from)));
+    }
+    if let Some(to) = range.to {
+        filters.terms.push(format!("{column} < ?"));
+        filters.params.push(Sql::Integer(ms(to)));
+    }
+}
+
+/// The column `order` sorts by; a history listing holds only jobs that have completed.
+fn order_column(order: Order, filters: &mut Filters) -> &'static str {
+    match order {
+        Order::Created => "createdAt",
+        Order::Completed => {
+            filters.terms.push("completedAt IS NOT NULL".into());
+            "completedAt"
+        }
+    }
+}
+
+/// Filters to the rows after the cursor job; a cursor naming no job of this listing is an
+/// `Invalid` error naming `cursor`.
+fn cursor_filter(
+    conn: &Connection,
+    cursor: &str,
+    order_column: &str,
+    filters: &mut Filters,
+) -> Result<(), crate::Failure> {
+    let key: Option<Option<i64>> = conn
+        .prepare_cached(&format!("SELECT {order_column} FROM jobs WHERE id = ?"))?
+        .query_row([cursor], |row| row.get(0))
+        .optional()?;
+    let Some(Some(key)) = key else {
+        return Err(JobError::invalid(
+            "cursor",
+            format!("`{cursor}` names no job of this listing"),
+        )
+        .into());
+    };
+    filters.terms.push(format!("({order_column}, id) < (?, ?)"));
+    filters.params.push(Sql::Integer(key));
+    filters.params.push(text(cursor));
+    Ok(())
+}
+
+/// The branches of the merge, as (type, status) equalities; none for a single scan. No
+/// merge when there is nothing to split on, for a sparse reference (its index holds every
+/// match), or when only statuses narrow a history listing: the partial `jobs_completed`
+/// index is already in that order and nearly every job is finished.
+fn merge_branches<'a>(
+    status_names: &[&'a str],
+    all_statuses: bool,
+    type_names: &[&'a str],
+    sparse_reference: bool,
+    order: Order,
+) -> Vec<(Option<&'a str>, Option<&'a str>)> {
+    if sparse_reference {
+        Vec::new()
+    } else if type_names.is_empty() {
+        if all_statuses || order == Order::Completed {
+            Vec::new()
+        } else {
+            status_names.iter().map(|s| (None, Some(*s))).collect()
+        }
+    } else {
+        type_names
+            .iter()
+            .flat_map(|t| status_names.iter().map(move |s| (Some(*t), Some(*s))))
+            .collect()
+    }
+}
+
+/// The page's rowids from one ordered scan, with its parameters: `statuses` (`None`: every
+/// status) and `type_names` as `IN` lists, then the shared filters.
+fn single_scan(
+    statuses: Option<&[&str]>,
+    type_names: &[&str],
+    sparse_reference: bool,
+    filters: Filters,
+    order: &str,
+    page: i64,
+) -> (String, Vec<Sql>) {
+    let mut all_params = Vec::new();
+    let mut own = Vec::new();
+    if let Some(status_names) = statuses {
+        in_list("status", status_names, &mut own, &mut all_params);
+    }
+    if !type_names.is_empty() {
+        in_list("type", type_names, &mut own, &mut all_params);
+    }
+    own.extend(filters.terms);
+    all_params.extend(filters.params);
+    all_params.push(Sql::Integer(page));
+    // `jobs_reference` (schema migration 3) covers the reference, type, status and order
+    // key, so a sparse prefix's matches are filtered and sorted without reading the table.
+    let source = if sparse_reference {
+        "jobs INDEXED BY jobs_reference"
+    } else {
+        "jobs"
+    };
+    let inner = format!(
+        "SELECT rowid FROM {source} {} {order} LIMIT ?",
+        where_clause(&own)
+    );
+    (inner, all_params)
+}
+
+/// The page's rowids as a merge, with its parameters: one scan per (type, status) branch,
+/// each stopping after a page, and the union of those few rows sorted.
+fn merged_scan(
+    branches: &[(Option<&str>, Option<&str>)],
+    filters: &Filters,
+    order_column: &str,
+    order: &str,
+    page: i64,
+) -> (String, Vec<Sql>) {
+    let mut all_params = Vec::new();
+    let mut parts = Vec::new();
+    for (job_type, status) in branches {
+        let mut own: Vec<String> = Vec::new();
+        if let Some(t) = job_type {
+            own.push("type = ?".into());
+            all_params.push(text(t));
+        }
+        if let Some(s) = status {
+            own.push("status = ?".into());
+            all_params.push(text(s));
+        }
+        own.extend(filters.terms.iter().cloned());
+        all_params.extend(filters.params.iter().cloned());
+        all_params.push(Sql::Integer(page));
+        parts.push(format!(
+            "SELECT * FROM (SELECT rowid AS r, {order_column} AS k, id FROM jobs {} \
+             {order} LIMIT ?)",
+            where_clause(&own)
+        ));
+    }
+    all_params.push(Sql::Integer(page));
+    let inner = format!(
+        "SELECT r FROM ({}) ORDER BY k DESC, id DESC LIMIT ?",
+        parts.join(" UNION ALL ")
+    );
+    (inner, all_params)
 }
 
 fn where_clause(filters: &[String]) -> String {

@@ -222,14 +222,7 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
     );
     println!("deploy: functions {}", functions.join(", "));
     let observer = crate::webhook::settings_from_env()?;
-    println!(
-        "1. package every function into {}/.deploy-<pid>/<id>/ (as scripts/package; private to this run, removed after it)",
-        dist.display()
-    );
-    println!(
-        "2. write {} (appwrite.json with projectId and endpoint; the committed file is not touched)",
-        staged.display()
-    );
+    print_local_steps(&dist, &staged);
     let variables =
         crate::config::load_variables(&root.join("deploy.json")).map_err(|e| e.to_string())?;
     let database = config
@@ -238,10 +231,81 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         .cloned()
         .ok_or("appwrite.json declares no database in `tablesDB`")?;
     let database_id = database["$id"].as_str().unwrap_or_default().to_owned();
+    print_remote_steps(
+        settings,
+        &dist,
+        &database,
+        observer.is_some(),
+        &variables,
+        &functions,
+    );
+    crate::webhook::print_plan(observer.as_ref());
+    if dry_run {
+        println!("dry run: nothing was packaged, written or sent");
+        return Ok(());
+    }
+
+    // A private copy: what is archived cannot change under tar (tests and `scripts/package`
+    // write `dist/<id>/` too).
+    let private = PrivateDir::new(&dist, "deploy")?;
+    let bundles = crate::package::package_all(root, &private.0)?;
+    println!("packaged {} bundles", bundles.len());
+    write_staged(&config, settings, &staged)?;
+
+    let api = api_client(settings)?;
+    check_scopes(&api, &database_id, observer.is_some())?;
+    ensure_database(&api, &database)?;
+    if settings.ci {
+        tables_match(&api, &config)?;
+    }
+    run_cli(settings, &dist)?;
+
+    for entry in entries {
+        let done = crate::functions::upsert(&api, entry)?;
+        println!(
+            "function {}: {done}",
+            entry["$id"].as_str().unwrap_or_default()
+        );
+    }
+    set_variables(&api, &variables)?;
+    let pending = upload_and_build(&api, settings, entries, &private.0)?;
+    for (function, deployment) in &pending {
+        crate::functions::ensure_active(&api, function, deployment)?;
+    }
+    if let Some(observer) = &observer {
+        // After readiness: job-observer exists, and its variables precede the first delivery.
+        crate::webhook::deploy(observer, &api)?;
+    }
+    println!("deploy: done: every function has a ready deployment from this run");
+    Ok(())
+}
+
+/// Steps 1 and 2 of the plan: what is written on this machine.
+fn print_local_steps(dist: &Path, staged: &Path) {
+    println!(
+        "1. package every function into {}/.deploy-<pid>/<id>/ (as scripts/package; private to this run, removed after it)",
+        dist.display()
+    );
+    println!(
+        "2. write {} (appwrite.json with projectId and endpoint; the committed file is not touched)",
+        staged.display()
+    );
+}
+
+/// Steps 3 to 8 of the plan: what is checked, run and sent against the project.
+fn print_remote_steps(
+    settings: &Settings,
+    dist: &Path,
+    database: &Value,
+    observer: bool,
+    variables: &Variables,
+    functions: &[String],
+) {
+    let database_id = database["$id"].as_str().unwrap_or_default();
     println!("3. check the API key's scopes (console → Overview → API keys → Scopes); it needs:");
-    for s in required_scopes(observer.is_some()) {
+    for s in required_scopes(observer) {
         let probe = s.probe.map_or(String::new(), |p| {
-            format!(" [probed: GET {}]", p.replace("{db}", &database_id))
+            format!(" [probed: GET {}]", p.replace("{db}", database_id))
         });
         println!("   {}: {} ({}){probe}", s.group, s.name, s.why);
     }
@@ -262,7 +326,7 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         "6. create or update each function through the REST API (not `push functions`, which needs `appwrite login`): GET /functions/<id>, then POST /functions or PUT /functions/<id>"
     );
     println!("7. set the function variables of deploy.json:");
-    for (function, vars) in &variables {
+    for (function, vars) in variables {
         for (key, value) in vars {
             println!("   {function}: {key}={value}");
         }
@@ -272,67 +336,57 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
         functions.join(", "),
         crate::functions::build_timeout().as_secs()
     );
-    crate::webhook::print_plan(observer.as_ref());
-    if dry_run {
-        println!("dry run: nothing was packaged, written or sent");
-        return Ok(());
-    }
+}
 
-    // A private copy: what is archived cannot change under tar (tests and `scripts/package`
-    // write `dist/<id>/` too).
-    let private = PrivateDir::new(&dist, "deploy")?;
-    let bundles = crate::package::package_all(root, &private.0)?;
-    println!("packaged {} bundles", bundles.len());
-    let json = serde_json::to_string_pretty(&staged_config(&config, settings))
+/// Writes the CLI's copy of `appwrite.json` (the committed file is never touched).
+fn write_staged(config: &AppwriteConfig, settings: &Settings, staged: &Path) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(&staged_config(config, settings))
         .map_err(|e| e.to_string())?;
-    std::fs::write(&staged, json + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", staged.display()))?;
+    std::fs::write(staged, json + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", staged.display()))
+}
 
-    let api = api_client(settings)?;
-    check_scopes(&api, &database_id, observer.is_some())?;
-    ensure_database(&api, &database)?;
-    if settings.ci {
-        tables_match(&api, &config)?;
-    }
-
-    {
-        let home = PrivateDir::new(&dist, "cli-home")?;
-        let npm_cache = std::env::var_os("npm_config_cache").unwrap_or_else(|| {
-            let real_home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(real_home).join(".npm").into_os_string()
-        });
-        for call in calls(settings) {
-            println!("$ {}", call.shown);
-            let status = Command::new(&settings.cli[0])
-                .args(&settings.cli[1..])
-                .args(&call.args)
-                .current_dir(&dist)
-                .env("HOME", &home.0)
-                .env("npm_config_cache", &npm_cache)
-                .status()
-                .map_err(|e| format!("cannot run {}: {e}", settings.cli.join(" ")))?;
-            if !status.success() {
-                return Err(format!(
-                    "`{}` failed ({status}); see docs/deploy.md",
-                    call.shown
-                ));
-            }
+/// Runs the CLI calls in `dist/` with a private `HOME`, removed (with the key the CLI stores
+/// there) when they are done; the first failing call ends the deploy.
+fn run_cli(settings: &Settings, dist: &Path) -> Result<(), String> {
+    let home = PrivateDir::new(dist, "cli-home")?;
+    let npm_cache = std::env::var_os("npm_config_cache").unwrap_or_else(|| {
+        let real_home = std::env::var_os("HOME").unwrap_or_default();
+        PathBuf::from(real_home).join(".npm").into_os_string()
+    });
+    for call in calls(settings) {
+        println!("$ {}", call.shown);
+        let status = Command::new(&settings.cli[0])
+            .args(&settings.cli[1..])
+            .args(&call.args)
+            .current_dir(dist)
+            .env("HOME", &home.0)
+            .env("npm_config_cache", &npm_cache)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", settings.cli.join(" ")))?;
+        if !status.success() {
+            return Err(format!(
+                "`{}` failed ({status}); see docs/deploy.md",
+                call.shown
+            ));
         }
     }
+    Ok(())
+}
 
-    for entry in entries {
-        let done = crate::functions::upsert(&api, entry)?;
-        println!(
-            "function {}: {done}",
-            entry["$id"].as_str().unwrap_or_default()
-        );
-    }
-    set_variables(&api, &variables)?;
+/// Uploads every function's bundle from `bundles`, then waits until each deployment is built;
+/// every failure is reported together. Returns each function's (id, deployment).
+fn upload_and_build(
+    api: &AppwriteClient,
+    settings: &Settings,
+    entries: &[Value],
+    bundles: &Path,
+) -> Result<Vec<(String, String)>, String> {
     let mut pending = Vec::new();
     let mut failed = Vec::new();
     for entry in entries {
         let id = entry["$id"].as_str().unwrap_or_default().to_owned();
-        let dir = private.0.join(&id);
+        let dir = bundles.join(&id);
         let uploaded = crate::functions::archive(&dir).and_then(|code| {
             crate::functions::upload(settings, entry, &code).map(|d| (code.len(), d))
         });
@@ -344,22 +398,14 @@ pub fn run(root: &Path, settings: &Settings, dry_run: bool) -> Result<(), String
             Err(e) => failed.push(e),
         }
     }
-    let built = crate::functions::wait_ready(&api, &pending, crate::functions::build_timeout());
+    let built = crate::functions::wait_ready(api, &pending, crate::functions::build_timeout());
     if let Err(e) = built {
         failed.push(e);
     }
     if !failed.is_empty() {
         return Err(failed.join("; "));
     }
-    for (function, deployment) in &pending {
-        crate::functions::ensure_active(&api, function, deployment)?;
-    }
-    if let Some(observer) = &observer {
-        // After readiness: job-observer exists, and its variables precede the first delivery.
-        crate::webhook::deploy(observer, &api)?;
-    }
-    println!("deploy: done: every function has a ready deployment from this run");
-    Ok(())
+    Ok(pending)
 }
 
 fn check_scopes(api: &AppwriteClient, database: &str, observer: bool) -> Result<(), String> {
