@@ -100,7 +100,7 @@ impl<'a> Vars<'a> {
     }
 
     /// Like [`Vars::number`], `None` when unset.
-    pub fn optional_number<T>(&mut self, name: &str, range: RangeInclusive<T>) -> Option<T>
+    pub(crate) fn optional_number<T>(&mut self, name: &str, range: RangeInclusive<T>) -> Option<T>
     where
         T: FromStr + PartialOrd + fmt::Display + Copy,
     {

@@ -222,7 +222,7 @@ impl HookRequest {
     }
 
     /// The run and execution the request says it comes from.
-    pub fn run_tag(&self) -> (Option<u64>, Option<&str>) {
+    fn run_tag(&self) -> (Option<u64>, Option<&str>) {
         let (run, execution) = match self {
             HookRequest::Start(r) => (r.run, &r.execution_id),
             HookRequest::Progress(r) => (r.run, &r.execution_id),
@@ -235,7 +235,7 @@ impl HookRequest {
     }
 
     /// The job the request is about, when it names one.
-    pub fn job_id(&self) -> Option<&str> {
+    fn job_id(&self) -> Option<&str> {
         match self {
             HookRequest::Start(r) => r.job_id.as_deref(),
             HookRequest::Progress(r) => Some(&r.job_id),
@@ -282,10 +282,10 @@ pub struct HookAnswer {
     pub code: Option<AnswerCode>,
     /// Start only: whether this call created the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<bool>,
+    pub(crate) created: Option<bool>,
     /// Start only: where a resumed or retried job picks up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkpoint: Option<Value>,
+    pub(crate) checkpoint: Option<Value>,
 }
 
 impl HookAnswer {

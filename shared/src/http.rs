@@ -53,7 +53,7 @@ impl ApiError {
         self
     }
 
-    pub fn body(&self) -> Value {
+    fn body(&self) -> Value {
         let mut body = json!({
             "error": {"code": self.code, "message": self.message, "field": self.field}
         });
@@ -66,7 +66,7 @@ impl ApiError {
     }
 
     /// Whether the message may be shown: 5xx details stay in the logs.
-    pub fn is_server_error(&self) -> bool {
+    fn is_server_error(&self) -> bool {
         self.status >= 500
     }
 }
@@ -144,7 +144,7 @@ pub fn json<T: Serialize>(ctx: &Context, status: u16, value: &T) -> Response {
 
 /// The id an operator finds a failed call by: the execution's own id (Appwrite sets
 /// `x-appwrite-execution-id` on every execution; appwrite-notes: Execution id header).
-pub fn request_id(ctx: &Context) -> String {
+fn request_id(ctx: &Context) -> String {
     ctx.req
         .headers
         .get("x-appwrite-execution-id")

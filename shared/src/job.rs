@@ -13,7 +13,7 @@ pub type Timestamp = DateTime<Utc>;
 
 /// Truncates a clock reading to the millisecond precision every store keeps, so a value read
 /// back equals the value written.
-pub fn millis(t: Timestamp) -> Timestamp {
+pub(crate) fn millis(t: Timestamp) -> Timestamp {
     t.trunc_subsecs(3)
 }
 
@@ -38,28 +38,33 @@ mod time_serde {
     use chrono::DateTime;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_timestamp(t))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
         let raw = String::deserialize(d)?;
         DateTime::parse_from_rfc3339(&raw)
             .map(|t| t.with_timezone(&chrono::Utc))
             .map_err(serde::de::Error::custom)
     }
 
-    pub mod option {
+    pub(crate) mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        pub(crate) fn serialize<S: Serializer>(
+            t: &Option<Timestamp>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => super::serialize(t, s),
                 None => s.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Timestamp>, D::Error> {
             Option::<String>::deserialize(d)?
                 .map(|raw| {
                     DateTime::parse_from_rfc3339(&raw)
@@ -160,18 +165,10 @@ impl JobType {
             JobType::MetricsFetch => "hook-metrics-fetch",
         }
     }
-
-    /// The job type whose hook is `function_id`, if it is one.
-    pub fn of_hook_function(function_id: &str) -> Option<JobType> {
-        JobType::ALL
-            .iter()
-            .copied()
-            .find(|t| t.hook_function() == function_id)
-    }
 }
 
 impl JobStatus {
-    pub const ACTIVE: &'static [JobStatus] =
+    pub(crate) const ACTIVE: &'static [JobStatus] =
         &[JobStatus::Queued, JobStatus::Running, JobStatus::Paused];
     pub const FINAL: &'static [JobStatus] = &[
         JobStatus::Completed,
@@ -203,7 +200,9 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: &'static [Event] = &[
+    /// Every event, for the tests over every (status, event) pair.
+    #[cfg(test)]
+    const ALL: &'static [Event] = &[
         Event::Start,
         Event::Progress,
         Event::Heartbeat,
@@ -216,7 +215,7 @@ impl Event {
         Event::Stall,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    fn as_str(self) -> &'static str {
         match self {
             Event::Start => "start",
             Event::Progress => "progress",
@@ -271,7 +270,7 @@ pub enum Control {
 }
 
 impl Control {
-    pub fn for_status(status: JobStatus) -> Control {
+    fn for_status(status: JobStatus) -> Control {
         match status {
             JobStatus::Queued | JobStatus::Running => Control::Continue,
             JobStatus::Paused => Control::Pause,
@@ -332,8 +331,8 @@ pub struct Job {
     /// read at, which makes every read-modify-write a compare-and-set.
     pub rev: u64,
     /// The current run: one worker's tenure. Advanced by every start that picks the job up and by
-    /// resume (see [`Job::apply`]); only calls of the current run may change the job
-    /// ([`Job::fence`]). 0 until a worker first picks the job up. docs/hooks.md § Runs.
+    /// resume (see `Job::apply`); only calls of the current run may change the job
+    /// (`Job::fence`). 0 until a worker first picks the job up. docs/hooks.md § Runs.
     #[serde(default)]
     pub run: u64,
     /// The execution id the last written hook call carried (the worker's own execution), or,
@@ -342,7 +341,7 @@ pub struct Job {
     #[serde(default)]
     pub execution_id: Option<String>,
     /// Claims answered `continue` that their run has not yet shown it received (at most one per
-    /// run, the newest [`MAX_CLAIMS`] runs): a repeat of one is answered `continue` again, and the
+    /// run, the newest `MAX_CLAIMS` runs): a repeat of one is answered `continue` again, and the
     /// dashboard shows them as in flight. docs/hooks.md § Exactly once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<Claim>,
@@ -359,21 +358,21 @@ pub struct Claim {
     /// Units the worker had done when it claimed, and the end of the range it claimed.
     pub done: Option<u64>,
     pub claimed: Option<u64>,
-    /// [`checkpoint_digest`] of the claim's checkpoint: a repeat carries the same checkpoint.
+    /// `checkpoint_digest` of the claim's checkpoint: a repeat carries the same checkpoint.
     pub checkpoint: String,
 }
 
 /// Claims kept per job; a run older than the newest this many with an unconfirmed claim is
 /// forgotten (its repeat is then answered as superseded).
-pub const MAX_CLAIMS: usize = 8;
+const MAX_CLAIMS: usize = 8;
 
-/// The most bytes [`MAX_CLAIMS`] claims take as JSON (every number at its largest, the store's
+/// The most bytes `MAX_CLAIMS` claims take as JSON (every number at its largest, the store's
 /// wrapper included), which the `claims` column must hold.
 pub const MAX_CLAIMS_JSON_BYTES: usize = 1_000;
 
 /// A short digest of a checkpoint, to recognise a repeated claim without storing its checkpoint
 /// twice. Keys are sorted (serde_json's map), so equal values have equal digests.
-pub fn checkpoint_digest(checkpoint: &Value) -> String {
+pub(crate) fn checkpoint_digest(checkpoint: &Value) -> String {
     use sha2::{Digest, Sha256};
     let hash = Sha256::digest(checkpoint.to_string().as_bytes());
     hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -382,7 +381,7 @@ pub fn checkpoint_digest(checkpoint: &Value) -> String {
 /// How a worker's call relates to the job's current run, decided by [`Job::fence`] and
 /// [`Job::fence_start`] on the freshly read row before anything is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fence {
+pub(crate) enum Fence {
     /// The call belongs to the current run (or starts a new one): apply it.
     Current,
     /// A start that repeats the current run's own start (same execution): answer, write nothing.
@@ -404,7 +403,7 @@ pub enum StopCode {
 }
 
 impl StopCode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StopCode::Superseded => "superseded",
             StopCode::RunRequired => "run_required",
@@ -452,7 +451,7 @@ impl Job {
     /// Fences a worker's report (anything but `start`) by the run it carries; the table is in
     /// docs/hooks.md § Runs. A run the job never had is invalid input. Final jobs pass, so the
     /// state machine refuses the event as before (409 with `control: cancel`).
-    pub fn fence(&self, run: Option<u64>) -> Result<Fence, JobError> {
+    pub(crate) fn fence(&self, run: Option<u64>) -> Result<Fence, JobError> {
         match run {
             Some(r) if r > self.run => Err(self.unknown_run(r)),
             Some(r) if r < self.run => Ok(Fence::Stop(StopCode::Superseded)),
@@ -470,7 +469,7 @@ impl Job {
     /// final, let the state machine refuse it). A start from the execution that holds the
     /// running job repeats its own start (its first answer was lost): answered, not written.
     /// Otherwise a start carrying an older run is superseded.
-    pub fn fence_start(
+    pub(crate) fn fence_start(
         &self,
         run: Option<u64>,
         execution_id: Option<&str>,
@@ -487,7 +486,7 @@ impl Job {
 
     /// Whether `run` holds an unconfirmed claim with this checkpoint: the call repeats a claim
     /// that was answered `continue`.
-    pub fn granted(&self, run: u64, checkpoint: &Value) -> bool {
+    pub(crate) fn granted(&self, run: u64, checkpoint: &Value) -> bool {
         let digest = checkpoint_digest(checkpoint);
         self.claims
             .iter()
@@ -496,7 +495,7 @@ impl Job {
 
     /// Records `claim` as its run's unconfirmed claim, replacing the run's previous one and
     /// forgetting the oldest run's beyond [`MAX_CLAIMS`].
-    pub fn grant(&mut self, claim: Claim) {
+    pub(crate) fn grant(&mut self, claim: Claim) {
         self.claims.retain(|c| c.run != claim.run);
         self.claims.push(claim);
         self.claims.sort_by_key(|c| c.run);
@@ -506,14 +505,14 @@ impl Job {
 
     /// Forgets `run`'s claim: the run made a later call, so it had the answer. Whether one was
     /// held.
-    pub fn release(&mut self, run: u64) -> bool {
+    pub(crate) fn release(&mut self, run: u64) -> bool {
         let before = self.claims.len();
         self.claims.retain(|c| c.run != run);
         before != self.claims.len()
     }
 
     /// The claim of the current run, if it holds one.
-    pub fn current_claim(&self) -> Option<&Claim> {
+    pub(crate) fn current_claim(&self) -> Option<&Claim> {
         self.claims.iter().find(|c| c.run == self.run)
     }
 
@@ -529,7 +528,7 @@ impl Job {
 
     /// Moves the job through `event` at `now`, maintaining the timestamp invariants:
     /// `startedAt` set when it first runs, `completedAt` exactly when final, `updatedAt` always.
-    pub fn apply(&mut self, event: Event, now: Timestamp) -> Result<JobStatus, JobError> {
+    pub(crate) fn apply(&mut self, event: Event, now: Timestamp) -> Result<JobStatus, JobError> {
         let from = self.status;
         let to = transition(from, event)?;
         let now = millis(now);
@@ -562,7 +561,7 @@ impl Job {
     }
 
     /// Records progress: never backwards, never above 100. Returns whether the percent moved.
-    pub fn record_progress(&mut self, progress: u8) -> bool {
+    pub(crate) fn record_progress(&mut self, progress: u8) -> bool {
         let next = progress.min(100).max(self.progress);
         let moved = next != self.progress;
         self.progress = next;
@@ -617,7 +616,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn for_event(event: Event) -> EventKind {
+    pub(crate) fn for_event(event: Event) -> EventKind {
         match event {
             Event::Start => EventKind::Started,
             Event::Progress => EventKind::Progress,
@@ -653,7 +652,7 @@ pub struct JobEvent {
 }
 
 /// Cuts free text to `MAX_TEXT_CHARS` characters on a char boundary.
-pub fn clip_text(text: &str) -> String {
+pub(crate) fn clip_text(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT_CHARS) {
         Some((cut, _)) => text[..cut].to_owned(),
         None => text.to_owned(),
@@ -661,7 +660,7 @@ pub fn clip_text(text: &str) -> String {
 }
 
 /// Checks that a JSON value (an object, or an opaque checkpoint) fits the column it is stored in.
-pub fn check_json_size(
+pub(crate) fn check_json_size(
     field: &'static str,
     value: &(impl Serialize + ?Sized),
 ) -> Result<(), JobError> {
@@ -678,7 +677,7 @@ pub fn check_json_size(
 }
 
 /// A validated reference id: non-empty, at most 255 characters, no control characters.
-pub fn check_reference(raw: &str) -> Result<String, JobError> {
+pub(crate) fn check_reference(raw: &str) -> Result<String, JobError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(JobError::invalid("referenceId", "must not be empty"));
@@ -699,7 +698,7 @@ pub fn check_reference(raw: &str) -> Result<String, JobError> {
 }
 
 /// Percent of `done` out of `total`, rounded down; an error when `done` exceeds `total`.
-pub fn percent(done: u64, total: u64) -> Result<u8, JobError> {
+pub(crate) fn percent(done: u64, total: u64) -> Result<u8, JobError> {
     if total == 0 {
         return Err(JobError::invalid("total", "must be greater than 0"));
     }

@@ -7,7 +7,7 @@
 /// 64 random bits, for ids and jitter, never for secrets. Falls back to the clock (ids stay
 /// unique through their counter and time prefix) in the unlikely case the OS source is
 /// unavailable.
-pub fn u64() -> u64 {
+pub(crate) fn u64() -> u64 {
     let mut bytes = [0u8; 8];
     if getrandom::getrandom(&mut bytes).is_err() {
         let nanos = std::time::SystemTime::now()

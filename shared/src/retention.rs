@@ -11,16 +11,16 @@ use crate::store::{JobStore, MAX_PAGE};
 use crate::usecase::{self, Act, StallPolicy};
 
 /// Finished jobs kept by default: the requirements' "last 100 completed jobs".
-pub const DEFAULT_KEEP: usize = 100;
+const DEFAULT_KEEP: usize = 100;
 /// Jobs deleted per store call: small enough for one Appwrite bulk request.
-pub const DEFAULT_BATCH: usize = 100;
+const DEFAULT_BATCH: usize = 100;
 /// Wall-clock budget of one run; below Appwrite's default 15 s function timeout.
-pub const DEFAULT_BUDGET_SECONDS: i64 = 10;
+const DEFAULT_BUDGET_SECONDS: i64 = 10;
 /// The sqs-poller's schedule period; its stall threshold follows it.
-pub const DEFAULT_SQS_POLL_INTERVAL_SECONDS: i64 = 60;
+const DEFAULT_SQS_POLL_INTERVAL_SECONDS: i64 = 60;
 
 /// Default RUNNING-without-heartbeat thresholds, in seconds (see docs/retention.md).
-pub fn default_running_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
+fn default_running_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
     match job_type {
         // Appwrite's maximum function timeout (900 s) plus a minute's grace: a worker that only
         // reports at the end of an execution is still alive until its execution is killed.
@@ -34,7 +34,7 @@ pub fn default_running_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
 
 /// Default QUEUED-without-pickup thresholds, in seconds: a resumed or retried job waits for its
 /// re-triggered execution, which Appwrite may leave `waiting`.
-pub fn default_queued_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
+fn default_queued_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
     match job_type {
         // The poller picks a resumed job up on its next scheduled run.
         JobType::SqsPoll => 3 * sqs_interval + 60,
@@ -42,7 +42,7 @@ pub fn default_queued_seconds(job_type: JobType, sqs_interval: i64) -> i64 {
     }
 }
 
-pub use crate::config::ConfigError;
+use crate::config::ConfigError;
 
 /// The longest duration any variable may give (ten years), so no value can overflow the
 /// date arithmetic of a sweep.
@@ -52,14 +52,14 @@ const MAX_SECONDS: i64 = 10 * 366 * 24 * 3600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionConfig {
     /// Newest finished jobs kept (`JOBS_RETENTION_KEEP`, ≥ 1).
-    pub keep: usize,
+    keep: usize,
     /// Finished jobs older than this are deleted even inside the kept window.
-    pub max_age: Option<Duration>,
+    max_age: Option<Duration>,
     /// Jobs deleted (and stalled jobs examined per type) per store call.
-    pub batch: usize,
+    batch: usize,
     /// Stop starting new batches after this much time; the next run continues.
-    pub budget: Duration,
-    pub stall: StallPolicy,
+    budget: Duration,
+    stall: StallPolicy,
 }
 
 impl RetentionConfig {
@@ -110,11 +110,11 @@ impl RetentionConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    pub deleted: usize,
-    pub marked_stalled: usize,
+    deleted: usize,
+    marked_stalled: usize,
     /// Finished jobs still beyond the kept window (the next run continues).
-    pub remaining_backlog: usize,
-    pub duration_ms: i64,
+    remaining_backlog: usize,
+    duration_ms: i64,
 }
 
 /// One sweep: stalled jobs first (they become finished jobs the prune then counts), then prune

@@ -61,7 +61,7 @@ pub trait Transport: Send + Sync {
 }
 
 /// Reads a hook's HTTP answer: the protocol's success body, or its error body.
-pub fn read_answer(status: u16, body: &[u8]) -> Result<HookAnswer, TrackerError> {
+fn read_answer(status: u16, body: &[u8]) -> Result<HookAnswer, TrackerError> {
     if (200..300).contains(&status) {
         return serde_json::from_slice(body).map_err(|e| TrackerError::Malformed(e.to_string()));
     }
@@ -184,7 +184,7 @@ impl AppwriteTransport {
 }
 
 /// The `createExecution` body for a hook request.
-pub fn execution_body(request: &HookRequest, wait: bool, caller: Option<&str>) -> Value {
+fn execution_body(request: &HookRequest, wait: bool, caller: Option<&str>) -> Value {
     let mut headers = Map::new();
     headers.insert("content-type".into(), json!("application/json"));
     if let Some(caller) = caller {
@@ -201,7 +201,7 @@ pub fn execution_body(request: &HookRequest, wait: bool, caller: Option<&str>) -
 
 /// Reads a `createExecution` answer: for a synchronous call the hook's own status and body
 /// travel inside the execution document.
-pub fn read_execution(
+fn read_execution(
     http_status: u16,
     body: &[u8],
     wait: bool,
@@ -420,7 +420,7 @@ impl JobTracker {
 
     /// Reports progress; skipped (answering the last control value) unless the percent moved,
     /// the interval passed, or the checkpoint changed and the last call is at least
-    /// [`COALESCE_WINDOW_MS`](crate::usecase::COALESCE_WINDOW_MS) old: the hook's checkpoint
+    /// `usecase::COALESCE_WINDOW_MS` old: the hook's checkpoint
     /// bound (docs/hooks.md § Requests). A skipped call's checkpoint is kept and sent with the
     /// next `paused`, `complete` or `fail`.
     pub fn progress(&mut self, mut request: ProgressRequest) -> Result<Control, TrackerError> {

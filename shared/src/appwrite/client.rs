@@ -16,7 +16,7 @@ use super::{AppwriteConfig, AppwriteError, Retry, RetryPolicy};
 /// we parse: the server down-converts to this format (appwrite-notes: Response format). 1.9.0 is
 /// the self-hosted line our notes were verified against (1.9.6); the TablesDB row models are the
 /// same in the Cloud 2.x line.
-pub const RESPONSE_FORMAT: &str = "1.9.0";
+const RESPONSE_FORMAT: &str = "1.9.0";
 
 /// One process-wide HTTP client (connection pool, TLS setup) per certificate policy; cloning
 /// it is cheap. The lenient one exists only when [`super::var::SELF_SIGNED`] asked for it.
@@ -43,21 +43,21 @@ fn shared_http(accept_invalid_certs: bool) -> Result<reqwest::blocking::Client, 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub body: Value,
-    pub attempts: u32,
+    attempts: u32,
 }
 
 /// One request to send.
 #[derive(Debug, Clone)]
 pub struct Call {
-    pub method: Method,
+    method: Method,
     /// Path below the endpoint, starting with `/`.
-    pub path: String,
+    path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Value>,
     /// `X-Appwrite-Timestamp`: the write applies only if the row was not updated after it
     /// (appwrite-notes: Conditional writes).
-    pub timestamp: Option<String>,
-    pub retry: Retry,
+    pub(crate) timestamp: Option<String>,
+    retry: Retry,
 }
 
 impl Call {

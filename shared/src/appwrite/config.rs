@@ -18,35 +18,32 @@ pub mod var {
     /// that name can never change it (docs/appwrite-notes.md § Functions, executions and
     /// permissions). Set this when the runtimes cannot reach that address (a self-hosted
     /// install whose public domain does not resolve inside its network).
-    pub const ENDPOINT_OVERRIDE: &str = "JOBS_APPWRITE_ENDPOINT";
+    pub(crate) const ENDPOINT_OVERRIDE: &str = "JOBS_APPWRITE_ENDPOINT";
     /// `1` accepts a certificate the runtime cannot verify (a self-hosted install with a
     /// self-signed certificate). An explicit opt-in: off unless set.
-    pub const SELF_SIGNED: &str = "JOBS_APPWRITE_SELF_SIGNED";
+    pub(crate) const SELF_SIGNED: &str = "JOBS_APPWRITE_SELF_SIGNED";
     pub const PROJECT: &str = "APPWRITE_FUNCTION_PROJECT_ID";
     /// Only for tools and tests: inside a function the key comes from the request.
     pub const API_KEY: &str = "APPWRITE_API_KEY";
-    pub const DATABASE: &str = "JOBS_DATABASE_ID";
-    pub const JOBS_TABLE: &str = "JOBS_TABLE_ID";
-    pub const EVENTS_TABLE: &str = "JOBS_EVENTS_TABLE_ID";
-    pub const TIMEOUT_MS: &str = "APPWRITE_TIMEOUT_MS";
-    pub const DEFAULT_DATABASE: &str = "jobmanager";
-    pub const DEFAULT_JOBS_TABLE: &str = "jobs";
-    pub const DEFAULT_EVENTS_TABLE: &str = "job_events";
-    pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+    pub(crate) const DATABASE: &str = "JOBS_DATABASE_ID";
+    pub(crate) const JOBS_TABLE: &str = "JOBS_TABLE_ID";
+    pub(crate) const EVENTS_TABLE: &str = "JOBS_EVENTS_TABLE_ID";
+    pub(crate) const TIMEOUT_MS: &str = "APPWRITE_TIMEOUT_MS";
+    pub(crate) const DEFAULT_DATABASE: &str = "jobmanager";
+    pub(crate) const DEFAULT_JOBS_TABLE: &str = "jobs";
+    pub(crate) const DEFAULT_EVENTS_TABLE: &str = "job_events";
+    pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 }
 
 /// The request header carrying the per-execution key (appwrite-notes: Per-execution key).
-pub const KEY_HEADER: &str = "x-appwrite-key";
+const KEY_HEADER: &str = "x-appwrite-key";
 
 /// A secret that never shows in `Debug` output, logs or error messages.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -68,13 +65,13 @@ pub struct AppwriteConfig {
     pub jobs_table: String,
     pub events_table: String,
     pub timeout: Duration,
-    /// [`var::SELF_SIGNED`]: accept a certificate that cannot be verified.
+    /// `var::SELF_SIGNED`: accept a certificate that cannot be verified.
     pub accept_invalid_certs: bool,
 }
 
 /// The API endpoint a function should use: [`var::ENDPOINT_OVERRIDE`] if set, else Appwrite's
 /// [`var::ENDPOINT`].
-pub fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn endpoint_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
     let get = |name: &str| {
         lookup(name)
             .map(|v| v.trim().to_owned())

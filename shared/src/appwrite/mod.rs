@@ -20,10 +20,13 @@ mod rows;
 mod users;
 mod wire;
 
-pub use client::{AppwriteClient, Call, Method, Reply, RESPONSE_FORMAT};
-pub use config::{endpoint_from, var, AppwriteConfig, ConfigError, Secret, KEY_HEADER};
+pub use client::{AppwriteClient, Call, Method, Reply};
+pub use config::{var, AppwriteConfig, ConfigError, Secret};
 pub use error::AppwriteError;
 pub use functions::Execution;
 pub use retry::{Retry, RetryPolicy};
 pub use users::{Membership, User};
-pub use wire::{datetime, query, segment, total_param, valid_id};
+pub use wire::{datetime, query, segment};
+
+pub(crate) use config::endpoint_from;
+pub(crate) use wire::{total_param, valid_id};

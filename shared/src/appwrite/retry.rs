@@ -49,7 +49,7 @@ impl fmt::Debug for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `retry` (1-based). A rate-limit reset (unix seconds) is
     /// waited for, up to the cap, since retrying earlier would be refused again.
-    pub fn delay(&self, retry: u32, rate_limit_reset: Option<u64>) -> Duration {
+    pub(crate) fn delay(&self, retry: u32, rate_limit_reset: Option<u64>) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16));

@@ -50,7 +50,11 @@ impl AppwriteClient {
     /// Creates or replaces up to 100 rows, each carrying its `$id`, in one request (bulk
     /// upsert, `PUT …/rows`; appwrite-notes: Bulk upsert). Idempotent: a retry writes
     /// the same rows again.
-    pub fn upsert_rows(&self, table: &str, rows: Vec<Value>) -> Result<Reply, AppwriteError> {
+    pub(crate) fn upsert_rows(
+        &self,
+        table: &str,
+        rows: Vec<Value>,
+    ) -> Result<Reply, AppwriteError> {
         let mut call = Call::new(Method::PUT, self.rows_path(table), Retry::Idempotent);
         call.body = Some(json!({ "rows": rows }));
         self.send(&call)

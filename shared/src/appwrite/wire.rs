@@ -25,7 +25,7 @@ pub fn query(method: &str, attribute: Option<&str>, values: Vec<Value>) -> Strin
 /// The `total` query value of a list: `"0"` skips the count, `"1"` asks for it. Appwrite 1.9.6
 /// validates `total` with a loose `Boolean` but passes the raw string to `bool $includeTotal`,
 /// where PHP makes `"false"` true: `total=false` counts anyway (appwrite-notes: Query limits).
-pub fn total_param(total: bool) -> &'static str {
+pub(crate) fn total_param(total: bool) -> &'static str {
     if total {
         "1"
     } else {
@@ -36,7 +36,7 @@ pub fn total_param(total: bool) -> &'static str {
 /// Whether `id` is a valid Appwrite id (rows, tables, databases, functions): at most 36
 /// characters of `a-z A-Z 0-9 . _ -`, not starting with a special one (Appwrite 1.9.6
 /// `src/Appwrite/Utopia/Database/Validator/CustomId.php`, over utopia-php/database's `Key`).
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     let first_ok = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     first_ok
         && id.len() <= 36

@@ -11,14 +11,14 @@ use crate::job::JobType;
 pub const SECRET_VAR: &str = "JOBS_OBSERVER_SECRET";
 /// The webhook's URL exactly as registered in Appwrite: it is part of what Appwrite signs.
 pub const URL_VAR: &str = "JOBS_OBSERVER_URL";
-/// Events older than this many seconds are refused (default [`DEFAULT_MAX_AGE_SECS`]).
+/// Events older than this many seconds are refused (default `DEFAULT_MAX_AGE_SECS`).
 pub const MAX_AGE_VAR: &str = "JOBS_OBSERVER_MAX_AGE_SECONDS";
 /// Prefix of the per-function mapping of un-adopted functions to a job type.
-pub const OBSERVE_PREFIX: &str = "JOBS_OBSERVE_";
+const OBSERVE_PREFIX: &str = "JOBS_OBSERVE_";
 
 /// One hour: longer than Appwrite's largest function timeout (900 s) plus queueing, so an
 /// event is never refused only because its execution ran long.
-pub const DEFAULT_MAX_AGE_SECS: i64 = 3_600;
+const DEFAULT_MAX_AGE_SECS: i64 = 3_600;
 const MAX_MAX_AGE_SECS: i64 = 7 * 24 * 3_600;
 
 /// The observer's configuration, read through a lookup so tests pass their own values.

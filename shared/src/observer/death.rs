@@ -10,7 +10,7 @@ use crate::store::{JobQuery, Scope};
 use crate::usecase::{self, Act};
 
 /// Active jobs (any type) searched for a worker's execution, at most this many per event.
-pub const WORKER_SEARCH_LIMIT: usize = 500;
+const WORKER_SEARCH_LIMIT: usize = 500;
 
 /// A worker's execution ended: if it still holds a job (the job's current run reported this
 /// execution id), that job fails now, through the state machine, fenced by the run.
@@ -66,7 +66,7 @@ pub const OUTCOME_UNKNOWN_PREFIX: &str = "outcome unknown: ";
 /// Whether `exec`'s end kills the run holding `job`, decided on whichever row a write is based
 /// on. Only the job's current execution counts: the one the current run's written calls
 /// reported, or, before its first call, the one its resume or retry re-triggered
-/// (`usecase::link_execution`). A resume clears it ([`Job::apply`]), so the paused run's
+/// (`usecase::link_execution`). A resume clears it (`Job::apply`), so the paused run's
 /// execution never matches the resumed job, and a newer run's calls replace it.
 ///
 /// SQS_POLL is never failed for a `completed` execution: every scheduled `sqs-poller` run picks

@@ -74,10 +74,10 @@ pub struct Execution {
     pub id: String,
     pub function_id: String,
     pub status: ExecStatus,
-    pub trigger: String,
-    pub created_at: Option<Timestamp>,
-    pub updated_at: Option<Timestamp>,
-    pub response_status_code: i64,
+    pub(crate) trigger: String,
+    pub(crate) created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
+    pub(crate) response_status_code: i64,
     /// The execution's error output, clipped to the free-text limit.
     pub errors: String,
     /// Seconds the execution ran (0 until it ends).
@@ -136,7 +136,7 @@ impl Execution {
 
     /// When the event happened as far as the document tells: its `$updatedAt`, or its start plus
     /// its duration, whichever is later. `None` when the document carries no time at all.
-    pub fn time(&self) -> Option<Timestamp> {
+    fn time(&self) -> Option<Timestamp> {
         let ended = self
             .created_at
             .map(|c| c + Duration::milliseconds((self.duration * 1000.0) as i64));

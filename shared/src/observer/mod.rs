@@ -28,10 +28,9 @@ mod execution;
 mod mirror;
 
 pub use config::{
-    observe_var, observed, Observed, ObserverConfig, DEFAULT_MAX_AGE_SECS, MAX_AGE_VAR,
-    OBSERVE_PREFIX, SECRET_VAR, URL_VAR,
+    observe_var, observed, Observed, ObserverConfig, MAX_AGE_VAR, SECRET_VAR, URL_VAR,
 };
-pub use death::{covers_work, verdict, Death, OUTCOME_UNKNOWN_PREFIX, WORKER_SEARCH_LIMIT};
+pub use death::{covers_work, verdict, Death, OUTCOME_UNKNOWN_PREFIX};
 pub use execution::{ExecStatus, Execution};
 pub use mirror::{is_mirror, mirror_job_id};
 
@@ -44,7 +43,7 @@ pub struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<JobStatus>,
+    status: Option<JobStatus>,
 }
 
 impl Outcome {

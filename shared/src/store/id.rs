@@ -9,7 +9,7 @@ use crate::job::Timestamp;
 
 /// A fresh id: creation time in hex (so ids sort roughly by age) plus 64 random bits, mixed
 /// with a process counter so two ids of one process never collide even without an OS source.
-pub fn fresh(prefix: char, now: Timestamp) -> String {
+pub(crate) fn fresh(prefix: char, now: Timestamp) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let random = crate::random::u64() ^ COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
@@ -20,14 +20,14 @@ pub fn fresh(prefix: char, now: Timestamp) -> String {
 
 /// The id a job created under `key` always gets, so a retried create finds the first one:
 /// `k` + 35 hex digits of SHA-256 over the key (140 bits: collisions are not a concern).
-pub fn for_idempotency_key(key: &str) -> String {
+pub(crate) fn for_idempotency_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("k{}", &hex[..35])
 }
 
 /// Whether `id` is a valid Appwrite row id (Appwrite's rule lives with the client,
-/// [`crate::appwrite::valid_id`]).
+/// `appwrite::valid_id`).
 pub fn is_valid(id: &str) -> bool {
     crate::appwrite::valid_id(id)
 }

@@ -26,18 +26,6 @@ impl Call<'_> {
     pub fn writes(&self) -> bool {
         matches!(self, Call::Create(_) | Call::Write(_) | Call::Prune)
     }
-
-    /// The job the call is about, if one.
-    pub fn job_id(&self) -> Option<&str> {
-        match self {
-            Call::Create(id)
-            | Call::Get(id)
-            | Call::Write(id)
-            | Call::Events(id)
-            | Call::JobWithEvents(id) => Some(id),
-            _ => None,
-        }
-    }
 }
 
 /// Runs before each call of a [`Layered`] store; an error is the call's answer.

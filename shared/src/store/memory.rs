@@ -5,7 +5,7 @@
 //! room: lists newest first by `(key, id)` with the cursor job's key looked up whatever the
 //! filters, the same pruning arithmetic, `stale` oldest first by `(heartbeatAt, id)`, counts in
 //! `(type, status)` text order, and timestamps kept to the millisecond as both real stores keep
-//! them ([`job::millis`]), so a value read back and every comparison is what they give.
+//! them (`job::millis`), so a value read back and every comparison is what they give.
 //!
 //! Every call takes one lock for its whole read or write, which makes each call atomic as a
 //! SQLite transaction is. The lock is poison-tolerant: nothing under it calls out or panics

@@ -217,7 +217,7 @@ impl Created {
             Created::New(job) | Created::Existing(job) => job,
         }
     }
-    pub fn into_job(self) -> Job {
+    pub(crate) fn into_job(self) -> Job {
         match self {
             Created::New(job) | Created::Existing(job) => job,
         }

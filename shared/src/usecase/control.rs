@@ -67,7 +67,7 @@ pub fn retry_with(
 }
 
 /// The id a retry of `job_id` gets: one retry job per retried job, however often it is asked.
-pub fn retry_id(job_id: &str) -> String {
+fn retry_id(job_id: &str) -> String {
     id::for_idempotency_key(&retry_key(job_id))
 }
 

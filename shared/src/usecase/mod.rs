@@ -21,7 +21,7 @@ mod fence;
 mod sweep;
 mod worker;
 
-pub use control::{control, control_with, link_execution, retry, retry_id, retry_once, retry_with};
+pub use control::{control, control_with, link_execution, retry, retry_once, retry_with};
 pub use sweep::{mark_stalled, prune, StallPolicy};
 pub use worker::{
     complete, fail, heartbeat, progress, start, worker_paused, Progress, Start, Started,
@@ -32,7 +32,7 @@ const MAX_ATTEMPTS: usize = 16;
 
 /// Progress and heartbeat writes that change neither status nor percent are skipped unless the
 /// last write is at least this old: 100,000 progress calls cost a few hundred writes.
-pub const COALESCE_WINDOW_MS: i64 = 1_000;
+pub(crate) const COALESCE_WINDOW_MS: i64 = 1_000;
 
 /// Errors of the use cases: what went wrong, in terms the edges map to HTTP statuses.
 #[derive(Debug, thiserror::Error)]
@@ -87,12 +87,12 @@ impl Error {
     /// Whether the error refuses a job for being of another type than the hook's
     /// ([`Act::of_type`], a `start` naming such a job): raised only on the job as read, so the
     /// caller knows it exists and is not its to show, without reading it again.
-    pub fn is_other_type(&self) -> bool {
+    pub(crate) fn is_other_type(&self) -> bool {
         matches!(self, Error::Invalid { field: "jobId", .. })
     }
 
     /// The job the error is about, when it exists (so a worker still learns its control value).
-    pub fn job(&self) -> Option<&Job> {
+    pub(crate) fn job(&self) -> Option<&Job> {
         match self {
             Error::Illegal { job, .. }
             | Error::NotRetryable { job }
@@ -109,20 +109,20 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// belongs to (docs/hooks.md § Runs); users and the sweeper leave `run` empty.
 #[derive(Clone)]
 pub struct Act<'a> {
-    pub store: &'a dyn JobStore,
-    pub actor: String,
-    pub now: Timestamp,
+    pub(crate) store: &'a dyn JobStore,
+    pub(crate) actor: String,
+    pub(crate) now: Timestamp,
     /// Set for a hook: the only job type it may touch. Checked on the read a change is based
     /// on, so the check costs no request of its own.
-    pub job_type: Option<JobType>,
-    pub run: RunTag,
+    job_type: Option<JobType>,
+    run: RunTag,
 }
 
 /// The run a worker's call carries, and the worker's own execution id (stored on written calls).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunTag {
-    pub run: Option<u64>,
-    pub execution_id: Option<String>,
+struct RunTag {
+    run: Option<u64>,
+    execution_id: Option<String>,
 }
 
 impl<'a> Act<'a> {
@@ -138,7 +138,7 @@ impl<'a> Act<'a> {
 
     /// Acting as the hook of `job_type`: a job of another type is refused (`jobId` invalid)
     /// and left untouched.
-    pub fn of_type(mut self, job_type: JobType) -> Self {
+    pub(crate) fn of_type(mut self, job_type: JobType) -> Self {
         self.job_type = Some(job_type);
         self
     }

@@ -174,7 +174,7 @@ pub struct Progress {
 /// `cancel` or `superseded` leaves the resume point where it was. A repeat of a claim that was
 /// answered `continue` is answered `continue` again ([`Error::Granted`]). Other progress is
 /// coalesced: written when the status, the percent or the caller's execution changes, otherwise
-/// at most once per [`COALESCE_WINDOW_MS`]; a skipped call still answers with the current job.
+/// at most once per `COALESCE_WINDOW_MS`; a skipped call still answers with the current job.
 pub fn progress(act: &Act, job_id: &str, req: Progress) -> Result<Job> {
     req.check()?;
     let outcome = act.mutate(job_id, |job| record_progress(act, job, &req));

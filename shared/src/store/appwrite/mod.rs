@@ -45,10 +45,10 @@ use row::{check_sizes, decode_job, diff, encode_job, str_field, ts};
 
 /// The outbox as a stand-in replays it (`jobs-dev`'s Realtime publishes the rows the store
 /// would write).
-pub use outbox::{job_row_with_log, Outbox};
-/// The escape every stored free text passes, also at the adapter's own path: it is the rule
-/// for anything that writes or reads text on Appwrite (`docs/appwrite-store.md`).
-pub use row::{escape_text, unescape_text, TEXT_ESCAPE};
+pub use outbox::Outbox;
+/// The mark in front of escaped free text: every stored free text passes `row::escape_text`
+/// (`docs/appwrite-store.md`).
+pub use row::TEXT_ESCAPE;
 
 /// A row as we last read or wrote it: the job, its outbox of newest log entries, and
 /// Appwrite's `$updatedAt`, which is the version a conditional write sends back.
@@ -75,7 +75,7 @@ impl AppwriteStore {
         }
     }
 
-    pub fn from_config(config: AppwriteConfig) -> Self {
+    fn from_config(config: AppwriteConfig) -> Self {
         Self::new(AppwriteClient::new(config))
     }
 

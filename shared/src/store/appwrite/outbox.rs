@@ -172,14 +172,6 @@ pub(super) fn push_pending(pending: &mut Vec<Pending>, new: &[Pending]) -> Vec<P
     pending.drain(..cut).collect()
 }
 
-/// [`row::job_row`] with `events` (the entries written with this change) in its `pendingLog`
-/// outbox, encoded as the store encodes them (a created entry's row id is the job id).
-pub fn job_row_with_log(job: &Job, events: &[JobEvent]) -> Value {
-    let mut row = row::job_row(job);
-    row["pendingLog"] = encode_pending(&Pending::of_write(job, events));
-    row
-}
-
 /// One job row's outbox as `AppwriteStore` keeps it, for a stand-in that must publish what
 /// Appwrite would for the same writes (`jobs-dev`'s Realtime): `pendingLog` grows with each
 /// logged write and entries reach `job_events` only when it is cut.
@@ -189,8 +181,8 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Adds the entries written with `job`'s change (a created entry's row id is the job id,
-    /// as [`job_row_with_log`]). Returns the row's new `pendingLog` value and the `job_events`
+    /// Adds the entries written with `job`'s change (a created entry's row id is the job id, as
+    /// the store writes it). Returns the row's new `pendingLog` value and the `job_events`
     /// rows the store upserts first because the outbox was cut (empty when it was not); `None`
     /// for a write without entries, which leaves `pendingLog` unchanged.
     pub fn push(&mut self, job: &Job, events: &[JobEvent]) -> Option<(Value, Vec<Value>)> {

@@ -5,7 +5,7 @@
 //! one module owning the layout is what keeps the two from drifting apart.
 //!
 //! It owns the two guards every stored value passes: free text that Appwrite would read as an
-//! operator is escaped ([`escape_text`]), and JSON columns are wrapped in `{"v":1,"data":…}`
+//! operator is escaped (`escape_text`), and JSON columns are wrapped in `{"v":1,"data":…}`
 //! (appwrite-notes: Operator strings). Reading goes through derived `Deserialize` structs of
 //! the columns: a job row's each accept only their stored type, a log entry's text columns read
 //! anything else as absent; a row that does not decode is an error naming the row and column.
@@ -31,13 +31,13 @@ const JSON_WRAPPER_VERSION: u64 = 1;
 /// an operator `method` (appwrite-notes: Operator strings, Operator methods): a worker's message
 /// `{"method":"stringConcat",…}` would be appended, `{"method":"increment",…}` would fail the
 /// write. Such text, and text that already starts with the mark, is stored with the mark in
-/// front (not JSON any more, so plain text to Appwrite); [`unescape_text`] removes exactly one.
+/// front (not JSON any more, so plain text to Appwrite); `unescape_text` removes exactly one.
 /// U+2060 WORD JOINER: invisible in the console, never produced by our own values.
 pub const TEXT_ESCAPE: char = '\u{2060}';
 
 /// The stored form of a free-text column's value: see [`TEXT_ESCAPE`]. The only place text is
 /// escaped; every free-text job column passes through it in [`job_row`]'s encoding.
-pub fn escape_text(text: &str) -> String {
+fn escape_text(text: &str) -> String {
     let operator_shaped = || {
         serde_json::from_str::<Value>(text)
             .ok()
@@ -51,7 +51,7 @@ pub fn escape_text(text: &str) -> String {
 }
 
 /// The text a stored free-text value stands for: [`escape_text`] undone.
-pub fn unescape_text(stored: String) -> String {
+fn unescape_text(stored: String) -> String {
     match stored.strip_prefix(TEXT_ESCAPE) {
         Some(text) => text.to_owned(),
         None => stored,
