@@ -1,19 +1,8 @@
-// Where the dashboard finds Appwrite and the action API. The defaults suit the local dev server
-// (same origin). For Appwrite, set `endpoint` to your Appwrite API (e.g. https://cloud.example/v1)
-// and `project` to the project id (docs/dashboard.md lists every setting).
+// This deployment's settings: only what differs from the defaults, which are written once, in
+// assets/api.js (`defaults`); docs/dashboard.md § Configuration lists every setting. The local
+// dev server needs none. On Appwrite, set at least `endpoint` and `project`, for example:
 window.JOBS_CONFIG = {
-  endpoint: "/v1",
-  project: "jobmanager",
-  functionId: "job-actions",
-  databaseId: "jobmanager",
-  tableId: "jobs",
-  eventsTableId: "job_events",
-  realtime: true,
-  pollMs: 5000,
-  resyncMs: 600000,
-  basePath: "/jobs",
-  signIn: true,
-  oauthProviders: [],
-  // e.g. "https://cloud.appwrite.io/console/project-{project}/functions/function-{functionId}/execution-{executionId}"
-  consoleExecutionUrl: "",
+  // endpoint: "https://appwrite.example.com/v1",
+  // project: "<your project id>",
+  // consoleExecutionUrl: "https://cloud.appwrite.io/console/project-{project}/functions/function-{functionId}/execution-{executionId}",
 };

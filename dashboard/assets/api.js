@@ -9,7 +9,12 @@
 // on the same page means the dashboard uses the host's session. docs/dashboard.md § Sessions
 // across sites. The local dev server emulates all of it, so this file is identical in both places.
 
-const defaults = {
+/**
+ * Every setting and its default: the one place they are written. A deployment's `config.js`
+ * (`window.JOBS_CONFIG`) and `mount()`'s options set only what differs (docs/dashboard.md §
+ * Configuration); these defaults suit the local dev server (same origin, project `jobmanager`).
+ */
+export const defaults = Object.freeze({
   endpoint: "/v1",
   project: "jobmanager",
   functionId: "job-actions",
@@ -22,8 +27,9 @@ const defaults = {
   basePath: "/jobs",
   signIn: true,
   oauthProviders: [],
+  // e.g. "https://cloud.appwrite.io/console/project-{project}/functions/function-{functionId}/execution-{executionId}"
   consoleExecutionUrl: "",
-};
+});
 
 /** The live configuration: `window.JOBS_CONFIG` for the standalone page, `mount()` options otherwise. */
 export const config = Object.assign({}, defaults, (typeof window !== "undefined" && window.JOBS_CONFIG) || {});

@@ -3,7 +3,7 @@
 // answer or a Realtime row), and the conversion of a raw `jobs` / `job_events` row (as a
 // Realtime event carries it) into the API's shape, and the counts per status moved once per
 // status change whatever the source (`createCounts`). The Rust originals are `Job::duration_ms`,
-// `Job::eta_ms` (shared/src/job.rs) and `view::actions` (functions/job-actions/src/view.rs);
+// `Job::eta_ms` (shared/src/job/mod.rs) and `view::actions` (functions/job-actions/src/view.rs);
 // `testing/browser/derive.test.mjs` checks this file against the API's answers.
 
 export const ACTIVE = ["QUEUED", "RUNNING", "PAUSED"];
@@ -30,7 +30,7 @@ export function unwrap(value) {
 /**
  * The stored form of free text undone: the Appwrite store writes text that Appwrite would read as
  * an operator (and text already starting with the mark) with one U+2060 WORD JOINER in front
- * (`TEXT_ESCAPE` / `escape_text` in shared/src/store/appwrite.rs). As `unescape_text` there: one
+ * (`TEXT_ESCAPE` / `escape_text` in shared/src/store/appwrite/row.rs). As `unescape_text` there: one
  * leading U+2060 is removed, exactly one, and nothing else; a value that is not text is kept.
  * Realtime carries the stored value, so every reader of a row (`progressMessage`,
  * `errorMessage`, `lastReason`, an event's `message`) passes through here; the API's answer is
@@ -102,7 +102,7 @@ export function etaMs(job, now = Date.now()) {
   return Math.trunc((elapsed * (100 - job.progress)) / job.progress);
 }
 
-/** The state machine's legal actions (shared/src/job.rs `transition`), plus retry of a failed or cancelled job. */
+/** The state machine's legal actions (shared/src/job/mod.rs `transition`), plus retry of a failed or cancelled job. */
 export function legalActions(status) {
   return {
     QUEUED: ["pause", "cancel"],
@@ -123,7 +123,7 @@ export function derive(job, canAct, now = Date.now()) {
 // delta, a page. Those come in any order and any number of times (on jobs-dev the echo usually
 // comes before the answer, on Appwrite after it), so the counts remember, per job, the state
 // they count it in: its status and `rev`, which every write increments (`mutate_from`,
-// shared/src/usecase.rs). Only a newer revision moves a job, and only if its status changed.
+// shared/src/usecase/mod.rs). Only a newer revision moves a job, and only if its status changed.
 
 /**
  * The status the write of a `jobs` row left, from the log entries written with it (the

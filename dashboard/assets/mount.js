@@ -6,7 +6,8 @@
 
 import { account, api, config, configure } from "./api.js";
 import { el, setRoot, setupTheme } from "./ui.js";
-import { renderList, createSummary } from "./list.js";
+import { renderList } from "./list.js";
+import { createSummary } from "./summary.js";
 import { renderDetail } from "./detail.js";
 import { renderSignIn, renderNoRole } from "./signin.js";
 

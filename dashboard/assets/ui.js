@@ -4,6 +4,7 @@
 // (toasts, the confirm dialog) are looked up inside the mounted root, never by page-wide id,
 // so the dashboard can live inside another app's page.
 
+import { api } from "./api.js";
 import { FINAL, etaMs } from "./derive.js";
 
 export { FINAL };
@@ -88,7 +89,8 @@ export function progressBar(job) {
     "div",
     { class: "progress" },
     el("div", { class: "bar-row" }, bar, el("span", { class: "pct", text: known ? `${job.progress}%` : "—" })),
-    job.progressMessage ? el("div", { class: "msg", text: job.progressMessage }) : null,
+    // Always there (empty without a message), so a message arriving does not make the row grow.
+    el("div", { class: "msg", title: job.progressMessage || null, text: job.progressMessage || "" }),
   );
 }
 
@@ -239,9 +241,36 @@ export function needsConfirm(action, job) {
   return action === "cancel" || action === "pause" || (action === "retry" && retryRisk(job) !== null);
 }
 
-/** Asks to confirm an action with an optional reason; resolves to `{reason}` or null. */
-export function confirmAction(action, job) {
+/** The confirm dialog's open question, per dialog: settles it with an answer (or null). */
+const asking = new WeakMap();
+const wired = new WeakSet();
+
+/**
+ * The dialog's `close` event settles its open question. The event is queued, not fired at once,
+ * so after an Escape and a quick Enter it can arrive when the dialog is already open again for
+ * the next question: a close event while the dialog is open is an earlier one's, and ignored.
+ */
+function wire(dialog) {
+  if (wired.has(dialog)) return;
+  wired.add(dialog);
+  dialog.addEventListener("close", () => {
+    if (dialog.open) return;
+    const settle = asking.get(dialog);
+    if (settle) settle(dialog.returnValue === "ok" ? { reason: dialog.querySelector("textarea").value.trim() } : null);
+  });
+}
+
+/**
+ * Asks to confirm an action with an optional reason; resolves to `{reason}` or null. However the
+ * dialog closes (confirmed, backed out, Escape), focus goes back to `returnTo` (the invoking
+ * button; or a function giving the element to return to, for when it may have gone).
+ */
+export function confirmAction(action, job, returnTo = document.activeElement) {
   const dialog = part("confirm");
+  wire(dialog);
+  // A question closed a moment ago whose close event has not come yet was answered no.
+  const earlier = asking.get(dialog);
+  if (earlier) earlier(null);
   const reason = dialog.querySelector("textarea");
   const what = `${typeLabel(job.type)} ${job.referenceId}`;
   const texts = {
@@ -256,15 +285,62 @@ export function confirmAction(action, job) {
   dialog.querySelector('[value="cancel"]').textContent = { cancel: "Keep job", pause: "Don't pause", retry: "Don't retry" }[action];
   reason.value = "";
   return new Promise((resolve) => {
-    dialog.addEventListener(
-      "close",
-      () => resolve(dialog.returnValue === "ok" ? { reason: reason.value.trim() } : null),
-      { once: true },
-    );
+    const settle = (answer) => {
+      asking.delete(dialog);
+      const back = typeof returnTo === "function" ? returnTo() : returnTo;
+      if (back && back.isConnected && !dialog.open) back.focus();
+      resolve(answer);
+    };
+    asking.set(dialog, settle);
     dialog.returnValue = "";
     dialog.showModal();
     reason.focus();
   });
+}
+
+/**
+ * Takes `action` on `job`: asks first when it must (`needsConfirm`; focus then returns to
+ * `returnTo`), then calls the API. Resolves to the API's answer, or null when the user backed out;
+ * throws the API's refusal.
+ */
+export async function act(job, action, returnTo) {
+  let reason = "";
+  if (needsConfirm(action, job)) {
+    const answer = await confirmAction(action, job, returnTo);
+    if (!answer) return null;
+    reason = answer.reason;
+  }
+  return (await api.act(job.$id, action, reason)) || {};
+}
+
+/**
+ * The buttons of the actions `job` offers, keyed by action (patch.js) so a live update keeps the
+ * one the user is on. They carry no listener: the view takes their clicks by delegation
+ * (`onActionClick`), since a patched page keeps the buttons it had.
+ */
+export function actionButtons(job, { named = false } = {}) {
+  return (job.actions || [])
+    .filter((a) => ACTION_LABELS[a])
+    .map((action) =>
+      el("button", {
+        type: "button",
+        class: `act a-${action}`,
+        "data-action": action,
+        "data-key": action,
+        "aria-label": named ? `${ACTION_LABELS[action]} ${typeLabel(job.type)} ${job.referenceId}` : null,
+        text: ACTION_LABELS[action],
+      }),
+    );
+}
+
+/** Calls `handler(action, button)` for a click on an action button inside `container`; returns `off()`. */
+export function onActionClick(container, handler) {
+  const listener = (e) => {
+    const button = e.target.closest && e.target.closest("button[data-action]");
+    if (button && container.contains(button)) handler(button.dataset.action, button);
+  };
+  container.addEventListener("click", listener);
+  return () => container.removeEventListener("click", listener);
 }
 
 /** Light/dark on the mounted root: the system's choice unless the user picked one (kept in localStorage). */

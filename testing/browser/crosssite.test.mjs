@@ -44,7 +44,7 @@ function pageSite(req, res) {
     res.writeHead(200, { "content-type": type, "cache-control": "no-store" });
     res.end(body);
   };
-  const asset = path.match(/^\/assets\/([a-z]+\.(js|css))$/);
+  const asset = path.match(/^\/assets\/([a-z-]+\.(js|css))$/);
   if (asset) return send(asset[2] === "js" ? "text/javascript" : "text/css", readFileSync(join(dashboard, "assets", asset[1])));
   if (path === "/config.js") return send("text/javascript", `window.JOBS_CONFIG = ${JSON.stringify({ endpoint, project: "jobmanager" })};`);
   if (path === "/jobs" || path.startsWith("/jobs/")) return send("text/html", readFileSync(join(dashboard, "index.html")));

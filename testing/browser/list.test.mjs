@@ -29,6 +29,8 @@ test("progress updates live without a reload and a completion shows a toast", as
   await job.progress({ done: 140, message: "140/200 emails sent" });
   await eventually(async () => (await r.locator(".pct").textContent()) === "70%", 12000, "70%");
   assert.equal(await r.locator('[role="progressbar"]').getAttribute("aria-valuenow"), "70");
+  // The row is patched in place; the bar's fill moves too (under the page's strict CSP).
+  assert.equal(await r.locator(".fill").evaluate((n) => n.style.width), "70%");
 
   await job.complete({ result: { sent: 198, failed: 2 } });
   const toast = page.locator(".toast", { hasText: "camp-live completed" });

@@ -30,6 +30,10 @@ files! {
     "assets/derive.js" => "text/javascript; charset=utf-8",
     "assets/mount.js" => "text/javascript; charset=utf-8",
     "assets/signin.js" => "text/javascript; charset=utf-8",
+    "assets/list-state.js" => "text/javascript; charset=utf-8",
+    "assets/detail-state.js" => "text/javascript; charset=utf-8",
+    "assets/patch.js" => "text/javascript; charset=utf-8",
+    "assets/summary.js" => "text/javascript; charset=utf-8",
     "assets/style.css" => "text/css; charset=utf-8",
 }
 
@@ -134,5 +138,26 @@ mod tests {
             .unwrap()
             .to_bytes()
             .to_vec()
+    }
+
+    #[test]
+    fn every_file_of_the_dashboard_is_served() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dashboard");
+        let mut missing = Vec::new();
+        for dir in ["", "assets"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let served = if dir.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                let web = [".js", ".css", ".html"].iter().any(|e| name.ends_with(e));
+                if web && !FILES.iter().any(|(f, _, _)| *f == served) {
+                    missing.push(served);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not served by jobs-dev: {missing:?}");
     }
 }
