@@ -150,6 +150,10 @@ export function createListState(f, { loadedAt }) {
   const announced = new Set();
   let cursor = null;
   let serverTime = null;
+  // Until the first page is answered whole, nobody knows where it ends: a finished job never
+  // held that arrives meanwhile (a catch-up, a Realtime row) waits here and is judged then.
+  let paged = false;
+  const waiting = new Map();
 
   /** The job to announce as completed or failed, once, only when it finished in front of us. */
   function announce(job, knownStatus) {
@@ -188,9 +192,16 @@ export function createListState(f, { loadedAt }) {
       // in flight; docs/actions.md, Polling), or its `serverTime` from an older job-actions.
       if (!serverTime) serverTime = answer.updatedSince || answer.serverTime || null;
     },
-    /** Every request of a page answered: `next` is the finished page's cursor. */
+    /**
+     * Every request of a page answered: `next` is the finished page's cursor. The finished jobs
+     * that arrived meanwhile are judged now; returns those to announce.
+     */
     paged(next) {
       cursor = f.view === "history" ? null : next || null;
+      paged = true;
+      const held = [...waiting.values()];
+      waiting.clear();
+      return held.map((job) => this.apply(job)).filter(Boolean);
     },
     /** A delta's answer; returns the jobs to announce as completed or failed. */
     delta(answer) {
@@ -206,6 +217,11 @@ export function createListState(f, { loadedAt }) {
     apply(job) {
       const known = jobs.get(job.$id);
       if (known && rev(job) < rev(known)) return null;
+      if (!paged && !known && !ACTIVE.includes(job.status)) {
+        const waits = waiting.get(job.$id);
+        if (!waits || rev(job) >= rev(waits)) waiting.set(job.$id, job);
+        return null;
+      }
       const notice = announce(job, known && known.status);
       if (!matches(job, f)) jobs.delete(job.$id);
       else if ((known || !pastLoadedPage(job)) && replaces(job, known)) jobs.set(job.$id, job);

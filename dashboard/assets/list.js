@@ -253,8 +253,9 @@ export function renderList(main, role, { base, summary, search }) {
       state.page(answer);
       if (scope === "finished") next = answer.nextCursor;
     }
-    state.paged(next);
+    const notices = state.paged(next);
     render();
+    for (const job of notices) announce(job);
   }
 
   let busy = false;

@@ -200,3 +200,16 @@ test("a completion or failure is announced once, and only when it happened in fr
   // Cancelled jobs are not announced (the action's own toast says it).
   assert.equal(state.apply(job({ id: "c", status: "CANCELLED", rev: 2, updated: 8 })), null);
 });
+
+test("a finished job that arrives before the first page is answered is judged once the page ends", () => {
+  const f = readFilters("");
+  const state = createListState(f, { loadedAt: "2026-01-01T00:00:00.000Z" });
+  const done = (id, at) => ({ $id: id, status: "COMPLETED", rev: 2, type: "BULK_VERIFY", referenceId: id, createdAt: at, completedAt: at, updatedAt: at });
+  // A catch-up answers before the page: one job inside the page, one past its end.
+  state.apply(done("j-old", "2026-01-01T00:00:01.000Z"));
+  state.apply(done("j-new", "2026-01-01T00:00:09.000Z"));
+  assert.equal(state.size(), 0, "nothing is shown before the page says where it ends");
+  state.page({ jobs: [done("j-mid", "2026-01-01T00:00:05.000Z")], serverTime: "2026-01-01T00:00:10.000Z" });
+  state.paged("j-mid");
+  assert.deepEqual(state.ordered().map((j) => j.$id), ["j-new", "j-mid"], "the one past the page's end stays out");
+});

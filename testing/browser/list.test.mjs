@@ -90,9 +90,20 @@ test("backing out of the cancel dialog leaves the job alone", async () => {
   const job = await worker(server.url, "CAMPAIGN_RUN", "camp-keep", { total: 10 });
   await page.goto(`${server.url}/jobs`);
   const r = row(page, job.jobId);
-  await r.getByRole("button", { name: /^Cancel/ }).click();
+  // Every action the page asks for, as it leaves: a confirmed cancel would start one at once.
+  const asked = [];
+  const record = (req) => {
+    if (req.method() === "POST") asked.push(`${req.url()} ${req.postData() || ""}`);
+  };
+  page.on("request", record);
+  const cancel = r.getByRole("button", { name: /^Cancel/ });
+  await cancel.click();
   await page.keyboard.press("Escape");
-  await page.waitForTimeout(300);
+  // The dialog is gone and focus is back on the button that opened it: the choice is made.
+  await eventually(async () => (await page.locator("dialog[open]").count()) === 0, 8000, "the dialog closed");
+  await eventually(async () => cancel.evaluate((b) => b === document.activeElement), 8000, "focus back on Cancel");
+  page.off("request", record);
+  assert.deepEqual(asked.filter((a) => a.includes("cancel")), []);
   assert.equal(await r.getAttribute("data-status"), "RUNNING");
 });
 
