@@ -94,7 +94,10 @@ fn a_forwarded_function_runs_at_its_address_with_appwrites_headers() {
     );
     let hook = app
         .http
-        .post(format!("{}/v1/functions/hook-campaign-run/executions", app.url))
+        .post(format!(
+            "{}/v1/functions/hook-campaign-run/executions",
+            app.url
+        ))
         .header("x-appwrite-key", key)
         .json(&json!({"body": "{\"action\":\"start\",\"referenceId\":\"c1\"}"}))
         .send()
