@@ -86,7 +86,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(store.all().len(), before.len(), "{answer}");
         } else {
             assert!(observe_var(&exec.function_id).starts_with("JOBS_OBSERVE_"));
-            let job_id = answer["jobId"].as_str().expect("a mirrored execution names its job");
+            let job_id = answer["jobId"]
+                .as_str()
+                .expect("a mirrored execution names its job");
             let job = store.job(job_id).expect("the mirror job exists");
             if exec.status.is_final() {
                 assert!(job.status.is_final(), "{answer}");
