@@ -186,13 +186,7 @@ impl HookRequest {
                 "the body must be a JSON object with an `event`",
             ));
         }
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(
-                400,
-                "invalid_json",
-                format!("the body is not valid JSON: {e}"),
-            )
-        })?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::not_json(&e))?;
         let Value::Object(mut object) = value else {
             return Err(ApiError::invalid(
                 "event",

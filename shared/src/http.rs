@@ -35,6 +35,15 @@ impl ApiError {
         }
     }
 
+    /// 400 `invalid_json`: a request body that is not JSON at all, with the parser's reason.
+    pub(crate) fn not_json(e: &serde_json::Error) -> Self {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError {
             field: Some(field.into()),

@@ -88,13 +88,7 @@ impl Execution {
     /// Parses a webhook body. The members used must be present and well typed (400 naming the
     /// member otherwise); unknown members are ignored since Appwrite adds them over versions.
     pub fn parse(body: &[u8]) -> Result<Execution, ApiError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            ApiError::new(
-                400,
-                "invalid_json",
-                format!("the body is not valid JSON: {e}"),
-            )
-        })?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::not_json(&e))?;
         if !value.is_object() {
             return Err(ApiError::invalid(
                 "$id",
