@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::job::{JobType, Timestamp, ACTOR_SYSTEM};
 use crate::store::{JobStore, MAX_PAGE};
-use crate::usecase::{self, Act, StallPolicy};
+use crate::usecase::{self, Act, KeepRule, StallPolicy};
 
 /// Finished jobs kept by default: the requirements' "last 100 completed jobs".
 const DEFAULT_KEEP: usize = 100;
@@ -51,8 +51,10 @@ const MAX_SECONDS: i64 = 10 * 366 * 24 * 3600;
 /// What one sweep does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionConfig {
-    /// Newest finished jobs kept (`JOBS_RETENTION_KEEP`, ≥ 1).
-    keep: usize,
+    /// What is kept of each job type, in [`JobType::ALL`] order: the newest N
+    /// (`JOBS_RETENTION_KEEP_<TYPE>`, else `JOBS_RETENTION_KEEP`, ≥ 1) and the optional minimum
+    /// age (`JOBS_RETENTION_MIN_AGE_<TYPE>_HOURS`, always shorter than the maximum age).
+    rules: Vec<KeepRule>,
     /// Finished jobs older than this are deleted even inside the kept window.
     max_age: Option<Duration>,
     /// Jobs deleted (and stalled jobs examined per type) per store call.
@@ -82,7 +84,35 @@ impl RetentionConfig {
         );
         let mut running = Vec::new();
         let mut queued = Vec::new();
+        let mut rules = Vec::new();
         for &job_type in JobType::ALL {
+            let type_keep = vars.number(
+                &format!("JOBS_RETENTION_KEEP_{job_type}"),
+                1..=1_000_000,
+                keep,
+            );
+            let min_age_name = format!("JOBS_RETENTION_MIN_AGE_{job_type}_HOURS");
+            let min_age_hours = vars.optional_number(&min_age_name, 1..=MAX_SECONDS / 3_600);
+            // A job younger than the minimum age must never also be older than the maximum
+            // age, or the two promises contradict each other.
+            if let (Some(hours), Some(days)) = (min_age_hours, max_age_days) {
+                if hours >= days * 24 {
+                    vars.problem(
+                        &min_age_name,
+                        format!(
+                            "({hours} h) must be shorter than JOBS_RETENTION_MAX_AGE_DAYS \
+                             ({days} d = {} h): a job cannot be both kept for its youth and \
+                             deleted for its age",
+                            days * 24
+                        ),
+                    );
+                }
+            }
+            rules.push(KeepRule {
+                job_type,
+                newest: type_keep,
+                min_age: min_age_hours.map(Duration::hours),
+            });
             let run = vars.number(
                 &format!("JOBS_STALL_{job_type}_SECONDS"),
                 1..=MAX_SECONDS,
@@ -97,7 +127,7 @@ impl RetentionConfig {
             queued.push((job_type, Duration::seconds(queue)));
         }
         vars.finish(RetentionConfig {
-            keep,
+            rules,
             max_age: max_age_days.map(Duration::days),
             batch,
             budget: Duration::seconds(budget),
@@ -112,7 +142,7 @@ impl RetentionConfig {
 pub struct Report {
     deleted: usize,
     marked_stalled: usize,
-    /// Finished jobs still beyond the kept window (the next run continues).
+    /// Finished jobs still due for deletion (the next run continues).
     remaining_backlog: usize,
     duration_ms: i64,
 }
@@ -122,7 +152,7 @@ pub struct Report {
 /// the run's instant for thresholds and ages is its first reading.
 ///
 /// Safe to overlap with another sweep: stall marks are compare-and-set, and pruning deletes by
-/// rank among finished jobs, so two runs at worst both delete the same rows.
+/// rank among each type's finished jobs, so two runs at worst both delete the same rows.
 pub fn sweep(
     store: &dyn JobStore,
     config: &RetentionConfig,
@@ -135,7 +165,7 @@ pub fn sweep(
         ..Report::default()
     };
     loop {
-        let pass = usecase::prune(&act, config.keep, config.max_age, config.batch)?;
+        let pass = usecase::prune(&act, &config.rules, config.max_age, config.batch)?;
         report.deleted += pass.deleted;
         report.remaining_backlog = pass.remaining;
         if pass.remaining == 0 || pass.deleted == 0 || clock() - started >= config.budget {
@@ -159,6 +189,11 @@ mod tests {
         RetentionConfig::from_lookup(|k| vars.get(k).cloned())
     }
 
+    fn of(c: &RetentionConfig, job_type: JobType) -> (usize, Option<Duration>) {
+        let rule = c.rules.iter().find(|r| r.job_type == job_type).unwrap();
+        (rule.newest, rule.min_age)
+    }
+
     fn names(err: ConfigError) -> Vec<String> {
         err.variables()
     }
@@ -166,7 +201,9 @@ mod tests {
     #[test]
     fn defaults_keep_100_and_derive_the_sqs_threshold_from_its_schedule() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.keep, 100);
+        for &t in JobType::ALL {
+            assert_eq!(of(&c, t), (100, None));
+        }
         assert_eq!(c.max_age, None);
         let sqs = c.stall.running.iter().find(|(t, _)| *t == JobType::SqsPoll);
         assert_eq!(sqs.unwrap().1, Duration::seconds(240));
@@ -254,6 +291,48 @@ mod tests {
             assert!(now.checked_sub_signed(*d).is_some());
         }
         assert!(now.checked_sub_signed(c.max_age.unwrap()).is_some());
+    }
+
+    #[test]
+    fn per_type_keep_and_minimum_age_override_the_shared_keep() {
+        let c = config(&[
+            ("JOBS_RETENTION_KEEP", "50"),
+            ("JOBS_RETENTION_KEEP_SQS_POLL", "20"),
+            ("JOBS_RETENTION_MIN_AGE_CAMPAIGN_RUN_HOURS", "72"),
+            ("JOBS_RETENTION_MAX_AGE_DAYS", "30"),
+        ])
+        .unwrap();
+        assert_eq!(of(&c, JobType::SqsPoll), (20, None));
+        assert_eq!(
+            of(&c, JobType::CampaignRun),
+            (50, Some(Duration::hours(72)))
+        );
+        assert_eq!(of(&c, JobType::BulkVerify), (50, None));
+    }
+
+    #[test]
+    fn a_minimum_age_not_shorter_than_the_maximum_age_is_invalid_naming_both() {
+        let err = config(&[
+            ("JOBS_RETENTION_MIN_AGE_BULK_VERIFY_HOURS", "48"),
+            ("JOBS_RETENTION_MIN_AGE_SQS_POLL_HOURS", "47"),
+            ("JOBS_RETENTION_MAX_AGE_DAYS", "2"),
+            ("JOBS_RETENTION_KEEP_METRICS_FETCH", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            names(err.clone()),
+            [
+                "JOBS_RETENTION_MIN_AGE_BULK_VERIFY_HOURS",
+                "JOBS_RETENTION_KEEP_METRICS_FETCH",
+            ]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("JOBS_RETENTION_MIN_AGE_BULK_VERIFY_HOURS (48 h) must be shorter than JOBS_RETENTION_MAX_AGE_DAYS"),
+            "{text}"
+        );
+        // A minimum age alone, without a maximum age, is fine at any length.
+        assert!(config(&[("JOBS_RETENTION_MIN_AGE_SQS_POLL_HOURS", "87840")]).is_ok());
     }
 
     #[test]

@@ -157,7 +157,8 @@ pub fn job_query(
     let range = (from.is_some() || to.is_some()).then_some(DateRange { field, from, to });
     let updated_since = timestamp(params, "updatedSince")?;
 
-    let reference_prefix = match params.get("q") {
+    // `q`: a reference containing it, or the job with this id (docs/actions.md § Listing).
+    let search = match params.get("q") {
         None => None,
         Some(q) if q.chars().count() > MAX_REFERENCE_CHARS => {
             return Err(ApiError::invalid(
@@ -202,7 +203,7 @@ pub fn job_query(
         scope,
         range,
         updated_since,
-        reference_prefix,
+        search,
         order,
         limit,
         cursor,
@@ -262,7 +263,7 @@ mod tests {
         let range = q.range.unwrap();
         assert_eq!(range.field, DateField::CompletedAt);
         assert_eq!(range.to.unwrap().to_rfc3339(), "2026-01-31T23:00:00+00:00");
-        assert_eq!(q.reference_prefix.as_deref(), Some("camp A"));
+        assert_eq!(q.search.as_deref(), Some("camp A"));
         assert_eq!(q.order, Order::Completed);
         assert_eq!(q.limit, 20);
         assert_eq!(q.cursor.as_deref(), Some("j1"));

@@ -32,7 +32,9 @@ use shared::appwrite::datetime;
 use shared::job::{Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::store::appwrite::row::job_row;
 use shared::store::appwrite::Outbox;
-use shared::store::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write};
+use shared::store::{
+    Count, Created, JobQuery, JobStore, Page, Pruned, Retention, StoreResult, Write,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -1084,14 +1086,9 @@ impl JobStore for NotifyingStore {
         self.inner.job_with_events(job_id, limit)
     }
 
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned> {
         self.counters.add(&self.function, false);
-        self.inner.prune(keep, older_than, batch)
+        self.inner.prune(retention, batch)
     }
 
     fn stale(
@@ -1108,6 +1105,18 @@ impl JobStore for NotifyingStore {
     fn counts(&self) -> StoreResult<Vec<Count>> {
         self.counters.add(&self.function, true);
         self.inner.counts()
+    }
+
+    /// Alert notes (docs/alerts.md): counted as writes; not published, since they change no
+    /// job row.
+    fn note(&self, rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        self.counters.add(&self.function, false);
+        self.inner.note(rev, events)
+    }
+
+    fn noted(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        self.counters.add(&self.function, true);
+        self.inner.noted(ids)
     }
 }
 

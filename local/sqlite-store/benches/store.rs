@@ -257,7 +257,8 @@ fn main() {
     }
     drop(store);
 
-    // Retention: 100,000 finished jobs (each with its created event) pruned to the newest 100.
+    // Retention: 100,000 finished jobs (each with its created event) pruned to the newest 100
+    // of each type.
     let prune_store = SqliteStore::open(dir.path().join("prune.db")).expect("open");
     let finished = (0..PRUNE_JOBS as u64 * 2)
         .map(|i| synthetic(i, PRUNE_JOBS as u64 * 2, span))
@@ -269,7 +270,8 @@ fn main() {
     let mut passes = 0;
     let mut deleted = 0;
     loop {
-        let pruned = usecase::prune(&act, PRUNE_KEEP, None, PRUNE_BATCH).expect("prune");
+        let rules = usecase::keep_newest(PRUNE_KEEP);
+        let pruned = usecase::prune(&act, &rules, None, PRUNE_BATCH).expect("prune");
         passes += 1;
         deleted += pruned.deleted;
         if pruned.remaining == 0 {
@@ -305,7 +307,7 @@ fn main() {
     println!("\nTarget: at least 5,000 progress updates per second on one core.\n");
     println!("### Retention\n");
     println!(
-        "Pruned {loaded_finished} finished jobs (each with its created event) to the newest {PRUNE_KEEP} in {passes} passes of at most {PRUNE_BATCH}: **{:.2} s** ({:.0} jobs/s); {deleted} deleted, {left} left.\n",
+        "Pruned {loaded_finished} finished jobs (each with its created event) to the newest {PRUNE_KEEP} of each type in {passes} passes of at most {PRUNE_BATCH}: **{:.2} s** ({:.0} jobs/s); {deleted} deleted, {left} left.\n",
         prune_took.as_secs_f64(),
         deleted as f64 / prune_took.as_secs_f64()
     );

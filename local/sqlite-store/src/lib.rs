@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value as Sql;
 use rusqlite::TransactionBehavior;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode};
 use shared::job::{Job, JobError, JobEvent, JobStatus, JobType, Timestamp};
 use shared::store::{
-    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write,
+    Count, Created, JobQuery, JobStore, Page, Pruned, Retention, StoreError, StoreResult, Write,
 };
 
 mod codec;
@@ -126,6 +127,13 @@ fn configure(conn: &mut Connection, options: Options) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", CACHE_KIB)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // The search's case folding, the same function every store folds with (a list's `q`).
+    conn.create_scalar_function(
+        "jm_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(shared::store::fold(&ctx.get::<String>(0)?)),
+    )?;
     Ok(())
 }
 
@@ -362,6 +370,36 @@ impl SqliteStore {
         Ok(Page { jobs, next_cursor })
     }
 
+    /// Notes are plain inserts that skip an id already logged (the unique `id` column), in
+    /// one transaction.
+    fn try_note(&self, events: &[JobEvent]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "INSERT INTO job_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO NOTHING"
+            ))?;
+            for event in events {
+                stmt.execute(params_from_iter(codec::event_values(event)))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn try_noted(&self, ids: &[&str]) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM job_events WHERE id = ?")?;
+        let mut found = Vec::new();
+        for id in ids {
+            if stmt.exists(params![id])? {
+                found.push((*id).to_owned());
+            }
+        }
+        Ok(found)
+    }
+
     fn try_events(&self, job_id: &str, limit: usize) -> Result<Vec<JobEvent>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
@@ -379,47 +417,63 @@ impl SqliteStore {
         Ok(events)
     }
 
-    fn try_prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> Result<Pruned> {
+    /// [`Retention::due`] in SQL: each type's finished jobs ranked newest first by
+    /// `(completedAt, id)` (a window over `jobs_type_status_completed`), the due ones deleted
+    /// oldest first across types, `batch` at a time, in one transaction.
+    fn try_prune(&self, retention: &Retention, batch: usize) -> Result<Pruned> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Finished means `completedAt` is set (it is, exactly for final statuses). The jobs kept
-        // are the newest `keep` that are not older than the cutoff: a prefix of the newest-first
-        // order, so the victims are a prefix of the oldest-first order and are deleted from the
-        // oldest on, `batch` at a time.
-        let finished: i64 = tx.query_row(
-            "SELECT count(*) FROM jobs WHERE completedAt IS NOT NULL",
+        // One row per pruned type: its rule as (type, newest, since in ms or NULL).
+        let mut rules = Vec::new();
+        let mut params: Vec<Sql> = Vec::new();
+        for keep in &retention.keep {
+            rules.push("SELECT ? AS type, ? AS newest, ? AS since");
+            params.push(Sql::Text(keep.job_type.as_str().into()));
+            params.push(Sql::Integer(i64::try_from(keep.newest).unwrap_or(i64::MAX)));
+            params.push(keep.since.map_or(Sql::Null, |t| Sql::Integer(codec::ms(t))));
+        }
+        if rules.is_empty() {
+            return Ok(Pruned::default());
+        }
+        params.push(
+            retention
+                .older_than
+                .map_or(Sql::Null, |t| Sql::Integer(codec::ms(t))),
+        );
+        let due = format!(
+            "WITH rules AS ({}), ranked AS ( \
+               SELECT j.id, j.completedAt, r.newest, r.since, \
+                 row_number() OVER (PARTITION BY j.type \
+                   ORDER BY j.completedAt DESC, j.id DESC) - 1 AS rank \
+               FROM jobs j JOIN rules r ON r.type = j.type \
+               WHERE j.completedAt IS NOT NULL) \
+             SELECT id, completedAt FROM ranked \
+             WHERE (since IS NULL OR completedAt < since) \
+               AND (rank >= newest OR completedAt < ?{})",
+            rules.join(" UNION ALL "),
+            params.len(),
+        );
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS prune_due (id TEXT PRIMARY KEY, at INTEGER)",
             [],
-            |r| r.get(0),
         )?;
-        let recent: i64 = match older_than {
-            Some(cutoff) => tx.query_row(
-                "SELECT count(*) FROM jobs WHERE completedAt >= ?",
-                [codec::ms(cutoff)],
-                |r| r.get(0),
-            )?,
-            None => finished,
-        };
-        let kept = recent.min(i64::try_from(keep).unwrap_or(i64::MAX));
-        let victims = finished - kept;
-        let now = victims.min(i64::try_from(batch).unwrap_or(i64::MAX));
-        let oldest = "SELECT id FROM jobs WHERE completedAt IS NOT NULL \
-                      ORDER BY completedAt, id LIMIT ?1";
+        tx.execute("DELETE FROM temp.prune_due", [])?;
+        let found = tx.execute(
+            &format!("INSERT INTO temp.prune_due (id, at) {due}"),
+            params_from_iter(params),
+        )?;
+        let now = i64::try_from(batch.min(found)).unwrap_or(i64::MAX);
+        let oldest = "SELECT id FROM temp.prune_due ORDER BY at, id LIMIT ?1";
         tx.execute(
             &format!("DELETE FROM job_events WHERE jobId IN ({oldest})"),
             [now],
         )?;
         let deleted = tx.execute(&format!("DELETE FROM jobs WHERE id IN ({oldest})"), [now])?;
+        tx.execute("DELETE FROM temp.prune_due", [])?;
         tx.commit()?;
         Ok(Pruned {
             deleted,
-            remaining: usize::try_from(victims)
-                .unwrap_or(0)
-                .saturating_sub(deleted),
+            remaining: found.saturating_sub(deleted),
         })
     }
 
@@ -499,13 +553,8 @@ impl JobStore for SqliteStore {
         Ok(self.try_events(job_id, limit)?)
     }
 
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
-        Ok(self.try_prune(keep, older_than, batch)?)
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned> {
+        Ok(self.try_prune(retention, batch)?)
     }
 
     fn stale(
@@ -520,5 +569,13 @@ impl JobStore for SqliteStore {
 
     fn counts(&self) -> StoreResult<Vec<Count>> {
         Ok(self.try_counts()?)
+    }
+
+    fn note(&self, _rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        Ok(self.try_note(events)?)
+    }
+
+    fn noted(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        Ok(self.try_noted(ids)?)
     }
 }

@@ -1,12 +1,12 @@
 //! A [`JobQuery`] as one SQL statement. Filters are written as plain index-friendly
-//! comparisons (`IN`, integer ranges, a reference range instead of `LIKE`) and the cursor as a
+//! comparisons (`IN`, integer ranges; the search alone is a per-row test) and the cursor as a
 //! row-value comparison `(time, id) < (?, ?)`, so SQLite can serve each from an index; the
 //! semantics are those of [`JobQuery::matches`].
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension};
 use shared::job::{JobError, JobStatus};
-use shared::store::{DateRange, JobQuery, Order};
+use shared::store::{fold, DateRange, JobQuery, Order};
 
 use crate::codec::{ms, JOB_COLUMNS};
 
@@ -18,19 +18,6 @@ pub struct ListSql {
     pub limit: usize,
 }
 
-/// The smallest string greater than every string starting with `prefix`, if any: SQLite
-/// compares text bytewise, and UTF-8 byte order is code point order.
-fn prefix_upper_bound(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        if let Some(next) = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32) {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
 fn text(s: &str) -> Sql {
     Sql::Text(s.to_owned())
 }
@@ -39,37 +26,6 @@ fn in_list(column: &str, values: &[&str], sql: &mut Vec<String>, params: &mut Ve
     let marks = vec!["?"; values.len()].join(", ");
     sql.push(format!("{column} IN ({marks})"));
     params.extend(values.iter().map(|v| text(v)));
-}
-
-/// A reference prefix matching at least this many jobs (counted in the reference index, up to
-/// this cap) is "dense": its page is found sooner by walking the order index and testing the
-/// reference than by sorting every match. Below it, sorting the matches inside the covering
-/// reference index costs at most this many entries.
-const DENSE_REFERENCE: usize = 8_192;
-
-/// Whether `prefix` matches at least [`DENSE_REFERENCE`] jobs, or 160 per row of the page
-/// asked for (so a large page does not walk far for a prefix of middling density).
-fn reference_is_dense(
-    conn: &Connection,
-    lower: &str,
-    upper: Option<&str>,
-    limit: usize,
-) -> rusqlite::Result<bool> {
-    let cap = DENSE_REFERENCE.max(160 * (limit + 1)) as i64;
-    let found: i64 = match upper {
-        Some(upper) => conn
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM jobs \
-                 WHERE referenceId >= ? AND referenceId < ? LIMIT ?)",
-            )?
-            .query_row(rusqlite::params![lower, upper, cap], |r| r.get(0))?,
-        None => conn
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE referenceId >= ? LIMIT ?)",
-            )?
-            .query_row(rusqlite::params![lower, cap], |r| r.get(0))?,
-    };
-    Ok(found >= cap)
 }
 
 /// Builds the statement for `query`, or `None` when no status can match (nothing to run).
@@ -92,9 +48,8 @@ pub fn list(conn: &Connection, query: &JobQuery) -> Result<Option<ListSql>, crat
         filters.terms.push("updatedAt >= ?".into());
         filters.params.push(Sql::Integer(ms(since)));
     }
-    let mut sparse_reference = false;
-    if let Some(prefix) = query.reference_prefix.as_deref().filter(|p| !p.is_empty()) {
-        sparse_reference = reference_filter(conn, prefix, limit, &mut filters)?;
+    if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
+        search_filter(search, &mut filters);
     }
     if let Some(range) = &query.range {
         range_filter(range, &mut filters);
@@ -107,27 +62,14 @@ pub fn list(conn: &Connection, query: &JobQuery) -> Result<Option<ListSql>, crat
     let status_names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
     let all_statuses = statuses.len() == JobStatus::ALL.len();
     let type_names: Vec<&str> = query.types.iter().map(|t| t.as_str()).collect();
-    let branches = merge_branches(
-        &status_names,
-        all_statuses,
-        &type_names,
-        sparse_reference,
-        query.order,
-    );
+    let branches = merge_branches(&status_names, all_statuses, &type_names, query.order);
 
     let order = format!("ORDER BY {order_column} DESC, id DESC");
     let page = limit as i64 + 1;
     // One branch is a single scan too: its `IN` lists hold one value each (an equality).
     let (inner, all_params) = if branches.len() <= 1 {
         let statuses = (!all_statuses).then_some(status_names.as_slice());
-        single_scan(
-            statuses,
-            &type_names,
-            sparse_reference,
-            filters,
-            &order,
-            page,
-        )
+        single_scan(statuses, &type_names, filters, &order, page)
     } else {
         merged_scan(&branches, &filters, order_column, &order, page)
     };
@@ -149,35 +91,17 @@ struct Filters {
     params: Vec<Sql>,
 }
 
-/// Filters on a reference prefix and returns whether it is sparse (its matches are then read
-/// from the reference index).
-///
-/// SQLite cannot tell how many jobs a prefix matches (no range statistics), so the store
-/// counts them, up to a cap, in the reference index and picks the plan itself:
-/// - few matches: all of them are read from the covering reference index (`INDEXED BY`,
-///   type and status filtered there too) and sorted; the cost is bounded by the cap;
-/// - many: `+referenceId` (an expression, not the bare column) keeps the planner off the
-///   reference index, so the order index is walked and stops once the page is full.
-fn reference_filter(
-    conn: &Connection,
-    prefix: &str,
-    limit: usize,
-    filters: &mut Filters,
-) -> rusqlite::Result<bool> {
-    let upper = prefix_upper_bound(prefix);
-    let sparse_reference = !reference_is_dense(conn, prefix, upper.as_deref(), limit)?;
-    let column = if sparse_reference {
-        "referenceId"
-    } else {
-        "+referenceId"
-    };
-    filters.terms.push(format!("{column} >= ?"));
-    filters.params.push(text(prefix));
-    if let Some(upper) = upper {
-        filters.terms.push(format!("{column} < ?"));
-        filters.params.push(text(&upper));
-    }
-    Ok(sparse_reference)
+/// Filters on the search box ([`JobQuery::search`]): the reference contains the text or the
+/// id is the text, both folded by `jm_fold` (the store's `shared::store::fold`, registered on
+/// every connection) as Appwrite's collation ignores case. No index serves a substring, so
+/// the order index is walked and the walk stops once the page is full.
+fn search_filter(search: &str, filters: &mut Filters) {
+    let folded = fold(search);
+    filters
+        .terms
+        .push("(instr(jm_fold(referenceId), ?) > 0 OR jm_fold(id) = ?)".into());
+    filters.params.push(text(&folded));
+    filters.params.push(text(&folded));
 }
 
 /// Filters on a date range; a job without the timestamp (never started, not finished) is
@@ -232,19 +156,16 @@ fn cursor_filter(
 }
 
 /// The branches of the merge, as (type, status) equalities; none for a single scan. No
-/// merge when there is nothing to split on, for a sparse reference (its index holds every
-/// match), or when only statuses narrow a history listing: the partial `jobs_completed`
-/// index is already in that order and nearly every job is finished.
+/// merge when there is nothing to split on, or when only statuses narrow a history listing:
+/// the partial `jobs_completed` index is already in that order and nearly every job is
+/// finished.
 fn merge_branches<'a>(
     status_names: &[&'a str],
     all_statuses: bool,
     type_names: &[&'a str],
-    sparse_reference: bool,
     order: Order,
 ) -> Vec<(Option<&'a str>, Option<&'a str>)> {
-    if sparse_reference {
-        Vec::new()
-    } else if type_names.is_empty() {
+    if type_names.is_empty() {
         if all_statuses || order == Order::Completed {
             Vec::new()
         } else {
@@ -263,7 +184,6 @@ fn merge_branches<'a>(
 fn single_scan(
     statuses: Option<&[&str]>,
     type_names: &[&str],
-    sparse_reference: bool,
     filters: Filters,
     order: &str,
     page: i64,
@@ -279,15 +199,8 @@ fn single_scan(
     own.extend(filters.terms);
     all_params.extend(filters.params);
     all_params.push(Sql::Integer(page));
-    // `jobs_reference` (schema migration 3) covers the reference, type, status and order
-    // key, so a sparse prefix's matches are filtered and sorted without reading the table.
-    let source = if sparse_reference {
-        "jobs INDEXED BY jobs_reference"
-    } else {
-        "jobs"
-    };
     let inner = format!(
-        "SELECT rowid FROM {source} {} {order} LIMIT ?",
+        "SELECT rowid FROM jobs {} {order} LIMIT ?",
         where_clause(&own)
     );
     (inner, all_params)
@@ -336,20 +249,5 @@ fn where_clause(filters: &[String]) -> String {
         String::new()
     } else {
         format!("WHERE {}", filters.join(" AND "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prefix_upper_bound;
-
-    #[test]
-    fn prefix_upper_bound_is_the_next_string_after_every_extension() {
-        assert_eq!(prefix_upper_bound("camp").as_deref(), Some("camq"));
-        assert_eq!(prefix_upper_bound(""), None);
-        let top = char::MAX.to_string();
-        assert_eq!(prefix_upper_bound(&format!("a{top}")).as_deref(), Some("b"));
-        assert_eq!(prefix_upper_bound(&top), None);
-        assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
     }
 }

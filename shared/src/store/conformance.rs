@@ -17,8 +17,8 @@ use crate::job::{
     transition, Event, EventKind, Job, JobError, JobEvent, JobStatus, JobType, Timestamp,
 };
 use crate::store::{
-    Count, Created, DateField, DateRange, JobQuery, JobStore, Order, Scope, StoreError, Write,
-    MAX_PAGE,
+    Count, Created, DateField, DateRange, JobQuery, JobStore, Keep, Order, Retention, Scope,
+    StoreError, Write, MAX_PAGE,
 };
 use crate::usecase::{self, Act};
 
@@ -47,13 +47,18 @@ macro_rules! job_store_conformance {
             list_caps_the_page_size,
             list_with_an_unknown_cursor_is_invalid_naming_cursor,
             list_with_no_possible_status_is_empty,
+            list_search_finds_reference_substrings_and_exact_ids_ignoring_case,
             prune_keeps_exactly_the_newest_finished_jobs_and_no_active_one_is_touched,
             prune_works_in_batches_and_reports_what_remains,
             prune_deletes_jobs_completed_before_the_cutoff_even_within_keep,
             prune_deletes_the_events_of_pruned_jobs,
+            prune_keeps_the_newest_of_each_type_apart,
+            prune_never_deletes_a_job_younger_than_its_types_minimum_age,
+            sweep_keeps_every_campaign_and_verification_behind_a_flood_of_routine_jobs,
             stale_finds_old_heartbeats_of_one_type_and_status_oldest_first,
             counts_are_per_type_and_status,
             racing_use_cases_leave_every_job_on_a_legal_path_with_nothing_lost,
+            notes_join_the_log_once_without_changing_the_job,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -138,6 +143,10 @@ pub const SUITE: &[(&str, Check)] = &[
         list_with_no_possible_status_is_empty,
     ),
     (
+        "list_search_finds_reference_substrings_and_exact_ids_ignoring_case",
+        list_search_finds_reference_substrings_and_exact_ids_ignoring_case,
+    ),
+    (
         "prune_keeps_exactly_the_newest_finished_jobs_and_no_active_one_is_touched",
         prune_keeps_exactly_the_newest_finished_jobs_and_no_active_one_is_touched,
     ),
@@ -154,6 +163,18 @@ pub const SUITE: &[(&str, Check)] = &[
         prune_deletes_the_events_of_pruned_jobs,
     ),
     (
+        "prune_keeps_the_newest_of_each_type_apart",
+        prune_keeps_the_newest_of_each_type_apart,
+    ),
+    (
+        "prune_never_deletes_a_job_younger_than_its_types_minimum_age",
+        prune_never_deletes_a_job_younger_than_its_types_minimum_age,
+    ),
+    (
+        "sweep_keeps_every_campaign_and_verification_behind_a_flood_of_routine_jobs",
+        sweep_keeps_every_campaign_and_verification_behind_a_flood_of_routine_jobs,
+    ),
+    (
         "stale_finds_old_heartbeats_of_one_type_and_status_oldest_first",
         stale_finds_old_heartbeats_of_one_type_and_status_oldest_first,
     ),
@@ -164,6 +185,10 @@ pub const SUITE: &[(&str, Check)] = &[
     (
         "racing_use_cases_leave_every_job_on_a_legal_path_with_nothing_lost",
         racing_use_cases_leave_every_job_on_a_legal_path_with_nothing_lost,
+    ),
+    (
+        "notes_join_the_log_once_without_changing_the_job",
+        notes_join_the_log_once_without_changing_the_job,
     ),
 ];
 
@@ -653,23 +678,23 @@ pub fn list_filters_alone_and_combined_match_the_query_definition(store: &dyn Jo
             },
         ),
         (
-            "reference prefix",
+            "reference substring",
             JobQuery {
-                reference_prefix: Some("camp".into()),
+                search: Some("amp".into()),
                 ..q()
             },
         ),
         (
-            "longer reference prefix",
+            "search by id",
             JobQuery {
-                reference_prefix: Some("campaign-".into()),
+                search: Some("j-07".into()),
                 ..q()
             },
         ),
         (
-            "reference prefix matching nothing",
+            "search matching nothing",
             JobQuery {
-                reference_prefix: Some("zzz".into()),
+                search: Some("zzz".into()),
                 ..q()
             },
         ),
@@ -704,7 +729,7 @@ pub fn list_filters_alone_and_combined_match_the_query_definition(store: &dyn Jo
                 scope: Scope::Finished,
                 range: range(DateField::StartedAt, Some(60), Some(1700)),
                 updated_since: Some(at(200)),
-                reference_prefix: Some("c".into()),
+                search: Some("C".into()),
                 order: Order::Completed,
                 ..q()
             },
@@ -714,7 +739,7 @@ pub fn list_filters_alone_and_combined_match_the_query_definition(store: &dyn Jo
             JobQuery {
                 types: vec![JobType::MetricsFetch],
                 scope: Scope::Active,
-                reference_prefix: Some("list-".into()),
+                search: Some("list-".into()),
                 ..q()
             },
         ),
@@ -727,6 +752,58 @@ pub fn list_filters_alone_and_combined_match_the_query_definition(store: &dyn Jo
             assert_eq!(got, want, "query `{name}` with limit {limit}");
         }
     }
+}
+
+/// The search box (`q`): a reference containing the text or an id equal to it, both without
+/// case (Appwrite's collation); LIKE's wildcards and escape in the text are literal; an id
+/// is matched whole, never in part.
+pub fn list_search_finds_reference_substrings_and_exact_ids_ignoring_case(store: &dyn JobStore) {
+    let refs = [
+        ("s-1", "Campaign-Spring-2026"),
+        ("s-2", "newsletter-spring"),
+        ("s-3", "list-42"),
+        ("s-4", "50%_off\\sale"),
+        ("spring", "other"),
+    ];
+    for (i, (id, reference)) in refs.iter().enumerate() {
+        let mut j = job(id, JobType::CampaignRun, JobStatus::Running, at(i as i64));
+        j.reference_id = (*reference).into();
+        put(store, &j);
+    }
+    let search = |text: &str| {
+        let mut found = ids(&list_all(
+            store,
+            &JobQuery {
+                search: Some(text.into()),
+                limit: 2,
+                ..JobQuery::default()
+            },
+        ));
+        found.sort();
+        found
+    };
+    assert_eq!(
+        search("spring"),
+        ["s-1", "s-2", "spring"],
+        "substring, any case, or the id"
+    );
+    assert_eq!(search("SPRING-2"), ["s-1"], "case is ignored");
+    assert_eq!(search("LIST-4"), ["s-3"]);
+    assert_eq!(search("S-3"), ["s-3"], "an id is looked up without case");
+    assert_eq!(
+        search("s-"),
+        Vec::<String>::new(),
+        "an id matches whole, never in part"
+    );
+    assert_eq!(search("%_"), ["s-4"], "wildcards are literal");
+    assert_eq!(search("\\"), ["s-4"], "a backslash is literal");
+    assert_eq!(search("0%_o"), ["s-4"]);
+    assert_eq!(search("zzz"), Vec::<String>::new(), "nothing matches");
+    assert_eq!(
+        search("").len(),
+        refs.len(),
+        "an empty search matches every job"
+    );
 }
 
 pub fn list_pages_with_a_cursor_without_duplicates_or_gaps(store: &dyn JobStore) {
@@ -890,11 +967,13 @@ pub fn prune_keeps_exactly_the_newest_finished_jobs_and_no_active_one_is_touched
 ) {
     let finished = retention_fixture(store, 8);
     // A tie on completion time with `f-005` at the boundary: the greater id stays.
-    let mut tie = job("f-005z", JobType::SqsPoll, JobStatus::Completed, at(0));
+    let mut tie = job("f-005z", JobType::CampaignRun, JobStatus::Completed, at(0));
     tie.completed_at = finished[5].completed_at;
     put(store, &tie);
 
-    let pruned = store.prune(3, None, 100).expect("prune");
+    let pruned = store
+        .prune(&Retention::newest(3, None), 100)
+        .expect("prune");
     assert_eq!((pruned.deleted, pruned.remaining), (6, 0));
     assert_eq!(
         remaining_ids(store),
@@ -904,13 +983,17 @@ pub fn prune_keeps_exactly_the_newest_finished_jobs_and_no_active_one_is_touched
             .collect::<Vec<_>>(),
         "newest three by (completedAt, id) and every active job remain"
     );
-    let again = store.prune(3, None, 100).expect("prune");
+    let again = store
+        .prune(&Retention::newest(3, None), 100)
+        .expect("prune");
     assert_eq!(
         (again.deleted, again.remaining),
         (0, 0),
         "a second pass has nothing to do"
     );
-    let none_kept = store.prune(0, None, 100).expect("prune");
+    let none_kept = store
+        .prune(&Retention::newest(0, None), 100)
+        .expect("prune");
     assert_eq!(none_kept.deleted, 3);
     assert_eq!(remaining_ids(store), vec!["a-0", "a-1", "a-2"]);
 }
@@ -919,7 +1002,7 @@ pub fn prune_works_in_batches_and_reports_what_remains(store: &dyn JobStore) {
     retention_fixture(store, 10);
     let mut passes = Vec::new();
     loop {
-        let pruned = store.prune(2, None, 3).expect("prune");
+        let pruned = store.prune(&Retention::newest(2, None), 3).expect("prune");
         passes.push((pruned.deleted, pruned.remaining));
         if pruned.remaining == 0 {
             break;
@@ -936,21 +1019,25 @@ pub fn prune_works_in_batches_and_reports_what_remains(store: &dyn JobStore) {
 pub fn prune_deletes_jobs_completed_before_the_cutoff_even_within_keep(store: &dyn JobStore) {
     retention_fixture(store, 5);
     // Completions at 30 s, 90 s, 150 s, 210 s, 270 s; the cutoff at 150 s keeps 150 s itself.
-    let pruned = store.prune(100, Some(at(150)), 100).expect("prune");
+    let pruned = store
+        .prune(&Retention::newest(100, Some(at(150))), 100)
+        .expect("prune");
     assert_eq!((pruned.deleted, pruned.remaining), (2, 0));
     assert_eq!(
         remaining_ids(store),
         vec!["a-0", "a-1", "a-2", "f-002", "f-003", "f-004"]
     );
     // Both rules at once: the cutoff removes one more, keep removes another.
-    let pruned = store.prune(1, Some(at(200)), 100).expect("prune");
+    let pruned = store
+        .prune(&Retention::newest(1, Some(at(200))), 100)
+        .expect("prune");
     assert_eq!((pruned.deleted, pruned.remaining), (2, 0));
     assert_eq!(remaining_ids(store), vec!["a-0", "a-1", "a-2", "f-004"]);
 }
 
 pub fn prune_deletes_the_events_of_pruned_jobs(store: &dyn JobStore) {
     retention_fixture(store, 2);
-    store.prune(1, None, 10).expect("prune");
+    store.prune(&Retention::newest(1, None), 10).expect("prune");
     assert!(matches!(store.get("f-000"), Err(StoreError::NotFound(_))));
     assert!(
         matches!(store.events("f-000", 10), Err(StoreError::NotFound(_))),
@@ -958,6 +1045,138 @@ pub fn prune_deletes_the_events_of_pruned_jobs(store: &dyn JobStore) {
     );
     assert_eq!(store.events("f-001", 10).expect("events").len(), 1);
     assert_eq!(store.events("a-1", 10).expect("events").len(), 1);
+}
+
+/// Finished jobs of `job_type` completing every minute from `from` seconds, ids `prefix-NNN`.
+fn finished_of(
+    store: &dyn JobStore,
+    prefix: &str,
+    job_type: JobType,
+    n: usize,
+    from: i64,
+) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let id = format!("{prefix}-{i:03}");
+            let mut j = job(
+                &id,
+                job_type,
+                JobStatus::FINAL[i % 3],
+                at(from + i as i64 * 60),
+            );
+            j.completed_at = Some(at(from + i as i64 * 60 + 30));
+            j.updated_at = at(from + i as i64 * 60 + 30);
+            put(store, &j);
+            id
+        })
+        .collect()
+}
+
+fn keep(job_type: JobType, newest: usize, since: Option<Timestamp>) -> Keep {
+    Keep {
+        job_type,
+        newest,
+        since,
+    }
+}
+
+pub fn prune_keeps_the_newest_of_each_type_apart(store: &dyn JobStore) {
+    let campaigns = finished_of(store, "c", JobType::CampaignRun, 5, 0);
+    // Routine jobs, all newer than every campaign.
+    let polls = finished_of(store, "p", JobType::SqsPoll, 6, 1_000);
+    let metrics = finished_of(store, "m", JobType::MetricsFetch, 3, 2_000);
+    let retention = Retention {
+        keep: vec![
+            keep(JobType::CampaignRun, 3, None),
+            keep(JobType::SqsPoll, 2, None),
+            keep(JobType::BulkVerify, 1, None),
+        ],
+        older_than: None,
+    };
+    // Oldest completion first across types: two campaigns, then the oldest poll.
+    let first = store.prune(&retention, 3).expect("prune");
+    assert_eq!((first.deleted, first.remaining), (3, 3));
+    assert!(matches!(store.get(&polls[0]), Err(StoreError::NotFound(_))));
+    assert!(
+        store.get(&polls[1]).is_ok(),
+        "not yet: the batch went oldest first"
+    );
+    let second = store.prune(&retention, 3).expect("prune");
+    assert_eq!((second.deleted, second.remaining), (3, 0));
+    let mut want: Vec<String> = campaigns[2..].to_vec();
+    want.extend_from_slice(&polls[4..]);
+    // A type without a rule is not pruned.
+    want.extend_from_slice(&metrics);
+    want.sort();
+    assert_eq!(remaining_ids(store), want);
+}
+
+pub fn prune_never_deletes_a_job_younger_than_its_types_minimum_age(store: &dyn JobStore) {
+    // Completions at 30 s, 90 s, ... 450 s.
+    let polls = finished_of(store, "p", JobType::SqsPoll, 8, 0);
+    let campaigns = finished_of(store, "c", JobType::CampaignRun, 2, 0);
+    // Newest 2 only, but everything completed from 200 s on is young enough to stay, even
+    // past the maximum age (the store lets the minimum age win; configuration forbids the
+    // overlap anyway). Batches of 2 leave a backlog to count.
+    let retention = Retention {
+        keep: vec![
+            keep(JobType::SqsPoll, 2, Some(at(200))),
+            keep(JobType::CampaignRun, 100, None),
+        ],
+        older_than: Some(at(400)),
+    };
+    let first = store.prune(&retention, 2).expect("prune");
+    assert_eq!((first.deleted, first.remaining), (2, 3));
+    let second = store.prune(&retention, 2).expect("prune");
+    assert_eq!((second.deleted, second.remaining), (2, 1));
+    let third = store.prune(&retention, 2).expect("prune");
+    assert_eq!((third.deleted, third.remaining), (1, 0));
+    assert_eq!(
+        remaining_ids(store),
+        polls[3..].to_vec(),
+        "the young polls stay; the campaigns, within their newest 100, go for their age"
+    );
+    assert!(campaigns.iter().all(|c| store.get(c).is_err()));
+    // Without a maximum age, the minimum age alone keeps more than the newest 2.
+    let young = store
+        .prune(
+            &Retention {
+                keep: vec![keep(JobType::SqsPoll, 2, Some(at(300)))],
+                older_than: None,
+            },
+            100,
+        )
+        .expect("prune");
+    assert_eq!((young.deleted, young.remaining), (2, 0));
+    assert_eq!(remaining_ids(store), polls[5..].to_vec());
+}
+
+/// Issue 28: a flood of routine jobs finishing after the campaigns must not flush them.
+pub fn sweep_keeps_every_campaign_and_verification_behind_a_flood_of_routine_jobs(
+    store: &dyn JobStore,
+) {
+    let campaigns = finished_of(store, "c", JobType::CampaignRun, 5, 0);
+    let verifications = finished_of(store, "v", JobType::BulkVerify, 5, 10);
+    finished_of(store, "p", JobType::SqsPoll, 120, 1_000);
+    finished_of(store, "m", JobType::MetricsFetch, 30, 1_010);
+    let config = crate::retention::RetentionConfig::from_lookup(|_| None).expect("defaults");
+    let now = at(100_000);
+    let report = crate::retention::sweep(store, &config, &|| now).expect("sweep");
+    let report = serde_json::to_value(report).expect("report");
+    assert_eq!(report["deleted"], 20, "{report}");
+    assert_eq!(report["remainingBacklog"], 0, "{report}");
+    for id in campaigns.iter().chain(&verifications) {
+        assert!(store.get(id).is_ok(), "`{id}` survived the sweep");
+    }
+    let polls = list_all(
+        store,
+        &JobQuery {
+            types: vec![JobType::SqsPoll],
+            limit: MAX_PAGE,
+            ..JobQuery::default()
+        },
+    );
+    assert_eq!(polls.len(), 100, "the newest 100 polls stay");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1077,6 +1296,55 @@ impl RaceOp {
 }
 
 /// The state-machine event behind a log entry, for replaying it.
+/// A note (an alert sent) on a final job: it joins the job's log after its entries, a repeat
+/// under the same id adds nothing, the job is untouched, and `noted` finds exactly the notes
+/// written, including one under an id no job has (a schedule's alert state).
+pub fn notes_join_the_log_once_without_changing_the_job(store: &dyn JobStore) {
+    let mut failed = job("note-1", JobType::CampaignRun, JobStatus::Failed, at(0));
+    failed.completed_at = Some(at(5));
+    put(store, &failed);
+    let note = |id: &str, job_id: &str| JobEvent {
+        id: id.into(),
+        job_id: job_id.into(),
+        at: at(10),
+        kind: EventKind::Alerted,
+        actor: "system".into(),
+        message: Some("alert sent".into()),
+        from_status: None,
+        to_status: None,
+        details: obj(json!({"channels": ["webhook"]})),
+    };
+    let first = note("alert-note-1", "note-1");
+    store
+        .note(failed.rev, std::slice::from_ref(&first))
+        .unwrap();
+    let mut repeat = first.clone();
+    repeat.message = Some("a second copy".into());
+    store.note(failed.rev, &[repeat]).unwrap();
+    store
+        .note(0, &[note("alert-schedule-x", "schedule-x")])
+        .unwrap();
+
+    assert_eq!(
+        store.get("note-1").unwrap(),
+        failed,
+        "a note changes nothing of the job"
+    );
+    let log = store.events("note-1", 10).unwrap();
+    assert_eq!(log.len(), 2, "the created entry and one note: {log:?}");
+    assert_eq!(
+        log[1], first,
+        "the first note is kept, the repeat added nothing"
+    );
+    let mut noted = store
+        .noted(&["alert-note-1", "alert-schedule-x", "alert-missing"])
+        .unwrap();
+    noted.sort();
+    // A note under an id no job has is found by its id alone (an adapter may read a log only
+    // through its job).
+    assert_eq!(noted, ["alert-note-1", "alert-schedule-x"]);
+}
+
 fn event_of(kind: EventKind) -> Option<Event> {
     Some(match kind {
         EventKind::Started | EventKind::Progress | EventKind::Heartbeat => Event::Start,
@@ -1087,7 +1355,9 @@ fn event_of(kind: EventKind) -> Option<Event> {
         EventKind::Completed => Event::Complete,
         EventKind::Failed => Event::Fail,
         EventKind::Stalled => Event::Stall,
-        EventKind::Created | EventKind::Retried | EventKind::Ignored => return None,
+        EventKind::Created | EventKind::Retried | EventKind::Ignored | EventKind::Alerted => {
+            return None
+        }
     })
 }
 

@@ -3,7 +3,7 @@
 //! hand-written `JobStore` impl forwarding each method (which silently loses any method it
 //! forgets, such as `get_many`, to the trait's slower default).
 
-use super::{Count, Created, JobQuery, JobStore, Page, Pruned, StoreResult, Write};
+use super::{Count, Created, JobQuery, JobStore, Page, Pruned, Retention, StoreResult, Write};
 use crate::job::{Job, JobEvent, JobStatus, JobType, Timestamp};
 
 /// Which call a [`Hook`] is shown, with the argument a hook most often needs.
@@ -19,12 +19,17 @@ pub enum Call<'a> {
     Prune,
     Stale,
     Counts,
+    Note,
+    Noted,
 }
 
 impl Call<'_> {
-    /// Whether the call writes (create, write, prune).
+    /// Whether the call writes (create, write, prune, note).
     pub fn writes(&self) -> bool {
-        matches!(self, Call::Create(_) | Call::Write(_) | Call::Prune)
+        matches!(
+            self,
+            Call::Create(_) | Call::Write(_) | Call::Prune | Call::Note
+        )
     }
 }
 
@@ -76,14 +81,9 @@ impl<S: JobStore, H: Hook> JobStore for Layered<S, H> {
         self.hook.before(Call::JobWithEvents(job_id))?;
         self.inner.job_with_events(job_id, limit)
     }
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned> {
         self.hook.before(Call::Prune)?;
-        self.inner.prune(keep, older_than, batch)
+        self.inner.prune(retention, batch)
     }
     fn stale(
         &self,
@@ -98,6 +98,14 @@ impl<S: JobStore, H: Hook> JobStore for Layered<S, H> {
     fn counts(&self) -> StoreResult<Vec<Count>> {
         self.hook.before(Call::Counts)?;
         self.inner.counts()
+    }
+    fn note(&self, rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        self.hook.before(Call::Note)?;
+        self.inner.note(rev, events)
+    }
+    fn noted(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        self.hook.before(Call::Noted)?;
+        self.inner.noted(ids)
     }
 }
 
@@ -130,7 +138,7 @@ mod tests {
         assert!(matches!(store.get("a"), Err(StoreError::NotFound(_))));
         assert!(matches!(store.counts(), Ok(c) if c.is_empty()));
         assert!(matches!(
-            store.prune(1, None, 1),
+            store.prune(&Retention::newest(1, None), 1),
             Err(StoreError::Unavailable(_))
         ));
         assert_eq!(

@@ -3,7 +3,7 @@
 //!
 //! It passes the conformance suite and answers as `sqlite-store` does wherever the suite leaves
 //! room: lists newest first by `(key, id)` with the cursor job's key looked up whatever the
-//! filters, the same pruning arithmetic, `stale` oldest first by `(heartbeatAt, id)`, counts in
+//! filters, the same pruning ranks, `stale` oldest first by `(heartbeatAt, id)`, counts in
 //! `(type, status)` text order, and timestamps kept to the millisecond as both real stores keep
 //! them (`job::millis`), so a value read back and every comparison is what they give.
 //!
@@ -17,8 +17,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::job::{self, Job, JobError, JobEvent, JobStatus, JobType, Timestamp};
 use crate::store::{
-    Count, Created, DateRange, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult,
-    Write,
+    Count, Created, DateRange, JobQuery, JobStore, Order, Page, Pruned, Retention, StoreError,
+    StoreResult, Write,
 };
 
 /// The two tables.
@@ -32,6 +32,11 @@ struct Rows {
 }
 
 impl Rows {
+    /// Whether an entry with this id is in any log (SQLite's unique `id` column).
+    fn logged(&self, id: &str) -> bool {
+        self.events.values().flatten().any(|e| e.id == id)
+    }
+
     fn append(&mut self, events: &[JobEvent]) {
         for event in events {
             let mut kept = event.clone();
@@ -218,34 +223,35 @@ impl JobStore for MemoryStore {
         Ok(events)
     }
 
-    /// SQLite's arithmetic: the kept jobs are the newest `keep` not older than the cutoff, so
-    /// the victims are the oldest by `(completedAt, id)`, deleted from the oldest on.
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
+    /// [`Retention::due`] over each type's finished jobs, ranked newest first by
+    /// `(completedAt, id)` as SQLite ranks them; the victims go oldest first across types.
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned> {
+        let retention = retention.at_millis();
         let mut rows = self.rows();
-        let mut finished: Vec<(Timestamp, String)> = rows
-            .jobs
-            .values()
-            .filter_map(|j| Some((j.completed_at?, j.id.clone())))
-            .collect();
-        let recent = match older_than.map(job::millis) {
-            Some(cutoff) => finished.iter().filter(|(at, _)| *at >= cutoff).count(),
-            None => finished.len(),
-        };
-        let victims = finished.len() - recent.min(keep);
-        let deleted = victims.min(batch);
-        finished.sort_unstable();
-        for (_, id) in finished.iter().take(deleted) {
+        let mut victims: Vec<(Timestamp, String)> = Vec::new();
+        for &job_type in JobType::ALL {
+            let mut finished: Vec<(Timestamp, &str)> = rows
+                .jobs
+                .values()
+                .filter(|j| j.job_type == job_type)
+                .filter_map(|j| Some((j.completed_at?, j.id.as_str())))
+                .collect();
+            finished.sort_unstable_by(|a, b| b.cmp(a));
+            for (rank, (at, id)) in finished.into_iter().enumerate() {
+                if retention.due(job_type, rank, at) {
+                    victims.push((at, id.to_owned()));
+                }
+            }
+        }
+        victims.sort_unstable();
+        let deleted = victims.len().min(batch);
+        for (_, id) in victims.iter().take(deleted) {
             rows.jobs.remove(id);
             rows.events.remove(id);
         }
         Ok(Pruned {
             deleted,
-            remaining: victims - deleted,
+            remaining: victims.len() - deleted,
         })
     }
 
@@ -265,6 +271,25 @@ impl JobStore for MemoryStore {
             .collect();
         stale.sort_unstable_by(|a, b| (a.heartbeat_at, &a.id).cmp(&(b.heartbeat_at, &b.id)));
         Ok(stale.into_iter().take(limit).cloned().collect())
+    }
+
+    fn note(&self, _rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        let mut rows = self.rows();
+        for event in events {
+            if !rows.logged(&event.id) {
+                rows.append(std::slice::from_ref(event));
+            }
+        }
+        Ok(())
+    }
+
+    fn noted(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        let rows = self.rows();
+        Ok(ids
+            .iter()
+            .filter(|id| rows.logged(id))
+            .map(|id| id.to_string())
+            .collect())
     }
 
     fn counts(&self) -> StoreResult<Vec<Count>> {

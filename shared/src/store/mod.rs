@@ -123,8 +123,10 @@ pub struct JobQuery {
     pub range: Option<DateRange>,
     /// Only jobs whose `updatedAt` is at or after this instant (cheap polling).
     pub updated_since: Option<Timestamp>,
-    /// Only jobs whose reference id starts with this text.
-    pub reference_prefix: Option<String>,
+    /// The search box: only jobs whose reference id contains this text, or whose id is this
+    /// text, both compared without case as Appwrite's collation compares them ([`fold`]).
+    /// Empty matches every job.
+    pub search: Option<String>,
     pub order: Order,
     pub limit: usize,
     /// Continue after this job id (the last of the previous page).
@@ -163,8 +165,8 @@ impl JobQuery {
                 return false;
             }
         }
-        if let Some(prefix) = &self.reference_prefix {
-            if !job.reference_id.starts_with(prefix.as_str()) {
+        if let Some(text) = &self.search {
+            if !search_matches(text, job) {
                 return false;
             }
         }
@@ -185,6 +187,20 @@ impl JobQuery {
         }
         true
     }
+}
+
+/// Text as every store compares it in a search: Appwrite's MariaDB compares text under
+/// `utf8mb4_general_ci`, which ignores case (appwrite-notes: Response format), so the other
+/// adapters fold both sides to lower case, as the fake Appwrite's collation does. (That
+/// collation also equates some accented letters with their base letter; no store here does.)
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// [`JobQuery::search`]: the reference contains `text`, or the id is `text`, without case.
+fn search_matches(text: &str, job: &Job) -> bool {
+    let text = fold(text);
+    fold(&job.reference_id).contains(&text) || fold(&job.id) == text
 }
 
 /// One page of jobs; `next_cursor` is set when more may follow.
@@ -224,12 +240,87 @@ impl Created {
     }
 }
 
+/// What a prune keeps of one job type's finished jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keep {
+    pub job_type: JobType,
+    /// The newest this many by completion (`completedAt`, then id) stay.
+    pub newest: usize,
+    /// Jobs completed at or after this instant stay too, however many there are (the minimum
+    /// age): they are never deleted, not even when older than [`Retention::older_than`].
+    pub since: Option<Timestamp>,
+}
+
+/// What a prune keeps. A finished job is deleted when it is beyond its type's
+/// [`Keep::newest`] or completed before `older_than`, unless its type's [`Keep::since`] keeps
+/// it. A type without a [`Keep`] is not pruned at all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Retention {
+    pub keep: Vec<Keep>,
+    /// The maximum age: finished jobs completed before this instant are deleted, even among
+    /// the newest.
+    pub older_than: Option<Timestamp>,
+}
+
+impl Retention {
+    /// The same `newest` for every type, no minimum age.
+    pub fn newest(newest: usize, older_than: Option<Timestamp>) -> Self {
+        Retention {
+            keep: JobType::ALL
+                .iter()
+                .map(|&job_type| Keep {
+                    job_type,
+                    newest,
+                    since: None,
+                })
+                .collect(),
+            older_than,
+        }
+    }
+
+    /// The same rules with every instant cut to the millisecond, the precision both real stores
+    /// keep (`job::millis`), so comparisons with stored values agree everywhere.
+    pub fn at_millis(&self) -> Retention {
+        Retention {
+            keep: self
+                .keep
+                .iter()
+                .map(|k| Keep {
+                    since: k.since.map(crate::job::millis),
+                    ..*k
+                })
+                .collect(),
+            older_than: self.older_than.map(crate::job::millis),
+        }
+    }
+
+    /// The rule for `job_type`, if it is pruned.
+    pub fn of(&self, job_type: JobType) -> Option<&Keep> {
+        self.keep.iter().find(|k| k.job_type == job_type)
+    }
+
+    /// Whether a finished job of `job_type` completed at `at` is due for deletion, `rank` being
+    /// its place among its type's finished jobs, newest first by (`completedAt`, id), from 0.
+    /// The definition every adapter follows; instants compare as given (adapters pass them at
+    /// their stored precision).
+    pub fn due(&self, job_type: JobType, rank: usize, at: Timestamp) -> bool {
+        let Some(keep) = self.of(job_type) else {
+            return false;
+        };
+        if keep.since.is_some_and(|since| at >= since) {
+            return false;
+        }
+        rank >= keep.newest || self.older_than.is_some_and(|cut| at < cut)
+    }
+}
+
 /// What one retention pass did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pruned {
     pub deleted: usize,
-    /// Finished jobs still beyond the kept window after this pass (work for the next one).
+    /// Finished jobs still due for deletion after this pass (work for the next one). Adapters
+    /// that count through Appwrite count up to 5000 per type (appwrite-notes: Query limits).
     pub remaining: usize,
 }
 
@@ -279,14 +370,9 @@ pub trait JobStore: Send + Sync {
         Ok((self.get(job_id)?, self.events(job_id, limit)?))
     }
 
-    /// Deletes finished jobs (with their events) beyond the newest `keep` by completion time,
-    /// and those completed before `older_than` if given, at most `batch` per call.
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned>;
+    /// Deletes the finished jobs (with their events) that `retention` does not keep, oldest
+    /// completion first across types, at most `batch` per call.
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned>;
 
     /// Jobs in `status` of `job_type` whose `heartbeatAt` is before `before`, oldest first.
     fn stale(
@@ -299,4 +385,23 @@ pub trait JobStore: Send + Sync {
 
     /// Number of jobs per (type, status) pair that has any.
     fn counts(&self) -> StoreResult<Vec<Count>>;
+
+    /// Appends `events` to logs without changing any job: notes about a job that may be final
+    /// (an alert sent for it), or entries under an id no job has (a schedule's alert state).
+    /// `rev` is the job revision they belong to (where they sort in the log). An entry whose id
+    /// is already in a log is skipped, so a repeated note changes nothing.
+    ///
+    /// The default refuses, for test doubles that keep no notes; every adapter and wrapper
+    /// that alerts may run on overrides both (the conformance suite checks them).
+    fn note(&self, rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        let _ = (rev, events);
+        Err(StoreError::Backend("this store keeps no notes".into()))
+    }
+
+    /// Which of `ids` are ids of log entries already written, of any job, in no order. Ids of
+    /// `created` entries are not guaranteed (AppwriteStore files those under the job's id).
+    fn noted(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        let _ = ids;
+        Err(StoreError::Backend("this store keeps no notes".into()))
+    }
 }

@@ -5,7 +5,7 @@ use serde_json::Map;
 
 use super::{Act, Error, Result};
 use crate::job::{self, Event, EventKind, Job, JobStatus, JobType, Timestamp};
-use crate::store::Pruned;
+use crate::store::{Keep, Pruned, Retention};
 
 /// Stall thresholds per job type: how long a RUNNING job may go without a heartbeat, and how
 /// long a QUEUED job may wait to be picked up.
@@ -70,8 +70,47 @@ fn mark_one_stalled(
     Ok(changed.then_some(job))
 }
 
-/// One retention pass: keep the newest `keep` finished jobs (and none older than `max_age`).
-pub fn prune(act: &Act, keep: usize, max_age: Option<Duration>, batch: usize) -> Result<Pruned> {
-    let older_than = max_age.map(|age| act.now - age);
-    Ok(act.store.prune(keep, older_than, batch)?)
+/// What retention keeps of one job type, as ages (see [`prune`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepRule {
+    pub job_type: JobType,
+    /// The newest this many finished jobs stay.
+    pub newest: usize,
+    /// Finished jobs younger than this stay, however many (never deleted, even past `newest`).
+    pub min_age: Option<Duration>,
+}
+
+/// One retention pass: per type, keep the newest `newest` finished jobs and every one younger
+/// than `min_age`; delete the rest, and any older than `max_age` (which must be longer than
+/// every `min_age`: the configuration refuses otherwise). A type without a rule is kept whole.
+pub fn prune(
+    act: &Act,
+    rules: &[KeepRule],
+    max_age: Option<Duration>,
+    batch: usize,
+) -> Result<Pruned> {
+    let retention = Retention {
+        keep: rules
+            .iter()
+            .map(|r| Keep {
+                job_type: r.job_type,
+                newest: r.newest,
+                since: r.min_age.map(|age| act.now - age),
+            })
+            .collect(),
+        older_than: max_age.map(|age| act.now - age),
+    };
+    Ok(act.store.prune(&retention, batch)?)
+}
+
+/// The same `newest` for every type, no minimum age: the rules of a plain "newest N".
+pub fn keep_newest(newest: usize) -> Vec<KeepRule> {
+    JobType::ALL
+        .iter()
+        .map(|&job_type| KeepRule {
+            job_type,
+            newest,
+            min_age: None,
+        })
+        .collect()
 }

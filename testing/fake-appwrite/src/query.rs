@@ -21,6 +21,7 @@ const FILTERS: &[&str] = &[
     "isNull",
     "isNotNull",
     "startsWith",
+    "contains",
     "and",
     "or",
 ];
@@ -73,6 +74,13 @@ pub(crate) fn parse_query(raw: &Value) -> Result<Value, Answer> {
     // is called on each, and a string there is a PHP TypeError, which Appwrite answers 500.
     if (method == "and" || method == "or") && !values(&q).iter().all(Value::is_object) {
         return Err(Answer::error(500, "general_unknown", "Server Error"));
+    }
+    // Nested queries are validated with the rest, before any row is read, as Appwrite
+    // validates every query before it runs one.
+    if method == "and" || method == "or" {
+        for nested in values(&q) {
+            parse_query(nested)?;
+        }
     }
     // utopia-php/database 6.0.0 `Validator/Query/Limit.php`: `Range(1, maxLimit)`.
     if method == "limit" && values(&q).first().and_then(Value::as_u64).unwrap_or(0) < 1 {
@@ -169,6 +177,78 @@ fn collate(x: &str, y: &str) -> Ordering {
     x.to_lowercase().cmp(&y.to_lowercase())
 }
 
+/// What utopia-php/database 6.0.0 escapes in a `contains` value before wrapping it in `%…%`
+/// for LIKE (`Adapter::escapeWildcards`): each of these gets a `\` before it. `\` itself is
+/// not escaped, so a `\` the caller sends stays LIKE's escape character.
+const LIKE_ESCAPED: &[char] = &[
+    '%', '_', '[', ']', '^', '-', '.', '*', '+', '?', '(', ')', '{', '}', '|',
+];
+
+/// `contains` on a text column as MariaDB answers it: `cell LIKE '%' . escaped . '%'`
+/// (utopia-php/database 6.0.0 `Adapter/MariaDB.php` `getSQLCondition`), where in the pattern
+/// `%` is any run, `_` any one character and `\x` the literal `x`; compared without case
+/// under the table's collation (see [`collate`]).
+fn like_contains(cell: &str, needle: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut pattern = String::from("%");
+    for c in needle.chars() {
+        if LIKE_ESCAPED.contains(&c) {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    let mut toks = Vec::new();
+    let mut chars = pattern
+        .to_lowercase()
+        .chars()
+        .collect::<Vec<_>>()
+        .into_iter();
+    while let Some(c) = chars.next() {
+        toks.push(match c {
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            // A trailing escape character stands for itself.
+            '\\' => Tok::Lit(chars.next().unwrap_or('\\')),
+            c => Tok::Lit(c),
+        });
+    }
+    // The usual case, `%literal%`: a substring test (the fake scans every row per list).
+    if let [Tok::Any, inner @ .., Tok::Any] = toks.as_slice() {
+        let literal: Option<String> = inner
+            .iter()
+            .map(|t| match t {
+                Tok::Lit(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        if let Some(literal) = literal {
+            return cell.to_lowercase().contains(&literal);
+        }
+    }
+    let text: Vec<char> = cell.to_lowercase().chars().collect();
+    // matched[j]: the pattern so far matches the first j characters of the text.
+    let mut matched = vec![false; text.len() + 1];
+    matched[0] = true;
+    for tok in toks {
+        let mut next = vec![false; text.len() + 1];
+        for j in 0..=text.len() {
+            next[j] = match tok {
+                Tok::Any => matched[j] || (j > 0 && next[j - 1]),
+                Tok::One => j > 0 && matched[j - 1],
+                Tok::Lit(c) => j > 0 && matched[j - 1] && text[j - 1] == c,
+            };
+        }
+        matched = next;
+    }
+    matched[text.len()]
+}
+
 fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
     let method = q.get("method").and_then(Value::as_str).unwrap_or("");
     let vals = values(q);
@@ -201,10 +281,17 @@ fn matches(row: &Map<String, Value>, q: &Value) -> Result<bool, Answer> {
             (Value::String(c), Value::String(p)) => c.to_lowercase().starts_with(&p.to_lowercase()),
             _ => false,
         },
+        "contains" => match cell {
+            Value::String(c) => vals
+                .iter()
+                .any(|v| v.as_str().is_some_and(|needle| like_contains(c, needle))),
+            Value::Array(items) => vals.iter().any(|v| items.contains(v)),
+            _ => false,
+        },
         "and" | "or" => {
             let mut results = Vec::new();
             for nested in vals {
-                results.push(matches(row, &parse_query(nested)?)?);
+                results.push(matches(row, nested)?);
             }
             if method == "and" {
                 results.iter().all(|r| *r)
@@ -225,7 +312,12 @@ fn filtered<'a>(
     for row in rows {
         let mut ok = true;
         for q in queries.iter().filter(|q| FILTERS.contains(&method(q))) {
-            ok &= matches(row, q)?;
+            // Every query was validated when parsed, so stopping at the first miss only saves
+            // the work of a long scan.
+            if !matches(row, q)? {
+                ok = false;
+                break;
+            }
         }
         if ok {
             found.push(row);
@@ -358,4 +450,28 @@ pub(crate) fn select(
                 .collect(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_contains;
+
+    #[test]
+    fn contains_is_a_literal_substring_without_case_as_mariadb_like_answers() {
+        assert!(like_contains("Campaign-Spring", "SPRING"));
+        assert!(!like_contains("Campaign-Spring", "autumn"));
+        // Wildcards are escaped by utopia-php/database, so they match themselves only.
+        assert!(like_contains("50%_off", "%_"));
+        assert!(!like_contains("5000ff", "0%_o"));
+        assert!(like_contains("anything", ""));
+        // A lone backslash is LIKE's escape: it takes the next character literally...
+        assert!(like_contains("ab", "a\\b"));
+        assert!(!like_contains("a\\b", "a\\b"));
+        // ...so a doubled one is a literal backslash.
+        assert!(like_contains("a\\b", "a\\\\b"));
+        // A lone backslash before an escaped wildcard eats the escape: the wildcard is live.
+        assert!(like_contains("x\\yz", "\\%"));
+        assert!(!like_contains("xyz", "\\%"));
+        assert!(like_contains("a\\bc", "\\_c"));
+    }
 }

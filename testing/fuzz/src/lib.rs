@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::store::memory::MemoryStore;
 use shared::store::{
-    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write,
+    Count, Created, JobQuery, JobStore, Page, Pruned, Retention, StoreError, StoreResult, Write,
 };
 use shared::usecase::{self, Act, Progress, Start};
 
@@ -127,14 +127,9 @@ impl JobStore for MemStore {
         self.inner.events(job_id, limit)
     }
 
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned> {
         self.call("")?;
-        let pruned = self.inner.prune(keep, older_than, batch)?;
+        let pruned = self.inner.prune(retention, batch)?;
         self.wrote(pruned.deleted > 0);
         Ok(pruned)
     }

@@ -36,7 +36,7 @@ use shared::hooks::{self, Hook};
 use shared::job::{Event, Job, JobEvent, JobStatus, JobType, Timestamp};
 use shared::platform::Platform;
 use shared::store::{
-    Count, Created, JobQuery, JobStore, Page, Pruned, StoreError, StoreResult, Write,
+    Count, Created, JobQuery, JobStore, Page, Pruned, Retention, StoreError, StoreResult, Write,
 };
 use shared::tracker::server_context;
 use shared::usecase::{self, Act};
@@ -156,7 +156,7 @@ impl JobStore for OneJob {
     fn events(&self, _job_id: &str, _limit: usize) -> StoreResult<Vec<JobEvent>> {
         Ok(Vec::new())
     }
-    fn prune(&self, _: usize, _: Option<Timestamp>, _: usize) -> StoreResult<Pruned> {
+    fn prune(&self, _: &Retention, _: usize) -> StoreResult<Pruned> {
         Ok(Pruned::default())
     }
     fn stale(&self, _: JobType, _: JobStatus, _: Timestamp, _: usize) -> StoreResult<Vec<Job>> {

@@ -1,5 +1,7 @@
-//! Retention cost: prune N finished jobs down to the newest 100 through `usecase::prune` in
-//! batches, on SQLite (time) and on the fake Appwrite (time and requests per deleted job).
+//! Retention cost: prune N finished jobs down to the newest 100 of each type through
+//! `usecase::prune` in batches, on SQLite (time) and on the fake Appwrite (time and requests per
+//! deleted job); then what one scheduled sweep (`retention::sweep`, default configuration)
+//! costs on the fake Appwrite when nothing is due and when a few jobs are.
 //! Run: `cargo bench -p reliability --bench prune [-- <jobs on sqlite> <jobs on appwrite>]`.
 
 use std::collections::HashMap;
@@ -10,6 +12,7 @@ use chrono::{TimeZone, Utc};
 use fake_appwrite::FakeAppwrite;
 use shared::appwrite::{AppwriteClient, AppwriteConfig, RetryPolicy};
 use shared::job::{Event, JobType};
+use shared::retention::{self, RetentionConfig};
 use shared::store::appwrite::AppwriteStore;
 use shared::store::JobStore;
 use shared::usecase::{self, Act};
@@ -46,13 +49,13 @@ fn seed(store: &dyn JobStore, n: usize) {
     }
 }
 
-/// Prunes down to `KEEP`, returning (passes, deleted, elapsed).
+/// Prunes down to `KEEP` per type, returning (passes, deleted, elapsed).
 fn prune_all(store: &dyn JobStore, batch: usize) -> (usize, usize, Duration) {
     let act = Act::new(store, "system", Utc::now());
     let begin = Instant::now();
     let (mut passes, mut deleted) = (0, 0);
     loop {
-        let pass = usecase::prune(&act, KEEP, None, batch).expect("prune");
+        let pass = usecase::prune(&act, &usecase::keep_newest(KEEP), None, batch).expect("prune");
         passes += 1;
         deleted += pass.deleted;
         if pass.remaining == 0 || pass.deleted == 0 {
@@ -88,8 +91,21 @@ fn main() {
     let (a_passes, a_deleted, a_time) = prune_all(&appwrite, 100);
     let a_requests = fake.total_requests();
 
-    println!("## Retention (prune to the newest {KEEP} finished jobs)\n");
-    println!("Command: `cargo bench -p reliability --bench prune -- {on_sqlite} {on_appwrite}`. Jobs are created and finished through the use cases, then `usecase::prune` runs pass after pass until nothing is beyond the kept window.\n");
+    // One scheduled sweep, as `job-retention` runs it: stall scan, then prune passes.
+    let config = RetentionConfig::from_lookup(|_| None).expect("default configuration");
+    let sweep_requests = |store: &dyn JobStore| {
+        fake.reset_requests();
+        let now = Utc::now();
+        let report = retention::sweep(store, &config, &|| now).expect("sweep");
+        (fake.total_requests(), report)
+    };
+    let (idle_requests, _) = sweep_requests(&appwrite);
+    // 20 routine jobs finished since the last sweep: each type is 5 over its newest 100.
+    seed(&appwrite, 20);
+    let (due_requests, due_report) = sweep_requests(&appwrite);
+
+    println!("## Retention (prune to the newest {KEEP} finished jobs of each type)\n");
+    println!("Command: `cargo bench -p reliability --bench prune -- {on_sqlite} {on_appwrite}`. Jobs of the four types in turn are created and finished through the use cases, then `usecase::prune` runs pass after pass until nothing is beyond each type's kept window.\n");
     println!("| store | finished jobs | deleted | passes (batch) | time | requests | requests per deleted job |");
     println!("|---|---|---|---|---|---|---|");
     println!(
@@ -101,5 +117,13 @@ fn main() {
         a_time.as_secs_f64(),
         a_requests as f64 / a_deleted.max(1) as f64
     );
-    println!("\nAppwrite's bulk delete by query removes a batch of jobs and their log rows in two requests; the batch of 100 keeps one pass well inside the function timeout whatever the backlog. The fake answers on loopback, so its time is the adapter's and the fake's CPU, not a real server's.");
+    println!("\nA pass costs one counted list per job type (its oldest finished jobs, ranked by the count), then, when something is due, two bulk deletes (log, jobs); a type whose due jobs overflow the batch adds up to two counts. The batch of 100 keeps one pass well inside the function timeout whatever the backlog. The fake answers on loopback, so its time is the adapter's and the fake's CPU, not a real server's.\n");
+    println!("One scheduled sweep on the fake Appwrite (default configuration: stall scan of 4 types x 2 statuses, then prune):\n");
+    println!("| sweep | Appwrite requests |");
+    println!("|---|---|");
+    println!("| nothing due | {idle_requests} |");
+    println!(
+        "| 20 jobs due (5 per type), report {} | {due_requests} |",
+        serde_json::to_string(&due_report).expect("report")
+    );
 }

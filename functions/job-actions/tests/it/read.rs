@@ -112,8 +112,8 @@ fn actions_offered_follow_the_state_machine_and_viewers_get_none() {
 }
 
 #[test]
-fn list_filters_by_type_status_scope_reference_prefix_and_dates() {
-    let (app, _) = seeded();
+fn list_filters_by_type_status_scope_search_and_dates() {
+    let (app, ids) = seeded();
     let statuses = |path: &str| -> Vec<String> {
         let res = app.get(path).user(VIEWER).send();
         assert_eq!(res.status, 200, "{path}: {}", res.body);
@@ -143,6 +143,10 @@ fn list_filters_by_type_status_scope_reference_prefix_and_dates() {
         ["CANCELLED", "COMPLETED", "FAILED"]
     );
     assert_eq!(statuses("/v1/jobs?q=ref-3"), ["COMPLETED"]);
+    // `q` finds a reference containing it, whatever the case, or a job by its whole id.
+    assert_eq!(statuses("/v1/jobs?q=EF-3"), ["COMPLETED"]);
+    assert_eq!(statuses("/v1/jobs?q=ref-").len(), 6);
+    assert_eq!(statuses(&format!("/v1/jobs?q={}", ids[5])), ["QUEUED"]);
     assert_eq!(statuses("/v1/jobs?q=nope"), Vec::<String>::new());
     // Jobs were seeded 2 s apart from 10:00:01; the 4th, 5th and 6th completed after 10:00:07.
     assert_eq!(

@@ -63,11 +63,10 @@ impl JobStore for Alternating {
     }
     fn prune(
         &self,
-        keep: usize,
-        older_than: Option<shared::job::Timestamp>,
+        retention: &shared::store::Retention,
         batch: usize,
     ) -> shared::store::StoreResult<shared::store::Pruned> {
-        self.pick().prune(keep, older_than, batch)
+        self.pick().prune(retention, batch)
     }
     fn stale(
         &self,
@@ -80,6 +79,12 @@ impl JobStore for Alternating {
     }
     fn counts(&self) -> shared::store::StoreResult<Vec<shared::store::Count>> {
         self.pick().counts()
+    }
+    fn note(&self, rev: u64, events: &[shared::job::JobEvent]) -> shared::store::StoreResult<()> {
+        self.pick().note(rev, events)
+    }
+    fn noted(&self, ids: &[&str]) -> shared::store::StoreResult<Vec<String>> {
+        self.pick().noted(ids)
     }
 }
 

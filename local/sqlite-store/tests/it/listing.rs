@@ -69,39 +69,45 @@ fn three_pages(store: &SqliteStore, query: &JobQuery) -> Vec<String> {
 }
 
 #[test]
-fn dense_and_sparse_reference_prefixes_page_like_the_query_definition() {
-    // 9,000 of 10,000 jobs start with `dense-`: past the density probe's cap, so that prefix is
-    // answered by walking the creation order; `sparse-` matches about a hundred.
+fn dense_and_sparse_searches_page_like_the_query_definition() {
+    // 9,900 of 10,000 references contain `dense-`, about a hundred `sparse-`: a search walks the
+    // order index and tests each row, however many match.
     let all = jobs(10_000);
     let store = loaded(&all);
     let cases = [
         JobQuery {
-            reference_prefix: Some("dense-".into()),
+            search: Some("dense-".into()),
             limit: 50,
             ..JobQuery::default()
         },
         JobQuery {
-            reference_prefix: Some("dense-3".into()),
+            search: Some("dense-3".into()),
             types: vec![JobType::CampaignRun, JobType::SqsPoll],
             scope: Scope::Finished,
             limit: 20,
             ..JobQuery::default()
         },
         JobQuery {
-            reference_prefix: Some("d".into()),
+            search: Some("NSE-".into()),
             statuses: vec![JobStatus::Completed, JobStatus::Failed],
             order: Order::Completed,
             limit: 30,
             ..JobQuery::default()
         },
         JobQuery {
-            reference_prefix: Some("sparse-".into()),
+            search: Some("sparse-".into()),
             limit: 40,
             ..JobQuery::default()
         },
         JobQuery {
-            reference_prefix: Some("sparse-1".into()),
+            search: Some("sparse-1".into()),
             types: vec![JobType::BulkVerify],
+            limit: 5,
+            ..JobQuery::default()
+        },
+        // An id, whole and in another case: that one job.
+        JobQuery {
+            search: Some("J-00194".into()),
             limit: 5,
             ..JobQuery::default()
         },
@@ -112,7 +118,10 @@ fn dense_and_sparse_reference_prefixes_page_like_the_query_definition() {
         assert_eq!(three_pages(&store, query), want, "{query:?}");
     }
     let dense = store.explain_list(&cases[0]).unwrap().join(" / ");
-    assert!(!dense.contains("jobs_reference"), "dense prefix: {dense}");
+    assert!(
+        !dense.contains("jobs_reference"),
+        "a search walks the order: {dense}"
+    );
 }
 
 #[test]
@@ -214,7 +223,9 @@ fn counts_follow_inserts_status_changes_and_prunes() {
         .unwrap();
     assert_eq!(store.counts().unwrap(), counted(&store));
 
-    store.prune(5, None, 1_000).unwrap();
+    store
+        .prune(&shared::store::Retention::newest(5, None), 1_000)
+        .unwrap();
     let after = store.counts().unwrap();
     assert_eq!(after, counted(&store));
     assert!(

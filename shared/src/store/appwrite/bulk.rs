@@ -1,5 +1,5 @@
-//! The store's passes over whole tables rather than one job: retention's prune (the finished
-//! jobs beyond the kept window, their log, and what is still due) and the dashboard header's
+//! The store's passes over whole tables rather than one job: retention's prune (each type's
+//! finished jobs its rules do not keep, their log, and what is still due) and the dashboard header's
 //! counts per (type, status). Each is a bounded number of requests, whatever the table holds.
 
 use serde_json::{json, Value};
@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use super::error::malformed;
 use super::row::{str_field, ts};
 use super::{rows_of, strings, AppwriteStore};
-use crate::appwrite::query;
-use crate::job::{JobError, JobStatus, JobType, Timestamp};
-use crate::store::{Count, Pruned, StoreResult};
+use crate::appwrite::{query, Reply};
+use crate::job::{parse_timestamp, JobError, JobStatus, JobType, Timestamp};
+use crate::store::{Count, Pruned, Retention, StoreResult};
 
 /// Largest retention batch: one bulk delete's `equal` may carry at most 500 values
 /// (appwrite-notes: Query limits) and a function run should stay short.
@@ -19,6 +19,15 @@ const MAX_PRUNE_BATCH: usize = 100;
 /// only, about 200 bytes a row).
 const COUNT_PAGE: usize = 5000;
 
+/// The `total` of a counted list or a bulk delete.
+fn total_of(reply: &Reply) -> StoreResult<u64> {
+    reply
+        .body
+        .get("total")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| malformed("answer without a numeric `total`"))
+}
+
 impl AppwriteStore {
     /// How many jobs match `queries`, counted by Appwrite (up to 5000).
     fn count(&self, queries: Vec<String>) -> StoreResult<u64> {
@@ -26,67 +35,93 @@ impl AppwriteStore {
         queries.push(query("limit", None, vec![json!(1)]));
         queries.push(query("select", None, vec![json!("$id")]));
         let reply = self.client.list_rows(self.jobs(), &queries, true)?;
-        reply
-            .body
-            .get("total")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| malformed("list without a numeric `total`"))
+        total_of(&reply)
     }
 
-    /// [`JobStore::prune`](crate::store::JobStore::prune): the newest `keep` finished jobs by
-    /// completion stay, and the candidates beyond them (or older than the cut-off) are deleted,
-    /// their log first.
+    /// [`JobStore::prune`](crate::store::JobStore::prune), [`Retention::due`] per type.
+    ///
+    /// A type's due jobs are always its oldest (those beyond the newest N and those past the
+    /// maximum age are both the oldest; those within the minimum age are the newest), so one
+    /// counted list per type, oldest first, finds them: the `total` gives each row's rank.
+    /// Then the log of the oldest `batch` due jobs across types is deleted, then the jobs: per
+    /// pass one request per pruned type plus two, and two counts more per type only when its
+    /// due jobs overflow the page (a backlog), to report what is still due exactly.
     pub(super) fn prune_finished(
         &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
+        retention: &Retention,
         batch: usize,
     ) -> StoreResult<Pruned> {
         let batch = batch.clamp(1, MAX_PRUNE_BATCH);
+        let retention = &retention.at_millis();
         let finished = || query("equal", Some("status"), strings(JobStatus::FINAL));
-        let select = || query("select", None, vec![json!("$id"), json!("completedAt")]);
-
-        // Beyond the newest `keep` by completion, plus anything older than the cut-off.
-        let mut candidates: Vec<(String, String)> = Vec::new();
-        let mut collect = |queries: Vec<String>| -> StoreResult<()> {
-            let reply = self.client.list_rows(self.jobs(), &queries, false)?;
-            for row in rows_of(&reply)? {
-                let id = str_field(row, "$id")?.to_owned();
-                let at = row
-                    .get("completedAt")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned();
-                if !candidates.iter().any(|(c, _)| *c == id) {
-                    candidates.push((id, at));
+        let mut due: Vec<(Timestamp, String)> = Vec::new();
+        let mut remaining = 0;
+        for keep in &retention.keep {
+            let of_type = || {
+                vec![
+                    finished(),
+                    query("equal", Some("type"), vec![json!(keep.job_type.as_str())]),
+                ]
+            };
+            let mut queries = of_type();
+            queries.extend([
+                query("isNotNull", Some("completedAt"), vec![]),
+                query("orderAsc", Some("completedAt"), vec![]),
+                query("orderAsc", Some("$id"), vec![]),
+                query("limit", None, vec![json!(batch)]),
+                query("select", None, vec![json!("$id"), json!("completedAt")]),
+            ]);
+            let reply = self.client.list_rows(self.jobs(), &queries, true)?;
+            // Counted up to 5000 (appwrite-notes: Query limits): past it every rank is
+            // underestimated, so no job the rules keep is ever taken for a due one.
+            let total = total_of(&reply)? as usize;
+            let rows = rows_of(&reply)?;
+            let mut found = 0;
+            for (i, row) in rows.iter().enumerate() {
+                let id = str_field(row, "$id")?;
+                let at = parse_timestamp("completedAt", str_field(row, "completedAt")?)
+                    .map_err(|e| malformed(&format!("job row `completedAt`: {e}")))?;
+                let rank = total.saturating_sub(i + 1);
+                if retention.due(keep.job_type, rank, at) {
+                    due.push((at, id.to_owned()));
+                    found += 1;
+                } else {
+                    // Due jobs are a prefix of this order.
+                    break;
                 }
             }
-            Ok(())
-        };
-        collect(vec![
-            finished(),
-            query("isNotNull", Some("completedAt"), vec![]),
-            query("orderDesc", Some("completedAt"), vec![]),
-            query("orderDesc", Some("$id"), vec![]),
-            query("offset", None, vec![json!(keep)]),
-            query("limit", None, vec![json!(batch)]),
-            select(),
-        ])?;
-        if let Some(cut) = older_than {
-            collect(vec![
-                finished(),
-                query("lessThan", Some("completedAt"), vec![ts(&cut)]),
-                query("orderAsc", Some("completedAt"), vec![]),
-                query("limit", None, vec![json!(batch)]),
-                select(),
-            ])?;
+            remaining += if found < rows.len() || rows.len() >= total {
+                found
+            } else {
+                // Every row of the page is due and more follow: the due prefix is the oldest
+                // beyond the newest N or past the maximum age, short of the minimum age.
+                let count = |extra: String| -> StoreResult<usize> {
+                    let mut queries = of_type();
+                    queries.push(extra);
+                    Ok(self.count(queries)? as usize)
+                };
+                let mut prefix = total.saturating_sub(keep.newest);
+                if let Some(cut) = retention.older_than {
+                    let old = count(query("lessThan", Some("completedAt"), vec![ts(&cut)]))?;
+                    prefix = prefix.max(old);
+                }
+                if let Some(since) = keep.since {
+                    let young = count(query(
+                        "greaterThanEqual",
+                        Some("completedAt"),
+                        vec![ts(&since)],
+                    ))?;
+                    prefix = prefix.min(total.saturating_sub(young));
+                }
+                prefix.max(found)
+            };
         }
-        candidates.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-        candidates.truncate(batch);
+        due.sort();
+        due.truncate(batch);
 
         let mut deleted = 0;
-        if !candidates.is_empty() {
-            let ids: Vec<Value> = candidates.iter().map(|(id, _)| json!(id)).collect();
+        if !due.is_empty() {
+            let ids: Vec<Value> = due.iter().map(|(_, id)| json!(id)).collect();
             // Log first: if the job delete then fails, the next pass finds the job again;
             // the other order could leave log rows no job points to.
             self.client.delete_rows(
@@ -98,30 +133,15 @@ impl AppwriteStore {
                 // The status guard keeps an active job safe whatever the id list says.
                 &[query("equal", Some("$id"), ids), finished()],
             )?;
-            deleted = reply
-                .body
-                .get("total")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| malformed("bulk delete without a numeric `total`"))?
-                as usize;
-            for (id, _) in &candidates {
+            deleted = total_of(&reply)? as usize;
+            for (_, id) in &due {
                 self.forget(id);
             }
         }
-
-        // What is still due: beyond `keep`, or older than the cut-off (the two sets nest, so
-        // the larger count is the union's size). Appwrite counts up to 5000
-        // (appwrite-notes: Query limits).
-        let total_finished = self.count(vec![finished()])? as usize;
-        let mut remaining = total_finished.saturating_sub(keep);
-        if let Some(cut) = older_than {
-            let old = self.count(vec![
-                finished(),
-                query("lessThan", Some("completedAt"), vec![ts(&cut)]),
-            ])? as usize;
-            remaining = remaining.max(old);
-        }
-        Ok(Pruned { deleted, remaining })
+        Ok(Pruned {
+            deleted,
+            remaining: remaining.saturating_sub(deleted),
+        })
     }
 
     /// TablesDB 1.9 has no aggregates, and a counted list counts one filter: 24 requests for

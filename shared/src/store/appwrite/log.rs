@@ -10,7 +10,7 @@ use super::outbox::Pending;
 use super::row::{decode_event, encode_event};
 use super::{rows_of, AppwriteStore, Seen};
 use crate::appwrite::{query, AppwriteError};
-use crate::job::JobEvent;
+use crate::job::{EventKind, JobEvent};
 use crate::store::{StoreError, StoreResult, MAX_PAGE};
 
 /// Rows per bulk upsert: Appwrite's default batch limit (`APP_LIMIT_DATABASE_BATCH`,
@@ -32,6 +32,44 @@ impl AppwriteStore {
             }
         }
         Ok(())
+    }
+
+    /// [`JobStore::note`](crate::store::JobStore::note): each entry inserted under its event
+    /// id, so one already there is a `row_already_exists` and counts as written.
+    pub(super) fn note_entries(&self, rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        let entries: Vec<Pending> = events
+            .iter()
+            .map(|e| Pending::new(e, rev, e.id.clone()))
+            .collect();
+        Ok(self.append(&entries)?)
+    }
+
+    /// [`JobStore::noted`](crate::store::JobStore::noted): one list per `MAX_PAGE` ids (a query
+    /// takes at most 500 values, appwrite-notes: Query limits), asking only for `$id`.
+    pub(super) fn noted_ids(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(MAX_PAGE) {
+            let queries = [
+                query(
+                    "equal",
+                    Some("$id"),
+                    chunk.iter().map(|id| json!(id)).collect(),
+                ),
+                query("select", None, vec![json!("$id")]),
+                query("limit", None, vec![json!(chunk.len())]),
+            ];
+            let reply = self
+                .client
+                .list_rows(self.events_table(), &queries, false)?;
+            for row in rows_of(&reply)? {
+                let id = row
+                    .get("$id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| malformed("event row without `$id`"))?;
+                found.push(id.to_owned());
+            }
+        }
+        Ok(found)
     }
 
     /// Entries stay in the row's outbox until it is cut, so a logged write costs no more than
@@ -137,7 +175,10 @@ impl AppwriteStore {
                 listed.push((p.rev, p.event.clone()));
             }
         }
-        listed.sort_by_key(|(rev, _)| *rev);
+        // A note (`JobStore::note`, kind `alerted`) shares the revision of the job's last
+        // write but came after it, while that write's entries may still be in the outbox: it
+        // sorts after them.
+        listed.sort_by_key(|(rev, e)| (*rev, e.kind == EventKind::Alerted));
         listed.truncate(limit);
         Ok(listed.into_iter().map(|(_, e)| e).collect())
     }

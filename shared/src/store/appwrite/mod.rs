@@ -29,8 +29,8 @@ use crate::appwrite::{query, AppwriteClient, AppwriteConfig, ConfigError, Reply}
 use crate::config::Lookup;
 use crate::job::{parse_timestamp, Job, JobEvent, JobStatus, JobType, Timestamp};
 use crate::store::{
-    Count, Created, JobQuery, JobStore, Order, Page, Pruned, StoreError, StoreResult, Write,
-    MAX_PAGE,
+    Count, Created, JobQuery, JobStore, Order, Page, Pruned, Retention, StoreError, StoreResult,
+    Write, MAX_PAGE,
 };
 
 mod bulk;
@@ -225,12 +225,8 @@ impl JobStore for AppwriteStore {
                 vec![ts(&since)],
             ));
         }
-        if let Some(prefix) = &q.reference_prefix {
-            queries.push(query(
-                "startsWith",
-                Some("referenceId"),
-                vec![json!(prefix)],
-            ));
+        if let Some(text) = q.search.as_deref().filter(|t| !t.is_empty()) {
+            queries.push(search_query(text));
         }
         if let Some(range) = &q.range {
             let column = range.field.column();
@@ -348,13 +344,8 @@ impl JobStore for AppwriteStore {
     }
 
     /// One bounded pass over the finished jobs, their log first (`bulk`).
-    fn prune(
-        &self,
-        keep: usize,
-        older_than: Option<Timestamp>,
-        batch: usize,
-    ) -> StoreResult<Pruned> {
-        self.prune_finished(keep, older_than, batch)
+    fn prune(&self, retention: &Retention, batch: usize) -> StoreResult<Pruned> {
+        self.prune_finished(retention, batch)
     }
 
     fn stale(
@@ -377,6 +368,14 @@ impl JobStore for AppwriteStore {
     /// Every (type, status) pair's count in one request, two past 5,000 jobs (`bulk`).
     fn counts(&self) -> StoreResult<Vec<Count>> {
         self.count_by_type_and_status()
+    }
+
+    fn note(&self, rev: u64, events: &[JobEvent]) -> StoreResult<()> {
+        self.note_entries(rev, events)
+    }
+
+    fn noted(&self, ids: &[&str]) -> StoreResult<Vec<String>> {
+        self.noted_ids(ids)
     }
 }
 
@@ -417,6 +416,23 @@ fn rows_of(reply: &Reply) -> StoreResult<&Vec<Value>> {
         .get("rows")
         .and_then(Value::as_array)
         .ok_or_else(|| malformed("list without a `rows` array"))
+}
+
+/// [`JobQuery::search`] as one Appwrite query: `referenceId` contains the text, or `$id` equals
+/// it. A `contains` on a text column is `LIKE '%…%'` on MariaDB after utopia-php/database
+/// escapes LIKE's wildcards but not `\`, LIKE's escape character; so each `\` is doubled here
+/// to stay a literal backslash. Both comparisons ignore case under the table's collation, and
+/// neither needs an index (appwrite-notes: Search by substring).
+fn search_query(text: &str) -> String {
+    let needle = text.replace('\\', "\\\\");
+    json!({
+        "method": "or",
+        "values": [
+            {"method": "contains", "attribute": "referenceId", "values": [needle]},
+            {"method": "equal", "attribute": "$id", "values": [text]},
+        ],
+    })
+    .to_string()
 }
 
 fn strings<T: ToString>(items: &[T]) -> Vec<Value> {
