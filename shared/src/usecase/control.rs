@@ -1,6 +1,8 @@
 //! A user's actions through the action API: pause, resume and cancel ([`control`]), retry as a
 //! new job linked to the old one ([`retry_once`]), and the link of the worker execution a resume
-//! or retry triggered ([`link_execution`]). Each is recorded with its actor and reason.
+//! or retry triggered ([`link_execution`]). Each is recorded with its actor and reason. A batch
+//! of actions reads its jobs at once and acts on each as read ([`control_read`],
+//! [`retry_read`], with [`retry_id`] naming what a retry reads), through the same code.
 
 use serde_json::{Map, Value};
 
@@ -22,6 +24,30 @@ pub fn control_with(
     reason: Option<&str>,
     details: Map<String, Value>,
 ) -> Result<Job> {
+    control_of(act, job_id, None, event, reason, details)
+}
+
+/// [`control_with`] on `job`, the job as the caller just read it (a batch's one read): the
+/// write is based on it, so the action costs that write alone unless the job moved since.
+pub fn control_read(
+    act: &Act,
+    job: Job,
+    event: Event,
+    reason: Option<&str>,
+    details: Map<String, Value>,
+) -> Result<Job> {
+    let job_id = job.id.clone();
+    control_of(act, &job_id, Some(job), event, reason, details)
+}
+
+fn control_of(
+    act: &Act,
+    job_id: &str,
+    read: Option<Job>,
+    event: Event,
+    reason: Option<&str>,
+    details: Map<String, Value>,
+) -> Result<Job> {
     debug_assert!(matches!(
         event,
         Event::Pause | Event::Resume | Event::Cancel
@@ -30,7 +56,7 @@ pub fn control_with(
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(clip_text);
-    act.mutate(job_id, |job| {
+    act.mutate_from(job_id, read, |job| {
         let from = act.step(job, event)?;
         job.last_actor = Some(act.actor.clone());
         job.last_reason = reason.clone();
@@ -67,7 +93,8 @@ pub fn retry_with(
 }
 
 /// The id a retry of `job_id` gets: one retry job per retried job, however often it is asked.
-fn retry_id(job_id: &str) -> String {
+/// A retry reads the job and this id together, to tell a first retry from a repeated one.
+pub fn retry_id(job_id: &str) -> String {
     id::for_idempotency_key(&retry_key(job_id))
 }
 
@@ -93,11 +120,14 @@ pub fn retry_once(
         .cloned()
         .ok_or_else(|| StoreError::NotFound(job_id.to_owned()))?;
     let earlier = found.into_iter().find(|j| j.id == retry);
-    let created = retry_of(act, old.clone(), earlier, reason, extra)?;
+    let created = retry_read(act, old.clone(), earlier, reason, extra)?;
     Ok((old, created))
 }
 
-fn retry_of(
+/// [`retry_once`] on what the caller just read (a batch's one read): `old`, the job to retry,
+/// and `earlier`, the job at its [`retry_id`] if one exists. Writes the retry, or nothing when
+/// `earlier` is the retry already made (answered as `Created::Existing`).
+pub fn retry_read(
     act: &Act,
     old: Job,
     earlier: Option<Job>,

@@ -21,8 +21,11 @@ mod fence;
 mod sweep;
 mod worker;
 
-pub use control::{control, control_with, link_execution, retry, retry_once, retry_with};
-pub use sweep::{mark_stalled, prune, StallPolicy};
+pub use control::{
+    control, control_read, control_with, link_execution, retry, retry_id, retry_once, retry_read,
+    retry_with,
+};
+pub use sweep::{keep_newest, mark_stalled, prune, KeepRule, StallPolicy};
 pub use worker::{
     complete, fail, heartbeat, progress, start, worker_paused, Progress, Start, Started,
 };
@@ -163,8 +166,13 @@ impl<'a> Act<'a> {
         self
     }
 
-    /// Records the caller's execution on a job about to be written; whether it changed.
+    /// Records the caller's execution on a job about to be written; whether it changed. A
+    /// PAUSED job without one stays without: its worker confirmed the pause (or never said which
+    /// execution it is), and a late call of that run must not make it look "pausing" again.
     fn stamp_execution(&self, job: &mut Job) -> bool {
+        if job.status == JobStatus::Paused && job.execution_id.is_none() {
+            return false;
+        }
         match &self.run.execution_id {
             Some(id) if job.execution_id.as_deref() != Some(id) => {
                 job.execution_id = Some(id.clone());

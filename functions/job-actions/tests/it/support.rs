@@ -30,7 +30,8 @@ pub const BASE_VARS: &[(&str, &str)] = &[
 ];
 
 /// The test store: every call counted, to hold the routes to their store budgets, and writes
-/// refused while `refuse_writes` is set (an outage injected at a chosen point).
+/// refused while `refuse_writes` is set (an outage injected at a chosen point), writes of the
+/// jobs in `refuse_writes_to` always (one job's outage), reads while `refuse_reads` is set.
 pub type CountingStore = Layered<MemoryStore, Counter>;
 
 /// The hook of [`CountingStore`].
@@ -38,12 +39,32 @@ pub type CountingStore = Layered<MemoryStore, Counter>;
 pub struct Counter {
     pub calls: AtomicUsize,
     pub refuse_writes: AtomicBool,
+    pub refuse_writes_to: Mutex<Vec<String>>,
+    pub refuse_reads: AtomicBool,
+}
+
+impl Counter {
+    fn refuses_writes_to(&self, id: &str) -> bool {
+        self.refuse_writes_to
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r == id)
+    }
 }
 
 impl Hook for Counter {
     fn before(&self, call: Call<'_>) -> StoreResult<()> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if matches!(call, Call::Write(_)) && self.refuse_writes.load(Ordering::SeqCst) {
+        let refused = match call {
+            Call::Write(id) => {
+                self.refuse_writes.load(Ordering::SeqCst) || self.refuses_writes_to(id)
+            }
+            Call::Create(id) => self.refuses_writes_to(id),
+            Call::Get(_) | Call::GetMany => self.refuse_reads.load(Ordering::SeqCst),
+            _ => false,
+        };
+        if refused {
             return Err(StoreError::Unavailable("injected outage".into()));
         }
         Ok(())

@@ -382,3 +382,54 @@ fn after_the_retriggered_worker_starts_only_its_own_execution_fails_the_job() {
     let error = platform.store.get(&id).unwrap().error_message.unwrap();
     assert!(error.contains("while the job was RUNNING"), "{error}");
 }
+
+/// Issue 28: a batch on Appwrite is one read of every job (and each one's possible retry), then
+/// per job its write, and for a retry or resume the link of its re-triggered execution.
+#[test]
+fn on_appwrite_a_batch_costs_one_read_then_a_write_a_job_and_a_link_a_retriggered_job() {
+    let (fake, platform, _) = campaign_on_fake();
+    let worker = Act::new(
+        platform.store.as_ref(),
+        "function:orchestrator",
+        platform.now(),
+    );
+    let mut failed = Vec::new();
+    let mut running = Vec::new();
+    for i in 0..10 {
+        let start = Start {
+            reference_id: format!("camp-b{i}"),
+            ..Start::default()
+        };
+        let job = usecase::start(&worker, JobType::CampaignRun, start).unwrap().job;
+        if i < 5 {
+            let w = worker.clone().in_run(Some(job.run), None);
+            usecase::fail(&w, &job.id, "SES throttled", None, None).unwrap();
+            failed.push(job.id);
+        } else {
+            running.push(job.id);
+        }
+    }
+    handle(request(&fake, "GET", "/v1/me", OPERATOR), &platform);
+
+    for (action, ids, want) in [("retry", &failed, 1 + 5 * 2), ("cancel", &running, 1 + 5)] {
+        fake.reset_requests();
+        let mut ctx = request(&fake, "POST", "/v1/jobs/batch", OPERATOR);
+        ctx.req.set_body_binary(
+            json!({"action": action, "ids": ids, "reason": "bulk"})
+                .to_string()
+                .into_bytes(),
+        );
+        let res = handle(ctx, &platform);
+        let body: Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(res.status_code, 200, "{body}");
+        assert_eq!(body["succeeded"], 5, "{body}");
+        assert_eq!(store_requests(&fake), want, "{action}: {:?}", fake.requests());
+    }
+    // A repeated retry batch is its one read.
+    fake.reset_requests();
+    let mut ctx = request(&fake, "POST", "/v1/jobs/batch", OPERATOR);
+    ctx.req.set_body_binary(json!({"action": "retry", "ids": failed}).to_string().into_bytes());
+    let res = handle(ctx, &platform);
+    assert_eq!(res.status_code, 200);
+    assert_eq!(store_requests(&fake), 1, "{:?}", fake.requests());
+}
