@@ -11,6 +11,7 @@
 //! the Appwrite client in docs/appwrite-store.md, the conformance suite in docs/storage.md).
 //! Everything else is `pub(crate)` or private, so the dead-code lint sees what nothing calls.
 
+pub mod alerts;
 pub mod appwrite;
 pub mod config;
 pub mod hooks;
@@ -20,6 +21,7 @@ pub mod observer;
 pub mod platform;
 pub mod random;
 pub mod retention;
+pub mod schedules;
 pub mod store;
 pub mod tracker;
 pub mod url;

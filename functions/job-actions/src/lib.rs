@@ -9,9 +9,12 @@
 pub mod actions;
 pub mod appwrite;
 pub mod auth;
+pub mod batch;
 pub mod config;
+pub mod control;
 pub mod query;
 pub mod routes;
+pub mod schedules;
 pub mod upstream;
 pub mod view;
 

@@ -13,12 +13,34 @@ pub enum Op {
     Resume,
     Cancel,
     Retry,
+    /// One action on many jobs (`POST /v1/jobs/batch`).
+    Batch,
+    /// Every scheduled function with its health (`GET /v1/schedules`, docs/schedules.md).
+    Schedules,
+    /// Run a scheduled function now, asynchronously.
+    ScheduleRun,
+    /// Set a scheduled function's `enabled` flag on.
+    ScheduleEnable,
+    /// Set a scheduled function's `enabled` flag off.
+    ScheduleDisable,
 }
 
 impl Op {
     /// Whether the operation changes a job (operators only).
     pub fn is_action(self) -> bool {
-        matches!(self, Op::Pause | Op::Resume | Op::Cancel | Op::Retry)
+        matches!(
+            self,
+            Op::Pause | Op::Resume | Op::Cancel | Op::Retry | Op::Batch
+        ) || self.is_schedule_action()
+    }
+
+    /// Whether the operation acts on a scheduled function (operators only; no state machine,
+    /// so never a 409).
+    pub fn is_schedule_action(self) -> bool {
+        matches!(
+            self,
+            Op::ScheduleRun | Op::ScheduleEnable | Op::ScheduleDisable
+        )
     }
 }
 
@@ -31,8 +53,8 @@ pub struct Route {
     pub operation_id: &'static str,
 }
 
-/// Every route. Literal segments (`summary`, `export`) are listed before `{id}` so they win;
-/// generated job ids never equal them.
+/// Every route. Literal segments (`summary`, `export`, `batch`) are listed before `{id}` so they
+/// win; generated job ids never equal them.
 pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
@@ -57,6 +79,12 @@ pub const ROUTES: &[Route] = &[
         path: "/v1/jobs/export",
         op: Op::Export,
         operation_id: "exportJobs",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/jobs/batch",
+        op: Op::Batch,
+        operation_id: "actOnJobs",
     },
     Route {
         method: "GET",
@@ -90,6 +118,39 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// The Schedules routes (docs/schedules.md), after the job routes.
+const SCHEDULE_ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/v1/schedules",
+        op: Op::Schedules,
+        operation_id: "listSchedules",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/schedules/{functionId}/run",
+        op: Op::ScheduleRun,
+        operation_id: "runSchedule",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/schedules/{functionId}/enable",
+        op: Op::ScheduleEnable,
+        operation_id: "enableSchedule",
+    },
+    Route {
+        method: "POST",
+        path: "/v1/schedules/{functionId}/disable",
+        op: Op::ScheduleDisable,
+        operation_id: "disableSchedule",
+    },
+];
+
+/// Every route the API answers: [`ROUTES`] then [`SCHEDULE_ROUTES`].
+pub fn all_routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().chain(SCHEDULE_ROUTES)
+}
+
 /// The outcome of routing a method and path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Matched<'a> {
@@ -109,14 +170,12 @@ pub fn route<'a>(method: &str, path: &'a str) -> Matched<'a> {
         _ => path,
     };
     // Literal routes come first, so the first template that matches is the most specific.
-    let Some((template, id)) = ROUTES
-        .iter()
-        .find_map(|r| match_template(r.path, path).map(|id| (r.path, id)))
+    let Some((template, id)) =
+        all_routes().find_map(|r| match_template(r.path, path).map(|id| (r.path, id)))
     else {
         return Matched::NotFound;
     };
-    let allowed: Vec<&'static str> = ROUTES
-        .iter()
+    let allowed: Vec<&'static str> = all_routes()
         .filter(|r| r.path == template)
         .map(|r| r.method)
         .collect();
@@ -124,16 +183,14 @@ pub fn route<'a>(method: &str, path: &'a str) -> Matched<'a> {
     if method == "OPTIONS" {
         return Matched::Preflight(allowed);
     }
-    match ROUTES
-        .iter()
-        .find(|r| r.path == template && r.method == method)
-    {
+    match all_routes().find(|r| r.path == template && r.method == method) {
         Some(r) => Matched::Route(r.op, id),
         None => Matched::MethodNotAllowed(allowed),
     }
 }
 
-/// Matches a template like `/v1/jobs/{id}/pause`; `Some(id)` (or `Some(None)`) when it fits.
+/// Matches a template like `/v1/jobs/{id}/pause` (any `{name}` segment is the id);
+/// `Some(id)` (or `Some(None)`) when it fits.
 fn match_template<'a>(template: &str, path: &'a str) -> Option<Option<&'a str>> {
     let mut id = None;
     let mut t = template.split('/');
@@ -141,7 +198,9 @@ fn match_template<'a>(template: &str, path: &'a str) -> Option<Option<&'a str>> 
     loop {
         match (t.next(), p.next()) {
             (None, None) => return Some(id),
-            (Some("{id}"), Some(seg)) if !seg.is_empty() => id = Some(seg),
+            (Some(t), Some(seg)) if t.starts_with('{') && t.ends_with('}') && !seg.is_empty() => {
+                id = Some(seg)
+            }
             (Some(a), Some(b)) if a == b => {}
             _ => return None,
         }

@@ -7,6 +7,9 @@
 //!
 //! The scenarios: a campaign sending 200 emails, a bulk verification of 5,000 leads, an SQS
 //! poller heartbeating every few seconds, a metrics fetch every minute, and an import that fails.
+//! For the Schedules view, two scheduled functions that never report through a hook, as
+//! Pivotr's own `sqs-poller` and `fetch-aws-metrics` do: only Appwrite's record of their
+//! executions (kept by the gateway) shows them; the poller fails every other run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +22,12 @@ use shared::tracker::{AppwriteTransport, Coalescing, JobTracker, TrackerError};
 
 use crate::functions::DEMO_WORKERS;
 use crate::gateway::{Gateway, Internal};
+
+/// The demo's scheduled functions: id, CRON, whether every other run fails.
+pub const DEMO_SCHEDULES: &[(&str, &str, bool)] = &[
+    ("sqs-poller", "* * * * *", true),
+    ("fetch-aws-metrics", "*/5 * * * *", false),
+];
 
 /// What every demo worker needs: where the executions endpoint is and the server key.
 #[derive(Clone)]
@@ -127,6 +136,44 @@ impl Demo {
         }
         let demo = self.clone();
         std::thread::spawn(move || demo.metrics_every_minute());
+    }
+
+    /// Registers [`DEMO_SCHEDULES`] with the gateway, records their runs of the last hour (so the
+    /// Schedules view has a history at once), then one run at each time of their schedule until
+    /// stopped. Needs a Tokio runtime (the webhook delivers from it).
+    pub fn start_schedules(&self, gateway: Arc<Gateway>) {
+        let now = chrono::Utc::now();
+        let since = now - chrono::Duration::hours(1);
+        for &(id, expr, flaky) in DEMO_SCHEDULES {
+            let Ok(cron) = crate::manifest::schedule(expr) else {
+                continue;
+            };
+            let run_now: Internal = Arc::new(|_body: String| {});
+            gateway.register_scheduled(id, expr, &shared::appwrite::datetime(&since), run_now);
+            let mut at = since;
+            while let Ok(next) = cron.find_next_occurrence(&at, false) {
+                if next > now {
+                    break;
+                }
+                record(&gateway, id, next, flaky, false);
+                at = next;
+            }
+            let (gateway, demo) = (gateway.clone(), self.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Ok(next) = cron.find_next_occurrence(&chrono::Utc::now(), false) else {
+                        return;
+                    };
+                    while chrono::Utc::now() < next {
+                        if demo.stopped() {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    record(&gateway, id, next, flaky, true);
+                }
+            });
+        }
     }
 
     /// A resumed or retried job: the re-trigger body is a `start` request, sent back as is
@@ -290,6 +337,21 @@ impl Demo {
             }
         }
     }
+}
+
+/// One scheduled run of a demo function, due at `due`: a flaky one fails on odd minutes.
+fn record(
+    gateway: &Gateway,
+    id: &str,
+    due: chrono::DateTime<chrono::Utc>,
+    flaky: bool,
+    live: bool,
+) {
+    use chrono::Timelike;
+    let ok = !flaky || due.minute() % 2 == 0;
+    let duration = 0.4 + f64::from(due.minute() % 7) * 0.3;
+    let at = due + chrono::Duration::milliseconds(150);
+    gateway.record_scheduled_run(id, &shared::appwrite::datetime(&at), ok, duration, live);
 }
 
 /// A hook answer's control value, also when the hook refused the report (a cancelled job

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod host;
 pub mod keys;
 pub mod manifest;
+pub mod messaging;
 pub mod realtime;
 pub mod standalone;
 pub mod stuck;
@@ -200,6 +201,7 @@ pub async fn start_on(config: DevConfig, backend: Backend) -> Result<Dev, StartE
     let demo = config.demo.then(|| {
         let demo = demo::Demo::new(&endpoint, &config.project, &config.key);
         demo.start(&gateway);
+        demo.start_schedules(gateway.clone());
         demo
     });
     let mut functions: Vec<(String, String)> = gateway

@@ -23,7 +23,7 @@ mod wire;
 pub use client::{AppwriteClient, Call, Method, Reply};
 pub use config::{var, AppwriteConfig, ConfigError, Secret};
 pub use error::AppwriteError;
-pub use functions::Execution;
+pub use functions::{update_body, Execution, Listed, FUNCTIONS_PAGE};
 pub use retry::{Retry, RetryPolicy};
 pub use users::{Membership, User};
 pub use wire::{datetime, query, segment};

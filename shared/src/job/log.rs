@@ -33,6 +33,8 @@ pub enum EventKind {
     Retried,
     /// A worker call that was not applied because its run is over (docs/hooks.md § Runs).
     Ignored,
+    /// An alert about the job (or a schedule) was delivered (docs/alerts.md); moves nothing.
+    Alerted,
 }
 
 impl EventKind {

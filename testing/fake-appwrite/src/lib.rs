@@ -1,6 +1,7 @@
 //! An in-process fake of the Appwrite REST endpoints Job Manager uses, for tests: TablesDB rows
-//! with JSON queries, function executions, users and team memberships, with Appwrite's headers,
-//! row shapes and error bodies, plus fault injection and per-route request counters.
+//! with JSON queries, function executions, Messaging emails, users and team memberships, with
+//! Appwrite's headers, row shapes and error bodies, plus fault injection and per-route request
+//! counters.
 //!
 //! Every shape follows `docs/appwrite-notes.md` (the note cited at each place), which names
 //! the upstream file each fact comes from. It is a faithful subset, not a database: rows are
@@ -10,8 +11,8 @@
 //! This root owns the fake's state and its start and stop; each resource module owns its
 //! routes and its test-side methods on [`FakeAppwrite`]. Modules use only those below them:
 //! `server` uses `faults`, `scopes`, `functions` and `route`; `route` uses `rows`, `tables`,
-//! `executions` and `users`; those use `query`, `schema` and `wire` (and `rows` uses `tables`'
-//! not-found answers, `functions` `scopes`' refusal).
+//! `executions`, `messaging` and `users`; those use `query`, `schema` and `wire` (and `rows` uses
+//! `tables`' not-found answers, `functions` `scopes`' refusal).
 //!
 //! ```no_run
 //! let fake = fake_appwrite::FakeAppwrite::start();
@@ -27,6 +28,7 @@ use serde_json::{Map, Value};
 mod executions;
 mod faults;
 pub mod functions;
+mod messaging;
 mod query;
 mod route;
 mod rows;
@@ -37,8 +39,9 @@ mod tables;
 mod users;
 mod wire;
 
-pub use executions::RecordedExecution;
+pub use executions::{RecordedExecution, SeededExecution};
 pub use faults::Fault;
+pub use messaging::RecordedMessage;
 
 /// The server version the fake claims in error bodies (appwrite-notes: Error body).
 pub const VERSION: &str = "1.9.6";
@@ -58,6 +61,10 @@ struct State {
     /// Requests per route label.
     requests: BTreeMap<String, u64>,
     executions: Vec<RecordedExecution>,
+    /// Execution documents per function (`executions`), oldest first, as Appwrite lists them.
+    execution_documents: Vec<Value>,
+    /// Messages created through Messaging (`messaging`), oldest first, in Appwrite's model.
+    messages: Vec<Value>,
     users: HashMap<String, Vec<String>>,
     /// team → (user, roles)
     teams: HashMap<String, Vec<(String, Vec<String>)>>,

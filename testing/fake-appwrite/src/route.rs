@@ -6,7 +6,7 @@ use hyper::Method;
 use serde_json::Value;
 
 use crate::wire::{path_segments, Answer};
-use crate::{executions, rows, tables, users, State};
+use crate::{executions, messaging, rows, tables, users, State};
 
 /// A route the fake serves, with the path segments its module needs.
 #[derive(Debug, Clone)]
@@ -28,6 +28,14 @@ pub(crate) enum Route {
     },
     Executions {
         function: String,
+    },
+    /// `GET /v1/functions/{id}/executions`.
+    ExecutionList {
+        function: String,
+    },
+    /// `POST /v1/messaging/messages/email` and `GET /v1/messaging/messages`.
+    Messages {
+        method: Method,
     },
     User {
         id: String,
@@ -67,6 +75,15 @@ impl Route {
             (&Method::POST, ["functions", f, "executions"]) => Some(Route::Executions {
                 function: f.to_string(),
             }),
+            (&Method::GET, ["functions", f, "executions"]) => Some(Route::ExecutionList {
+                function: f.to_string(),
+            }),
+            (&Method::POST, ["messaging", "messages", "email"]) => Some(Route::Messages {
+                method: Method::POST,
+            }),
+            (&Method::GET, ["messaging", "messages"]) => Some(Route::Messages {
+                method: Method::GET,
+            }),
             (&Method::GET, ["users", id]) => Some(Route::User { id: id.to_string() }),
             (&Method::GET, ["teams", team, "memberships"]) => Some(Route::Memberships {
                 team: team.to_string(),
@@ -88,6 +105,8 @@ impl Route {
             Route::RowsMethod { method, .. } => format!("{method} rows"),
             Route::Row { method, .. } => format!("{method} row"),
             Route::Executions { .. } => "POST executions".into(),
+            Route::ExecutionList { .. } => "GET executions".into(),
+            Route::Messages { method } => format!("{method} messages"),
             Route::User { .. } => "GET user".into(),
             Route::Memberships { .. } => "GET memberships".into(),
             Route::Schema { method, .. } => format!("{method} schema"),
@@ -109,6 +128,11 @@ pub(crate) fn apply(
             _ => tables::route(state, &method, &parts, &body),
         },
         Route::Executions { function } => executions::create(state, function, &body),
+        Route::ExecutionList { function } => executions::list(state, &function, params),
+        Route::Messages { method } if method == Method::POST => {
+            messaging::create_email(state, &body)
+        }
+        Route::Messages { .. } => messaging::list(state),
         Route::User { id } => users::user(state, &id),
         Route::Memberships { team } => users::memberships(state, &team, params),
         Route::Rows { db, table } => rows::list(state, &db, &table, params),

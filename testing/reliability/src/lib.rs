@@ -347,7 +347,9 @@ fn event_of(kind: EventKind) -> Option<Event> {
         EventKind::Completed => Event::Complete,
         EventKind::Failed => Event::Fail,
         EventKind::Stalled => Event::Stall,
-        EventKind::Created | EventKind::Retried | EventKind::Ignored => return None,
+        EventKind::Created | EventKind::Retried | EventKind::Ignored | EventKind::Alerted => {
+            return None
+        }
     })
 }
 

@@ -6,6 +6,7 @@
 mod actions;
 mod auth;
 mod bad_input;
+mod batch;
 mod openapi;
 mod read;
 mod support;

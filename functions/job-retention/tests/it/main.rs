@@ -366,3 +366,59 @@ fn a_user_caller_is_forbidden_and_a_manual_server_run_is_allowed() {
     let (status, report) = app.run_as(context("http", None));
     assert_eq!((status, report["deleted"].as_u64()), (200, Some(1)));
 }
+
+#[test]
+fn an_unusable_alert_variable_is_named_with_the_sweeps_own_and_nothing_is_deleted() {
+    let app = spawn_app(&[
+        ("JOBS_RETENTION_KEEP", "0"),
+        (
+            "JOBS_ALERT_WEBHOOK_URL",
+            "https://hooks.example.test/T0/secret-path",
+        ),
+    ]);
+    app.seed(&finished(150));
+    let (status, body) = app.run();
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        body["variables"],
+        serde_json::json!(["JOBS_RETENTION_KEEP", "JOBS_ALERT_WEBHOOK_SECRET"])
+    );
+    assert!(!body.to_string().contains("secret-path"), "{body}");
+    assert_eq!(app.ids(Scope::Finished).len(), 150);
+}
+
+#[test]
+fn without_an_alert_channel_the_answer_is_the_sweep_report_alone() {
+    let app = spawn_app(&[]);
+    app.seed(&finished(3));
+    let (status, report) = app.run();
+    assert_eq!(status, 200);
+    assert!(report.get("alerts").is_none(), "{report}");
+}
+
+#[test]
+fn a_job_the_sweep_marks_stalled_is_alerted_in_the_same_run() {
+    // The webhook points at a closed port: the delivery fails and is reported, the sweep
+    // still succeeds, and the failure is there for the next run to retry.
+    let app = spawn_app(&[
+        ("JOBS_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/alerts"),
+        ("JOBS_ALERT_WEBHOOK_SECRET", "a-secret-of-enough-length"),
+        ("JOBS_ALERT_SCHEDULES", "0"),
+    ]);
+    app.seed(&[job(
+        "r1".into(),
+        JobType::CampaignRun,
+        JobStatus::Running,
+        t0() - Duration::days(1),
+    )]);
+    let (status, report) = app.run();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["markedStalled"], 1);
+    assert_eq!(report["alerts"]["failed"], 1, "{report}");
+    let errors = report["alerts"]["errors"].to_string();
+    assert!(errors.contains("webhook not reached"), "{errors}");
+    assert!(
+        !errors.contains("127.0.0.1:9"),
+        "the URL is never answered: {errors}"
+    );
+}

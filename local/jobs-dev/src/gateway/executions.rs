@@ -58,7 +58,7 @@ impl Gateway {
     }
 
     /// Publishes an execution event to the webhook, if there is one.
-    fn emit(&self, action: &str, doc: &Value) {
+    pub(super) fn emit(&self, action: &str, doc: &Value) {
         if let Some(webhook) = self.webhook.get() {
             webhook.emit(action, doc);
         }
@@ -69,7 +69,7 @@ impl Gateway {
         lock(&self.internal).insert(id.to_owned(), f);
     }
 
-    fn execution_id(&self) -> String {
+    pub(super) fn execution_id(&self) -> String {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -78,7 +78,7 @@ impl Gateway {
         format!("{:013x}{:07x}", ms, n & 0xfff_ffff)
     }
 
-    fn remember(&self, id: &str, doc: &Value) {
+    pub(super) fn remember(&self, id: &str, doc: &Value) {
         let mut kept = lock(&self.executions);
         kept.retain(|(k, _)| k != id);
         kept.push_back((id.to_owned(), doc.clone()));

@@ -9,6 +9,8 @@
 //!   users), for job-actions' role lookup (server key only, as on Appwrite).
 //! - `GET /v1/realtime`: Appwrite's Realtime WebSocket (`crate::realtime`).
 //! - `/v1/account…`: sign-in for development users (`crate::account`), when configured.
+//! - `POST /v1/messaging/messages/email`, `GET /v1/messaging/messages` (server key only):
+//!   Messaging, recording the alert emails instead of sending them (`crate::messaging`).
 //! - `GET /v1/dev/stats` (server key only): executions per function, store calls per function
 //!   and Realtime counters, for tests and `scripts/bench`.
 //! - `GET /jobs`, `/jobs/:id`, `/assets/*`, `/config.js`: the dashboard.
@@ -26,6 +28,7 @@
 //! headers; the Appwrite shapes it answers with are `crate::wire`'s.
 
 mod executions;
+mod functions;
 mod guard;
 
 pub use executions::{may_execute, Caller, Internal};
@@ -71,6 +74,10 @@ pub struct Gateway {
     realtime: std::sync::OnceLock<(Arc<Hub>, Arc<StoreCounters>)>,
     /// Executions started per function id.
     started: Mutex<HashMap<String, u64>>,
+    /// Function settings written through the Functions API, demo schedules, audit rows.
+    functions_api: functions::FunctionsState,
+    /// Emails created through Messaging (`crate::messaging`).
+    messages: crate::messaging::Messages,
 }
 
 impl Gateway {
@@ -92,7 +99,9 @@ impl Gateway {
             keys: Keys::new(&config_for_accounts.key),
             realtime: std::sync::OnceLock::new(),
             started: Mutex::new(HashMap::new()),
+            functions_api: functions::FunctionsState::default(),
             webhook: std::sync::OnceLock::new(),
+            messages: crate::messaging::Messages::default(),
         }
     }
 
@@ -177,6 +186,36 @@ impl Gateway {
             (&Method::GET, ["v1", "functions", _, "executions", execution_id]) => {
                 self.execution(execution_id)
             }
+            (&Method::GET, ["v1", "functions"]) => self
+                .server_only(key.as_deref(), &["functions.read"])
+                .map(|()| self.list_functions()),
+            (&Method::GET, ["v1", "functions", function_id]) => self
+                .server_only(key.as_deref(), &["functions.read"])
+                .and_then(|()| self.get_function(function_id)),
+            (&Method::PUT, ["v1", "functions", function_id]) => {
+                match self.server_only(key.as_deref(), &["functions.write"]) {
+                    Ok(()) => match Limited::new(req.into_body(), 64 * 1024).collect().await {
+                        Ok(b) => self.update_function(function_id, &b.to_bytes()),
+                        Err(_) => Err(too_large()),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+            (&Method::GET, ["v1", "functions", function_id, "executions"]) => self
+                .server_only(key.as_deref(), &["executions.read", "execution.read"])
+                .and_then(|()| self.list_executions(function_id, req.uri().query().unwrap_or(""))),
+            (&Method::GET, ["v1", "tablesdb", _, "tables", table, "rows"]) => self
+                .server_only(key.as_deref(), &["rows.read", "documents.read"])
+                .and_then(|()| self.list_audit_rows(table, req.uri().query().unwrap_or(""))),
+            (&Method::POST, ["v1", "tablesdb", _, "tables", table, "rows"]) => {
+                match self.server_only(key.as_deref(), &["rows.write", "documents.write"]) {
+                    Ok(()) => match Limited::new(req.into_body(), 128 * 1024).collect().await {
+                        Ok(b) => self.create_audit_row(table, &b.to_bytes()),
+                        Err(_) => Err(too_large()),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
             (&Method::GET, ["v1", "users", user_id]) => self
                 .server_only(key.as_deref(), &["users.read"])
                 .and_then(|()| self.user(user_id)),
@@ -208,6 +247,22 @@ impl Gateway {
             (&Method::GET, ["v1", "account"]) => {
                 Ok((200, user_document(self.config.current_user())))
             }
+            (&Method::POST, ["v1", "messaging", "messages", "email"]) => {
+                match self.server_only(key.as_deref(), &["messages.write"]) {
+                    Ok(()) => match Limited::new(req.into_body(), 256 * 1024).collect().await {
+                        Ok(b) => self.messages.create_email(&b.to_bytes()),
+                        Err(_) => Err(AwError::new(
+                            413,
+                            "general_argument_invalid",
+                            "Request body too large.",
+                        )),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+            (&Method::GET, ["v1", "messaging", "messages"]) => self
+                .server_only(key.as_deref(), &["messages.read"])
+                .map(|()| self.messages.list()),
             (&Method::GET, ["v1", "health"]) => Ok((200, json!({"status": "pass"}))),
             (&Method::GET | &Method::HEAD, _) => {
                 return Ok(dashboard::serve(
@@ -332,4 +387,9 @@ fn with_cookies((status, body, headers): Answer) -> HttpResponse {
         }
     }
     res
+}
+
+/// A request body above what the route reads.
+fn too_large() -> AwError {
+    AwError::new(413, "general_argument_invalid", "Request body too large.")
 }

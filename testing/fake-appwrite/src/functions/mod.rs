@@ -148,7 +148,8 @@ pub(crate) fn handle(
     Some(answer)
 }
 
-fn find<'a>(state: &'a State, id: &str) -> Option<&'a Value> {
+/// A function's document, for the executions list (`executions`).
+pub(crate) fn find<'a>(state: &'a State, id: &str) -> Option<&'a Value> {
     state.functions.functions.iter().find(|f| f["$id"] == id)
 }
 
@@ -160,7 +161,7 @@ fn find_mut<'a>(state: &'a mut State, id: &str) -> Option<&'a mut Value> {
         .find(|f| f["$id"] == id)
 }
 
-fn function_not_found() -> Answer {
+pub(crate) fn function_not_found() -> Answer {
     Answer::error(
         404,
         "function_not_found",
@@ -302,6 +303,28 @@ fn update_variable(state: &mut State, function: &str, id: &str, body: &Value) ->
 }
 
 impl crate::FakeAppwrite {
+    /// Adds a deployed function as `POST /v1/functions` and an activated deployment would leave
+    /// it: Appwrite's defaults, then `settings` (e.g. `{"schedule": "* * * * *"}`, and
+    /// `$createdAt` / `$updatedAt`).
+    pub fn add_function(&self, id: &str, name: &str, settings: Value) -> Value {
+        let now = now_text();
+        let mut function = json!({"$id": id, "$createdAt": now, "$updatedAt": now,
+            "name": name, "runtime": "rust-1.83", "deploymentId": format!("dep-{id}"),
+            "latestDeploymentId": format!("dep-{id}"), "latestDeploymentStatus": "ready",
+            "live": true, "vars": []});
+        apply_settings(&mut function, &settings);
+        // Its own dates, when the test gives them (a function last changed days ago).
+        for key in ["$createdAt", "$updatedAt"] {
+            if let Some(value) = settings.get(key) {
+                function[key] = value.clone();
+            }
+        }
+        let mut state = self.shared.lock();
+        state.functions.functions.retain(|f| f["$id"] != id);
+        state.functions.functions.push(function.clone());
+        function
+    }
+
     /// A function's document, as `GET /v1/functions/{id}` answers it.
     pub fn function(&self, id: &str) -> Option<Value> {
         find(&self.shared.lock(), id).cloned()

@@ -2,6 +2,7 @@
 //! against the fake (conformance suite, faults, request costs, client calls), plus the opt-in
 //! live run against a real Appwrite.
 
+mod alerts;
 mod client;
 mod conformance;
 mod costs;
@@ -13,6 +14,7 @@ mod observer;
 mod operators;
 mod outbox;
 mod row_shape;
+mod schedules;
 mod strict;
 mod support;
 mod total;

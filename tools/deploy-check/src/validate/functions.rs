@@ -42,12 +42,26 @@ pub const MAX_TIMEOUT: u64 = {
 /// Scopes each function needs, no more (appwrite-notes: Scopes).
 pub fn expected_scopes(id: &str) -> &'static [&'static str] {
     match id {
+        // The Schedules routes read functions and executions, switch `enabled` and run now
+        // (docs/schedules.md § Scopes).
         "job-actions" => &[
             "rows.read",
             "rows.write",
+            "functions.read",
+            "functions.write",
+            "executions.read",
             "executions.write",
             "users.read",
             "teams.read",
+        ],
+        // Alerts: the email through Messaging, and the Schedules board for schedule alerts
+        // (docs/alerts.md § Scopes).
+        "job-retention" => &[
+            "rows.read",
+            "rows.write",
+            "messages.write",
+            "functions.read",
+            "executions.read",
         ],
         _ => &["rows.read", "rows.write"],
     }

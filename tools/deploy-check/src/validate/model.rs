@@ -233,6 +233,7 @@ const ALL_EVENT_KINDS: &[EventKind] = &[
     EventKind::Stalled,
     EventKind::Retried,
     EventKind::Ignored,
+    EventKind::Alerted,
 ];
 
 #[allow(dead_code)]
@@ -250,7 +251,8 @@ fn event_kind_is_listed(kind: EventKind) {
         | EventKind::Failed
         | EventKind::Stalled
         | EventKind::Retried
-        | EventKind::Ignored => {}
+        | EventKind::Ignored
+        | EventKind::Alerted => {}
     }
 }
 

@@ -1,0 +1,160 @@
+//! Alerts on the dev server: a job failed through its hook is alerted by the next retention run
+//! exactly once, as an email recorded by jobs-dev's Messaging endpoint and as a signed POST to
+//! a local webhook receiver; a webhook that fails is retried by the next run and then delivered
+//! once; a completed job is never alerted.
+
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::net::TcpListener;
+use std::sync::mpsc;
+
+use serde_json::{json, Value};
+use shared::alerts::signature;
+
+use crate::{spawn_app_with, App, KEY};
+
+const SECRET: &str = "dev-alerts-webhook-secret-42";
+
+/// Answers `statuses` in turn, one request per connection, handing each request's signature
+/// header and body to the test.
+fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for status in statuses {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream);
+            let (mut signed, mut length) = (String::new(), 0);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.trim_end().split_once(':') {
+                    match name.to_ascii_lowercase().as_str() {
+                        "x-jobmanager-signature" => signed = value.trim().to_owned(),
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+            let _ = tx.send((signed, String::from_utf8_lossy(&body).into_owned()));
+        }
+    });
+    (url, rx)
+}
+
+fn messages(app: &App) -> Vec<Value> {
+    let list: Value = app
+        .http
+        .get(format!("{}/v1/messaging/messages", app.url))
+        .header("x-appwrite-key", KEY)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    list["messages"].as_array().cloned().unwrap_or_default()
+}
+
+fn finish(app: &App, reference: &str, event: &str) -> String {
+    let started = app.hook(json!({"event": "start", "referenceId": reference}));
+    let id = started["job"]["$id"].as_str().unwrap().to_owned();
+    let mut end = json!({"event": event, "jobId": id, "run": started["job"]["run"]});
+    if event == "fail" {
+        end["error"] = json!("SES quota exceeded");
+    }
+    app.hook(end);
+    id
+}
+
+fn retention(app: &App) -> Value {
+    let (code, report) = app.call("job-retention", true, "POST", "/", Value::Null);
+    assert_eq!(code, 200, "{report}");
+    report
+}
+
+#[test]
+fn a_failed_job_is_alerted_once_by_email_and_signed_webhook_and_a_failed_webhook_is_retried() {
+    let (url, webhook) = receiver(vec![500, 200, 200]);
+    let (app, _) = spawn_app_with(
+        "operator",
+        &[
+            ("JOBS_ALERT_TOPIC_ID", "job-alerts"),
+            ("JOBS_ALERT_WEBHOOK_URL", &url),
+            ("JOBS_ALERT_WEBHOOK_SECRET", SECRET),
+            // The dev server's functions list may lack what the schedule view needs; this test
+            // is about job failures.
+            ("JOBS_ALERT_SCHEDULES", "0"),
+        ],
+    );
+    let failed = finish(&app, "campaign-7", "fail");
+    finish(&app, "campaign-8", "complete");
+
+    let first = retention(&app);
+    assert_eq!(
+        (&first["alerts"]["sent"], &first["alerts"]["failed"]),
+        (&json!(1), &json!(1)),
+        "the email went, the webhook answered 500: {first}"
+    );
+    let second = retention(&app);
+    assert_eq!(second["alerts"]["sent"], 1, "the webhook retried: {second}");
+    let third = retention(&app);
+    assert_eq!(third["alerts"]["sent"], 0, "nothing more: {third}");
+
+    let recorded = messages(&app);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["topics"], json!(["job-alerts"]));
+    let content = recorded[0]["data"]["content"].as_str().unwrap();
+    assert!(
+        content.contains(&failed) && content.contains("SES quota exceeded"),
+        "{content}"
+    );
+
+    let deliveries: Vec<(String, String)> = webhook.iter().take(2).collect();
+    let now = chrono::Utc::now().timestamp();
+    for (signed, body) in &deliveries {
+        assert!(
+            signature::verify(SECRET, signed, body, now, 600),
+            "{signed}"
+        );
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["alert"]["fields"]["jobId"], failed.as_str());
+    }
+    assert_eq!(
+        deliveries[0].1, deliveries[1].1,
+        "the retry is the same alert"
+    );
+    assert!(webhook.try_recv().is_err(), "no third delivery");
+}
+
+#[test]
+fn the_messaging_endpoint_needs_a_server_key_with_the_messages_scope() {
+    let (app, _) = spawn_app_with("operator", &[]);
+    let res = app
+        .http
+        .post(format!("{}/v1/messaging/messages/email", app.url))
+        .json(&json!({"messageId": "m1", "topics": ["t"], "subject": "s", "content": "c"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    assert!(messages(&app).is_empty());
+}
+
+#[test]
+fn a_retention_run_reads_every_schedule_with_its_own_key_and_alerts_nothing_while_all_are_ok() {
+    let (app, _) = spawn_app_with("operator", &[("JOBS_ALERT_TOPIC_ID", "job-alerts")]);
+    let report = retention(&app);
+    assert_eq!(
+        report["alerts"],
+        json!({"sent": 0, "alreadySent": 0, "failed": 0, "deferred": 0, "errors": []}),
+        "{report}"
+    );
+    assert!(messages(&app).is_empty());
+}
