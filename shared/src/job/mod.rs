@@ -337,7 +337,8 @@ pub struct Job {
     pub run: u64,
     /// The execution id the last written hook call carried (the worker's own execution), or,
     /// until that worker's `start`, the execution a resume or retry re-triggered for the run
-    /// (`usecase::link_execution`).
+    /// (`usecase::link_execution`). Cleared when a new run begins and when the worker's stop
+    /// is confirmed (`Event::WorkerPaused`), so PAUSED with an execution id means "pausing".
     #[serde(default)]
     pub execution_id: Option<String>,
     /// Claims answered `continue` that their run has not yet shown it received (at most one per
@@ -407,6 +408,12 @@ impl Job {
             // The previous run's execution is not the new run's: until the new run's worker (or
             // the action that re-triggered it, `usecase::link_execution`) says which execution it
             // is, no execution's end may be taken for this run's (the observer matches by it).
+            self.execution_id = None;
+        }
+        // The worker confirmed it stopped (or the observer saw its execution end while paused):
+        // no execution holds the run any more. A PAUSED job with an execution id is therefore
+        // one whose worker has not yet stopped, which the dashboard shows as "Pausing…".
+        if event == Event::WorkerPaused {
             self.execution_id = None;
         }
         if matches!(
@@ -710,6 +717,30 @@ mod tests {
                 "{status} run {run}, call {call:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_workers_pause_confirmation_releases_its_execution_and_a_users_pause_does_not() {
+        let mut j = job();
+        (j.status, j.run, j.execution_id) = (S::Running, 1, Some("e1".into()));
+        j.apply(E::Pause, Utc::now()).unwrap();
+        assert_eq!(
+            (j.status, j.execution_id.as_deref()),
+            (S::Paused, Some("e1")),
+            "pausing until the worker confirms"
+        );
+        j.apply(E::WorkerPaused, Utc::now()).unwrap();
+        assert_eq!((j.status, j.execution_id.as_deref()), (S::Paused, None));
+        // A worker pausing on its own confirms at once.
+        let mut k = job();
+        (k.status, k.run, k.execution_id) = (S::Running, 1, Some("e2".into()));
+        k.apply(E::WorkerPaused, Utc::now()).unwrap();
+        assert_eq!((k.status, k.execution_id), (S::Paused, None));
+        // Cancel is final and keeps the execution: the worker learns it at its next call.
+        let mut c = job();
+        (c.status, c.run, c.execution_id) = (S::Running, 1, Some("e3".into()));
+        c.apply(E::Cancel, Utc::now()).unwrap();
+        assert_eq!(c.execution_id.as_deref(), Some("e3"));
     }
 
     #[test]

@@ -17,7 +17,9 @@ const WORKER_SEARCH_LIMIT: usize = 500;
 ///
 /// Fails ([`verdict`]): RUNNING or QUEUED with the execution `failed`; RUNNING with it
 /// `completed` (the worker ended without its final report: "outcome unknown"), except SQS_POLL.
-/// Leaves alone: PAUSED (the user paused; resume starts a new run), final jobs, and jobs whose
+/// A PAUSED job still holding the execution (its worker never confirmed the pause) is not
+/// failed but released: the worker is known to be stopped ([`holds_paused`]).
+/// Leaves alone: final jobs, and jobs whose
 /// current run holds another execution or none yet (a newer run, a resumed job whose
 /// re-triggered execution was not linked). A resumed or retried job linked to the execution its
 /// action re-triggered (`usecase::link_execution`) is that execution's until the worker's
@@ -32,14 +34,63 @@ pub(super) fn fail_dead_worker(act: &Act, exec: &Execution) -> usecase::Result<O
     // The row the search read is the first compare-and-set's base (a conflict re-reads), so
     // the common case costs the search and one write.
     let job_id = held.id.clone();
-    let mut failed = false;
+    let mut outcome = "unchanged";
     let job = act.mutate_from(&job_id, Some(held), |job| {
-        let entries = fail_run(act, job, exec)?;
-        failed = entries.is_some();
+        if let Some(entries) = fail_run(act, job, exec)? {
+            outcome = "failed";
+            return Ok(Some(entries));
+        }
+        let entries = stopped_while_paused(act, job, exec)?;
+        outcome = if entries.is_some() {
+            "updated"
+        } else {
+            "unchanged"
+        };
         Ok(entries)
     })?;
-    let outcome = if failed { "failed" } else { "unchanged" };
     Ok(Outcome::of(outcome, Some(&job)))
+}
+
+/// A PAUSED job whose worker's execution ended before the worker confirmed the pause: the
+/// worker is known to be stopped, which is what its `paused` call would have said. Applied as
+/// that event (`Event::WorkerPaused`, PAUSED → PAUSED), which releases the execution, so the
+/// dashboard stops showing "Pausing…". Decided on whichever row the write is based on: only
+/// the execution the current run still holds counts (a resume clears it, `Job::apply`).
+fn stopped_while_paused(
+    act: &Act,
+    job: &mut Job,
+    exec: &Execution,
+) -> usecase::Result<Option<Vec<job::JobEvent>>> {
+    if !holds_paused(job, exec) {
+        return Ok(None);
+    }
+    let from = job.status;
+    let mut details = exec.details();
+    details.insert("run".into(), json!(job.run));
+    job.apply(Event::WorkerPaused, act.now)
+        .map_err(usecase::Error::from)?;
+    let message = format!(
+        "the worker's execution {} of {} ended ({}) while the job was PAUSED: the worker has \
+         stopped",
+        exec.id,
+        exec.function_id,
+        exec.status.as_str()
+    );
+    Ok(Some(vec![act.event(
+        job,
+        EventKind::Paused,
+        Some(from),
+        Some(message),
+        details,
+    )]))
+}
+
+/// Whether `exec` is the execution a PAUSED job's current run still holds (its worker has not
+/// confirmed the pause), and has ended.
+fn holds_paused(job: &Job, exec: &Execution) -> bool {
+    exec.status.is_final()
+        && job.status == JobStatus::Paused
+        && job.execution_id.as_deref() == Some(exec.id.as_str())
 }
 
 /// How a worker's execution ended, for the job its run still holds.

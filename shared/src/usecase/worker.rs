@@ -147,7 +147,7 @@ fn find_active(store: &dyn JobStore, job_type: JobType, reference: &str) -> Resu
     let query = JobQuery {
         types: vec![job_type],
         scope: Scope::Active,
-        reference_prefix: Some(reference.to_owned()),
+        search: Some(reference.to_owned()),
         limit: 50,
         ..JobQuery::default()
     };
@@ -389,8 +389,14 @@ pub fn worker_paused(
     }
     let outcome = act.mutate(job_id, |job| {
         act.fence(job)?;
+        // `Job::apply` clears the execution: the worker has stopped, nothing holds the run.
         let from = act.step(job, Event::WorkerPaused)?;
-        act.stamp_execution(job);
+        if from != JobStatus::Paused {
+            // The worker paused on its own: it is who stopped the job, and its message is why
+            // (a user's pause keeps the user's name and reason).
+            job.last_actor = Some(act.actor.clone());
+            job.last_reason = message.as_deref().map(clip_text);
+        }
         // The worker stopped after carrying its last claim out.
         let run = job.run;
         settle(job, run);

@@ -2,3 +2,4 @@
 //! with the `conformance` feature on (which the crate's own dev-dependency turns on).
 
 mod memory;
+mod pausing;

@@ -28,7 +28,7 @@ fn pause_and_resume_twice_every_interleaving() {
 
 #[test]
 fn with_one_network_fault_every_interleaving() {
-    let c = every_interleaving(bounds(4, 2, 2, 2, 0, 1), 22_542, 52_395, 1_645);
+    let c = every_interleaving(bounds(4, 2, 2, 2, 0, 1), 22_549, 52_413, 1_645);
     assert!(c.paused > 0 && c.completed > 0, "{c:?}");
 }
 
@@ -36,7 +36,7 @@ fn with_one_network_fault_every_interleaving() {
 fn with_cancel_and_a_doubled_trigger_every_interleaving() {
     let mut b = bounds(3, 1, 1, 1, 1, 1);
     b.triggers = 2;
-    let c = every_interleaving(b, 136_420, 370_551, 8_473);
+    let c = every_interleaving(b, 136_728, 371_125, 8_512);
     assert!(c.cancelled > 0 && c.completed > 0, "{c:?}");
 }
 

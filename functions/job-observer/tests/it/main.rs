@@ -518,26 +518,55 @@ fn a_resumed_jobs_linked_execution_that_dies_before_start_fails_the_queued_job_a
     assert_eq!(last.details["run"], resumed.run);
 }
 
+/// Issue 28: a PAUSED job still holding its worker's execution is "pausing" on the dashboard;
+/// that execution's end, whichever way it ended, proves the worker stopped, so the observer
+/// releases the execution (PAUSED stays PAUSED, through the state machine) and logs why.
 #[test]
-fn a_completed_execution_leaves_a_paused_job_alone() {
-    let app = spawn_app();
-    let paused = worker_job(&app, "campaign-p", "wp");
-    let user = shared::usecase::Act::new(&*app.store, "user:alice", t0());
-    shared::usecase::control(&user, &paused, shared::job::Event::Pause, None).unwrap();
-    let before = job(&app, &paused);
-    let (_, answer) = app.deliver(&execution("wp", "orchestrator", "completed", 1.0));
-    assert_eq!(answer["outcome"], "unchanged", "{answer}");
-    assert_eq!(job(&app, &paused), before);
+fn a_paused_jobs_execution_that_ends_releases_the_job_without_failing_it() {
+    for (n, status) in ["completed", "failed"].into_iter().enumerate() {
+        let app = spawn_app();
+        let exec = format!("wp{n}");
+        let paused = worker_job(&app, &format!("campaign-p{n}"), &exec);
+        let user = shared::usecase::Act::new(&*app.store, "user:alice", t0());
+        shared::usecase::control(&user, &paused, shared::job::Event::Pause, None).unwrap();
+        let before = job(&app, &paused);
+        assert_eq!(
+            before.execution_id.as_deref(),
+            Some(exec.as_str()),
+            "pausing"
+        );
+        let (_, answer) = app.deliver(&execution(&exec, "orchestrator", status, 1.0));
+        assert_eq!(answer["outcome"], "updated", "{answer}");
+        let after = job(&app, &paused);
+        assert_eq!(
+            (after.status, after.run, after.execution_id.as_deref()),
+            (JobStatus::Paused, before.run, None)
+        );
+        assert_eq!(
+            after.last_actor, before.last_actor,
+            "the pause stays the user's"
+        );
+        let last = app.store.events(&paused, 100).unwrap().pop().unwrap();
+        assert_eq!(last.kind, shared::job::EventKind::Paused);
+        assert!(last.message.unwrap().contains(&exec));
+        // A second delivery of the same event finds nothing to do.
+        let (_, answer) = app.deliver(&execution(&exec, "orchestrator", status, 1.0));
+        assert_eq!(answer["outcome"], "ignored", "{answer}");
+        assert_eq!(job(&app, &paused), after);
+    }
 }
 
 #[test]
-fn a_worker_execution_that_ends_after_its_job_finished_or_paused_changes_nothing() {
+fn a_worker_execution_that_ends_after_its_job_finished_or_confirmed_its_pause_changes_nothing() {
     let app = spawn_app();
     let done = worker_job(&app, "campaign-3", "w3");
     let act = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0());
     shared::usecase::complete(&act, &done, Default::default(), None, None).unwrap();
     let paused = worker_job(&app, "campaign-4", "w4");
     shared::usecase::control(&act, &paused, shared::job::Event::Pause, None).unwrap();
+    let worker = shared::usecase::Act::new(&*app.store, "function:orchestrator", t0())
+        .in_run(Some(1), Some("w4".into()));
+    shared::usecase::worker_paused(&worker, &paused, None, None).unwrap();
     for (exec, id, status) in [
         ("w3", &done, JobStatus::Completed),
         ("w4", &paused, JobStatus::Paused),
