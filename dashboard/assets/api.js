@@ -9,6 +9,8 @@
 // on the same page means the dashboard uses the host's session. docs/dashboard.md § Sessions
 // across sites. The local dev server emulates all of it, so this file is identical in both places.
 
+import { connection } from "./connection.js";
+
 /**
  * Every setting and its default: the one place they are written. A deployment's `config.js`
  * (`window.JOBS_CONFIG`) and `mount()`'s options set only what differs (docs/dashboard.md §
@@ -116,8 +118,11 @@ async function appwrite(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
+    connection.request(false);
     throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
   }
+  // A gateway's 502–504 means the server behind it did not answer: offline too (banner.js).
+  connection.request(res.status < 502 || res.status > 504);
   // As the SDK: a successful answer's fallback replaces the kept one (sign-in sets it,
   // sign-out answers `[]`, which names no session).
   const fallback = res.status < 400 && res.headers.get("x-fallback-cookies");
@@ -188,6 +193,8 @@ export const api = {
   act: (id, action, reason) =>
     call("POST", `/v1/jobs/${encodeURIComponent(id)}/${action}`, reason ? { reason } : {}),
   exportJobs: (params) => raw(`/v1/jobs/export?${params.toString()}`),
+  /** One action on up to 100 jobs (docs/actions.md, Batch): `{requested, succeeded, failed, results}`. */
+  batch: (action, ids, reason) => call("POST", "/v1/jobs/batch", reason ? { action, ids, reason } : { action, ids }),
 };
 
 /** Appwrite's Account API: who is signed in, email/password sessions, OAuth links. */

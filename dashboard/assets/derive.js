@@ -113,6 +113,33 @@ export function legalActions(status) {
   }[status] || [];
 }
 
+/** Who acted, as people read it: a user's name without its `user:` prefix, other actors as stored. */
+export function actorName(actor) {
+  if (!actor) return "";
+  return String(actor).startsWith("user:") ? String(actor).slice(5) : String(actor);
+}
+
+/**
+ * A stop as it really stands (docs/dashboard.md § Honest states). A pause takes effect when the
+ * worker confirms it: until then the job is PAUSED but its run still holds the worker's
+ * execution (`executionId`, cleared by the worker's `paused` call or by the observer seeing that
+ * execution end: `Job::apply` in shared/src/job/mod.rs), so it is "Pausing…". A job whose worker
+ * never reported an execution id counts as stopped. A cancel is final at once (the worker is told
+ * at its next report), so it is never pending. Returns `{label, pending, by}`: the badge's
+ * words, whether the worker has yet to stop, and "by ana: SES quota" (empty when nobody is known).
+ */
+export function stopState(job) {
+  const who = actorName(job.lastActor);
+  const by = who ? `by ${who}${job.lastReason ? `: ${job.lastReason}` : ""}` : "";
+  if (job.status === "PAUSED") {
+    const pending = Boolean(job.executionId);
+    return { label: pending ? "Pausing…" : "Paused", pending, by };
+  }
+  if (job.status === "CANCELLED") return { label: "Cancelled", pending: false, by };
+  const label = job.status ? job.status.charAt(0) + job.status.slice(1).toLowerCase() : "";
+  return { label, pending: false, by: "" };
+}
+
 /** The job with its derived fields for a caller who may (`canAct`) or may not act. */
 export function derive(job, canAct, now = Date.now()) {
   return { ...job, durationMs: durationMs(job, now), etaMs: etaMs(job, now), actions: canAct ? legalActions(job.status) : [] };

@@ -1,26 +1,25 @@
-// `{base}/:id`: one job's fields, progress, metadata, result, error, its full event log (who did
-// what, and why, with the worker's progress messages) and the actions the caller may take. The
+// `{base}/:id`: one job's fields (times written out with their zone, the id with a copy button),
+// its status as it really stands ("Pausing…" until the worker confirms, then "Paused by ana:
+// reason"), progress, metadata, result, error, its event log made for reading (log.js) and the
+// actions the caller may take. The
 // state (the job at its newest revision, the log merged from every source) is detail-state.js;
 // this file draws it and wires it up. Loaded once; then the job's row and its new log rows arrive
 // as Realtime events and are applied as they are. Only while the socket is down does the page
-// poll every `pollMs`. Each change patches the page in place (patch.js), so the button, link or
+// poll every `pollMs`; the banner (banner.js) says so, and says when requests fail, once, not
+// at every poll. Each change patches the page in place (patch.js), so the button, link or
 // text the user is on stays where it is.
 
 import { api, config } from "./api.js";
 import {
-  FINAL, act, actionButtons, badge, claimText, claimsOf, doneText, duration, el, errorBox, onActionClick, outcomeBadge, outcomeUnknown, progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
+  FINAL, act, actionButtons, claimText, claimsOf, doneText, duration, el, errorBox, onActionClick, outcomeBadge, outcomeUnknown, progressBar, refreshTimes, resultSummary, toast, typeLabel,
 } from "./ui.js";
-import { derive } from "./derive.js";
+import { copyButton, onCopyClick, statusBadge, stopBy, written } from "./cells.js";
+import { connection } from "./connection.js";
+import { cancelNote, readableLog } from "./log.js";
+import { actorName, derive } from "./derive.js";
 import { createDetailState } from "./detail-state.js";
 import { keepFocus, patchChildren } from "./patch.js";
 import { rowsChannel, subscribe } from "./realtime.js";
-
-const KIND_LABELS = {
-  created: "Created", started: "Started", progress: "Progress", heartbeat: "Heartbeat",
-  pauseRequested: "Pause requested", paused: "Paused", resumed: "Resumed", cancelled: "Cancelled",
-  completed: "Completed", failed: "Failed", stalled: "Stalled", retried: "Retried",
-  ignored: "Ignored",
-};
 
 function pretty(value) {
   return JSON.stringify(value, null, 2);
@@ -40,27 +39,32 @@ function consoleLink(job) {
   return el("a", { href, class: "console-link", target: "_blank", rel: "noopener noreferrer", text: `Execution ${job.executionId} in the Appwrite console` });
 }
 
+/**
+ * The job's fields, times written out with their zone. Optional ones with nothing to say (no
+ * ETA, no retry, no execution, no key) are left out, so the page stays short; each pair is
+ * keyed, so one appearing does not shift the others.
+ */
 function fields(job, base) {
   const eta = job.etaMs != null;
   const rows = [
-    ["Job id", job.$id],
+    ["Job id", [el("code", { text: job.$id }), " ", copyButton(job.$id, `${typeLabel(job.type)} ${job.referenceId}`)]],
     ["Type", `${typeLabel(job.type)} (${job.type})`],
     ["Reference", job.referenceId],
-    ["Status", badge(job.status)],
-    ["Created", time(job.createdAt)],
-    ["Started", time(job.startedAt)],
-    ["Updated", time(job.updatedAt)],
-    ["Last heartbeat", time(job.heartbeatAt)],
-    ["Completed", time(job.completedAt)],
+    ["Status", [statusBadge(job), stopBy(job)]],
+    ["Created", written(job.createdAt)],
+    ["Started", written(job.startedAt)],
+    ["Updated", written(job.updatedAt)],
+    ["Last heartbeat", written(job.heartbeatAt)],
+    ["Completed", written(job.completedAt)],
     ["Duration", el("span", { class: "duration", text: duration(job.durationMs), "data-running-since": job.status === "RUNNING" ? job.startedAt : null })],
-    ["ETA", el("span", { class: "eta", text: eta ? duration(job.etaMs) : "—", "data-eta-progress": eta ? job.progress : null, "data-eta-since": eta ? job.startedAt : null })],
+    ["ETA", eta ? el("span", { class: "eta", text: duration(job.etaMs), "data-eta-progress": job.progress, "data-eta-since": job.startedAt }) : null],
     ["Done (confirmed)", doneText(job) || "—"],
-    ["Last action", job.lastActor ? `${job.lastActor}${job.lastReason ? `: ${job.lastReason}` : ""}` : "—"],
-    ["Retry of", job.retryOf ? el("a", { href: `${base}/${encodeURIComponent(job.retryOf)}`, text: job.retryOf }) : "—"],
-    ["Worker execution", consoleLink(job)],
-    ["Idempotency key", job.idempotencyKey || "—"],
+    ["Last action", job.lastActor ? `${actorName(job.lastActor)}${job.lastReason ? `: ${job.lastReason}` : ""}` : "—"],
+    ["Retry of", job.retryOf ? el("a", { href: `${base}/${encodeURIComponent(job.retryOf)}`, text: job.retryOf }) : null],
+    ["Worker execution", job.executionId ? consoleLink(job) : null],
+    ["Idempotency key", job.idempotencyKey || null],
   ];
-  return el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+  return el("dl", { class: "fields paired" }, rows.filter(([, v]) => v !== null).map(([k, v]) => el("div", { class: "pair", "data-key": k }, el("dt", { text: k }), el("dd", {}, v))));
 }
 
 /**
@@ -94,33 +98,13 @@ function errorSection(job) {
   return el("section", { class: "card error-box", role: "note", "aria-label": "Error", "data-key": "error" }, el("h2", { text: "Error" }), el("pre", { class: "error-text", text: job.errorMessage }));
 }
 
-function timeline(events) {
-  if (!events.length) return el("p", { class: "muted", text: "No events recorded." });
-  return el(
-    "ol",
-    { class: "timeline" },
-    events.map((e) =>
-      el(
-        "li",
-        { class: `ev k-${String(e.kind).toLowerCase()}`, "data-key": e.$id },
-        el("div", { class: "ev-head" },
-          el("strong", { class: "ev-kind", text: KIND_LABELS[e.kind] || e.kind }),
-          // A worker call that was not applied (its run is over): it changed nothing.
-          e.kind === "ignored" ? el("span", { class: "muted", text: " (not applied)" }) : null,
-          (e.fromStatus || e.toStatus) && e.kind !== "progress" && e.kind !== "ignored" ? el("span", { class: "muted", text: ` ${e.fromStatus ? statusLabel(e.fromStatus) : "—"} → ${e.toStatus ? statusLabel(e.toStatus) : "—"}` }) : null,
-          el("span", { class: "ev-at" }, time(e.at)),
-        ),
-        el("div", { class: "ev-actor" }, "by ", el("code", { text: e.actor })),
-        e.message ? el("div", { class: "ev-msg", text: e.message }) : null,
-        e.details && Object.keys(e.details).length ? el("pre", { class: "details", text: pretty(e.details) }) : null,
-      ),
-    ),
-  );
-}
-
-/** A JSON panel's heading and body, keyed so one appearing does not shift the others. */
+/** A JSON panel, collapsed to one line that says how big it is; keyed so one appearing does not shift the others. */
 function jsonPanel(key, title, value) {
-  return [el("h2", { "data-key": `h-${key}`, text: title }), el("pre", { class: "json", tabindex: "0", "data-key": key, text: pretty(value) })];
+  const size = value && typeof value === "object" ? Object.keys(value).length : null;
+  const what = size === null ? "" : ` (${size} ${size === 1 ? "key" : "keys"})`;
+  return el("details", { class: "json-panel", "data-key": key },
+    el("summary", {}, el("h3", { text: title }), el("span", { class: "muted", text: what })),
+    el("pre", { class: "json", tabindex: "0", text: pretty(value) }));
 }
 
 /** The page's sections for `data` (`job` derived), built afresh and patched onto the page. */
@@ -133,27 +117,37 @@ function sections(data, job, base) {
     el("nav", { class: "crumbs", "aria-label": "Breadcrumb", "data-key": "crumbs" }, el("a", { href: base, text: "Jobs" }), " / ", el("span", { text: job.referenceId })),
     el("div", { class: "bar-head", "data-key": "head" },
       el("h1", {}, el("span", { text: `${typeLabel(job.type)} ` }), el("span", { class: "ref", text: job.referenceId })),
-      el("span", { class: "badges" }, badge(job.status), outcomeBadge(job)),
+      el("span", { class: "badges" }, statusBadge(job), outcomeBadge(job)),
     ),
+    el("div", { class: "head-meta", "data-key": "head-meta" }, stopBy(job),
+      cancelNote(job, data.events) ? el("span", { class: "muted cancel-note", text: cancelNote(job, data.events).text }) : null,
+      el("p", { class: "muted stamp", "data-part": "stamp", text: stamp() })),
     el("section", { class: "card", "aria-label": "Progress", "data-key": "progress" }, progressBar(job), counts(job), actions,
       job.metadata && job.metadata.observed === true
         ? el("p", { class: "muted observed", "data-key": "observed", text: `Observed from Appwrite execution ${job.metadata.executionId || ""}: the function does not report to Job Manager, so it cannot be paused or resumed.` })
         : null),
     errorSection(job),
-    el("div", { class: "grid", "data-key": "grid" },
-      el("section", { class: "card", "aria-labelledby": "h-fields" }, el("h2", { id: "h-fields", text: "Details" }), fields(job, base)),
-      el("section", { class: "card", "aria-labelledby": "h-meta" },
-        el("h2", { id: "h-meta", text: "Metadata" }),
-        el("pre", { class: "json", tabindex: "0", text: pretty(job.metadata || {}) }),
+    el("section", { class: "card", "aria-labelledby": "h-fields", "data-key": "fields" },
+      el("h2", { id: "h-fields", text: "Details" }),
+      fields(job, base),
+      el("div", { class: "json-panels" },
+        jsonPanel("metadata", "Metadata", job.metadata || {}),
         job.result ? jsonPanel("result", "Result", job.result) : null,
-        job.checkpoint != null ? jsonPanel("checkpoint", "Checkpoint", job.checkpoint) : null,
-      ),
+        job.checkpoint != null ? jsonPanel("checkpoint", "Checkpoint", job.checkpoint) : null),
     ),
     el("section", { class: "card", id: "events", "aria-labelledby": "h-events", "data-key": "events" },
       el("div", { class: "bar-head" }, el("h2", { id: "h-events", text: `Event log (${data.events.length})` }), audit),
-      timeline(data.events),
+      readableLog(job, data.events),
     ),
   ].filter(Boolean);
+}
+
+/** "Live · updated 08:03:14" while the socket is up (nothing missed up to now), else when the page last heard. */
+let heard = null;
+function stamp() {
+  if (connection.mode() === "live") heard = Date.now();
+  const at = heard ? new Date(heard).toLocaleTimeString() : "—";
+  return connection.mode() === "live" ? `Live · updated ${at}` : `Not live · last updated ${at}`;
 }
 
 function notFound(base) {
@@ -166,6 +160,8 @@ export function renderDetail(main, id, role, { base, summary }) {
   let drawn = false;
   let up = false;
   let stopped = false;
+  // Whether the last load failed: a failing refresh is told once, not at every poll.
+  let failing = false;
 
   /** Draws what the state holds: the first time as a whole, then by patching in place. */
   function draw() {
@@ -215,23 +211,32 @@ export function renderDetail(main, id, role, { base, summary }) {
       // The user may have left the view while the answer was on its way: the page is no
       // longer ours to draw on.
       if (stopped) return;
+      heard = Date.now();
+      failing = false;
       settle(state.answer(next));
     } catch (e) {
       if (stopped) return;
       if (e.status === 404) main.replaceChildren(notFound(base));
       else if (!drawn) main.replaceChildren(errorBox(`Could not load the job: ${e.message}`, load));
-      else toast(`Refresh failed: ${e.message}`, "error");
+      // Otherwise the banner says the page is offline (banner.js), once, not at every poll.
+      else if (e.status !== 0 && !failing) toast(`Refresh failed: ${e.message}`, "error");
+      failing = true;
     }
   }
 
   // `main` outlives this view: its listener goes with the view.
   const offActions = onActionClick(main, perform);
+  const offCopy = onCopyClick(main);
   main.replaceChildren(el("div", { class: "state loading", "aria-busy": "true" }, el("span", { class: "spinner", "aria-hidden": "true" }), el("p", { text: "Loading job…" })));
   load();
   const poll = setInterval(() => {
     if (!up && !document.hidden) load();
   }, config.pollMs);
-  const tick = setInterval(() => refreshTimes(main), 1000);
+  const tick = setInterval(() => {
+    refreshTimes(main);
+    const line = main.querySelector('[data-part="stamp"]');
+    if (line) line.textContent = stamp();
+  }, 1000);
   const unsubscribe = subscribe(
     [`${rowsChannel(config.tableId)}.${id}`, rowsChannel(config.eventsTableId)],
     (event) => stopped || settle(state.row(event.payload)),
@@ -244,6 +249,7 @@ export function renderDetail(main, id, role, { base, summary }) {
   return () => {
     stopped = true;
     offActions();
+    offCopy();
     clearInterval(poll);
     clearInterval(tick);
     unsubscribe();

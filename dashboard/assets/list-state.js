@@ -11,6 +11,15 @@ import { ACTIVE, FINAL } from "./derive.js";
 /** Page sizes: every active job at once, then finished ones a page at a time. */
 export const PAGE = { recent: 25, history: 100, active: 500 };
 
+/** Every job type, in the order the dashboard lists them (labels: ui.js `TYPE_LABELS`). */
+export const TYPES = ["CAMPAIGN_RUN", "BULK_VERIFY", "SQS_POLL", "METRICS_FETCH"];
+/**
+ * Types that run on a schedule and finish many times an hour: on "recent" their finished jobs
+ * are a section of their own below the outcomes an operator looks for (campaigns, verifications).
+ */
+export const ROUTINE = ["SQS_POLL", "METRICS_FETCH"];
+export const OUTCOME_TYPES = TYPES.filter((t) => !ROUTINE.includes(t));
+
 /** The view's filters from a query string (`?view=history&type=…&status=…&from=…&to=…&q=…`). */
 export function readFilters(search) {
   const q = new URLSearchParams(search);
@@ -22,6 +31,38 @@ export function readFilters(search) {
     to: q.get("to") || "",
     q: q.get("q") || "",
   };
+}
+
+/** A calendar day as the date inputs write it (`YYYY-MM-DD`), and a real one. */
+function isDay(s) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/**
+ * The filters `f` (as `readFilters` read them) with every value the view cannot use cleared,
+ * what was cleared (`problems`: `{field, value, message}`, to show), and whether the date range
+ * is reversed (kept, since either end may be the mistake, and flagged). An unknown value is
+ * never sent to the API (it would refuse the whole page) nor silently ignored.
+ */
+export function checkFilters(f) {
+  const filters = { ...f };
+  const problems = [];
+  const clear = (field, message) => {
+    problems.push({ field, value: f[field], message });
+    filters[field] = "";
+  };
+  if (f.type && !TYPES.includes(f.type)) clear("type", `Unknown type “${f.type}”: showing every type.`);
+  const statuses = f.view === "history" ? FINAL : [...ACTIVE, ...FINAL];
+  if (f.status && !statuses.includes(f.status)) {
+    clear("status", f.view === "history" && ACTIVE.includes(f.status) ? `History holds finished jobs only, not “${f.status}”: showing every status.` : `Unknown status “${f.status}”: showing every status.`);
+  }
+  for (const [field, name] of [["from", "start"], ["to", "end"]]) {
+    if (f[field] && !isDay(f[field])) clear(field, `“${f[field]}” is not a date (YYYY-MM-DD): the range has no ${name}.`);
+  }
+  const reversed = Boolean(filters.from && filters.to && filters.from > filters.to);
+  return { filters, problems, reversed };
 }
 
 /** The query string of a filter form's fields (`[name, value]` pairs): only those set. */
@@ -37,6 +78,24 @@ export function narrowed(f) {
   return Boolean(f.type || f.status || f.from || f.to || f.q);
 }
 
+/** How many filters are set (the phone's "Filters (2)" toggle). */
+export function activeFilterCount(f) {
+  return ["type", "status", "from", "to", "q"].filter((k) => f[k]).length;
+}
+
+/**
+ * Whether "recent" splits its finished jobs into outcomes and a routine section: only the
+ * unfiltered view, since a filter or a search asks for exactly what it names.
+ */
+export function grouped(f) {
+  return f.view === "active" && !narrowed(f);
+}
+
+/** Whether `q` finds `job`: a piece of its reference, or its id exactly (as `GET /v1/jobs?q=`). */
+export function found(job, q) {
+  return String(job.referenceId ?? "").includes(q) || job.$id === q;
+}
+
 /** The date the range filters: completion in history, the last change otherwise. */
 export function dateField(view) {
   return view === "history" ? "completedAt" : "updatedAt";
@@ -50,10 +109,14 @@ export function dayEnd(day) {
   return new Date(`${day}T23:59:59.999`).toISOString();
 }
 
-/** The API query for the filters and a scope (`active`, `finished`, or `all` for deltas). */
-export function query(f, scope) {
+/**
+ * The API query for the filters and a scope (`active`, `finished`, or `all` for deltas); `types`
+ * (a list) stands in for the type filter of a grouped section.
+ */
+export function query(f, scope, types = null) {
   const p = new URLSearchParams();
-  if (f.type) p.set("type", f.type);
+  if (types) p.set("type", types.join(","));
+  else if (f.type) p.set("type", f.type);
   if (f.status && scope !== "all") p.set("status", f.status);
   p.set("scope", scope);
   p.set("order", scope === "finished" ? "completed" : "created");
@@ -69,18 +132,21 @@ export function query(f, scope) {
 /**
  * The requests of one page: every active job on the first page (none when the status filter is
  * a final one), then a page of finished jobs after `cursor` (none when it is an active one).
+ * `part` is which section of a grouped "recent" asks: `outcomes` (every active job, finished
+ * ones of the outcome types) or `routine` (finished routine jobs only); `all` otherwise.
  */
-export function pageRequests(f, cursor) {
+export function pageRequests(f, cursor, part = "all") {
   const out = [];
   const finalFilter = f.status && FINAL.includes(f.status);
   const activeFilter = f.status && ACTIVE.includes(f.status);
-  if (f.view !== "history" && !cursor && !finalFilter) {
+  if (f.view !== "history" && !cursor && !finalFilter && part !== "routine") {
     const params = query(f, "active");
     params.set("limit", String(PAGE.active));
     out.push({ scope: "active", params });
   }
   if (!activeFilter) {
-    const params = query(f, "finished");
+    const types = part === "outcomes" ? OUTCOME_TYPES : part === "routine" ? ROUTINE : null;
+    const params = query(f, "finished", types);
     params.set("limit", String(f.view === "history" ? PAGE.history : PAGE.recent));
     if (cursor) params.set("cursor", cursor);
     out.push({ scope: "finished", params });
@@ -107,12 +173,15 @@ export function exportRequest(f, format) {
   return params;
 }
 
-/** Whether a job belongs in the view (a job arriving by Realtime, a delta or an answer). */
-export function matches(job, f) {
+/** Whether a job belongs in the view, or in its section `part` (a job arriving by Realtime, a delta or an answer). */
+export function matches(job, f, part = "all") {
+  const routineDone = FINAL.includes(job.status) && ROUTINE.includes(job.type);
+  if (part === "outcomes" && routineDone) return false;
+  if (part === "routine" && !routineDone) return false;
   if (f.type && job.type !== f.type) return false;
   if (f.status && job.status !== f.status) return false;
   if (f.view === "history" && !FINAL.includes(job.status)) return false;
-  if (f.q && !String(job.referenceId).startsWith(f.q)) return false;
+  if (f.q && !found(job, f.q)) return false;
   const at = job[dateField(f.view)];
   if (f.from && (!at || at < dayStart(f.from))) return false;
   if (f.to && (!at || at > dayEnd(f.to))) return false;
@@ -143,9 +212,10 @@ function replaces(job, known) {
 
 /**
  * The jobs the view holds for filters `f`. `loadedAt` (an ISO instant) is when the view opened:
- * a job first seen finished is announced only if it finished after that.
+ * a job first seen finished is announced only if it finished after that. `part` is the section
+ * of a grouped "recent" this state holds (`pageRequests`), `all` otherwise.
  */
-export function createListState(f, { loadedAt }) {
+export function createListState(f, { loadedAt, part = "all" }) {
   const jobs = new Map();
   const announced = new Set();
   let cursor = null;
@@ -223,7 +293,7 @@ export function createListState(f, { loadedAt }) {
         return null;
       }
       const notice = announce(job, known && known.status);
-      if (!matches(job, f)) jobs.delete(job.$id);
+      if (!matches(job, f, part)) jobs.delete(job.$id);
       else if ((known || !pastLoadedPage(job)) && replaces(job, known)) jobs.set(job.$id, job);
       return notice;
     },

@@ -7,16 +7,24 @@
 // with the socket up it resynchronises every `resyncMs` and on each reconnection. A changed row
 // is patched in place (patch.js), never rebuilt, so a keyboard user's focus on its Pause button
 // survives every update. Every job state seen, whatever its source, also goes to the counts
-// above the views (summary.js).
+// above the views (summary.js) and to the throughput section (throughput.js).
+// The unfiltered "recent" view shows outcomes first: its finished routine jobs (list-state.js
+// `ROUTINE`) are a folded section of their own, loaded when opened, so a hundred metrics runs
+// never push a campaign's outcome off the first screen. Filters come checked (filters.js); an
+// operator's rows carry checkboxes for the bulk actions (bulk.js).
 
 import { api, config } from "./api.js";
 import {
-  STATUSES, TYPE_LABELS, act, actionButtons, badge, duration, el, errorBox, onActionClick, outcomeBadge, progressBar, refreshTimes, resultSummary, statusLabel, time, toast, typeLabel,
+  act, actionButtons, badge, duration, el, errorBox, onActionClick, outcomeBadge, progressBar, refreshTimes, resultSummary, time, toast, typeLabel,
 } from "./ui.js";
 import { derive, fromRow, statusBefore } from "./derive.js";
-import { createListState, deltaRequest, exportRequest, narrowed, pageRequests, readFilters, searchOf } from "./list-state.js";
-import { keepFocus, patch } from "./patch.js";
+import { ROUTINE, checkFilters, createListState, deltaRequest, exportRequest, grouped, narrowed, pageRequests, readFilters, searchOf } from "./list-state.js";
+import { countedStatuses, filterForm, problemsNote, typeChips } from "./filters.js";
+import { createBulk } from "./bulk.js";
+import { createThroughputView } from "./throughput.js";
+import { keepFocus, patch, patchChildren } from "./patch.js";
 import { rowsChannel, subscribe } from "./realtime.js";
+import { copyButton, onCopyClick, statusBadge, stopBy, when } from "./cells.js";
 
 const COLUMNS = {
   active: ["Job", "Status", "Progress", "Started", "Updated", "Completed", "Duration", "ETA", "Actions"],
@@ -25,18 +33,25 @@ const COLUMNS = {
 
 const jobHref = (base, id) => `${base}/${encodeURIComponent(id)}`;
 
+/** The columns of a view; an operator's rows start with a checkbox for the bulk actions. */
+const columnsOf = (view, canAct) => (canAct ? ["Select", ...COLUMNS[view]] : COLUMNS[view]);
+
 /** One job's row (`job` derived), built afresh: patched onto the row shown, or added. */
-function rowOf(job, view, base) {
+function rowOf(job, view, base, canAct) {
   const failed = job.status === "FAILED" && job.errorMessage;
   const running = job.status === "RUNNING";
   const eta = job.etaMs != null;
   const cells = {
-    Job: el("td", { class: "job" }, el("a", { href: jobHref(base, job.$id), class: "ref", text: job.referenceId }), el("div", { class: "muted", text: typeLabel(job.type) })),
-    Status: el("td", {}, badge(job.status), outcomeBadge(job), failed && view !== "history" ? el("div", { class: "error-text row-error", title: job.errorMessage, text: job.errorMessage }) : null),
+    // Its `checked` is the selection's, set by the table after every update (never an attribute).
+    Select: el("td", { class: "pick-cell" }, el("input", { type: "checkbox", class: "pick", "aria-label": `Select ${typeLabel(job.type)} ${job.referenceId}` })),
+    Job: el("td", { class: "job" }, el("a", { href: jobHref(base, job.$id), class: "ref", text: job.referenceId }), " ", copyButton(job.$id, `${typeLabel(job.type)} ${job.referenceId}`), el("div", { class: "muted", text: typeLabel(job.type) })),
+    // The honest status ("Pausing…" until the worker confirms) and who stopped it (cells.js);
+    // History's Result column already says who cancelled.
+    Status: el("td", {}, statusBadge(job), outcomeBadge(job), job.status === "PAUSED" || view !== "history" ? stopBy(job) : null, failed && view !== "history" ? el("div", { class: "error-text row-error", title: job.errorMessage, text: job.errorMessage }) : null),
     Progress: el("td", { class: "progress-cell" }, progressBar(job)),
-    Started: el("td", { class: "when" }, time(job.startedAt)),
-    Updated: el("td", { class: "when" }, time(job.updatedAt)),
-    Completed: el("td", { class: "when" }, time(job.completedAt)),
+    Started: el("td", { class: "when" }, when(job.startedAt)),
+    Updated: el("td", { class: "when" }, when(job.updatedAt)),
+    Completed: el("td", { class: "when" }, when(job.completedAt)),
     Duration: el("td", { class: "duration", text: duration(job.durationMs), "data-running-since": running ? job.startedAt : null }),
     ETA: el("td", { class: "eta", text: eta ? duration(job.etaMs) : "—", "data-eta-progress": eta ? job.progress : null, "data-eta-since": eta ? job.startedAt : null }),
     Result: el(
@@ -60,29 +75,56 @@ function rowOf(job, view, base) {
     ),
   };
   const tr = el("tr", { "data-id": job.$id, "data-status": job.status, class: running ? "running" : null });
-  for (const c of COLUMNS[view]) {
+  for (const c of columnsOf(view, canAct)) {
     cells[c].setAttribute("data-label", c);
     tr.append(cells[c]);
   }
   return tr;
 }
 
-/** The table: one row per job, drawn from the state's jobs, each row kept for as long as its job is shown. */
-function createTable(f, base, caption, canAct) {
-  const columns = COLUMNS[f.view];
+/**
+ * The table: one row per job, drawn from the state's jobs, each row kept for as long as its job
+ * is shown. With `bulk` (an operator's view), each row's checkbox and the header's "every job
+ * shown" one follow its selection.
+ */
+function createTable(f, base, caption, canAct, bulk = null) {
+  const columns = columnsOf(f.view, canAct && bulk !== null);
   const tbody = el("tbody");
+  const every = bulk ? el("input", { type: "checkbox", class: "pick-all", "aria-label": `Select every job in ${caption}` }) : null;
+  const head = (c) => (c === "Select" ? el("th", { scope: "col", class: "c-select" }, every) : el("th", { scope: "col", class: `c-${c.toLowerCase()}`, text: c }));
   const node = el(
     "table",
-    { class: `jobs v-${f.view}` },
+    { class: `jobs v-${f.view}${bulk ? " selectable" : ""}` },
     el("caption", { class: "sr-only", text: caption }),
-    el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col", class: `c-${c.toLowerCase()}`, text: c })))),
+    el("thead", {}, el("tr", {}, columns.map(head))),
     tbody,
   );
   // id → the row on the page and the job (object) it was drawn from.
   const shown = new Map();
+  if (bulk) {
+    tbody.addEventListener("change", (e) => {
+      const box = e.target.closest("input.pick");
+      if (box) bulk.pick(box.closest("tr").dataset.id, box.checked);
+    });
+    every.addEventListener("change", () => bulk.pickAll([...shown.values()].map((r) => r.job), every.checked));
+  }
+  const rowFor = (job) => rowOf(derive(job, canAct), f.view, base, canAct && bulk !== null);
   return {
     node,
     tbody,
+    /** Sets every checkbox from the selection. */
+    picks() {
+      if (!bulk) return;
+      let on = 0;
+      for (const [id, r] of shown) {
+        const box = r.tr.querySelector("input.pick");
+        const want = bulk.has(id);
+        if (box && box.checked !== want) box.checked = want;
+        if (want) on += 1;
+      }
+      every.checked = on > 0 && on === shown.size;
+      every.indeterminate = on > 0 && on < shown.size;
+    },
     /** Shows `jobs` in this order: new rows added, changed ones patched, gone ones removed, focus kept. */
     show(jobs) {
       keepFocus(tbody, () => {
@@ -94,13 +136,14 @@ function createTable(f, base, caption, canAct) {
         }
         jobs.forEach((job, i) => {
           let r = shown.get(job.$id);
-          if (!r) shown.set(job.$id, (r = { tr: rowOf(derive(job, canAct), f.view, base), job }));
-          else if (r.job !== job) r.tr = patch(r.tr, rowOf(derive(job, canAct), f.view, base));
+          if (!r) shown.set(job.$id, (r = { tr: rowFor(job), job }));
+          else if (r.job !== job) r.tr = patch(r.tr, rowFor(job));
           r.job = job;
           // Only rows out of place move (a moved row loses focus; keepFocus gives it back).
           if (tbody.children[i] !== r.tr) tbody.insertBefore(r.tr, tbody.children[i] || null);
         });
       });
+      this.picks();
     },
     clear() {
       tbody.replaceChildren();
@@ -115,46 +158,85 @@ function createTable(f, base, caption, canAct) {
   };
 }
 
-function filterForm(f, base) {
-  const types = el("select", { id: "f-type", name: "type" }, el("option", { value: "", text: "All types" }), Object.entries(TYPE_LABELS).map(([v, t]) => el("option", { value: v, text: t, selected: f.type === v })));
-  const statuses = (f.view === "history" ? ["COMPLETED", "FAILED", "CANCELLED"] : STATUSES).map((s) => el("option", { value: s, text: statusLabel(s), selected: f.status === s }));
-  const status = el("select", { id: "f-status", name: "status" }, el("option", { value: "", text: "All statuses" }), statuses);
-  const field = (id, label, input) => el("div", { class: "field" }, el("label", { for: id, text: label }), input);
-  const when = f.view === "history" ? "Completed" : "Updated";
-  const form = el(
-    "form",
-    { class: "filters", role: "search", "aria-label": "Filter jobs" },
-    el("input", { type: "hidden", name: "view", value: f.view === "history" ? "history" : "" }),
-    field("f-type", "Type", types),
-    field("f-status", "Status", status),
-    field("f-from", `${when} from`, el("input", { type: "date", id: "f-from", name: "from", value: f.from })),
-    field("f-to", `${when} to`, el("input", { type: "date", id: "f-to", name: "to", value: f.to })),
-    field("f-q", "Reference starts with", el("input", { type: "search", id: "f-q", name: "q", value: f.q, autocomplete: "off" })),
-    el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Apply" }), el("a", { href: f.view === "history" ? `${base}?view=history` : base, class: "reset", text: "Reset" })),
-  );
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    // A new view for new filters keeps the view's state simple and the URL shareable.
-    const link = el("a", { href: `${base}${searchOf(new FormData(form))}` });
-    form.append(link);
-    link.click();
-    link.remove();
+/**
+ * The folded section of a grouped "recent" view holding its finished routine jobs: loaded when
+ * first opened (`onOpen`), its own table and "Load older" button; its summary carries the count.
+ */
+function routineSection(f, base, canAct, bulk, { onOpen, onMore, onAction }) {
+  const names = ROUTINE.map(typeLabel).join(" and ");
+  const label = el("span", { text: `Routine jobs (${names})` });
+  const n = el("span", { class: "muted routine-count" });
+  const wrap = el("div", { class: "table-wrap" });
+  const more = el("button", { type: "button", class: "ghost more", hidden: true, text: "Load older routine jobs", onclick: () => onMore(more) });
+  const table = createTable(f, base, `Finished routine jobs (${names})`, canAct, bulk);
+  onActionClick(table.tbody, (action, button) => onAction(button.closest("tr").dataset.id, action, button));
+  const node = el("details", { class: "routine" }, el("summary", {}, label, " ", n), wrap, more);
+  let opened = false;
+  node.addEventListener("toggle", () => {
+    if (node.open && !opened) {
+      opened = true;
+      onOpen();
+    }
   });
-  return form;
+  return {
+    node,
+    table,
+    /** The count of finished routine jobs kept (from the summary), or null while unknown. */
+    count(total) {
+      const text = total == null ? "" : `${total.toLocaleString("en-US")} finished`;
+      if (n.textContent !== text) n.textContent = text;
+    },
+    loading() {
+      wrap.replaceChildren(el("div", { class: "state loading", "aria-busy": "true" }, el("span", { class: "spinner", "aria-hidden": "true" }), el("p", { text: "Loading routine jobs…" })));
+    },
+    failed(message, retry) {
+      wrap.replaceChildren(errorBox(message, retry));
+    },
+    show(jobs, hasMore) {
+      if (!jobs.length) {
+        table.clear();
+        wrap.replaceChildren(el("div", { class: "state empty" }, el("p", { text: "No finished routine jobs kept." })));
+      } else {
+        if (table.node.parentNode !== wrap) wrap.replaceChildren(table.node);
+        table.show(jobs);
+      }
+      more.hidden = !hasMore;
+    },
+  };
 }
 
-/** The page around the table: heading, exports, filters, the refresh line, "Load older jobs". */
-function listView(main, f, base, canAct, { onExport, onMore, onAction }) {
+/**
+ * The page around the table: heading, exports, what was wrong with the URL, filters, type chips,
+ * throughput, the refresh line, the bulk bar, the table, "Load older jobs", the routine section.
+ */
+function listView(main, f, base, canAct, { onExport, onMore, onAction, problems, reversed, bulk, throughput, routine }) {
   const title = f.view === "history" ? "History: last 100 finished jobs" : "Active and recent jobs";
   const exportButton = (format) => el("button", { type: "button", class: "ghost", text: `Export ${format.toUpperCase()}`, onclick: () => onExport(format) });
   const status = el("p", { class: "muted refreshed", "data-part": "refreshed" });
   const tableWrap = el("div", { class: "table-wrap" });
   const more = el("button", { type: "button", class: "ghost", id: "more", hidden: true, text: "Load older jobs", onclick: () => onMore(more) });
-  const table = createTable(f, base, title, canAct);
+  const table = createTable(f, base, title, canAct, bulk);
   onActionClick(table.tbody, (action, button) => onAction(button.closest("tr").dataset.id, action, button));
-  main.replaceChildren(el("div", { class: "bar-head" }, el("h1", { text: title }), el("div", { class: "exports" }, exportButton("csv"), exportButton("json"))), filterForm(f, base), status, tableWrap, more);
+  const chips = typeChips(f, base, null);
+  main.replaceChildren(
+    el("div", { class: "bar-head" }, el("h1", { text: title }), el("div", { class: "exports" }, exportButton("csv"), exportButton("json"))),
+    problemsNote(problems) || "",
+    filterForm(f, base, { reversed }),
+    chips,
+    throughput ? throughput.node : "",
+    status,
+    bulk ? bulk.bar : "",
+    tableWrap,
+    more,
+    routine ? routine.node : "",
+    bulk ? bulk.dialog : "",
+  );
   const empty = () =>
-    el("div", { class: "state empty" }, el("p", { text: narrowed(f) ? "No jobs match these filters." : f.view === "history" ? "No finished jobs yet." : "No jobs yet. Jobs appear here when a worker starts one." }));
+    el(
+      "div",
+      { class: "state empty" },
+      el("p", { text: narrowed(f) ? "No jobs match these filters." : f.view === "history" ? "No finished jobs yet." : routine ? "No active jobs and no finished campaigns or verifications yet." : "No jobs yet. Jobs appear here when a worker starts one." }),
+    );
   return {
     table,
     loading() {
@@ -172,6 +254,10 @@ function listView(main, f, base, canAct, { onExport, onMore, onAction }) {
         table.show(jobs);
       }
       more.hidden = !hasMore;
+    },
+    /** The type chips' counts (type → count), patched in place. */
+    chips(byType) {
+      patchChildren(chips, [...typeChips(f, base, byType).childNodes]);
     },
     stamp(up) {
       status.textContent = up
@@ -206,30 +292,84 @@ async function download(f, format) {
 
 const DONE = { pause: "Pause requested for", resume: "Resumed", cancel: "Cancelled", retry: "Retry queued for" };
 
+/** What a failed page load says: the API's own message for a refused request. */
+function loadError(e) {
+  return e.status === 400 ? `The server refused these filters: ${e.message}` : `Could not load jobs: ${e.message}`;
+}
+
 export function renderList(main, role, { base, summary, search }) {
-  const f = readFilters(search);
+  const { filters: f, problems, reversed } = checkFilters(readFilters(search));
+  if (problems.length && typeof history !== "undefined") {
+    // The address says what the controls say: the values cleared are gone from it too.
+    const fixed = searchOf(Object.entries(f).map(([k, v]) => [k, k === "view" && v === "active" ? "" : v]));
+    history.replaceState(history.state, "", `${location.pathname}${fixed}${location.hash}`);
+  }
   const canAct = role === "operator";
-  const state = createListState(f, { loadedAt: new Date().toISOString() });
+  const loadedAt = new Date().toISOString();
+  const state = createListState(f, { loadedAt, part: grouped(f) ? "outcomes" : "all" });
+  // The routine section's own state, once it is opened (grouped views only).
+  let routineState = null;
   let up = false;
   let stopped = false;
   document.title = f.view === "history" ? "History · Jobs" : "Jobs · Pivotr Mailer";
-  const view = listView(main, f, base, canAct, { onExport: (format) => download(f, format), onMore: loadMore, onAction: perform });
+  const held = (id) => state.get(id) || (routineState && routineState.get(id)) || null;
+  // Built below; the bulk bar paints the tables' checkboxes through them once they exist.
+  let view = null;
+  let routine = null;
+  const bulk = canAct
+    ? createBulk({
+        filters: f,
+        held,
+        onJobs: (jobs) => {
+          for (const job of jobs) apply(job);
+          render();
+          if (!up) refresh();
+        },
+        onChange: () => {
+          view && view.table.picks();
+          routine && routine.table.picks();
+        },
+      })
+    : null;
+  const throughput = f.view === "active" ? createThroughputView((params) => api.list(params)) : null;
+  routine = grouped(f) ? routineSection(f, base, canAct, bulk, { onOpen: openRoutine, onMore: loadMoreRoutine, onAction: perform }) : null;
+  view = listView(main, f, base, canAct, { onExport: (format) => download(f, format), onMore: loadMore, onAction: perform, problems, reversed, bulk, throughput, routine });
 
-  const render = () => stopped || view.show(state.ordered(), Boolean(state.cursor));
+  const render = () => {
+    if (stopped) return;
+    view.show(state.ordered(), Boolean(state.cursor));
+    if (routineState) routine.show(routineState.ordered(), Boolean(routineState.cursor));
+    if (bulk) bulk.refresh();
+  };
+  const paintCounts = () => {
+    const byType = summary.byType ? summary.byType(countedStatuses(f.view)) : null;
+    view.chips(byType);
+    if (routine) {
+      const done = summary.byType ? summary.byType(countedStatuses("history")) : null;
+      routine.count(done ? ROUTINE.reduce((n, t) => n + (done[t] || 0), 0) : null);
+    }
+  };
+  const offCounts = summary.onChange ? summary.onChange(paintCounts) : () => {};
+  paintCounts(); // what a summary read for an earlier view says, until this view's own arrives
 
   /** A job state from Realtime (with the status its write left, when the row says), a delta or an answer. */
   function apply(job, before = null) {
     summary.observe(job, before); // counted whether or not the view shows it
+    if (throughput) throughput.observe(job);
     const notice = state.apply(job);
+    // The routine section announces nothing: a job it holds finished before it was shown there,
+    // and one finishing in front of the user was active, held and announced by the outcomes.
+    if (routineState) routineState.apply(job);
     if (notice) announce(notice);
   }
 
   async function perform(id, action, button) {
-    const held = state.get(id);
-    if (!held) return;
-    const job = derive(held, canAct);
+    const held_ = held(id);
+    if (!held_) return;
+    const job = derive(held_, canAct);
+    const table = state.get(id) ? view.table : routine.table;
     try {
-      const res = await act(job, action, () => view.table.returnTo(id, action, button));
+      const res = await act(job, action, () => table.returnTo(id, action, button));
       if (!res) return;
       const warning = action === "retry" && typeof res.warning === "string" ? res.warning : "";
       toast(`${DONE[action]} ${typeLabel(job.type)} ${job.referenceId}${warning ? `. Note: ${warning}` : ""}`, warning ? "info" : "success", warning ? 20000 : 8000);
@@ -244,18 +384,47 @@ export function renderList(main, role, { base, summary, search }) {
     }
   }
 
-  /** The first page: every active job, then a page of finished ones (history: the last 100). */
-  async function loadPage() {
+  /** One page of `into` (the view's state or the routine section's): its requests, then `paged`. */
+  async function loadPageOf(into, part) {
     let next = null;
-    for (const { scope, params } of pageRequests(f, state.cursor)) {
+    for (const { scope, params } of pageRequests(f, into.cursor, part)) {
       const answer = await api.list(params);
       for (const job of answer.jobs) summary.observe(job);
-      state.page(answer);
+      into.page(answer);
       if (scope === "finished") next = answer.nextCursor;
     }
-    const notices = state.paged(next);
+    return into.paged(next);
+  }
+
+  /** The first page: every active job, then a page of finished ones (history: the last 100). */
+  async function loadPage() {
+    const notices = await loadPageOf(state, grouped(f) ? "outcomes" : "all");
     render();
     for (const job of notices) announce(job);
+  }
+
+  async function openRoutine() {
+    routineState = createListState(f, { loadedAt, part: "routine" });
+    routine.loading();
+    try {
+      await loadPageOf(routineState, "routine");
+      render();
+    } catch (e) {
+      const retry = () => {
+        routineState = null;
+        openRoutine();
+      };
+      routine.failed(loadError(e), retry);
+    }
+  }
+
+  async function loadMoreRoutine(button) {
+    try {
+      await loadPageOf(routineState, "routine");
+      render();
+    } catch (e) {
+      toast(`Could not load more routine jobs: ${e.message}`, "error");
+    }
   }
 
   let busy = false;
@@ -266,6 +435,8 @@ export function renderList(main, role, { base, summary, search }) {
     try {
       const answer = await api.list(deltaRequest(f, state.serverTime));
       for (const job of answer.jobs) summary.observe(job);
+      if (throughput) for (const job of answer.jobs) throughput.observe(job);
+      if (routineState) routineState.delta(answer);
       for (const job of state.delta(answer)) announce(job);
       render();
       refreshTimes(main);
@@ -279,12 +450,17 @@ export function renderList(main, role, { base, summary, search }) {
   }
 
   async function start() {
+    if (reversed) {
+      // The API refuses a reversed range; the form says why, and nothing is asked.
+      view.failed("No jobs shown: the date range is reversed (see the filters above).");
+      return;
+    }
     view.loading();
     try {
       await loadPage();
       view.stamp(up);
     } catch (e) {
-      view.failed(`Could not load jobs: ${e.message}`, start);
+      view.failed(loadError(e), start);
     }
   }
 
@@ -301,10 +477,16 @@ export function renderList(main, role, { base, summary, search }) {
 
   // What the counts remembered from an earlier view went stale while nothing kept it current.
   summary.forget();
+  const offCopy = onCopyClick(main);
   start();
   summary.load();
   return live({
-    tick: () => refreshTimes(main),
+    tick: () => {
+      refreshTimes(main);
+      // Live means nothing was missed up to now: the stamp says so every second.
+      if (up) view.stamp(true);
+      if (throughput) throughput.tick();
+    },
     isUp: () => up,
     poll: (counts) => refresh({ counts }),
     onRow(data) {
@@ -319,7 +501,11 @@ export function renderList(main, role, { base, summary, search }) {
       if (now) refresh();
       view.stamp(now);
     },
-    stop: () => (stopped = true),
+    stop: () => {
+      stopped = true;
+      offCopy();
+      offCounts();
+    },
   });
 }
 

@@ -1,14 +1,16 @@
 // `mount(element, options)`: the whole dashboard inside one element, for the standalone page
 // (app.js mounts it on <body>) and for a host app (docs/dashboard.md § Embedding). It builds
 // the shell (header, counts, main, toasts, confirm dialog), finds out who is signed in and
-// with which role, and routes `{basePath}`, `{basePath}?view=history` and `{basePath}/:id`
-// inside the page (links keep real hrefs; clicks are handled with the History API).
+// with which role, and routes `{basePath}`, `{basePath}?view=history`, `{basePath}/schedules`
+// and `{basePath}/:id` inside the page (links keep real hrefs; clicks are handled with the
+// History API).
 
 import { account, api, config, configure } from "./api.js";
 import { el, setRoot, setupTheme } from "./ui.js";
 import { renderList } from "./list.js";
 import { createSummary } from "./summary.js";
 import { renderDetail } from "./detail.js";
+import { renderSchedules } from "./schedules.js";
 import { renderSignIn, renderNoRole } from "./signin.js";
 
 function shell(base) {
@@ -17,6 +19,7 @@ function shell(base) {
     theme: el("button", { type: "button", class: "ghost", "data-part": "theme", "aria-label": "Switch colour theme", text: "Theme" }),
     tabActive: el("a", { href: base, "data-part": "tab-active", text: "Active & recent" }),
     tabHistory: el("a", { href: `${base}?view=history`, "data-part": "tab-history", text: "History" }),
+    tabSchedules: el("a", { href: `${base}/schedules`, "data-part": "tab-schedules", text: "Schedules" }),
     summary: el("section", { class: "summary", "data-part": "summary", "aria-label": "Job counts by status" }),
     main: el("main", { class: "jm-main", tabindex: "-1", "data-part": "main" }),
   };
@@ -24,7 +27,7 @@ function shell(base) {
     "header",
     { class: "top" },
     el("div", { class: "brand" }, el("a", { href: base, text: "Jobs" })),
-    el("nav", { class: "tabs", "aria-label": "Views", "data-part": "tabs" }, parts.tabActive, parts.tabHistory),
+    el("nav", { class: "tabs", "aria-label": "Views", "data-part": "tabs" }, parts.tabActive, parts.tabHistory, parts.tabSchedules),
     parts.who,
     parts.theme,
   );
@@ -129,8 +132,10 @@ export function mount(element, options = {}) {
     const view = url.searchParams.get("view") === "history" ? "history" : "active";
     parts.tabActive.toggleAttribute("aria-current", false);
     parts.tabHistory.toggleAttribute("aria-current", false);
+    parts.tabSchedules.toggleAttribute("aria-current", false);
     const signedIn = !identity.signedOut && !identity.noRole;
-    parts.summary.hidden = !signedIn;
+    // The job counts do not belong to the Schedules view (nor stay current there).
+    parts.summary.hidden = !signedIn || rest === "/schedules";
     element.querySelector('[data-part="tabs"]').hidden = !signedIn;
     if (identity.signedOut) {
       stopView = renderSignIn(parts.main, { onSignedIn: () => ((identity = null), route()) });
@@ -141,7 +146,12 @@ export function mount(element, options = {}) {
       return;
     }
     const match = rest.match(/^\/([^/]+)$/);
-    if (match) {
+    // `{base}/schedules` is the Schedules view (so no job page is reachable for a job whose id is
+    // "schedules"; job ids are generated or derived from a key, docs/dashboard.md).
+    if (rest === "/schedules") {
+      parts.tabSchedules.setAttribute("aria-current", "page");
+      stopView = renderSchedules(parts.main, identity.role);
+    } else if (match) {
       summary.load();
       stopView = renderDetail(parts.main, decodeURIComponent(match[1]), identity.role, { base, summary, navigate });
     } else {

@@ -19,7 +19,11 @@ function sameKind(a, b) {
 }
 
 function patchAttributes(node, next) {
-  for (const { name } of [...node.attributes]) if (!next.hasAttribute(name)) node.removeAttribute(name);
+  for (const { name } of [...node.attributes]) {
+    // A disclosure the user opened stays open (the log's collapsed groups and JSON).
+    if (name === "open" && node.nodeName === "DETAILS") continue;
+    if (!next.hasAttribute(name)) node.removeAttribute(name);
+  }
   for (const { name, value } of next.attributes) {
     if (node.getAttribute(name) === value) continue;
     // The page's CSP allows no inline style attribute (`style-src 'self'`), which blocks setting

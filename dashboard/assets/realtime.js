@@ -6,10 +6,13 @@
 // message carries the changed row, which the views apply without asking the API again.
 // `onState(true|false)` tells the views whether the socket is up (so they poll only while it is
 // down): up once Appwrite has answered every message sent after `connected`, so no change after
-// that is missed. Protocol: docs/appwrite-notes.md § Realtime and Account (Appwrite 1.9.6
-// app/realtime.php) and § Sessions across sites.
+// that is missed. The socket's state also goes to the page's connection (connection.js), which
+// the banner shows (banner.js) while the page is not live. Protocol: docs/appwrite-notes.md §
+// Realtime and Account (Appwrite 1.9.6 app/realtime.php) and § Sessions across sites.
 
 import { config, session } from "./api.js";
+import { showConnection } from "./banner.js";
+import { connection } from "./connection.js";
 
 /** The channel of every row of a table (`tablesdb.<db>.tables.<table>.rows`). */
 export function rowsChannel(tableId) {
@@ -28,9 +31,12 @@ function subscriptionId() {
  * closes. Returns `stop()`.
  */
 export function subscribe(channels, onEvent, onState = () => {}) {
+  // The banner says when the page is not live (banner.js); it goes with the last subscription.
+  const hideConnection = showConnection();
   if (!config.realtime || typeof WebSocket === "undefined") {
+    connection.socket(false);
     onState(false);
-    return () => {};
+    return hideConnection;
   }
   const url = new URL(`${config.endpoint.replace(/\/$/, "")}/realtime`, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -45,6 +51,7 @@ export function subscribe(channels, onEvent, onState = () => {}) {
   // Answers still awaited for the messages sent after `connected`.
   let awaited = 0;
   const state = (now) => {
+    if (now) connection.socket(true);
     if (now !== up) {
       up = now;
       onState(now);
@@ -90,6 +97,8 @@ export function subscribe(channels, onEvent, onState = () => {}) {
     socket.onclose = () => {
       clearInterval(ping);
       awaited = 0;
+      // Told even when it never came up, so the page stops saying it is connecting.
+      if (!closed) connection.socket(false);
       state(false);
       if (!closed) retry = setTimeout(open, (delay = Math.min(delay * 2, 60000)));
     };
@@ -102,5 +111,6 @@ export function subscribe(channels, onEvent, onState = () => {}) {
     clearTimeout(retry);
     clearInterval(ping);
     if (socket) socket.close();
+    hideConnection();
   };
 }

@@ -121,6 +121,8 @@ export function time(iso) {
 /** Refreshes every relative time on the page (called by the refresh loop). */
 export function refreshTimes(root = document) {
   for (const t of root.querySelectorAll("time[data-relative]")) t.textContent = relative(t.getAttribute("datetime"));
+  // Offline, whether a job still runs is unknown: its duration stops (banner.js).
+  if (root.closest && root.closest('[data-connection="offline"]')) return;
   // Running jobs' durations and ETAs move between the server's answers.
   for (const d of root.querySelectorAll("[data-running-since]")) {
     const since = Date.parse(d.getAttribute("data-running-since"));
@@ -266,12 +268,6 @@ function wire(dialog) {
  * button; or a function giving the element to return to, for when it may have gone).
  */
 export function confirmAction(action, job, returnTo = document.activeElement) {
-  const dialog = part("confirm");
-  wire(dialog);
-  // A question closed a moment ago whose close event has not come yet was answered no.
-  const earlier = asking.get(dialog);
-  if (earlier) earlier(null);
-  const reason = dialog.querySelector("textarea");
   const what = `${typeLabel(job.type)} ${job.referenceId}`;
   const texts = {
     cancel: ["Cancel this job?", `The worker stops at its next checkpoint and ${what} cannot be resumed; it can be retried later.`, "Cancel job"],
@@ -279,10 +275,27 @@ export function confirmAction(action, job, returnTo = document.activeElement) {
     retry: ["Retry this job? Work may repeat", `${retryRisk(job) || ""} ${what} is retried as a new job from its last checkpoint.`.trim(), "Retry job"],
   };
   const [title, text, yes] = texts[action];
+  const no = { cancel: "Keep job", pause: "Don't pause", retry: "Don't retry" }[action];
+  return ask({ title, text, yes, no, note: "(optional, kept in the job's log)" }, returnTo);
+}
+
+/**
+ * The confirm dialog with any question (`title`, `text`, the `yes` / `no` buttons, the reason
+ * field's `note`); resolves to `{reason}` or null, focus going back to `returnTo` as for
+ * `confirmAction`. The Schedules view asks through it too.
+ */
+export function ask({ title, text, yes, no, note }, returnTo = document.activeElement) {
+  const dialog = part("confirm");
+  wire(dialog);
+  // A question closed a moment ago whose close event has not come yet was answered no.
+  const earlier = asking.get(dialog);
+  if (earlier) earlier(null);
+  const reason = dialog.querySelector("textarea");
   dialog.querySelector("h2").textContent = title;
   dialog.querySelector("p").textContent = text;
   dialog.querySelector('[value="ok"]').textContent = yes;
-  dialog.querySelector('[value="cancel"]').textContent = { cancel: "Keep job", pause: "Don't pause", retry: "Don't retry" }[action];
+  dialog.querySelector('[value="cancel"]').textContent = no;
+  dialog.querySelector("label .muted").textContent = note;
   reason.value = "";
   return new Promise((resolve) => {
     const settle = (answer) => {

@@ -6,8 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  PAGE, compare, createListState, dayEnd, dayStart, deltaRequest, exportRequest, matches, narrowed, pageRequests, query,
-  readFilters, searchOf,
+  PAGE, ROUTINE, activeFilterCount, checkFilters, compare, createListState, dayEnd, dayStart, deltaRequest, exportRequest, grouped, matches, narrowed,
+  pageRequests, query, readFilters, searchOf,
 } from "../../dashboard/assets/list-state.js";
 
 const T0 = "2026-03-01T10:00:00.000Z"; // when the view opened
@@ -72,13 +72,16 @@ test("a page asks for every active job first, then finished ones a page at a tim
   assert.deepEqual(history.map((r) => [r.scope, r.params.get("limit")]), [["finished", String(PAGE.history)]]);
 });
 
-test("a job matches the view by type, status, reference prefix and date range", () => {
+test("a job matches the view by type, status, reference substring or id, and date range", () => {
   const j = job({ id: "a", type: "SQS_POLL", ref: "queue-1", updated: 0 });
   assert.equal(matches(j, active()), true);
   assert.equal(matches(j, readFilters("?type=BULK_VERIFY")), false);
   assert.equal(matches(j, readFilters("?status=PAUSED")), false);
   assert.equal(matches(j, readFilters("?q=queue")), true);
-  assert.equal(matches(j, readFilters("?q=ueue")), false, "a prefix, not a substring");
+  assert.equal(matches(j, readFilters("?q=ueue-")), true, "a substring of the reference");
+  assert.equal(matches(j, readFilters("?q=a")), true, "the job's id exactly");
+  assert.equal(matches(j, readFilters("?q=queue-2")), false);
+  assert.equal(matches({ ...j, $id: "abc" }, readFilters("?q=ab")), false, "an id matches whole, not in part");
   assert.equal(matches(j, readFilters("?view=history")), false, "history holds finished jobs only");
   assert.equal(matches(j, readFilters("?to=2001-01-01")), false);
   assert.equal(matches({ ...j, updatedAt: null }, readFilters("?from=2001-01-01")), false, "no date: outside any range");
@@ -212,4 +215,51 @@ test("a finished job that arrives before the first page is answered is judged on
   state.page({ jobs: [done("j-mid", "2026-01-01T00:00:05.000Z")], serverTime: "2026-01-01T00:00:10.000Z" });
   state.paged("j-mid");
   assert.deepEqual(state.ordered().map((j) => j.$id), ["j-new", "j-mid"], "the one past the page's end stays out");
+});
+
+test("values the view cannot use are cleared and named; a reversed range is kept and flagged", () => {
+  const { filters, problems, reversed } = checkFilters(readFilters("?type=FOO&status=BAR&from=notadate&to=2026-02-30&q=x"));
+  assert.deepEqual(filters, { view: "active", type: "", status: "", from: "", to: "", q: "x" });
+  assert.deepEqual(problems.map((p) => [p.field, p.value]), [["type", "FOO"], ["status", "BAR"], ["from", "notadate"], ["to", "2026-02-30"]]);
+  assert.match(problems[0].message, /Unknown type “FOO”/);
+  assert.equal(reversed, false);
+
+  const history = checkFilters(readFilters("?view=history&status=RUNNING"));
+  assert.equal(history.filters.status, "");
+  assert.match(history.problems[0].message, /finished jobs only/);
+
+  const back = checkFilters(readFilters("?from=2026-03-10&to=2026-03-01"));
+  assert.deepEqual([back.filters.from, back.filters.to, back.problems.length, back.reversed], ["2026-03-10", "2026-03-01", 0, true]);
+  const fine = checkFilters(readFilters("?type=SQS_POLL&status=PAUSED&from=2026-03-01&to=2026-03-01"));
+  assert.deepEqual([fine.problems, fine.reversed], [[], false]);
+  assert.equal(activeFilterCount(fine.filters), 4);
+});
+
+test("the unfiltered recent view splits outcomes from routine jobs; any filter or history does not", () => {
+  assert.equal(grouped(readFilters("")), true);
+  for (const q of ["?q=x", "?type=SQS_POLL", "?status=FAILED", "?view=history"]) assert.equal(grouped(readFilters(q)), false, q);
+  const f = readFilters("");
+  const outcomes = pageRequests(f, null, "outcomes");
+  assert.deepEqual(outcomes.map((r) => [r.scope, r.params.get("type")]), [["active", null], ["finished", "CAMPAIGN_RUN,BULK_VERIFY"]]);
+  const routine = pageRequests(f, "c1", "routine");
+  assert.deepEqual(routine.map((r) => [r.scope, r.params.get("type"), r.params.get("cursor")]), [["finished", ROUTINE.join(","), "c1"]]);
+  assert.deepEqual(pageRequests(f, null, "routine").map((r) => r.scope), ["finished"], "no active request: active routine jobs are in the outcomes");
+
+  const metricsRunning = job({ id: "m", type: "METRICS_FETCH" });
+  const metricsDone = finished("m", -1, { type: "METRICS_FETCH", rev: 2 });
+  const campaignDone = finished("c", -1, { type: "CAMPAIGN_RUN" });
+  assert.equal(matches(metricsRunning, f, "outcomes"), true, "an active routine job stays on top");
+  assert.equal(matches(metricsDone, f, "outcomes"), false);
+  assert.equal(matches(metricsDone, f, "routine"), true);
+  assert.equal(matches(campaignDone, f, "routine"), false);
+
+  // A routine job finishing moves from the outcomes' state to the routine section's.
+  const top = createListState(f, { loadedAt: T0, part: "outcomes" });
+  const below = createListState(f, { loadedAt: T0, part: "routine" });
+  top.page({ jobs: [metricsRunning], updatedSince: T0 });
+  top.paged(null);
+  below.page({ jobs: [], updatedSince: T0 });
+  below.paged(null);
+  for (const s of [top, below]) s.apply(metricsDone);
+  assert.deepEqual([ids(top), ids(below)], [[], ["m"]]);
 });

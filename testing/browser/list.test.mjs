@@ -139,7 +139,7 @@ test("every active job comes first, then recent ones; filters live in the URL an
   await page.goto(`${server.url}/jobs?type=METRICS_FETCH&q=page-0`);
   await page.locator("tbody tr").first().waitFor();
   assert.equal(await page.locator("tbody tr").count(), 5);
-  assert.equal(await page.getByLabel("Reference starts with").inputValue(), "page-0");
+  assert.equal(await page.getByLabel("Reference or job id").inputValue(), "page-0");
   await page.goto(`${server.url}/jobs?from=2001-01-01&to=2001-01-02`);
   await page.getByText("No jobs match these filters.").waitFor();
 });

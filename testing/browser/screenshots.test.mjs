@@ -1,5 +1,5 @@
 // Screenshots for docs/dashboard.md: the list, the history and the detail page, light and dark,
-// and the list on a phone. Seeds a realistic mix of jobs through the hooks first.
+// the Schedules view, and the list on a phone. Seeds a realistic mix of jobs through the hooks first.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -47,7 +47,7 @@ for (const scheme of ["light", "dark"]) {
       const { page } = browser;
       const shot = async (name) => page.screenshot({ path: join(screenshots, `${name}-${scheme}.png`), animations: "disabled" });
       await page.goto(`${server.url}/jobs`);
-      await page.locator("tbody tr").nth(7).waitFor();
+      await page.locator("tbody tr").nth(6).waitFor();
       await shot("list");
       await page.goto(`${server.url}/jobs?view=history`);
       await page.locator("tbody tr").nth(3).waitFor();
@@ -62,6 +62,22 @@ for (const scheme of ["light", "dark"]) {
     }
   });
 }
+
+test("a screenshot of the Schedules view", async () => {
+  // The demo's scheduled functions (a poller failing every other run, a metrics fetch) have an
+  // hour of runs at once; a server of its own, so its demo jobs stay out of the other pictures.
+  const demo = await startServer({ env: { JOBS_DEV_DEMO: "1" } });
+  const browser = await openBrowser({ viewport: { width: 1360, height: 820 } });
+  try {
+    const { page } = browser;
+    await page.goto(`${demo.url}/jobs/schedules`);
+    await page.locator("li.sched").nth(2).waitFor();
+    await page.screenshot({ path: join(screenshots, "schedules.png"), animations: "disabled" });
+  } finally {
+    await browser.close();
+    await demo.stop();
+  }
+});
 
 test("the list reads as cards on a phone", async () => {
   const browser = await openBrowser({ viewport: { width: 390, height: 844 } });

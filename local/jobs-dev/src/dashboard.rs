@@ -1,6 +1,7 @@
-//! Serves the dashboard (`/dashboard` in the repository): `/jobs` and `/jobs/:id` answer the
-//! page, `/assets/*` and `/config.js` the files. The files are compiled into the binary; with
-//! `JOBS_DEV_DASHBOARD_DIR` they are read from disk on each request instead (edit and reload).
+//! Serves the dashboard (`/dashboard` in the repository): `/jobs`, `/jobs/schedules` and
+//! `/jobs/:id` answer the page, `/assets/*` and `/config.js` the files. The files are compiled
+//! into the binary; with `JOBS_DEV_DASHBOARD_DIR` they are read from disk on each request
+//! instead (edit and reload).
 //! Only the names listed here are served, so no path from a request ever reaches the disk.
 
 use std::path::Path;
@@ -32,8 +33,17 @@ files! {
     "assets/signin.js" => "text/javascript; charset=utf-8",
     "assets/list-state.js" => "text/javascript; charset=utf-8",
     "assets/detail-state.js" => "text/javascript; charset=utf-8",
+    "assets/cells.js" => "text/javascript; charset=utf-8",
+    "assets/log.js" => "text/javascript; charset=utf-8",
+    "assets/connection.js" => "text/javascript; charset=utf-8",
+    "assets/banner.js" => "text/javascript; charset=utf-8",
     "assets/patch.js" => "text/javascript; charset=utf-8",
     "assets/summary.js" => "text/javascript; charset=utf-8",
+    "assets/filters.js" => "text/javascript; charset=utf-8",
+    "assets/bulk.js" => "text/javascript; charset=utf-8",
+    "assets/throughput.js" => "text/javascript; charset=utf-8",
+    "assets/schedules.js" => "text/javascript; charset=utf-8",
+    "assets/schedules-state.js" => "text/javascript; charset=utf-8",
     "assets/style.css" => "text/css; charset=utf-8",
 }
 
@@ -107,6 +117,7 @@ mod tests {
     fn job_routes_answer_the_page_and_assets_their_files() {
         assert_eq!(file_for("/jobs"), Some("index.html"));
         assert_eq!(file_for("/jobs/job_123"), Some("index.html"));
+        assert_eq!(file_for("/jobs/schedules"), Some("index.html"));
         assert_eq!(file_for("/assets/app.js"), Some("assets/app.js"));
         assert_eq!(file_for("/config.js"), Some("config.js"));
     }
