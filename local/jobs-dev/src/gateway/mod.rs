@@ -13,6 +13,8 @@
 //!   Messaging, recording the alert emails instead of sending them (`crate::messaging`).
 //! - `GET /v1/dev/stats` (server key only): executions per function, store calls per function
 //!   and Realtime counters, for tests and `scripts/bench`.
+//! - `POST /v1/dev/schedules` (development key only): a scheduled function with a past
+//!   history, for tests (`dev_schedules`).
 //! - `GET /jobs`, `/jobs/:id`, `/assets/*`, `/config.js`: the dashboard.
 //!
 //! Callers without `X-Appwrite-Key` act as the development identity (the dev server binds
@@ -27,6 +29,7 @@
 //! and keeps their documents, `guard` decides which browser requests pass and adds the CORS
 //! headers; the Appwrite shapes it answers with are `crate::wire`'s.
 
+mod dev_schedules;
 mod executions;
 mod functions;
 mod guard;
@@ -226,6 +229,17 @@ impl Gateway {
             (&Method::GET, ["v1", "dev", "stats"]) => self
                 .server_only(key.as_deref(), &["global"])
                 .map(|()| (200, self.stats())),
+            // Only the development key holds this made-up scope: an execution's key may not
+            // add functions.
+            (&Method::POST, ["v1", "dev", "schedules"]) => {
+                match self.server_only(key.as_deref(), &["jobs-dev.schedules"]) {
+                    Ok(()) => match Limited::new(req.into_body(), 64 * 1024).collect().await {
+                        Ok(b) => self.seed_schedule(&b.to_bytes()),
+                        Err(_) => Err(too_large()),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
             (&Method::GET, ["v1", "account"]) if self.accounts.enabled() => {
                 return Ok(with_cookies(self.accounts.account(cookie)))
             }
