@@ -260,6 +260,9 @@ impl Transport for AppwriteTransport {
 /// and otherwise at most once per `interval`; a heartbeat at most once per `interval` after the
 /// last call of either kind (any call proves the worker alive). A skipped call answers the last
 /// control value. `fire_and_forget` sends progress async (no answer, no fresh control value).
+/// A new checkpoint does not shorten the interval: it rides on the next call sent, at the latest
+/// one `interval` after the last (docs/hooks.md § Checkpoint window), so a worker that moves its
+/// cursor on every report still costs one execution per interval, not one per second.
 /// The bound, at most one execution per percent point plus one per `interval`, is tested
 /// through `jobs-dev` (`cargo test -p jobs-dev --test it tracker`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +299,9 @@ pub struct JobTracker {
     /// The newest checkpoint given to `progress`, and whether the hook has been sent it.
     latest_checkpoint: Option<Value>,
     checkpoint_sent: bool,
+    /// How old the last call may be before a new checkpoint is sent on its own; `None`: the
+    /// coalescing interval.
+    checkpoint_window: Option<Duration>,
 }
 
 impl JobTracker {
@@ -323,6 +329,7 @@ impl JobTracker {
             stopped: None,
             latest_checkpoint: None,
             checkpoint_sent: true,
+            checkpoint_window: None,
         }
     }
 
@@ -345,6 +352,14 @@ impl JobTracker {
 
     pub fn coalescing(mut self, coalescing: Coalescing) -> Self {
         self.coalescing = coalescing;
+        self
+    }
+
+    /// Sends a new checkpoint once the last call is `window` old, sooner than the interval
+    /// would: less work redone after a crash, more executions (a worker moving its cursor every
+    /// second then costs one a `window`). The default is the interval itself.
+    pub fn checkpoint_window(mut self, window: Duration) -> Self {
+        self.checkpoint_window = Some(window);
         self
     }
 
@@ -419,10 +434,10 @@ impl JobTracker {
     }
 
     /// Reports progress; skipped (answering the last control value) unless the percent moved,
-    /// the interval passed, or the checkpoint changed and the last call is at least
-    /// `usecase::COALESCE_WINDOW_MS` old: the hook's checkpoint
-    /// bound (docs/hooks.md § Requests). A skipped call's checkpoint is kept and sent with the
-    /// next `paused`, `complete` or `fail`.
+    /// the interval passed, or the checkpoint changed and the last call is at least the
+    /// checkpoint window old (the interval unless [`JobTracker::checkpoint_window`] says
+    /// otherwise; docs/hooks.md § Checkpoint window). A skipped call's checkpoint is kept and
+    /// sent with the next call, and with `paused`, `complete` or `fail`.
     pub fn progress(&mut self, mut request: ProgressRequest) -> Result<Control, TrackerError> {
         request.job_id = self.job_id()?;
         request.run = self.run;
@@ -432,7 +447,7 @@ impl JobTracker {
             self.latest_checkpoint = request.checkpoint.clone();
             self.checkpoint_sent = false;
         }
-        let window = Duration::milliseconds(crate::usecase::COALESCE_WINDOW_MS);
+        let window = self.checkpoint_window.unwrap_or(self.coalescing.interval);
         let checkpoint_due =
             !self.checkpoint_sent && self.last_sent.is_none_or(|t| now - t >= window);
         let percent = match (request.percent, request.done, request.total) {
@@ -722,6 +737,46 @@ mod tests {
             .unwrap();
         }
         assert_eq!(t.calls(), 3, "start, 10 and 20");
+    }
+
+    /// A cursor moving on every report, once a second, with the percent still: what a
+    /// verification of 50,000 leads reporting every 100 does between two percent steps.
+    fn checkpoint_calls(t: &mut JobTracker, now: &Mutex<Timestamp>, reports: u64) -> usize {
+        t.start(StartRequest::default()).unwrap();
+        for cursor in 1..=reports {
+            *now.lock().unwrap() += Duration::seconds(1);
+            t.progress(ProgressRequest {
+                percent: Some(1.0),
+                checkpoint: Some(json!({ "cursor": cursor })),
+                ..ProgressRequest::default()
+            })
+            .unwrap();
+        }
+        t.calls()
+    }
+
+    #[test]
+    fn a_new_checkpoint_waits_for_the_interval_and_is_never_older_than_it() {
+        let (mut t, recorder, now) = tracker(Coalescing::default());
+        // start, the first report (the percent moved), then one call per 2 s interval.
+        assert_eq!(checkpoint_calls(&mut t, &now, 10), 1 + 1 + 4);
+        let sent = recorder.sent.lock().unwrap();
+        let cursors: Vec<_> = sent
+            .iter()
+            .filter_map(|(r, _)| match r {
+                HookRequest::Progress(p) => p.checkpoint.as_ref().map(|c| c["cursor"].clone()),
+                _ => None,
+            })
+            .collect();
+        // The newest checkpoint at each send: a crash loses at most one interval of reports.
+        assert_eq!(cursors, [json!(1), json!(3), json!(5), json!(7), json!(9)]);
+    }
+
+    #[test]
+    fn a_shorter_checkpoint_window_sends_every_new_checkpoint_it_allows() {
+        let (t, _, now) = tracker(Coalescing::default());
+        let mut t = t.checkpoint_window(Duration::seconds(1));
+        assert_eq!(checkpoint_calls(&mut t, &now, 10), 1 + 10);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! as the development identity) drive it.
 
 mod accounts;
+mod alerts;
 mod appwrite_shapes;
 mod captured;
 mod cost;
@@ -10,6 +11,7 @@ mod forward;
 mod identities;
 mod load;
 mod observer;
+mod schedules;
 mod security;
 mod tracker;
 
@@ -37,6 +39,8 @@ fn spawn_app(role: &str) -> App {
 fn spawn_app_with(role: &str, vars: &[(&str, &str)]) -> (App, std::sync::mpsc::Receiver<String>) {
     let data = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobs-dev"));
+    // No demo unless a test asks for it (`JOBS_DEV_DEMO` among `vars`, set after).
+    command.env("JOBS_DEV_DEMO", "0");
     for (k, v) in vars {
         command.env(k, v);
     }
@@ -45,7 +49,6 @@ fn spawn_app_with(role: &str, vars: &[(&str, &str)]) -> (App, std::sync::mpsc::R
         .env("JOBS_DEV_DATA_DIR", data.path())
         .env("JOBS_DEV_KEY", KEY)
         .env("JOBS_DEV_ROLE", role)
-        .env("JOBS_DEV_DEMO", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
