@@ -75,11 +75,13 @@ impl WebhookSettings {
         vars.finish(Some(WebhookSettings { functions, url }))
     }
 
-    /// The webhook's events: every execution event of each observed function.
+    /// The webhook's events: each observed function's execution updates, the only events that
+    /// can change a job (the `create` of an asynchronous execution finds it waiting; docs/adopting.md
+    /// § 4b, appwrite-notes.md § Webhooks and execution events).
     pub fn events(&self) -> Vec<String> {
         self.functions
             .iter()
-            .map(|f| format!("functions.{f}.executions.*"))
+            .map(|f| format!("functions.{f}.executions.*.update"))
             .collect()
     }
 
@@ -469,8 +471,8 @@ mod tests {
         assert_eq!(
             create.2["events"],
             json!([
-                "functions.orchestrator.executions.*",
-                "functions.sqs-poller.executions.*"
+                "functions.orchestrator.executions.*.update",
+                "functions.sqs-poller.executions.*.update"
             ])
         );
         assert_eq!(create.2["tls"], true);
@@ -616,7 +618,10 @@ mod tests {
     #[test]
     fn the_plan_never_shows_a_secret() {
         let plan = settings().plan().join("\n");
-        assert!(plan.contains("<generated>") && plan.contains("functions.sqs-poller.executions.*"));
+        assert!(
+            plan.contains("<generated>")
+                && plan.contains("functions.sqs-poller.executions.*.update")
+        );
         assert_eq!(generate_secret().unwrap().len(), 64);
     }
 }

@@ -199,7 +199,7 @@ fn a_dry_run_prints_the_observer_webhook_plan_without_a_secret() {
     }
     assert!(
         stdout.contains(
-            "events=functions.orchestrator.executions.*,functions.sqs-poller.executions.*"
+            "events=functions.orchestrator.executions.*.update,functions.sqs-poller.executions.*.update"
         ),
         "{stdout}"
     );
