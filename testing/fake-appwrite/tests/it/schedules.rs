@@ -199,6 +199,22 @@ fn the_list_shows_every_scheduled_function_with_its_health_at_a_counted_cost() {
     assert_eq!(nightly["scheduleText"], "daily at 03:00 UTC");
     assert_eq!(nightly["health"], "ok", "{nightly}");
     assert_eq!(nightly["audit"], json!([]));
+
+    // `scripts/bench-schedules` reads the measured figures from here into BENCHMARKS.md.
+    if let Ok(out) = std::env::var("BENCH_SCHEDULES_OUT") {
+        let executions = w
+            .fake
+            .requests()
+            .get("GET executions")
+            .copied()
+            .unwrap_or(0);
+        let row = format!(
+            "| {} | {} | {executions} | 1 (job-actions) | 0 |\n",
+            ids.len(),
+            w.fake.total_requests()
+        );
+        std::fs::write(out, row).expect("write the benchmark row");
+    }
 }
 
 #[test]
