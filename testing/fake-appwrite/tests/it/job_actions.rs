@@ -400,7 +400,9 @@ fn on_appwrite_a_batch_costs_one_read_then_a_write_a_job_and_a_link_a_retriggere
             reference_id: format!("camp-b{i}"),
             ..Start::default()
         };
-        let job = usecase::start(&worker, JobType::CampaignRun, start).unwrap().job;
+        let job = usecase::start(&worker, JobType::CampaignRun, start)
+            .unwrap()
+            .job;
         if i < 5 {
             let w = worker.clone().in_run(Some(job.run), None);
             usecase::fail(&w, &job.id, "SES throttled", None, None).unwrap();
@@ -423,12 +425,21 @@ fn on_appwrite_a_batch_costs_one_read_then_a_write_a_job_and_a_link_a_retriggere
         let body: Value = serde_json::from_slice(&res.body).unwrap();
         assert_eq!(res.status_code, 200, "{body}");
         assert_eq!(body["succeeded"], 5, "{body}");
-        assert_eq!(store_requests(&fake), want, "{action}: {:?}", fake.requests());
+        assert_eq!(
+            store_requests(&fake),
+            want,
+            "{action}: {:?}",
+            fake.requests()
+        );
     }
     // A repeated retry batch is its one read.
     fake.reset_requests();
     let mut ctx = request(&fake, "POST", "/v1/jobs/batch", OPERATOR);
-    ctx.req.set_body_binary(json!({"action": "retry", "ids": failed}).to_string().into_bytes());
+    ctx.req.set_body_binary(
+        json!({"action": "retry", "ids": failed})
+            .to_string()
+            .into_bytes(),
+    );
     let res = handle(ctx, &platform);
     assert_eq!(res.status_code, 200);
     assert_eq!(store_requests(&fake), 1, "{:?}", fake.requests());
