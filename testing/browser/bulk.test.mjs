@@ -2,8 +2,7 @@
 // "Select all matching this filter" resolved by paging the list with the view's filters, only
 // the actions valid for the selection offered with their counts, one confirmation stating the
 // count, one `POST /v1/jobs/batch` per 100 jobs, failures reported per job; a viewer sees none
-// of it. The tests that run an action need job-actions' batch route (skipped, saying so, where
-// the server has none).
+// of it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -12,7 +11,6 @@ import { startServer, openBrowser, worker, action, row, axe, eventually, recordC
 
 let server;
 const failed = [];
-let hasBatch = false;
 before(async () => {
   server = await startServer();
   for (let i = 0; i < 10; i++) {
@@ -22,7 +20,6 @@ before(async () => {
   }
   // A server without the route answers 404 or 405 (`/v1/jobs/{id}` takes GET); one with it
   // refuses an empty list with 400.
-  hasBatch = ![404, 405].includes((await action(server.url, "POST", "/v1/jobs/batch", { action: "retry", ids: [] })).status);
 });
 after(async () => {
   await server?.stop();
@@ -74,8 +71,7 @@ test("rows are selected from the keyboard and only the valid actions are offered
   });
 });
 
-test("a bulk retry of 10 failed jobs takes one confirmation and one batch call and makes 10 new jobs", async (t) => {
-  if (!hasBatch) return t.skip("this server has no POST /v1/jobs/batch yet");
+test("a bulk retry of 10 failed jobs takes one confirmation and one batch call and makes 10 new jobs", async () => {
   await fresh(async ({ page }) => {
     const calls = recordCalls(page);
     await page.goto(`${server.url}/jobs?view=history&status=FAILED&q=bulk-fail-`);
@@ -97,8 +93,7 @@ test("a bulk retry of 10 failed jobs takes one confirmation and one batch call a
   });
 });
 
-test("a job that can no longer take the action is reported by name with the API's reason", async (t) => {
-  if (!hasBatch) return t.skip("this server has no POST /v1/jobs/batch yet");
+test("a job that can no longer take the action is reported by name with the API's reason", async () => {
   await fresh(async ({ page }) => {
     const a = await worker(server.url, "CAMPAIGN_RUN", "bulk-pause-a", { total: 10 });
     const b = await worker(server.url, "CAMPAIGN_RUN", "bulk-pause-b", { total: 10 });

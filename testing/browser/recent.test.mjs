@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, openBrowser, worker, row, axe, eventually, screenshots } from "./harness.mjs";
+import { startServer, openBrowser, worker, execute, action, row, axe, eventually, screenshots } from "./harness.mjs";
 
 let server;
 const outcomes = [];
@@ -84,5 +84,27 @@ test("with 150 routine jobs finished since, every campaign and verification is o
     } finally {
       await browser.close();
     }
+  }
+});
+
+test("after a retention sweep History still holds every campaign and verification, and the routine type its newest 100", async () => {
+  // job-retention as its schedule runs it (keep the newest 100 finished jobs of each type).
+  const report = await execute(server.url, "job-retention");
+  assert.ok(report.deleted >= 50, `the sweep deleted the oldest metrics runs: ${JSON.stringify(report)}`);
+  const finished = await action(server.url, "GET", "/v1/jobs?scope=finished&type=METRICS_FETCH&limit=500");
+  assert.equal(finished.body.jobs.length, 100, "the metrics type keeps its newest 100");
+  assert.ok(finished.body.jobs.some((j) => j.referenceId === "recent-metrics-149"));
+  assert.ok(!finished.body.jobs.some((j) => j.referenceId === "recent-metrics-000"));
+
+  const browser = await openBrowser({ viewport: { width: 1400, height: 900 } });
+  try {
+    const { page } = browser;
+    await page.goto(`${server.url}/jobs?view=history&type=CAMPAIGN_RUN`);
+    for (let i = 0; i < 3; i++) await page.locator("table.jobs tbody tr", { hasText: `recent-camp-${i}` }).waitFor();
+    await page.goto(`${server.url}/jobs?view=history&type=BULK_VERIFY`);
+    await row(page, outcomes[3]).waitFor();
+    assert.deepEqual(browser.errors, []);
+  } finally {
+    await browser.close();
   }
 });

@@ -3,18 +3,15 @@
 // prefix only.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, openBrowser, worker, action, row } from "./harness.mjs";
+import { startServer, openBrowser, worker, row } from "./harness.mjs";
 
 let server;
 let spring;
 let other;
-let substring = false;
 before(async () => {
   server = await startServer();
   spring = await worker(server.url, "CAMPAIGN_RUN", "acme-spring-sale-2026", { total: 10 });
   other = await worker(server.url, "CAMPAIGN_RUN", "acme-autumn-2026", { total: 10 });
-  const probe = await action(server.url, "GET", "/v1/jobs?q=spring-sale");
-  substring = probe.status === 200 && probe.body.jobs.length === 1;
 });
 after(async () => {
   await server?.stop();
@@ -28,8 +25,7 @@ async function search(page, q) {
   await page.waitForURL((u) => new URL(u).searchParams.get("q") === q);
 }
 
-test("a piece of the reference finds the job, and only it", async (t) => {
-  if (!substring) return t.skip("this server's `q` is a reference prefix only");
+test("a piece of the reference finds the job, and only it", async () => {
   const browser = await openBrowser();
   try {
     await search(browser.page, "spring-sale");
@@ -41,8 +37,7 @@ test("a piece of the reference finds the job, and only it", async (t) => {
   }
 });
 
-test("a job's id finds the job", async (t) => {
-  if (!substring) return t.skip("this server's `q` is a reference prefix only");
+test("a job's id finds the job", async () => {
   const browser = await openBrowser();
   try {
     await search(browser.page, spring.jobId);
