@@ -59,13 +59,10 @@ pub fn serve(
         }
         Op::ScheduleEnable | Op::ScheduleDisable => {
             let id = function_id_of(function_id)?;
-            let change = if op == Op::ScheduleEnable {
-                schedules::enable
-            } else {
-                schedules::disable
-            };
+            let enabled = op == Op::ScheduleEnable;
             let (schedule, audit) =
-                change(&client, id, &actor, reason, &rules, now).map_err(op_error)?;
+                schedules::set_enabled(&client, id, enabled, &actor, reason, &rules, now)
+                    .map_err(op_error)?;
             Ok(Reply::Json(200, schedule.view(&audit)))
         }
         _ => Err(ApiError::new(500, "internal", "internal error")),

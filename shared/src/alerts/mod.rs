@@ -14,6 +14,8 @@
 
 mod deliver;
 mod message;
+#[cfg(any(test, feature = "conformance"))]
+pub mod receiver;
 mod schedule;
 pub mod signature;
 

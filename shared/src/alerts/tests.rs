@@ -2,12 +2,11 @@
 //! real local receiver that checks the signature.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write as _};
-use std::net::TcpListener;
 use std::sync::Mutex;
 
 use chrono::Duration;
 
+use super::receiver::receiver;
 use super::*;
 use crate::job::{JobStatus, JobType};
 use crate::store::conformance::{job, put, t0};
@@ -317,49 +316,6 @@ fn the_daily_digest_is_sent_once_a_day_from_its_hour() {
         *channels.webhooks.lock().unwrap(),
         [date(day), date(day + Duration::days(1))]
     );
-}
-
-/// A one-request-per-connection HTTP receiver on a free port: answers `statuses` in turn and
-/// hands each request's (signature header, idempotency header, body) to the test.
-fn receiver(statuses: Vec<u16>) -> (String, std::sync::mpsc::Receiver<(String, String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for status in statuses {
-            let Ok((stream, _)) = listener.accept() else {
-                return;
-            };
-            let mut reader = BufReader::new(stream);
-            let (mut signature, mut delivery, mut length) = (String::new(), String::new(), 0);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.trim_end().split_once(':') {
-                    let value = value.trim().to_owned();
-                    match name.to_ascii_lowercase().as_str() {
-                        "x-jobmanager-signature" => signature = value,
-                        "x-jobmanager-delivery" => delivery = value,
-                        "content-length" => length = value.parse().unwrap_or(0),
-                        _ => {}
-                    }
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let answer =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = reader.get_mut().write_all(answer.as_bytes());
-            let _ = tx.send((
-                signature,
-                delivery,
-                String::from_utf8_lossy(&body).into_owned(),
-            ));
-        }
-    });
-    (url, rx)
 }
 
 #[test]

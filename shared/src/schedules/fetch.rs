@@ -180,32 +180,10 @@ pub fn run_now(
     Ok((execution.id, execution.status))
 }
 
-/// Sets the function's `enabled` flag on (every other setting sent back unchanged), audited;
-/// answers the schedule as it is now.
-pub fn enable(
-    client: &AppwriteClient,
-    function_id: &str,
-    actor: &str,
-    reason: Option<&str>,
-    rules: &Rules,
-    now: Timestamp,
-) -> Result<(Schedule, Vec<AuditEntry>), OpError> {
-    set_enabled(client, function_id, true, actor, reason, rules, now)
-}
-
-/// [`enable`]'s opposite.
-pub fn disable(
-    client: &AppwriteClient,
-    function_id: &str,
-    actor: &str,
-    reason: Option<&str>,
-    rules: &Rules,
-    now: Timestamp,
-) -> Result<(Schedule, Vec<AuditEntry>), OpError> {
-    set_enabled(client, function_id, false, actor, reason, rules, now)
-}
-
-fn set_enabled(
+/// Sets the function's `enabled` flag (every other setting sent back unchanged), audited before
+/// the change; answers the schedule as it is now.
+#[allow(clippy::too_many_arguments)]
+pub fn set_enabled(
     client: &AppwriteClient,
     function_id: &str,
     enabled: bool,

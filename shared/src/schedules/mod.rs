@@ -13,7 +13,7 @@ mod fetch;
 
 pub use cron::Cron;
 pub use fetch::{
-    audit_subject, disable, enable, list, run_now, Action, AuditEntry, Board, OpError, AUDIT_SHOWN,
+    audit_subject, list, run_now, set_enabled, Action, AuditEntry, Board, OpError, AUDIT_SHOWN,
     RECENT_RUNS,
 };
 

@@ -5,63 +5,18 @@
 //! that fails a job costing the same requests with alerts on as off.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write as _};
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use fake_appwrite::{FakeAppwrite, SeededExecution};
 use openruntimes::{Context, Logger};
 use serde_json::{json, Value};
+use shared::alerts::receiver::receiver;
 use shared::alerts::{self, signature, Outcome};
 use shared::appwrite::{AppwriteClient, AppwriteConfig, Call, Method, Retry};
 use shared::platform::Platform;
 use shared::store::appwrite::AppwriteStore;
 
 const SECRET: &str = "alerts-webhook-secret-0123";
-
-/// One request per connection, answered with `statuses` in turn; each request's signature
-/// header, idempotency header and body go to the test.
-fn receiver(statuses: Vec<u16>) -> (String, mpsc::Receiver<(String, String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for status in statuses {
-            let Ok((stream, _)) = listener.accept() else {
-                return;
-            };
-            let mut reader = BufReader::new(stream);
-            let (mut signed, mut delivery, mut length) = (String::new(), String::new(), 0);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.trim_end().split_once(':') {
-                    let value = value.trim().to_owned();
-                    match name.to_ascii_lowercase().as_str() {
-                        "x-jobmanager-signature" => signed = value,
-                        "x-jobmanager-delivery" => delivery = value,
-                        "content-length" => length = value.parse().unwrap_or(0),
-                        _ => {}
-                    }
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let answer =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = reader.get_mut().write_all(answer.as_bytes());
-            let _ = tx.send((
-                signed,
-                delivery,
-                String::from_utf8_lossy(&body).into_owned(),
-            ));
-        }
-    });
-    (url, rx)
-}
 
 fn platform(fake: &FakeAppwrite, extra: &[(&str, &str)]) -> Platform {
     let mut vars = fake.variables();
