@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, openBrowser, worker, action, row, axe, eventually, recordCalls, screenshots } from "./harness.mjs";
+import { startServer, withBrowser, worker, action, row, axe, eventually, recordCalls, screenshots } from "./harness.mjs";
 
 let server;
 const failed = [];
@@ -18,27 +18,15 @@ before(async () => {
     await w.fail("list unreadable");
     failed.push(w.jobId);
   }
-  // A server without the route answers 404 or 405 (`/v1/jobs/{id}` takes GET); one with it
-  // refuses an empty list with 400.
 });
 after(async () => {
   await server?.stop();
 });
 
-async function fresh(fn, options) {
-  const browser = await openBrowser(options);
-  try {
-    await fn(browser);
-    assert.deepEqual(browser.errors, []);
-  } finally {
-    await browser.close();
-  }
-}
-
 const bar = (page) => page.getByRole("region", { name: "Bulk actions" });
 
 test("rows are selected from the keyboard and only the valid actions are offered, with their counts", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const running = await worker(server.url, "CAMPAIGN_RUN", "bulk-mixed-run", { total: 10 });
     await page.goto(`${server.url}/jobs?q=bulk-`);
     const box = page.getByRole("checkbox", { name: "Select Bulk verify bulk-fail-03" });
@@ -72,7 +60,7 @@ test("rows are selected from the keyboard and only the valid actions are offered
 });
 
 test("a bulk retry of 10 failed jobs takes one confirmation and one batch call and makes 10 new jobs", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const calls = recordCalls(page);
     await page.goto(`${server.url}/jobs?view=history&status=FAILED&q=bulk-fail-`);
     await row(page, failed[0]).waitFor();
@@ -94,7 +82,7 @@ test("a bulk retry of 10 failed jobs takes one confirmation and one batch call a
 });
 
 test("a job that can no longer take the action is reported by name with the API's reason", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const a = await worker(server.url, "CAMPAIGN_RUN", "bulk-pause-a", { total: 10 });
     const b = await worker(server.url, "CAMPAIGN_RUN", "bulk-pause-b", { total: 10 });
     await page.goto(`${server.url}/jobs?q=bulk-pause-`);
@@ -118,7 +106,7 @@ test("a viewer sees no checkboxes and no bulk actions", async () => {
   try {
     const w = await worker(viewer.url, "BULK_VERIFY", "bulk-viewer", { total: 10 });
     await w.fail("nope");
-    await fresh(async ({ page }) => {
+    await withBrowser(async ({ page }) => {
       await page.goto(`${viewer.url}/jobs`);
       await row(page, w.jobId).waitFor();
       assert.equal(await page.getByRole("checkbox").count(), 0);

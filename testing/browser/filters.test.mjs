@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, openBrowser, worker, row, axe, recordCalls, settle, screenshots } from "./harness.mjs";
+import { startServer, withBrowser, worker, row, axe, recordCalls, settle, screenshots } from "./harness.mjs";
 
 let server;
 let job;
@@ -18,19 +18,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** A fresh browser per test, closed whatever happens; no page error allowed. */
-async function fresh(fn, options) {
-  const browser = await openBrowser(options);
-  try {
-    await fn(browser);
-    assert.deepEqual(browser.errors, []);
-  } finally {
-    await browser.close();
-  }
-}
-
 test("unknown values in the URL are named, cleared from the controls and the address, and every job shows", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await page.goto(`${server.url}/jobs?type=FOO&status=BAR&from=notadate`);
     const notes = page.locator('[data-part="filter-notes"]');
     await notes.waitFor();
@@ -46,7 +35,7 @@ test("unknown values in the URL are named, cleared from the controls and the add
     mkdirSync(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, "filters-cleared.png"), animations: "disabled" });
   });
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await page.goto(`${server.url}/jobs?type=FOO&q=filters-`);
     await page.locator('[data-part="filter-notes"]').waitFor();
     assert.equal(new URL(page.url()).search, "?q=filters-", "a valid filter stays");
@@ -56,7 +45,7 @@ test("unknown values in the URL are named, cleared from the controls and the add
 });
 
 test("a reversed date range is flagged on both dates and nothing is asked", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const calls = recordCalls(page);
     await page.goto(`${server.url}/jobs?from=2026-03-10&to=2026-03-01`);
     const error = page.locator("#f-range-error");
@@ -76,7 +65,7 @@ test("a reversed date range is flagged on both dates and nothing is asked", asyn
 });
 
 test("a search the API refuses shows the API's message as an error", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     // Refused by job-actions (300 characters), and by Appwrite itself before it (5,000: the
     // execution's `path` is at most 2,048 characters).
     for (const [q, message] of [["x".repeat(300), /The server refused these filters: `q` is longer than 255 characters/], ["x".repeat(5000), /The server refused these filters: .*2048/]]) {
@@ -90,7 +79,7 @@ test("a search the API refuses shows the API's message as an error", async () =>
 });
 
 test("on a 390 px phone the filters fold behind a toggle that counts them", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await page.goto(`${server.url}/jobs?type=CAMPAIGN_RUN&q=filters-`);
     await row(page, job.jobId).waitFor();
     const toggle = page.getByRole("button", { name: "Filters (2)" });

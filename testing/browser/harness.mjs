@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -110,6 +111,20 @@ export async function action(url, method, path, body) {
   });
   const execution = await res.json();
   return { status: execution.responseStatusCode, body: JSON.parse(execution.responseBody || "null") };
+}
+
+/**
+ * Runs `fn(browser)` in a fresh browser (`openBrowser(options)`), closed whatever happens;
+ * no page error allowed. Routes and clocks one test installs never leak into another.
+ */
+export async function withBrowser(fn, options) {
+  const browser = await openBrowser(options);
+  try {
+    await fn(browser);
+    assert.deepEqual(browser.errors, []);
+  } finally {
+    await browser.close();
+  }
 }
 
 /**

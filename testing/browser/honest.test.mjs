@@ -5,7 +5,7 @@
 // both themes. Every wait is on a condition; time moves only on the page's fake clock.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, openBrowser, worker, action, execute, row, axe, withConfig, trackFetches, advance } from "./harness.mjs";
+import { startServer, withBrowser, worker, action, execute, row, axe, withConfig, trackFetches, advance } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -15,21 +15,10 @@ after(async () => {
   await server?.stop();
 });
 
-/** A fresh browser per test: routes and clocks installed by one test never leak into another. */
-async function fresh(fn, options) {
-  const browser = await openBrowser(options);
-  try {
-    await fn(browser);
-    assert.deepEqual(browser.errors, []);
-  } finally {
-    await browser.close();
-  }
-}
-
 const badge = (scope) => scope.locator(".badge[data-status]").first();
 
 test("a pause reads Pausing… until the worker confirms, then Paused by who paused and why, on the row and the detail header", async () => {
-  await fresh(async ({ page, context }) => {
+  await withBrowser(async ({ page, context }) => {
     const executionId = "exec-honest-1";
     const job = await worker(server.url, "CAMPAIGN_RUN", "camp-honest", { total: 100, executionId });
     await job.progress({ done: 10, executionId });
@@ -67,7 +56,7 @@ test("a pause reads Pausing… until the worker confirms, then Paused by who pau
 });
 
 test("a cancelled job's header says the worker learns of it at its next report, then that it was told", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const executionId = "exec-cancel-1";
     const job = await worker(server.url, "CAMPAIGN_RUN", "camp-cancel", { total: 10, executionId });
     // A claim in flight: the worker's next report settles it, which the log records.
@@ -110,7 +99,7 @@ async function verification(reference) {
 test("an 800-item verification's detail page is under 1,500 px tall, with its failure first and progress folded", async () => {
   const job = await verification("leads-800");
   for (const colorScheme of ["light", "dark"]) {
-    await fresh(async ({ page }) => {
+    await withBrowser(async ({ page }) => {
       await page.goto(`${server.url}/jobs/${job.jobId}`);
       await page.locator("#events > ol.timeline").waitFor();
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
@@ -142,7 +131,7 @@ test("an 800-item verification's detail page is under 1,500 px tall, with its fa
 test("offline: one banner and one toast, dimmed rows, stopped durations; live: the stamp keeps time", async () => {
   const job = await worker(server.url, "CAMPAIGN_RUN", "camp-offline", { total: 100 });
   await job.progress({ done: 5 });
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await withConfig(page, { pollMs: 1000 });
     await trackFetches(page);
     let sockets = 0;
@@ -198,7 +187,7 @@ test("offline: one banner and one toast, dimmed rows, stopped durations; live: t
 
 test("the detail page shows the offline banner once and no toast per failed poll", async () => {
   const job = await worker(server.url, "CAMPAIGN_RUN", "camp-offline-detail", { total: 100 });
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await withConfig(page, { pollMs: 1000, realtime: false });
     await trackFetches(page);
     await page.clock.install();
@@ -216,7 +205,7 @@ test("the detail page shows the offline banner once and no toast per failed poll
 
 test("ids copy with a labelled button and a Copied status; times show their zone without hovering and are written out on the detail page", async () => {
   const job = await worker(server.url, "CAMPAIGN_RUN", "camp-copy", { total: 10 });
-  await fresh(async ({ page, context }) => {
+  await withBrowser(async ({ page, context }) => {
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
     await page.goto(`${server.url}/jobs`);
     const r = row(page, job.jobId);

@@ -6,7 +6,7 @@
 // the machine is.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, openBrowser, worker, eventually, row, withConfig, recordCalls, action, trackFetches, advance, settle } from "./harness.mjs";
+import { startServer, withBrowser, worker, eventually, row, withConfig, recordCalls, action, trackFetches, advance, settle } from "./harness.mjs";
 import { duration, relative } from "../../dashboard/assets/ui.js";
 
 let server;
@@ -17,19 +17,8 @@ after(async () => {
   await server?.stop();
 });
 
-/** A fresh browser per test: routes and clocks installed by one test never leak into another. */
-async function fresh(fn) {
-  const browser = await openBrowser();
-  try {
-    await fn(browser);
-    assert.deepEqual(browser.errors, []);
-  } finally {
-    await browser.close();
-  }
-}
-
 test("a hook call shows up through Realtime without the page asking the API", async (t) => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "BULK_VERIFY", "rt-live", { total: 100 });
     const calls = recordCalls(page);
     await page.goto(`${server.url}/jobs`);
@@ -48,7 +37,7 @@ test("a hook call shows up through Realtime without the page asking the API", as
 });
 
 test("a failure shows a toast with the error, and the error in the row", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "CAMPAIGN_RUN", "rt-fail", { total: 10 });
     await page.goto(`${server.url}/jobs`);
     await row(page, job.jobId).waitFor();
@@ -61,7 +50,7 @@ test("a failure shows a toast with the error, and the error in the row", async (
 });
 
 test("without Realtime the list asks for changes once every 5 seconds, give or take one", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await worker(server.url, "SQS_POLL", "poll-1");
     await withConfig(page, { realtime: false });
     await page.clock.install();
@@ -78,7 +67,7 @@ test("without Realtime the list asks for changes once every 5 seconds, give or t
 });
 
 test("timestamp columns and durations follow the job's own times", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const running = await worker(server.url, "CAMPAIGN_RUN", "times-running", { total: 10 });
     const done = await worker(server.url, "BULK_VERIFY", "times-done", { total: 10 });
     await done.complete({ result: { valid: 10 } });
@@ -105,7 +94,7 @@ test("timestamp columns and durations follow the job's own times", async () => {
 });
 
 test("the theme toggle is remembered across a reload", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     await page.goto(`${server.url}/jobs`);
     const theme = page.locator('[data-part="theme"]');
     await theme.waitFor();
@@ -121,7 +110,7 @@ test("the theme toggle is remembered across a reload", async () => {
 });
 
 test("the detail log shows the worker's progress messages, new ones as they are written", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "BULK_VERIFY", "log-progress", { total: 100 });
     await job.progress({ done: 10, message: "10 of 100 leads verified" });
     const calls = recordCalls(page);
@@ -138,7 +127,7 @@ test("the detail log shows the worker's progress messages, new ones as they are 
 });
 
 test("a job with the worker's execution id links to it in the Appwrite console; hostile ids stay text", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "CAMPAIGN_RUN", "console-link", { total: 10 });
     await withConfig(page, { consoleExecutionUrl: "https://console.example/project-{project}/functions/function-{functionId}/execution-{executionId}" });
     // The worker's execution id (issue 15's `executionId`) added to the API's answer.
@@ -280,7 +269,7 @@ const pausedRow = (jobId) => (row) => row.$id === jobId && row.status === "PAUSE
 const moved = (counts, from, to) => ({ ...counts, [from]: counts[from] - 1, [to]: counts[to] + 1 });
 
 test("a pause whose Realtime echo comes before its answer moves one job from RUNNING to PAUSED once", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "BULK_VERIFY", "count-echo-first", { total: 100 });
     const net = await between(page);
     const start = await openCounted(page, "/jobs");
@@ -300,7 +289,7 @@ test("a pause whose Realtime echo comes before its answer moves one job from RUN
 });
 
 test("a pause whose answer comes before its Realtime echo moves one job from RUNNING to PAUSED once", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "BULK_VERIFY", "count-answer-first", { total: 100 });
     const marker = await worker(server.url, "SQS_POLL", "count-answer-first-marker", { total: 10 });
     const net = await between(page);
@@ -320,7 +309,7 @@ test("a pause whose answer comes before its Realtime echo moves one job from RUN
 });
 
 test("a paused job that leaves the filtered view is counted once", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "METRICS_FETCH", "count-leaves", { total: 10 });
     const marker = await worker(server.url, "METRICS_FETCH", "count-leaves-marker", { total: 10 });
     const net = await between(page);
@@ -341,7 +330,7 @@ test("a paused job that leaves the filtered view is counted once", async () => {
 });
 
 test("a job the view never loaded is counted once when someone else pauses it", async () => {
-  await fresh(async ({ page }) => {
+  await withBrowser(async ({ page }) => {
     const job = await worker(server.url, "CAMPAIGN_RUN", "count-elsewhere", { total: 10 });
     const marker = await worker(server.url, "SQS_POLL", "count-elsewhere-marker", { total: 10 });
     const net = await between(page);
